@@ -1,0 +1,1 @@
+"""Per-item analysers of the fast pass: hashing, type sniffing, images, EXIF, thumbnails."""

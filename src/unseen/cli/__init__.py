@@ -1,0 +1,1 @@
+"""The ``unseen`` command line: thin commands over library functions."""

@@ -1,0 +1,213 @@
+"""``unseen``: the command-line entry point. Commands parse options and call the library.
+
+The command names and options are a stable interface for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import unseen
+from unseen.cli.progress import RichProgress
+from unseen.core.errors import UnseenError, UserError
+from unseen.store.case import Case, current_user
+
+app = typer.Typer(
+    name="unseen",
+    help="Account for every file on seized media, categorise the known, rank the unseen.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
+
+
+def _fail(exc: UnseenError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(exc.exit_code)
+
+
+def _log_to(case: Case) -> None:
+    handler = logging.FileHandler(case.logs_dir / "process.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("unseen")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+@app.command()
+def version() -> None:
+    """Print the tool version."""
+    typer.echo(unseen.__version__)
+
+
+@app.command()
+def init(
+    case_dir: CaseDir,
+    name: Annotated[str | None, typer.Option(help="Case name (default: folder name).")] = None,
+    examiner: Annotated[str | None, typer.Option(help="Examiner (default: login name).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default: SQLite case.db in the folder).")
+    ] = None,
+) -> None:
+    """Create a new, empty case folder."""
+    try:
+        case = Case.create(case_dir, name=name, examiner=examiner, database_url=db)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(f"created case [bold]{case.info['name']}[/bold] in {case.root}")
+
+
+@app.command()
+def add(
+    case_dir: CaseDir,
+    source_path: Annotated[Path, typer.Argument(help="Evidence: a folder.")],
+    label: Annotated[str | None, typer.Option(help="Evidence label (default: name).")] = None,
+) -> None:
+    """Add an evidence source to the case (it is read, never written)."""
+    from unseen import plugins
+    from unseen.sources.base import detect_kind
+    from unseen.store import repo
+
+    plugins.load()
+    try:
+        case = Case.open(case_dir)
+        path = source_path.resolve()
+        if not path.exists():
+            raise UserError(f"{source_path} does not exist")
+        kind = detect_kind(path)
+        label = label or path.name
+        spec = repo.add_source(case, kind, str(path), label, current_user())
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(f"added {spec.kind} source [bold]{spec.label}[/bold]: {spec.path}")
+
+
+@app.command()
+def process(
+    case_dir: CaseDir,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: CPU count; 0: in-process).")
+    ] = None,
+) -> None:
+    """List and analyse everything pending in the case (the fast pass). Resumable."""
+    from unseen.engine.runner import process_case
+
+    try:
+        case = Case.open(case_dir)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    _log_to(case)
+    with RichProgress(console) as progress:
+        summary = process_case(case, workers=workers, progress=progress)
+    console.print(
+        f"processed {summary.processed} items ({summary.bytes / 1e6:.1f} MB) in run "
+        f"{summary.run_id}; {summary.errors} with errors"
+        + (f"; {len(summary.crashed)} crashed a worker" if summary.crashed else "")
+    )
+    _print_status(case)
+
+
+@app.command()
+def status(
+    case_dir: CaseDir,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts of files, images, types, errors, processed and pending."""
+    try:
+        case = Case.open(case_dir)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(_status(case), indent=2))
+    else:
+        _print_status(case)
+
+
+def _status(case: Case) -> dict[str, Any]:
+    from unseen.reports.status import case_status
+
+    with case.engine.connect() as conn:
+        return case_status(conn, case.info)
+
+
+def _print_status(case: Case) -> None:
+    st = _status(case)
+    table = Table(title=f"case {st['case']['name']}", show_header=False)
+    for key in ("files", "processed", "pending", "images", "pdq_hashed", "items_with_errors"):
+        table.add_row(key.replace("_", " "), str(st[key]))
+    table.add_row("size", f"{st['bytes'] / 1e6:.1f} MB")
+    for mime, n in list(st["by_type"].items())[:12]:
+        table.add_row(f"  {mime}", str(n))
+    for stage, n in st["errors_by_stage"].items():
+        table.add_row(f"  errors in {stage}", str(n))
+    Console().print(table)
+
+
+@app.command()
+def export(
+    case_dir: CaseDir,
+    fmt: Annotated[str, typer.Option("--format", help="Export format: jsonl.")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default: stdout).")] = None,
+) -> None:
+    """Export one record per item."""
+    from unseen.reports.records import iter_records
+
+    try:
+        if fmt != "jsonl":
+            raise UserError(f"unknown export format {fmt!r} (known: jsonl)")
+        case = Case.open(case_dir)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with case.engine.connect() as conn:
+            for record in iter_records(conn):
+                out.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to build the demo.")] = Path(
+        "demo-case"
+    ),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the review UI.")] = True,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Build the synthetic demo evidence, make a case of it and process it."""
+    from unseen.demo.generator import build_demo_evidence
+    from unseen.engine.runner import process_case
+    from unseen.store import repo
+
+    directory = directory.resolve()
+    evidence, case_dir = directory / "evidence", directory / "case"
+    if case_dir.exists():
+        raise _fail(UserError(f"{case_dir} exists; remove {directory} or choose another --dir"))
+    manifest = build_demo_evidence(evidence)
+    console.print(f"built synthetic evidence: {manifest.files} files in {evidence}")
+    case = Case.create(case_dir, name="DEMO-001", examiner="Demo Examiner")
+    repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", "Demo Examiner")
+    _log_to(case)
+    with RichProgress(console) as progress:
+        process_case(case, workers=workers, progress=progress)
+    _print_status(case)
+    console.print(f"case folder: {case_dir}")
+    if serve:
+        console.print("the review UI is not built yet (see issue 6); nothing to serve")
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    app()

@@ -1,0 +1,56 @@
+"""A rich progress bar for the fast pass: files, MB, rate and time left."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class RichProgress:
+    """Implements the runner's ``Progress`` with two bars: files and megabytes."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._files: TaskID | None = None
+        self._mb: TaskID | None = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def start(self, files: int, size: int) -> None:
+        self._files = self._progress.add_task("files", total=files, rate="")
+        self._mb = self._progress.add_task("MB", total=max(1, size // 1_000_000), rate="")
+
+    def advance(self, files: int, size: int) -> None:
+        assert self._files is not None and self._mb is not None
+        self._progress.update(self._files, advance=files)
+        self._progress.update(self._mb, advance=size / 1_000_000)
+        for task in self._progress.tasks:
+            speed = task.speed or 0
+            unit = "files/s" if task.id == self._files else "MB/s"
+            self._progress.update(task.id, rate=f"{speed:,.1f} {unit}")

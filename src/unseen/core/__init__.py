@@ -1,0 +1,1 @@
+"""Small shared core: records, errors, settings, registries."""

@@ -1,0 +1,116 @@
+"""Typed records that travel between sources, workers and the case store.
+
+Everything here is picklable so that per-item work can run in another process (or on
+another machine) and send back plain data to the single writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """Enough to reopen an evidence source anywhere: what it is and where it lies."""
+
+    id: int
+    kind: str
+    path: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One thing a source enumerates: a file, folder, link or something unreadable.
+
+    Attributes:
+        path: display path relative to the source root, ``/``-separated.
+        locator: what the source needs to reopen the entry (for a folder: the raw
+            relative path bytes). Opaque to everything but the source.
+        kind: ``file``, ``dir``, ``symlink`` or ``other`` (devices, sockets, FIFOs).
+        size: size in bytes as the file system states it.
+        mtime, atime, ctime: file-system times, seconds since 1970-01-01 UTC.
+        errors: problems met while listing it (unreadable folder, bad name, ...).
+    """
+
+    path: str
+    locator: bytes
+    kind: str = "file"
+    size: int | None = None
+    mtime: float | None = None
+    atime: float | None = None
+    ctime: float | None = None
+    link_target: str | None = None
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTask:
+    """A unit of per-item work: the item's id in the case and how to reopen it."""
+
+    item_id: int
+    source: SourceSpec
+    path: str
+    locator: bytes
+    size: int | None
+
+
+@dataclass(slots=True)
+class ExifRecord:
+    """What the camera wrote, normalised (decimal signed degrees, ISO 8601 times)."""
+
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    lens: str | None = None
+    software: str | None = None
+    datetime_original: str | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_alt: float | None = None
+    orientation: int | None = None
+    thumbnail: bool = False
+
+
+@dataclass(slots=True)
+class ImageRecord:
+    """Decoded-image facts: size, perceptual hash and how it was produced."""
+
+    format: str | None = None
+    mode: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    # Eight 64-hex PDQ hashes of the dihedral transforms (original first), for
+    # matching rotated and mirrored copies without decoding again.
+    pdq_dihedral: tuple[str, ...] | None = None
+    pdq_policy: str | None = None
+    jpeg_qtables: str | None = None
+    jpeg_quality: int | None = None
+    thumbnail: str | None = None
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """Everything the fast pass learnt about one item, plus what went wrong.
+
+    ``analysers`` maps each analyser that ran to its version, so the case records
+    which code produced which facts.
+    """
+
+    item_id: int
+    size: int | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    image: ImageRecord | None = None
+    exif: ExifRecord | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    analysers: dict[str, str] = field(default_factory=dict)
+
+    def error(self, analyser: str, message: str) -> None:
+        """Record a problem against this item; processing of other facts goes on."""
+        self.errors.append((analyser, message))

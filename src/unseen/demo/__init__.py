@@ -1,0 +1,1 @@
+"""The synthetic, benign demo "seized device", generated deterministically by code."""

@@ -1,0 +1,204 @@
+"""The fast pass over a case: list every source, then analyse every pending item.
+
+Work fans out to an executor (a process pool by default; any
+``concurrent.futures.Executor`` will do, e.g. a Dask client's) in batches, and the
+results come back to this process, the only writer of the case database. A worker
+that dies (a decoder crashing on hostile input) breaks the pool: the batches in
+flight are retried one item at a time, alone, so the item that kills its worker is
+found and recorded as such, and everything else is still processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Protocol
+
+from unseen import plugins
+from unseen.analysis.base import ordered, versions
+from unseen.core.models import FileRecord, ItemTask
+from unseen.core.settings import Settings
+from unseen.engine.pipeline import WorkerConfig, process_batch
+from unseen.sources.base import close_sources, open_source
+from unseen.store import repo
+from unseen.store.case import Case, current_user
+
+log = logging.getLogger(__name__)
+ENUMERATION_CHUNK = 1000
+CRASHED = "worker process died while analysing this item (a decoder crashed or ran out of memory)"
+
+
+class Progress(Protocol):
+    """What the runner reports as it goes; the CLI draws it."""
+
+    def start(self, files: int, size: int) -> None: ...
+
+    def advance(self, files: int, size: int) -> None: ...
+
+
+class _Silent:
+    def start(self, files: int, size: int) -> None:
+        pass
+
+    def advance(self, files: int, size: int) -> None:
+        pass
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    listed: int = 0
+    processed: int = 0
+    bytes: int = 0
+    errors: int = 0
+    crashed: list[str] = field(default_factory=list)
+
+
+ExecutorFactory = Callable[[int], Executor]
+
+
+def process_pool(workers: int) -> Executor:
+    """A process pool whose workers start from a clean fork server, not a copy of us."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["unseen.engine.pipeline"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def enumerate_sources(case: Case) -> int:
+    """List every entry of every source not yet fully listed; returns entries added."""
+    plugins.load()
+    added = 0
+    with case.engine.connect() as conn:
+        specs = repo.source_specs(conn, only_unenumerated=True)
+    for spec in specs:
+        entries = open_source(spec).entries()
+        while chunk := list(islice(entries, ENUMERATION_CHUNK)):
+            with case.engine.begin() as conn:
+                added += repo.insert_entries(conn, spec.id, chunk)
+        with case.engine.begin() as conn:
+            repo.mark_enumerated(conn, spec.id)
+        log.info("listed source %s (%s)", spec.label, spec.path)
+    return added
+
+
+def process_case(
+    case: Case,
+    workers: int | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    executor_factory: ExecutorFactory = process_pool,
+) -> RunSummary:
+    """List and analyse everything pending in the case; safe to rerun after a kill."""
+    plugins.load()
+    settings = settings or Settings()
+    workers = default_workers() if workers is None else workers
+    progress = progress or _Silent()
+    run_id = repo.start_run(
+        case, workers, versions(ordered()), settings, case.info.get("examiner") or current_user()
+    )
+    summary = RunSummary(run_id)
+    summary.listed = enumerate_sources(case)
+    with case.engine.connect() as conn:
+        specs = {spec.id: spec for spec in repo.source_specs(conn)}
+        files, size = repo.pending_totals(conn)
+    progress.start(files, size)
+    config = WorkerConfig(settings, str(case.thumbs_dir))
+    with case.engine.connect() as reader:
+        tasks = repo.pending_tasks(reader, specs, 1000)
+        batches = _batches(tasks, settings.batch_size)
+        if workers == 0:
+            for batch in batches:
+                _store(case, run_id, process_batch(batch, config), summary, progress)
+        else:
+            _fan_out(case, run_id, batches, config, workers, executor_factory, summary, progress)
+    close_sources()
+    repo.finish_run(case, run_id)
+    log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
+    return summary
+
+
+def _batches(tasks: Iterator[ItemTask], size: int) -> Iterator[list[ItemTask]]:
+    while batch := list(islice(tasks, size)):
+        yield batch
+
+
+def _store(
+    case: Case, run_id: int, records: list[FileRecord], summary: RunSummary, progress: Progress
+) -> None:
+    with case.engine.begin() as conn:
+        repo.write_records(conn, run_id, records)
+    done = sum(r.size or 0 for r in records)
+    summary.processed += len(records)
+    summary.bytes += done
+    summary.errors += sum(1 for r in records if r.errors)
+    progress.advance(len(records), done)
+
+
+def _fan_out(
+    case: Case,
+    run_id: int,
+    batches: Iterator[list[ItemTask]],
+    config: WorkerConfig,
+    workers: int,
+    factory: ExecutorFactory,
+    summary: RunSummary,
+    progress: Progress,
+) -> None:
+    """Keep the pool busy with a bounded number of batches in flight; isolate crashes."""
+    suspects: deque[ItemTask] = deque()  # items to retry alone after the pool broke
+    in_flight: dict[Future[list[FileRecord]], list[ItemTask]] = {}
+    alone: Future[list[FileRecord]] | None = None
+    pool = factory(workers)
+    try:
+        while True:
+            if suspects and not in_flight:
+                # Alone in the pool: if it breaks now, this item is the cause.
+                task = suspects.popleft()
+                alone = pool.submit(process_batch, [task], config)
+                in_flight[alone] = [task]
+            elif not suspects:
+                for batch in islice(batches, workers * 3 - len(in_flight)):
+                    in_flight[pool.submit(process_batch, batch, config)] = batch
+            if not in_flight:
+                return
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                batch = in_flight.pop(future)
+                try:
+                    records = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if future is alone:
+                        records = [_crashed(batch[0], summary)]
+                    else:
+                        suspects.extend(batch)
+                        continue
+                _store(case, run_id, records, summary, progress)
+            if broken:
+                for batch in in_flight.values():
+                    suspects.extend(batch)
+                in_flight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = factory(workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:
+    log.error("worker died on %s (item %d)", task.path, task.item_id)
+    summary.crashed.append(task.path)
+    record = FileRecord(item_id=task.item_id)
+    record.error("engine", CRASHED)
+    return record

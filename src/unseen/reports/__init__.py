@@ -1,0 +1,1 @@
+"""What leaves the case: export records, status counts and reports."""

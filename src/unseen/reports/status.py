@@ -1,0 +1,51 @@
+"""Case status: how much there is, what it is, what is done and what failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, distinct, func, select
+
+from unseen.store import repo
+from unseen.store import schema as s
+
+
+def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
+    """Counts for ``unseen status``; plain data, ready for JSON."""
+    i = s.items
+    count = func.count()
+    by_status = dict(conn.execute(select(i.c.status, count).group_by(i.c.status)).all())
+    by_kind = dict(conn.execute(select(i.c.kind, count).group_by(i.c.kind)).all())
+    by_mime = dict(
+        conn.execute(
+            select(i.c.mime, count).where(i.c.mime.is_not(None)).group_by(i.c.mime).order_by(count.desc(), i.c.mime)
+        ).all()
+    )
+    with_errors = conn.execute(select(func.count(distinct(s.item_errors.c.item_id)))).scalar()
+    by_analyser = dict(
+        conn.execute(
+            select(s.item_errors.c.analyser, count).group_by(s.item_errors.c.analyser)
+        ).all()
+    )
+    total_size = conn.execute(select(func.coalesce(func.sum(i.c.size), 0))).scalar()
+    images = conn.execute(select(count).where(i.c.mime.like("image/%"))).scalar()
+    hashed = conn.execute(select(count).where(s.images.c.pdq.is_not(None))).scalar()
+    sources = [
+        {"label": r["label"], "kind": r["kind"], "path": r["path"], "added_by": r["added_by"],
+         "added_at": r["added_at"], "listed": bool(r["enumerated"])}
+        for r in repo.list_sources(conn)
+    ]
+    return {
+        "case": {k: info.get(k) for k in ("name", "examiner", "created_at", "uuid")},
+        "sources": sources,
+        "files": sum(by_kind.values()),
+        "bytes": int(total_size or 0),
+        "by_kind": by_kind,
+        "processed": by_status.get("done", 0),
+        "pending": by_status.get("pending", 0),
+        "images": images,
+        "pdq_hashed": hashed,
+        "by_type": by_mime,
+        "items_with_errors": with_errors,
+        "errors_by_stage": by_analyser,
+    }

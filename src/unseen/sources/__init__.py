@@ -1,0 +1,1 @@
+"""Evidence sources: things that enumerate entries and reopen them read-only."""

@@ -1,0 +1,131 @@
+"""A case is a folder: ``case.json`` (what it is), ``case.db`` (SQLite in WAL mode,
+unless ``case.json`` names another database), ``thumbs/`` and ``logs/``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+
+import unseen
+from unseen.core.errors import CaseError, UserError
+from unseen.core.timeconv import utc_now
+from unseen.store import migrations, schema
+
+CASE_FILE = "case.json"
+DB_FILE = "case.db"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers (review UI, status) never block the writer; a crash loses at most
+    # the open transaction. synchronous=NORMAL is durable against process kills.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a case database URL, with SQLite tuned for one writer."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Case:
+    """An open case folder and its database engine."""
+
+    def __init__(self, root: Path, engine: Engine, info: dict[str, str]) -> None:
+        self.root = root
+        self.engine = engine
+        self.info = info
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.root / "thumbs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def db_path(self) -> Path | None:
+        """The SQLite file, or None when the case lives in a database server."""
+        url = make_url(self.engine.url)
+        return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        name: str | None = None,
+        examiner: str | None = None,
+        database_url: str | None = None,
+    ) -> Case:
+        """Make a new case folder (it must be absent or empty) with a fresh schema."""
+        root = root.resolve()
+        if root.exists() and any(root.iterdir()):
+            raise UserError(f"{root} exists and is not empty; choose a new case folder")
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in ("thumbs", "logs"):
+            (root / sub).mkdir()
+        url = database_url or f"sqlite:///{root / DB_FILE}"
+        info = {
+            "uuid": str(uuid.uuid4()),
+            "name": name or root.name,
+            "examiner": examiner or _whoami(),
+            "created_at": utc_now(),
+            "tool_version": unseen.__version__,
+        }
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            migrations.upgrade(conn)
+            conn.execute(insert(schema.case_info), [{"key": k, "value": v} for k, v in info.items()])
+        case_json = {"format": "unseen-case", "version": 1, "uuid": info["uuid"]}
+        if database_url:
+            case_json["database_url"] = database_url
+        (root / CASE_FILE).write_text(json.dumps(case_json, indent=2) + "\n")
+        return cls(root, engine, info)
+
+    @classmethod
+    def open(cls, root: Path) -> Case:
+        """Open an existing case, migrating its schema to this tool's head."""
+        root = root.resolve()
+        marker = root / CASE_FILE
+        if not marker.is_file():
+            raise CaseError(f"{root} is not an unseen case (no {CASE_FILE}); run 'unseen init'")
+        try:
+            case_json = json.loads(marker.read_text())
+        except (OSError, ValueError) as exc:
+            raise CaseError(f"{marker} is unreadable: {exc}") from exc
+        url = case_json.get("database_url") or f"sqlite:///{root / DB_FILE}"
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            migrations.upgrade(conn)
+            rows = conn.execute(select(schema.case_info.c.key, schema.case_info.c.value))
+            info = {k: v for k, v in rows}
+        if info.get("uuid") != case_json.get("uuid"):
+            raise CaseError(f"{marker} and its database belong to different cases")
+        return cls(root, engine, info)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+current_user = _whoami

@@ -1,0 +1,203 @@
+"""Reads and writes of the case database. The writer is the only code that changes it.
+
+All writes of one batch happen in one transaction, so a kill at any moment leaves the
+case as it was after the last committed batch; items without a committed result are
+still ``pending`` and the next run processes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+
+import unseen
+from unseen.core.errors import UserError
+from unseen.core.models import Entry, FileRecord, ItemTask, SourceSpec
+from unseen.core.settings import Settings
+from unseen.core.timeconv import utc_now
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+LISTING = "listing"
+
+
+def add_source(case: Case, kind: str, path: str, label: str, added_by: str) -> SourceSpec:
+    """Register an evidence source; labels are unique within a case."""
+    with case.engine.begin() as conn:
+        if conn.execute(select(s.sources.c.id).where(s.sources.c.label == label)).first():
+            raise UserError(f"the case already has a source labelled {label!r}")
+        source_id = conn.execute(
+            insert(s.sources).values(
+                label=label, kind=kind, path=path, added_by=added_by, added_at=utc_now(),
+                enumerated=False,
+            )
+        ).inserted_primary_key[0]
+    return SourceSpec(int(source_id), kind, path, label)
+
+
+def list_sources(conn: Connection) -> list[dict[str, Any]]:
+    """All sources as dicts, in the order they were added."""
+    return [dict(r._mapping) for r in conn.execute(select(s.sources).order_by(s.sources.c.id))]
+
+
+def source_specs(conn: Connection, only_unenumerated: bool = False) -> list[SourceSpec]:
+    query = select(s.sources.c.id, s.sources.c.kind, s.sources.c.path, s.sources.c.label)
+    if only_unenumerated:
+        query = query.where(s.sources.c.enumerated.is_(False))
+    return [SourceSpec(r.id, r.kind, r.path, r.label) for r in conn.execute(query.order_by("id"))]
+
+
+def insert_entries(conn: Connection, source_id: int, entries: Sequence[Entry]) -> int:
+    """Add newly listed entries (those already in the case are skipped); returns how many.
+
+    Regular files start ``pending``; everything else (links, devices, unreadable
+    folders) has no content to analyse and is ``done`` at once, with its errors.
+    """
+    locators = [e.locator for e in entries]
+    known = set(
+        conn.execute(
+            select(s.items.c.locator).where(
+                and_(s.items.c.source_id == source_id, s.items.c.locator.in_(locators))
+            )
+        ).scalars()
+    )
+    fresh = [e for e in entries if e.locator not in known]
+    if not fresh:
+        return 0
+    conn.execute(
+        insert(s.items),
+        [
+            {
+                "source_id": source_id, "parent_id": None, "path": e.path, "locator": e.locator,
+                "kind": e.kind, "size": e.size, "mtime": e.mtime, "atime": e.atime,
+                "ctime": e.ctime, "link_target": e.link_target,
+                "status": "pending" if e.kind == "file" else "done",
+            }
+            for e in fresh
+        ],
+    )
+    with_errors = {e.locator: e.errors for e in fresh if e.errors}
+    if with_errors:
+        rows = conn.execute(
+            select(s.items.c.id, s.items.c.locator).where(
+                and_(s.items.c.source_id == source_id, s.items.c.locator.in_(list(with_errors)))
+            )
+        )
+        conn.execute(
+            insert(s.item_errors),
+            [
+                {"item_id": r.id, "analyser": LISTING, "message": msg}
+                for r in rows
+                for msg in with_errors[r.locator]
+            ],
+        )
+    return len(fresh)
+
+
+def mark_enumerated(conn: Connection, source_id: int) -> None:
+    conn.execute(update(s.sources).where(s.sources.c.id == source_id).values(enumerated=True))
+
+
+def start_run(
+    case: Case, workers: int, analysers: dict[str, str], settings: Settings, examiner: str
+) -> int:
+    """Record a processing run with the analyser versions and settings it uses."""
+    with case.engine.begin() as conn:
+        run_id = conn.execute(
+            insert(s.runs).values(
+                started_at=utc_now(), tool_version=unseen.__version__, examiner=examiner,
+                workers=workers, analysers=json.dumps(analysers, sort_keys=True),
+                settings=json.dumps(settings.to_dict(), sort_keys=True),
+            )
+        ).inserted_primary_key[0]
+    return int(run_id)
+
+
+def finish_run(case: Case, run_id: int) -> None:
+    with case.engine.begin() as conn:
+        conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(finished_at=utc_now()))
+
+
+def pending_totals(conn: Connection) -> tuple[int, int]:
+    """Number and total stated size of items still to process."""
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.sum(s.items.c.size), 0)).where(
+            s.items.c.status == "pending"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def pending_tasks(conn: Connection, specs: dict[int, SourceSpec], batch: int) -> Iterator[ItemTask]:
+    """Pending items in id order, read in pages so memory stays flat."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            select(s.items.c.id, s.items.c.source_id, s.items.c.path, s.items.c.locator, s.items.c.size)
+            .where(and_(s.items.c.status == "pending", s.items.c.id > after))
+            .order_by(s.items.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for r in rows:
+            yield ItemTask(r.id, specs[r.source_id], r.path, bytes(r.locator), r.size)
+        after = rows[-1].id
+
+
+def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) -> None:
+    """Store results and mark their items done, in the caller's transaction."""
+    records = list(records)
+    if not records:
+        return
+    ids = [r.item_id for r in records]
+    for table in (s.images, s.exif):
+        conn.execute(delete(table).where(table.c.item_id.in_(ids)))
+    conn.execute(
+        delete(s.item_errors).where(
+            and_(s.item_errors.c.item_id.in_(ids), s.item_errors.c.analyser != LISTING)
+        )
+    )
+    _update_items(conn, run_id, records)
+    images = [
+        {**asdict(r.image), "item_id": r.item_id,
+         "pdq_dihedral": ",".join(r.image.pdq_dihedral) if r.image.pdq_dihedral else None}
+        for r in records if r.image
+    ]
+    if images:
+        conn.execute(insert(s.images), images)
+    exifs = [{**asdict(r.exif), "item_id": r.item_id} for r in records if r.exif]
+    if exifs:
+        conn.execute(insert(s.exif), exifs)
+    errors = [
+        {"item_id": r.item_id, "analyser": a, "message": m} for r in records for a, m in r.errors
+    ]
+    if errors:
+        conn.execute(insert(s.item_errors), errors)
+
+
+def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> None:
+    stmt = (
+        update(s.items)
+        .where(s.items.c.id == bindparam("b_id"))
+        .values(
+            status="done", run_id=run_id, analysers=bindparam("b_analysers"),
+            # The size actually read wins; the listed size stays when nothing could be read.
+            size=func.coalesce(bindparam("b_size"), s.items.c.size), md5=bindparam("b_md5"), sha1=bindparam("b_sha1"),
+            sha256=bindparam("b_sha256"), mime=bindparam("b_mime"),
+        )
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "b_id": r.item_id, "b_analysers": ",".join(r.analysers), "b_size": r.size,
+                "b_md5": r.md5, "b_sha1": r.sha1, "b_sha256": r.sha256, "b_mime": r.mime,
+            }
+            for r in records
+        ],
+    )

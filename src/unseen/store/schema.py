@@ -1,0 +1,139 @@
+"""The case database schema (head version), in SQLAlchemy Core so SQLite and
+PostgreSQL both serve it. Change it only together with a numbered migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+case_info = Table(
+    "case_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("applied_at", String(32), nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("label", String(256), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("added_by", String(256), nullable=False),
+    Column("added_at", String(32), nullable=False),
+    # Set once enumeration has listed every entry; until then a rerun lists again.
+    Column("enumerated", Boolean, nullable=False, default=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("tool_version", String(32), nullable=False),
+    Column("examiner", String(256)),
+    Column("workers", Integer, nullable=False),
+    # JSON: {analyser name: version} and the Settings used.
+    Column("analysers", Text, nullable=False),
+    Column("settings", Text, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("parent_id", Integer, ForeignKey("items.id")),
+    Column("path", Text, nullable=False),
+    Column("locator", LargeBinary, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", Integer),
+    Column("mtime", Float),
+    Column("atime", Float),
+    Column("ctime", Float),
+    Column("link_target", Text),
+    # pending -> done; done means a result (possibly only errors) was written.
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    # Comma-separated names of the analysers that ran on this item (versions in runs).
+    Column("analysers", Text),
+    Column("md5", String(32)),
+    Column("sha1", String(40)),
+    Column("sha256", String(64)),
+    Column("mime", String(128)),
+    UniqueConstraint("source_id", "locator", name="uq_items_source_locator"),
+)
+Index("ix_items_status", items.c.status, items.c.id)
+Index("ix_items_sha256", items.c.sha256)
+Index("ix_items_md5", items.c.md5)
+Index("ix_items_sha1", items.c.sha1)
+
+images = Table(
+    "images",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("format", String(16)),
+    Column("mode", String(16)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("frames", Integer),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("pdq_dihedral", Text),
+    Column("pdq_policy", String(32)),
+    Column("jpeg_qtables", String(64)),
+    Column("jpeg_quality", Integer),
+    Column("thumbnail", String(128)),
+)
+Index("ix_images_pdq", images.c.pdq)
+
+exif = Table(
+    "exif",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("make", Text),
+    Column("model", Text),
+    Column("serial", Text),
+    Column("lens", Text),
+    Column("software", Text),
+    Column("datetime_original", String(32)),
+    Column("gps_lat", Float),
+    Column("gps_lon", Float),
+    Column("gps_alt", Float),
+    Column("orientation", Integer),
+    Column("thumbnail", Boolean, nullable=False, default=False),
+)
+
+item_errors = Table(
+    "item_errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("analyser", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+)
+Index("ix_item_errors_item", item_errors.c.item_id)
