@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PIL import ExifTags, Image
@@ -24,7 +25,9 @@ _THUMB_OFFSET = 0x0201
 
 
 def text(value: Any) -> str | None:
-    """An EXIF ASCII/UNDEFINED value as clean text; None if empty."""
+    """An EXIF ASCII/UNDEFINED value as clean text; None if absent or empty."""
+    if value is None:
+        return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
@@ -91,8 +94,8 @@ class ExifAnalyser(FileAnalyser):
         ifd = exif.get_ifd(ExifTags.IFD.Exif)
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
         fields: dict[str, Callable[[], Any]] = {
-            **{k: (lambda t=t: text(exif.get(t))) for k, t in _IFD0.items()},
-            **{k: (lambda t=t: text(ifd.get(t))) for k, t in _EXIF_IFD.items()},
+            **{k: partial(_text_of, exif, t) for k, t in _IFD0.items()},
+            **{k: partial(_text_of, ifd, t) for k, t in _EXIF_IFD.items()},
             "orientation": lambda: _orientation(exif.get(_ORIENTATION)),
             "datetime_original": lambda: iso_datetime(
                 ifd.get(_DATETIME_ORIGINAL), ifd.get(_OFFSET_ORIGINAL)
@@ -111,6 +114,10 @@ class ExifAnalyser(FileAnalyser):
             if value is not None:
                 setattr(rec, name, value)
         ctx.record.exif = rec
+
+
+def _text_of(tags: Any, tag: int) -> str | None:
+    return text(tags.get(tag))
 
 
 def _orientation(value: Any) -> int | None:

@@ -33,7 +33,12 @@ class HashAnalyser(FileAnalyser):
         if ctx.keep_content:
             ctx.data = b"".join(parts)
         rec = ctx.record
-        rec.size, rec.md5, rec.sha1, rec.sha256 = size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest()
+        rec.size, rec.md5, rec.sha1, rec.sha256 = (
+            size,
+            md5.hexdigest(),
+            sha1.hexdigest(),
+            sha256.hexdigest(),
+        )
 
 
 ANALYSERS.register(HashAnalyser)

@@ -26,7 +26,7 @@ from unseen.core.models import ImageRecord
 # Only formats with in-process decoders: Pillow's EPS plugin would run Ghostscript
 # on evidence, and rarer plugins add attack surface for no forensic value. (MPO opens
 # through the JPEG entry.)
-SAFE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "ICO", "PPM")
+SAFE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "ICO", "PPM")
 
 try:  # HEIC/HEIF behind the optional [heic] extra (pi-heif, LGPL decoder only)
     import pi_heif
@@ -106,7 +106,9 @@ class ImageAnalyser(FileAnalyser):
         try:
             img = Image.open(io.BytesIO(ctx.data), formats=SAFE_FORMATS)
         except UnidentifiedImageError as exc:
-            raise EvidenceError("not decodable as an image: unknown format or broken header") from exc
+            raise EvidenceError(
+                "not decodable as an image: unknown format or broken header"
+            ) from exc
         ctx.image = img
         rec = ctx.record.image = ImageRecord(
             format=img.format, mode=img.mode, width=img.width, height=img.height

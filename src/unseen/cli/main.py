@@ -158,7 +158,9 @@ def _print_status(case: Case) -> None:
 def export(
     case_dir: CaseDir,
     fmt: Annotated[str, typer.Option("--format", help="Export format: jsonl.")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default: stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default: stdout).")
+    ] = None,
 ) -> None:
     """Export one record per item."""
     from unseen.reports.records import iter_records

@@ -38,13 +38,22 @@ class RichProgress:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
 
     def start(self, files: int, size: int) -> None:
-        self._files = self._progress.add_task("files", total=files, rate="")
-        self._mb = self._progress.add_task("MB", total=max(1, size // 1_000_000), rate="")
+        """Begin, or (when items found inside items are pending) extend, the totals."""
+        if self._files is None or self._mb is None:
+            self._files = self._progress.add_task("files", total=files, rate="")
+            self._mb = self._progress.add_task("MB", total=max(1, size // 1_000_000), rate="")
+            return
+        for task_id, extra in ((self._files, files), (self._mb, size // 1_000_000)):
+            task = self._progress.tasks[task_id]
+            self._progress.update(task_id, total=(task.total or 0) + extra)
 
     def advance(self, files: int, size: int) -> None:
         assert self._files is not None and self._mb is not None

@@ -97,7 +97,7 @@ class FileRecord:
     """Everything the fast pass learnt about one item, plus what went wrong.
 
     ``analysers`` maps each analyser that ran to its version, so the case records
-    which code produced which facts.
+    which code produced which facts. ``children`` are new items to add to the case.
     """
 
     item_id: int
@@ -110,6 +110,9 @@ class FileRecord:
     exif: ExifRecord | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
     analysers: dict[str, str] = field(default_factory=dict)
+    # Entries found inside this item (archive members, files of an embedded disk
+    # image); their locators and paths are complete (they include this item's).
+    children: list[Entry] = field(default_factory=list)
 
     def error(self, analyser: str, message: str) -> None:
         """Record a problem against this item; processing of other facts goes on."""

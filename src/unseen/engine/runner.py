@@ -109,19 +109,25 @@ def process_case(
     )
     summary = RunSummary(run_id)
     summary.listed = enumerate_sources(case)
+    config = WorkerConfig(settings, str(case.thumbs_dir))
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
-        files, size = repo.pending_totals(conn)
-    progress.start(files, size)
-    config = WorkerConfig(settings, str(case.thumbs_dir))
-    with case.engine.connect() as reader:
-        tasks = repo.pending_tasks(reader, specs, 1000)
-        batches = _batches(tasks, settings.batch_size)
-        if workers == 0:
-            for batch in batches:
-                _store(case, run_id, process_batch(batch, config), summary, progress)
-        else:
-            _fan_out(case, run_id, batches, config, workers, executor_factory, summary, progress)
+    # Items can add items (archive members): go round until nothing is pending.
+    while True:
+        with case.engine.connect() as conn:
+            files, size = repo.pending_totals(conn)
+        if not files:
+            break
+        progress.start(files, size)
+        with case.engine.connect() as reader:
+            batches = _batches(repo.pending_tasks(reader, specs, 1000), settings.batch_size)
+            if workers == 0:
+                for batch in batches:
+                    _store(case, run_id, process_batch(batch, config), summary, progress)
+            else:
+                _fan_out(
+                    case, run_id, batches, config, workers, executor_factory, summary, progress
+                )
     close_sources()
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)

@@ -14,15 +14,20 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
     """Counts for ``unseen status``; plain data, ready for JSON."""
     i = s.items
     count = func.count()
-    by_status = dict(conn.execute(select(i.c.status, count).group_by(i.c.status)).all())
-    by_kind = dict(conn.execute(select(i.c.kind, count).group_by(i.c.kind)).all())
-    by_mime = dict(
+    by_status: dict[str, int] = dict(
+        conn.execute(select(i.c.status, count).group_by(i.c.status)).all()
+    )
+    by_kind: dict[str, int] = dict(conn.execute(select(i.c.kind, count).group_by(i.c.kind)).all())
+    by_mime: dict[str, int] = dict(
         conn.execute(
-            select(i.c.mime, count).where(i.c.mime.is_not(None)).group_by(i.c.mime).order_by(count.desc(), i.c.mime)
+            select(i.c.mime, count)
+            .where(i.c.mime.is_not(None))
+            .group_by(i.c.mime)
+            .order_by(count.desc(), i.c.mime)
         ).all()
     )
     with_errors = conn.execute(select(func.count(distinct(s.item_errors.c.item_id)))).scalar()
-    by_analyser = dict(
+    by_analyser: dict[str, int] = dict(
         conn.execute(
             select(s.item_errors.c.analyser, count).group_by(s.item_errors.c.analyser)
         ).all()
@@ -31,8 +36,14 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
     images = conn.execute(select(count).where(i.c.mime.like("image/%"))).scalar()
     hashed = conn.execute(select(count).where(s.images.c.pdq.is_not(None))).scalar()
     sources = [
-        {"label": r["label"], "kind": r["kind"], "path": r["path"], "added_by": r["added_by"],
-         "added_at": r["added_at"], "listed": bool(r["enumerated"])}
+        {
+            "label": r["label"],
+            "kind": r["kind"],
+            "path": r["path"],
+            "added_by": r["added_by"],
+            "added_at": r["added_at"],
+            "listed": bool(r["enumerated"]),
+        }
         for r in repo.list_sources(conn)
     ]
     return {

@@ -79,7 +79,9 @@ class FolderSource(Source):
             try:
                 names = self._list(rel)
             except OSError as exc:
-                yield Entry(shown or ".", rel, kind="dir", errors=(f"cannot list folder: {exc.strerror}",))
+                yield Entry(
+                    shown or ".", rel, kind="dir", errors=(f"cannot list folder: {exc.strerror}",)
+                )
                 continue
             subdirs: list[tuple[bytes, str]] = []
             for name in names:
@@ -108,7 +110,9 @@ class FolderSource(Source):
         try:
             st = self._lstat(rel)
         except OSError as exc:
-            return Entry(shown, rel, kind="other", errors=(*errors, f"cannot stat: {exc.strerror}"))
+            return Entry(
+                shown, rel, kind="other", errors=(*errors, f"cannot stat: {exc.strerror}")
+            )
         kind = _kind(st.st_mode)
         target = None
         if kind == "symlink":

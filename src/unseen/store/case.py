@@ -89,7 +89,9 @@ class Case:
         engine = make_engine(url)
         with engine.begin() as conn:
             migrations.upgrade(conn)
-            conn.execute(insert(schema.case_info), [{"key": k, "value": v} for k, v in info.items()])
+            conn.execute(
+                insert(schema.case_info), [{"key": k, "value": v} for k, v in info.items()]
+            )
         case_json = {"format": "unseen-case", "version": 1, "uuid": info["uuid"]}
         if database_url:
             case_json["database_url"] = database_url

@@ -32,10 +32,14 @@ def add_source(case: Case, kind: str, path: str, label: str, added_by: str) -> S
             raise UserError(f"the case already has a source labelled {label!r}")
         source_id = conn.execute(
             insert(s.sources).values(
-                label=label, kind=kind, path=path, added_by=added_by, added_at=utc_now(),
+                label=label,
+                kind=kind,
+                path=path,
+                added_by=added_by,
+                added_at=utc_now(),
                 enumerated=False,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     return SourceSpec(int(source_id), kind, path, label)
 
 
@@ -51,7 +55,9 @@ def source_specs(conn: Connection, only_unenumerated: bool = False) -> list[Sour
     return [SourceSpec(r.id, r.kind, r.path, r.label) for r in conn.execute(query.order_by("id"))]
 
 
-def insert_entries(conn: Connection, source_id: int, entries: Sequence[Entry]) -> int:
+def insert_entries(
+    conn: Connection, source_id: int, entries: Sequence[Entry], parent_id: int | None = None
+) -> int:
     """Add newly listed entries (those already in the case are skipped); returns how many.
 
     Regular files start ``pending``; everything else (links, devices, unreadable
@@ -72,9 +78,16 @@ def insert_entries(conn: Connection, source_id: int, entries: Sequence[Entry]) -
         insert(s.items),
         [
             {
-                "source_id": source_id, "parent_id": None, "path": e.path, "locator": e.locator,
-                "kind": e.kind, "size": e.size, "mtime": e.mtime, "atime": e.atime,
-                "ctime": e.ctime, "link_target": e.link_target,
+                "source_id": source_id,
+                "parent_id": parent_id,
+                "path": e.path,
+                "locator": e.locator,
+                "kind": e.kind,
+                "size": e.size,
+                "mtime": e.mtime,
+                "atime": e.atime,
+                "ctime": e.ctime,
+                "link_target": e.link_target,
                 "status": "pending" if e.kind == "file" else "done",
             }
             for e in fresh
@@ -109,11 +122,14 @@ def start_run(
     with case.engine.begin() as conn:
         run_id = conn.execute(
             insert(s.runs).values(
-                started_at=utc_now(), tool_version=unseen.__version__, examiner=examiner,
-                workers=workers, analysers=json.dumps(analysers, sort_keys=True),
+                started_at=utc_now(),
+                tool_version=unseen.__version__,
+                examiner=examiner,
+                workers=workers,
+                analysers=json.dumps(analysers, sort_keys=True),
                 settings=json.dumps(settings.to_dict(), sort_keys=True),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
     return int(run_id)
 
 
@@ -132,12 +148,20 @@ def pending_totals(conn: Connection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def pending_tasks(conn: Connection, specs: dict[int, SourceSpec], batch: int) -> Iterator[ItemTask]:
+def pending_tasks(
+    conn: Connection, specs: dict[int, SourceSpec], batch: int
+) -> Iterator[ItemTask]:
     """Pending items in id order, read in pages so memory stays flat."""
     after = 0
     while True:
         rows = conn.execute(
-            select(s.items.c.id, s.items.c.source_id, s.items.c.path, s.items.c.locator, s.items.c.size)
+            select(
+                s.items.c.id,
+                s.items.c.source_id,
+                s.items.c.path,
+                s.items.c.locator,
+                s.items.c.size,
+            )
             .where(and_(s.items.c.status == "pending", s.items.c.id > after))
             .order_by(s.items.c.id)
             .limit(batch)
@@ -164,9 +188,13 @@ def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) 
     )
     _update_items(conn, run_id, records)
     images = [
-        {**asdict(r.image), "item_id": r.item_id,
-         "pdq_dihedral": ",".join(r.image.pdq_dihedral) if r.image.pdq_dihedral else None}
-        for r in records if r.image
+        {
+            **asdict(r.image),
+            "item_id": r.item_id,
+            "pdq_dihedral": ",".join(r.image.pdq_dihedral) if r.image.pdq_dihedral else None,
+        }
+        for r in records
+        if r.image
     ]
     if images:
         conn.execute(insert(s.images), images)
@@ -178,6 +206,12 @@ def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) 
     ]
     if errors:
         conn.execute(insert(s.item_errors), errors)
+    source_of = dict(
+        conn.execute(select(s.items.c.id, s.items.c.source_id).where(s.items.c.id.in_(ids))).all()
+    )
+    for r in records:
+        if r.children:
+            insert_entries(conn, source_of[r.item_id], r.children, parent_id=r.item_id)
 
 
 def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> None:
@@ -185,18 +219,28 @@ def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> N
         update(s.items)
         .where(s.items.c.id == bindparam("b_id"))
         .values(
-            status="done", run_id=run_id, analysers=bindparam("b_analysers"),
+            status="done",
+            run_id=run_id,
+            analysers=bindparam("b_analysers"),
             # The size actually read wins; the listed size stays when nothing could be read.
-            size=func.coalesce(bindparam("b_size"), s.items.c.size), md5=bindparam("b_md5"), sha1=bindparam("b_sha1"),
-            sha256=bindparam("b_sha256"), mime=bindparam("b_mime"),
+            size=func.coalesce(bindparam("b_size"), s.items.c.size),
+            md5=bindparam("b_md5"),
+            sha1=bindparam("b_sha1"),
+            sha256=bindparam("b_sha256"),
+            mime=bindparam("b_mime"),
         )
     )
     conn.execute(
         stmt,
         [
             {
-                "b_id": r.item_id, "b_analysers": ",".join(r.analysers), "b_size": r.size,
-                "b_md5": r.md5, "b_sha1": r.sha1, "b_sha256": r.sha256, "b_mime": r.mime,
+                "b_id": r.item_id,
+                "b_analysers": ",".join(r.analysers),
+                "b_size": r.size,
+                "b_md5": r.md5,
+                "b_sha1": r.sha1,
+                "b_sha256": r.sha256,
+                "b_mime": r.mime,
             }
             for r in records
         ],

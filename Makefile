@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up
+# everything (Debian packages, the virtual environment) idempotently.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO_DIR ?= demo-case
+# Extras installed for tests and the demo (optional features included).
+EXTRAS ?= test
+# Debian packages the tests and the demo use (file-system tools to build test
+# images, libmagic for type sniffing, PostgreSQL for the store tests).
+APT_PACKAGES ?= libmagic1 postgresql
+
+.PHONY: demo test apt venv lint clean
+
+apt:
+	@bash scripts/apt-ensure.sh $(APT_PACKAGES)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when pyproject.toml changes.
+$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(VENV)/.installed-$(EXTRAS)
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: apt venv lint
+	bash scripts/with-postgres.sh $(BIN)/pytest -q
+
+demo: apt venv
+	rm -rf $(DEMO_DIR)
+	$(BIN)/unseen demo --dir $(DEMO_DIR)
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache
