@@ -16,6 +16,7 @@ BUILTIN_MODULES = (
     "unseen.analysis.image",
     "unseen.analysis.exif",
     "unseen.analysis.thumbnail",
+    "unseen.reports.jsonl",
 )
 ENTRY_POINT_GROUP = "unseen.plugins"
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -59,10 +61,11 @@ def init(
     db: Annotated[
         str | None, typer.Option(help="Database URL (default: SQLite case.db in the folder).")
     ] = None,
+    scheme: Annotated[str, typer.Option(help="Category scheme: uk, us or a JSON file.")] = "uk",
 ) -> None:
     """Create a new, empty case folder."""
     try:
-        case = Case.create(case_dir, name=name, examiner=examiner, database_url=db)
+        case = Case.create(case_dir, name=name, examiner=examiner, database_url=db, scheme=scheme)
     except UnseenError as exc:
         raise _fail(exc) from exc
     console.print(f"created case [bold]{case.info['name']}[/bold] in {case.root}")
@@ -157,28 +160,70 @@ def _print_status(case: Case) -> None:
 @app.command()
 def export(
     case_dir: CaseDir,
-    fmt: Annotated[str, typer.Option("--format", help="Export format: jsonl.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", help="Export format, e.g. jsonl.")] = "jsonl",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default: stdout).")
     ] = None,
+    what: Annotated[str, typer.Option(help="What to export: items, artefacts.")] = "items",
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE.")
+    ] = None,
 ) -> None:
-    """Export one record per item."""
-    from unseen.reports.records import iter_records
+    """Export records for other tools (one record per item by default)."""
+    from unseen import plugins
+    from unseen.reports.registry import EXPORTERS
 
+    plugins.load()
     try:
-        if fmt != "jsonl":
-            raise UserError(f"unknown export format {fmt!r} (known: jsonl)")
+        if fmt not in EXPORTERS.names():
+            raise UserError(
+                f"unknown export format {fmt!r} (known: {', '.join(EXPORTERS.names())})"
+            )
+        exporter = EXPORTERS.get(fmt)()
+        if what not in exporter.WHAT:
+            raise UserError(f"{fmt} exports {', '.join(exporter.WHAT)}, not {what!r}")
+        options = dict(o.split("=", 1) for o in option or [] if "=" in o)
         case = Case.open(case_dir)
+        with _output(output) as out:
+            count = exporter.export(case, out, what, options)
     except UnseenError as exc:
         raise _fail(exc) from exc
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    console.print(f"exported {count} records")
+
+
+@app.command()
+def report(
+    case_dir: CaseDir,
+    kind: Annotated[str, typer.Option("--kind", help="Report kind, e.g. summary.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")],
+) -> None:
+    """Write a report about the case (HTML)."""
+    from unseen import plugins
+    from unseen.reports.registry import REPORTS
+
+    plugins.load()
     try:
-        with case.engine.connect() as conn:
-            for record in iter_records(conn):
-                out.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
-    finally:
-        if output:
-            out.close()
+        if kind not in REPORTS.names():
+            known = ", ".join(REPORTS.names()) or "none yet"
+            raise UserError(f"unknown report kind {kind!r} (known: {known})")
+        case = Case.open(case_dir)
+        with _output(output) as out:
+            REPORTS.get(kind)().render(case, out)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(f"wrote {kind} report to {output}")
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    """A text stream to ``path`` (written whole or not at all), or stdout."""
+    if path is None:
+        yield sys.stdout
+        return
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as out:
+        yield out
+    tmp.replace(path)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from unseen.analysis.base import ordered, versions
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
 from unseen.engine.pipeline import WorkerConfig, process_batch
+from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
 from unseen.store import repo
 from unseen.store.case import Case, current_user
@@ -59,6 +60,7 @@ class RunSummary:
     bytes: int = 0
     errors: int = 0
     crashed: list[str] = field(default_factory=list)
+    stages: dict[str, str] = field(default_factory=dict)
 
 
 ExecutorFactory = Callable[[int], Executor]
@@ -129,6 +131,9 @@ def process_case(
                     case, run_id, batches, config, workers, executor_factory, summary, progress
                 )
     close_sources()
+    for stage in ordered_stages():
+        summary.stages[stage.NAME] = stage().run(case, settings, workers)
+        log.info("stage %s: %s", stage.NAME, summary.stages[stage.NAME])
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
     return summary

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 import unseen
 from unseen.core.errors import CaseError, UserError
+from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.store import migrations, schema
 
@@ -70,6 +71,7 @@ class Case:
         name: str | None = None,
         examiner: str | None = None,
         database_url: str | None = None,
+        scheme: str = "uk",
     ) -> Case:
         """Make a new case folder (it must be absent or empty) with a fresh schema."""
         root = root.resolve()
@@ -85,6 +87,8 @@ class Case:
             "examiner": examiner or _whoami(),
             "created_at": utc_now(),
             "tool_version": unseen.__version__,
+            # The category scheme reviewers grade in; hash-set categories map onto it.
+            "scheme": load_scheme(scheme).name,
         }
         engine = make_engine(url)
         with engine.begin() as conn:
