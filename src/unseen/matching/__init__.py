@@ -1,0 +1,1 @@
+"""Known material: the hash-set library, matching, and auto-categorisation."""
