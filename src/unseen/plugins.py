@@ -17,6 +17,9 @@ BUILTIN_MODULES = (
     "unseen.analysis.exif",
     "unseen.analysis.thumbnail",
     "unseen.reports.jsonl",
+    "unseen.correlation.groupings.duplicates",
+    "unseen.correlation.groupings.camera",
+    "unseen.correlation.stage",
 )
 ENTRY_POINT_GROUP = "unseen.plugins"
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 import unseen
+from unseen.cli.leads import leads
 from unseen.cli.progress import RichProgress
 from unseen.core.errors import UnseenError, UserError
 from unseen.store.case import Case, current_user
@@ -254,6 +255,9 @@ def demo(
     console.print(f"case folder: {case_dir}")
     if serve:
         console.print("the review UI is not built yet (see issue 6); nothing to serve")
+
+
+app.command()(leads)
 
 
 def main() -> None:  # pragma: no cover - console script shim

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, insert, inspect, select
+from sqlalchemy import Connection, insert, inspect, select
 
 from unseen.core.errors import CaseError
 from unseen.core.timeconv import utc_now
@@ -29,16 +29,28 @@ def _initial(conn: Connection) -> None:
     """Version 1 is the first schema; new cases are created from head directly."""
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", _initial),)
-HEAD = MIGRATIONS[-1].version
+def _correlation(conn: Connection) -> None:
+    for table in (schema.clusters, schema.cluster_members, schema.first_generation, schema.leads):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", _initial),
+    Migration(6, "correlation", _correlation),
+)
+HEAD = max(m.version for m in MIGRATIONS)
+
+
+def applied(conn: Connection) -> set[int]:
+    """The migration versions a case database has had applied (empty when new)."""
+    if not inspect(conn).has_table("schema_migrations"):
+        return set()
+    return set(conn.execute(select(schema.schema_migrations.c.version)).scalars())
 
 
 def current_version(conn: Connection) -> int:
     """The schema version of a case database, 0 when it is empty."""
-    if not inspect(conn).has_table("schema_migrations"):
-        return 0
-    version = conn.execute(select(func.max(schema.schema_migrations.c.version))).scalar()
-    return int(version or 0)
+    return max(applied(conn), default=0)
 
 
 def upgrade(conn: Connection) -> int:
@@ -52,7 +64,10 @@ def upgrade(conn: Connection) -> int:
         schema.metadata.create_all(conn)
         _stamp(conn, MIGRATIONS)
         return HEAD
-    pending = [m for m in MIGRATIONS if m.version > version]
+    # Every migration not yet applied, in version order (not only those above the
+    # highest applied: migrations written on parallel branches may land out of order).
+    done = applied(conn)
+    pending = sorted((m for m in MIGRATIONS if m.version not in done), key=lambda m: m.version)
     for migration in pending:
         migration.upgrade(conn)
     _stamp(conn, pending)

@@ -137,3 +137,48 @@ item_errors = Table(
     Column("message", Text, nullable=False),
 )
 Index("ix_item_errors_item", item_errors.c.item_id)
+
+# --- correlation and leads (issue 5) -------------------------------------------------
+
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),  # camera, place, session, scene, ...
+    Column("key", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+)
+Index("ix_clusters_kind", clusters.c.kind)
+
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("cluster_id", Integer, ForeignKey("clusters.id"), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("score", Float, nullable=False),
+)
+Index("ix_cluster_members_item", cluster_members.c.item_id)
+
+first_generation = Table(
+    "first_generation",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("target_kind", String(16), nullable=False),  # item or cluster
+    Column("target_id", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("rank", Integer, nullable=False),  # 1 = look first, per target kind
+    Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
+)
+Index("ix_leads_target", leads.c.target_kind, leads.c.target_id)

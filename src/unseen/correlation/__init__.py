@@ -1,0 +1,1 @@
+"""Victim-identification leads: groupings of the unknown remainder and their ranking."""

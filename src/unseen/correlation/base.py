@@ -1,0 +1,60 @@
+"""Groupings: plugins that find clusters (same camera, same place, same scene...).
+
+A grouping reads the case's ``ItemFacts`` (and, for heavy signals, its own tables
+written by the deep pass) and returns clusters, each with members, a confidence and
+the reason every member belongs. Groupings never write: the correlation stage stores
+their clusters, so a rerun replaces them whole.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection
+
+from unseen.core.registry import Registry
+from unseen.correlation.facts import ItemFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    item_id: int
+    reason: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A group of items that belong together for one reason.
+
+    Attributes:
+        kind: the grouping's kind: duplicate, near_duplicate, camera, device, sensor,
+            scene, place, session, identity.
+        key: stable identity of the cluster within its kind (e.g. camera serial).
+        label: what a person reads ("Canon EOS 80D serial 183012345678").
+        confidence: 0..1, how sure the grouping is that the members belong together.
+    """
+
+    kind: str
+    key: str
+    label: str
+    confidence: float
+    members: tuple[Member, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Grouping(ABC):
+    NAME: ClassVar[str]
+    VERSION: ClassVar[str]
+    KIND: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+
+    @abstractmethod
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterable[Cluster]:
+        """Clusters among ``facts`` (``conn`` reads deep-pass tables, read-only)."""
+
+
+GROUPINGS: Registry[type[Grouping]] = Registry("groupings")

@@ -1,0 +1,117 @@
+"""The per-item facts correlation works on, loaded once from the case.
+
+One compact record per item that has content: what the fast pass found (hashes,
+PDQ, EXIF, JPEG tables) and what matching decided (category, known-good). Groupings
+and scoring read only these, never the database, so they are easy to test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, inspect, select
+
+from unseen.store import schema as s
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    id: int
+    source_id: int
+    path: str
+    sha256: str | None
+    mime: str | None
+    width: int | None = None
+    height: int | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    pdq_dihedral: str | None = None
+    jpeg_qtables: str | None = None
+    jpeg_quality: int | None = None
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    software: str | None = None
+    datetime_original: str | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    exif_thumbnail: bool = False
+    category: str | None = None  # from hash sets (auto_categories), in the case scheme
+    known_good: bool = False
+    matched: bool = False  # any hash-set match at all
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.mime and self.mime.startswith("image/"))
+
+    @property
+    def camera(self) -> str | None:
+        """``Make Model`` as the camera wrote it, or None without EXIF make/model."""
+        if not (self.make or self.model):
+            return None
+        make, model = (self.make or "").strip(), (self.model or "").strip()
+        return (
+            model if make and model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+        )
+
+    @property
+    def unknown(self) -> bool:
+        """Not categorised by any hash set and not known-good: the unseen remainder."""
+        return not self.matched
+
+
+def load_facts(conn: Connection) -> list[ItemFacts]:
+    """Every processed item with content, in id order."""
+    i, im, ex = s.items, s.images, s.exif
+    query = (
+        select(
+            i.c.id,
+            i.c.source_id,
+            i.c.path,
+            i.c.sha256,
+            i.c.mime,
+            im.c.width,
+            im.c.height,
+            im.c.pdq,
+            im.c.pdq_quality,
+            im.c.pdq_dihedral,
+            im.c.jpeg_qtables,
+            im.c.jpeg_quality,
+            ex.c.make,
+            ex.c.model,
+            ex.c.serial,
+            ex.c.software,
+            ex.c.datetime_original,
+            ex.c.gps_lat,
+            ex.c.gps_lon,
+            ex.c.thumbnail.label("exif_thumbnail"),
+        )
+        .select_from(i.outerjoin(im, im.c.item_id == i.c.id).outerjoin(ex, ex.c.item_id == i.c.id))
+        .where(i.c.status == "done", i.c.sha256.is_not(None))
+        .order_by(i.c.id)
+    )
+    known = _known(conn)
+    return [_facts(row._mapping, known.get(row.id)) for row in conn.execute(query)]
+
+
+def _facts(m: object, known: tuple[str | None, bool] | None) -> ItemFacts:
+    values = dict(m)  # type: ignore[call-overload]
+    values["exif_thumbnail"] = bool(values["exif_thumbnail"])
+    if known is not None:
+        values["category"], values["known_good"] = known
+        values["matched"] = True
+    return ItemFacts(**values)
+
+
+def _known(conn: Connection) -> dict[int, tuple[str | None, bool]]:
+    """Hash-set decisions per item, when matching has run on this case."""
+    if not inspect(conn).has_table("auto_categories"):
+        return {}
+    rows = conn.exec_driver_sql("SELECT item_id, category, known_good FROM auto_categories")
+    return {int(r[0]): (r[1], bool(r[2])) for r in rows}
+
+
+def images(facts: list[ItemFacts]) -> Iterator[ItemFacts]:
+    """The image items among ``facts``."""
+    return (f for f in facts if f.is_image)

@@ -1,0 +1,1 @@
+"""Built-in groupings, one module each."""
