@@ -19,6 +19,9 @@ BUILTIN_MODULES = (
     "unseen.reports.jsonl",
     "unseen.correlation.groupings.duplicates",
     "unseen.correlation.groupings.camera",
+    "unseen.correlation.groupings.near_duplicates",
+    "unseen.correlation.groupings.places",
+    "unseen.correlation.groupings.sessions",
     "unseen.correlation.stage",
 )
 ENTRY_POINT_GROUP = "unseen.plugins"

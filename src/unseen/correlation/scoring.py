@@ -80,7 +80,7 @@ def first_generation(f: ItemFacts, near_known: bool, w: dict[str, float]) -> lis
 
 # Cluster kinds that raise a lead, with the weight key and how the reason reads.
 CONTEXT_KINDS = {
-    "place": "taken at {label} with {others} other unknown pictures",
+    "place": "taken {label} with {others} other unknown pictures",
     "session": "one of a capture session: {label}",
     "device": "camera model is a device in the case: {label}",
     "sensor": "sensor noise links it to {label}",

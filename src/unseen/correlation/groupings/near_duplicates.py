@@ -1,0 +1,50 @@
+"""Near-duplicates: pictures whose PDQ hashes are within 31 bits (resized,
+recompressed, lightly edited copies), collapsed so each picture is reviewed once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import Connection
+
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
+from unseen.correlation.facts import ItemFacts
+from unseen.correlation.near import pairs_within
+from unseen.correlation.unionfind import UnionFind
+
+RADIUS = 31
+MIN_QUALITY = 50  # below this PDQ is unreliable (featureless pictures)
+
+
+class NearDuplicateGrouping(Grouping):
+    NAME = "near_duplicates"
+    VERSION = "1"
+    KIND = "near_duplicate"
+    DESCRIPTION = f"PDQ hashes within {RADIUS} bits (quality >= {MIN_QUALITY})"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        hashed = [f for f in facts if f.pdq and (f.pdq_quality or 0) >= MIN_QUALITY]
+        links = pairs_within([f.pdq for f in hashed if f.pdq], RADIUS)
+        uf = UnionFind()
+        closest: dict[int, int] = {}
+        for i, j, d in links:
+            a, b = hashed[i].id, hashed[j].id
+            uf.union(a, b)
+            closest[a] = min(closest.get(a, 256), d)
+            closest[b] = min(closest.get(b, 256), d)
+        for group in uf.groups():
+            if len(group) < 2:
+                continue
+            by_id = {f.id: f for f in hashed if f.id in set(group)}
+            first = by_id[group[0]]
+            yield Cluster(
+                self.KIND,
+                first.pdq or "",
+                f"{len(group)} near-identical pictures like {first.path}",
+                1.0,
+                tuple(Member(i, f"PDQ within {closest[i]} bits of another member") for i in group),
+                {"radius": RADIUS, "min_quality": MIN_QUALITY},
+            )
+
+
+GROUPINGS.register(NearDuplicateGrouping)

@@ -1,0 +1,68 @@
+"""Capture sessions: pictures from one camera taken minutes apart form one session
+(an evening in one room, say)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
+from unseen.correlation.facts import ItemFacts
+
+GAP_MINUTES = 30
+
+
+def _when(f: ItemFacts) -> datetime | None:
+    if not f.datetime_original:
+        return None
+    try:
+        return datetime.fromisoformat(f.datetime_original[:19])  # camera local time
+    except ValueError:
+        return None
+
+
+class SessionGrouping(Grouping):
+    NAME = "sessions"
+    VERSION = "1"
+    KIND = "session"
+    DESCRIPTION = f"one camera, capture times at most {GAP_MINUTES} minutes apart"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        by_camera: dict[str, list[tuple[datetime, ItemFacts]]] = defaultdict(list)
+        for f in facts:
+            when = _when(f)
+            if f.is_image and f.camera and when:
+                by_camera[f"{f.camera}|{f.serial or ''}"].append((when, f))
+        for camera_key, shots in sorted(by_camera.items()):
+            shots.sort(key=lambda s: (s[0], s[1].id))
+            run = [shots[0]]
+            for shot in shots[1:]:
+                if (shot[0] - run[-1][0]).total_seconds() <= GAP_MINUTES * 60:
+                    run.append(shot)
+                    continue
+                yield from self._session(camera_key, run)
+                run = [shot]
+            yield from self._session(camera_key, run)
+
+    def _session(
+        self, camera_key: str, run: list[tuple[datetime, ItemFacts]]
+    ) -> Iterator[Cluster]:
+        if len(run) < 2:
+            return
+        start, end = run[0][0], run[-1][0]
+        camera = run[0][1].camera
+        label = f"{camera}, {start:%Y-%m-%d %H:%M}-{end:%H:%M}, {len(run)} pictures"
+        yield Cluster(
+            self.KIND,
+            f"{camera_key}|{start.isoformat()}",
+            label,
+            1.0,
+            tuple(Member(f.id, f"taken {when:%H:%M:%S} in session {label}") for when, f in run),
+            {"camera": camera, "start": start.isoformat(), "end": end.isoformat()},
+        )
+
+
+GROUPINGS.register(SessionGrouping)
