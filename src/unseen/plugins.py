@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "unseen.correlation.groupings.places",
     "unseen.correlation.groupings.sessions",
     "unseen.correlation.stage",
+    "unseen.correlation.deep.stage",
 )
 ENTRY_POINT_GROUP = "unseen.plugins"
 

@@ -24,6 +24,8 @@ class Settings:
     thumbnail_size: int = 256
     # Items handed to a worker at once: bigger amortises inter-process overhead.
     batch_size: int = 16
+    # Names of stages and deep analysers switched off for this run (e.g. "faces").
+    skip: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -37,6 +37,7 @@ class ItemFacts:
     gps_lat: float | None = None
     gps_lon: float | None = None
     exif_thumbnail: bool = False
+    orientation: int | None = None
     category: str | None = None  # from hash sets (auto_categories), in the case scheme
     known_good: bool = False
     matched: bool = False  # any hash-set match at all

@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import Protocol
 
 from unseen import plugins
 from unseen.analysis.base import ordered, versions
+from unseen.analysis.thumbnail import remove_partial
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
 from unseen.engine.pipeline import WorkerConfig, process_batch
@@ -110,6 +111,7 @@ def process_case(
         case, workers, versions(ordered()), settings, case.info.get("examiner") or current_user()
     )
     summary = RunSummary(run_id)
+    remove_partial(case.thumbs_dir)  # left by a run killed mid-write
     summary.listed = enumerate_sources(case)
     config = WorkerConfig(settings, str(case.thumbs_dir))
     with case.engine.connect() as conn:
@@ -132,6 +134,9 @@ def process_case(
                 )
     close_sources()
     for stage in ordered_stages():
+        if stage.NAME in settings.skip:
+            summary.stages[stage.NAME] = "skipped"
+            continue
         summary.stages[stage.NAME] = stage().run(case, settings, workers)
         log.info("stage %s: %s", stage.NAME, summary.stages[stage.NAME])
     repo.finish_run(case, run_id)
@@ -173,30 +178,26 @@ def _fan_out(
     pool = factory(workers)
     try:
         while True:
-            if suspects and not in_flight:
-                # Alone in the pool: if it breaks now, this item is the cause.
-                task = suspects.popleft()
-                alone = pool.submit(process_batch, [task], config)
-                in_flight[alone] = [task]
-            elif not suspects:
-                for batch in islice(batches, workers * 3 - len(in_flight)):
-                    in_flight[pool.submit(process_batch, batch, config)] = batch
-            if not in_flight:
-                return
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
-            for future in done:
-                batch = in_flight.pop(future)
-                try:
-                    records = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if future is alone:
-                        records = [_crashed(batch[0], summary)]
-                    else:
-                        suspects.extend(batch)
-                        continue
-                _store(case, run_id, records, summary, progress)
+            try:
+                if suspects and not in_flight:
+                    # Alone in the pool: if it breaks now, this item is the cause.
+                    alone = pool.submit(process_batch, [suspects[0]], config)
+                    in_flight[alone] = [suspects.popleft()]
+                elif not suspects:
+                    for batch in islice(batches, workers * 3 - len(in_flight)):
+                        try:
+                            in_flight[pool.submit(process_batch, batch, config)] = batch
+                        except BrokenProcessPool:
+                            batches = chain([batch], batches)  # send it again later
+                            raise
+            except BrokenProcessPool:
+                # A worker died between two waits, outside any item we can blame.
+                broken = True
+            if not broken:
+                if not in_flight:
+                    return
+                broken = _collect(case, run_id, in_flight, alone, suspects, summary, progress)
             if broken:
                 for batch in in_flight.values():
                     suspects.extend(batch)
@@ -205,6 +206,32 @@ def _fan_out(
                 pool = factory(workers)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    case: Case,
+    run_id: int,
+    in_flight: dict[Future[list[FileRecord]], list[ItemTask]],
+    alone: Future[list[FileRecord]] | None,
+    suspects: deque[ItemTask],
+    summary: RunSummary,
+    progress: Progress,
+) -> bool:
+    """Store what finished; returns whether the pool broke (its victims become suspects)."""
+    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+    broken = False
+    for future in done:
+        batch = in_flight.pop(future)
+        try:
+            records = future.result()
+        except BrokenProcessPool:
+            broken = True
+            if future is not alone:
+                suspects.extend(batch)
+                continue
+            records = [_crashed(batch[0], summary)]
+        _store(case, run_id, records, summary, progress)
+    return broken
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:

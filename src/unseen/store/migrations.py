@@ -30,12 +30,33 @@ def _initial(conn: Connection) -> None:
 
 
 def _correlation(conn: Connection) -> None:
-    for table in (schema.clusters, schema.cluster_members, schema.first_generation, schema.leads):
+    for table in (
+        schema.clusters,
+        schema.cluster_members,
+        schema.first_generation,
+        schema.leads,
+        schema.deep_done,
+    ):
         table.create(conn, checkfirst=True)
+
+
+def _review(conn: Connection) -> None:
+    for table in (
+        schema.users,
+        schema.review_sessions,
+        schema.reviews,
+        schema.review_state,
+        schema.audit_log,
+        schema.exposure,
+    ):
+        table.create(conn, checkfirst=True)
+    index = next(ix for ix in schema.items.indexes if ix.name == "ix_items_path")
+    index.create(conn, checkfirst=True)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
+    Migration(5, "review", _review),
     Migration(6, "correlation", _correlation),
 )
 HEAD = max(m.version for m in MIGRATIONS)

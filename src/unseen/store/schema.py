@@ -4,6 +4,7 @@ PostgreSQL both serve it. Change it only together with a numbered migration."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -71,7 +72,8 @@ items = Table(
     Column("path", Text, nullable=False),
     Column("locator", LargeBinary, nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("size", Integer),
+    # Sizes and claimed dimensions can pass 2**31 (PostgreSQL INTEGER is 32-bit).
+    Column("size", BigInteger),
     Column("mtime", Float),
     Column("atime", Float),
     Column("ctime", Float),
@@ -98,8 +100,8 @@ images = Table(
     Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
     Column("format", String(16)),
     Column("mode", String(16)),
-    Column("width", Integer),
-    Column("height", Integer),
+    Column("width", BigInteger),
+    Column("height", BigInteger),
     Column("frames", Integer),
     Column("pdq", String(64)),
     Column("pdq_quality", Integer),
@@ -182,3 +184,98 @@ leads = Table(
     Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
 )
 Index("ix_leads_target", leads.c.target_kind, leads.c.target_id)
+
+# --- review (issue 6) ----------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # admin, examiner, reviewer, read-only
+    Column("password_hash", Text, nullable=False),  # argon2id, PHC string
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("blur_px", Integer, nullable=False, default=16),  # the reviewer's own blur
+)
+
+# Server-side sessions: the cookie holds a random token, the table only its SHA-256.
+review_sessions = Table(
+    "review_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen", Float, nullable=False),  # Unix seconds, for the idle timeout
+    Column("ended_at", String(32)),  # logout, idle timeout or revocation
+    Column("break_mark", Integer, nullable=False, default=0),  # exposure id at last break
+)
+
+# Append-only reviewer decisions; an undo is a row whose ``undoes`` names the reverted one.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("category", String(32)),  # code in the scheme; NULL on undo rows
+    Column("user", String(128), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("batch_id", String(32), nullable=False),  # one per action (single or bulk)
+    Column("undoes", Integer, ForeignKey("reviews.id")),
+)
+Index("ix_reviews_item", reviews.c.item_id, reviews.c.id)
+Index("ix_reviews_batch", reviews.c.batch_id)
+
+# Derived from ``reviews`` in the same transaction: each item's effective reviewer
+# category (its latest review not undone), so filters and counts need no scan.
+review_state = Table(
+    "review_state",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("review_id", Integer, ForeignKey("reviews.id"), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("at", String(32), nullable=False),
+)
+Index("ix_review_state_category", review_state.c.category, review_state.c.item_id)
+
+# Hash chain: hash = SHA-256 of the canonical entry including prev_hash.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON object
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row per reveal (a held thumbnail or an opened full-size medium).
+exposure = Table(
+    "exposure",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("review_sessions.id"), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id")),
+    Column("kind", String(16), nullable=False),  # thumb, full
+    Column("at", String(32), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+)
+Index("ix_exposure_session", exposure.c.session_id, exposure.c.id)
+Index("ix_items_path", items.c.path, items.c.id)
+
+deep_done = Table(
+    "deep_done",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("analyser", String(64), primary_key=True),
+    Column("version", String(16), nullable=False),
+)

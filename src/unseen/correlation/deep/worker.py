@@ -1,0 +1,78 @@
+"""Per-item deep work as a pure function: (item, facts) -> rows, done, errors."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from PIL import Image
+
+from unseen import plugins
+from unseen.analysis.image import SAFE_FORMATS, to_rgb
+from unseen.core.models import ItemTask
+from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext
+from unseen.correlation.facts import ItemFacts
+from unseen.engine.pipeline import describe
+from unseen.sources.base import open_source
+
+MAX_BYTES = 256 * 1024 * 1024
+MAX_PIXELS = 180_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DeepTask:
+    task: ItemTask
+    facts: ItemFacts
+
+
+@dataclass
+class DeepResult:
+    item_id: int
+    rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    done: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@cache
+def _analysers(names: tuple[str, ...]) -> list[DeepAnalyser]:
+    plugins.load()
+    return [DEEP_ANALYSERS.get(name)() for name in names]
+
+
+def deep_batch(batch: list[DeepTask], names: tuple[str, ...]) -> list[DeepResult]:
+    """Run the named deep analysers over a batch (in a worker process or here)."""
+    return [deep_item(t, names) for t in batch]
+
+
+def deep_item(t: DeepTask, names: tuple[str, ...]) -> DeepResult:
+    result = DeepResult(t.task.item_id)
+    analysers = [a for a in _analysers(names) if a.applies_to(t.facts)]
+    try:
+        image = _decode(t.task)
+    except Exception as exc:  # hostile evidence: recorded on the item, never raised
+        result.errors.append(("deep", f"cannot decode for deep analysis: {describe(exc)}"))
+        result.done.extend((a.NAME, a.VERSION) for a in analysers)
+        return result
+    ctx = DeepContext(t.facts, image)
+    for analyser in analysers:
+        try:
+            rows = analyser.analyse(ctx)
+        except Exception as exc:  # one analyser failing must not stop the others
+            result.errors.append((analyser.NAME, describe(exc)))
+        else:
+            result.rows.extend((row.table, row.values) for row in rows)
+        result.done.append((analyser.NAME, analyser.VERSION))
+    return result
+
+
+def _decode(task: ItemTask) -> Image.Image:
+    with open_source(task.source).open(task.locator) as stream:
+        data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES} bytes")
+    img = Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
+    if img.width * img.height > MAX_PIXELS:
+        raise ValueError(f"claims {img.width}x{img.height} pixels")
+    return to_rgb(img)

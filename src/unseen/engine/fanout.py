@@ -1,0 +1,80 @@
+"""Bounded fan-out of per-item work to an executor, with crash isolation.
+
+Batches go to the executor with a bounded number in flight; each result comes back
+to the caller's ``store`` in this process (the single writer). If a worker dies (a
+native decoder crashing on hostile input), every batch that was in flight is retried
+one item at a time, alone in the pool, so the item that kills its worker is found
+and handed to ``crashed`` while all others are still processed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def fan_out(
+    executor_factory: Callable[[int], Executor],
+    workers: int,
+    work: Callable[[list[T]], list[R]],
+    batches: Iterable[list[T]],
+    store: Callable[[list[R]], None],
+    crashed: Callable[[T], R],
+) -> None:
+    """Run ``work`` over ``batches`` on ``workers`` processes, storing every result.
+
+    ``work`` must be picklable (a module-level function or a ``functools.partial`` of
+    one). ``crashed(task)`` makes the result recorded for a task that killed its
+    worker even when run alone.
+    """
+    pending: Iterator[list[T]] = iter(batches)
+    suspects: deque[T] = deque()
+    in_flight: dict[Future[list[R]], list[T]] = {}
+    alone: Future[list[R]] | None = None
+    pool = executor_factory(workers)
+    try:
+        while True:
+            if suspects and not in_flight:
+                task = suspects.popleft()
+                alone = pool.submit(work, [task])
+                in_flight[alone] = [task]
+            elif not suspects:
+                for batch in islice(pending, workers * 3 - len(in_flight)):
+                    in_flight[pool.submit(work, batch)] = batch
+            if not in_flight:
+                return
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                batch = in_flight.pop(future)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if future is not alone:
+                        suspects.extend(batch)
+                        continue
+                    results = [crashed(batch[0])]
+                store(results)
+            if broken:
+                for batch in in_flight.values():
+                    suspects.extend(batch)
+                in_flight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = executor_factory(workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
