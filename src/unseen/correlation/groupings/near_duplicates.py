@@ -1,5 +1,6 @@
 """Near-duplicates: pictures whose PDQ hashes are within 31 bits (resized,
-recompressed, lightly edited copies), collapsed so each picture is reviewed once."""
+recompressed, lightly edited, rotated or mirrored copies: the eight dihedral hashes
+are compared too), collapsed so each picture is reviewed once."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ class NearDuplicateGrouping(Grouping):
     NAME = "near_duplicates"
     VERSION = "1"
     KIND = "near_duplicate"
-    DESCRIPTION = f"PDQ hashes within {RADIUS} bits (quality >= {MIN_QUALITY})"
+    DESCRIPTION = f"PDQ within {RADIUS} bits, rotations and mirrors too (quality >= {MIN_QUALITY})"
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         hashed = [f for f in facts if f.pdq and (f.pdq_quality or 0) >= MIN_QUALITY]
-        links = pairs_within([f.pdq for f in hashed if f.pdq], RADIUS)
+        variants = [(f.pdq_dihedral or f.pdq or "").split(",") for f in hashed]
+        links = pairs_within([f.pdq for f in hashed if f.pdq], RADIUS, variants)
         uf = UnionFind()
         closest: dict[int, int] = {}
         for i, j, d in links:
