@@ -1,0 +1,40 @@
+"""The demo case: synthetic evidence, synthetic hash sets in the demo's own library,
+and a case with the evidence added, ready for ``unseen process``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from unseen.core.errors import UserError
+from unseen.demo.generator import build_demo_evidence
+from unseen.demo.hashsets import write_demo_hashsets
+from unseen.matching.library import Library
+from unseen.store import repo
+from unseen.store.case import Case
+
+EXAMINER = "Demo Examiner"
+
+
+def build_demo_case(directory: Path) -> tuple[Case, str]:
+    """Build evidence, hash sets and the case under ``directory``; returns the case and
+    a one-line description. The demo's hash-set library lives in ``directory/library``
+    and is made the current library (``UNSEEN_HOME``) for this process, so the demo
+    never touches the user's own library."""
+    directory = directory.resolve()
+    evidence, case_dir, home = directory / "evidence", directory / "case", directory / "library"
+    if case_dir.exists():
+        raise UserError(f"{case_dir} exists; remove {directory} or choose another --dir")
+    manifest = build_demo_evidence(evidence)
+    os.environ["UNSEEN_HOME"] = str(home)
+    library = Library.open(home)
+    try:
+        for hs in write_demo_hashsets(evidence, manifest):
+            library.import_file(
+                hs.path, hs.name, fmt=hs.fmt, scheme=hs.scheme, known_good=hs.known_good or None
+            )
+    finally:
+        library.close()
+    case = Case.create(case_dir, name="DEMO-001", examiner=EXAMINER)
+    repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
+    return case, f"{manifest.files} synthetic files in {evidence}; 3 synthetic hash sets in {home}"
