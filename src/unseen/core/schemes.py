@@ -15,8 +15,11 @@ from importlib import resources
 from pathlib import Path
 
 from unseen.core.errors import UserError
+from unseen.core.home import library_home
 
-BUILTIN = ("uk", "us")
+SCHEMES_DIR = "schemes"
+SCHEMES_DIR = "schemes"
+BUILTIN = ("uk", "us", "custom")  # custom: an example to copy and adapt
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +58,34 @@ def parse_scheme(text: str) -> Scheme:
     return scheme
 
 
-@cache
 def load_scheme(name: str) -> Scheme:
-    """A built-in scheme by name (``uk``, ``us``) or a custom one from a JSON file path."""
+    """A scheme by name: built in (``uk``, ``us``, ``custom``), installed in the shared
+    home's ``schemes/`` folder (see ``install_scheme``), or read from a JSON file path."""
     if name in BUILTIN:
-        text = resources.files("unseen.core").joinpath(f"schemes/{name}.json").read_text()
-    else:
-        path = Path(name)
-        if not path.is_file():
-            raise UserError(f"unknown category scheme {name!r} (built in: {', '.join(BUILTIN)})")
-        text = path.read_text()
-    return parse_scheme(text)
+        return _builtin(name)
+    installed = library_home() / SCHEMES_DIR / f"{name}.json"
+    path = installed if installed.is_file() else Path(name)
+    if not path.is_file():
+        raise UserError(f"unknown category scheme {name!r} (built in: {', '.join(BUILTIN)})")
+    return parse_scheme(path.read_text())
+
+
+@cache
+def _builtin(name: str) -> Scheme:
+    return parse_scheme(
+        resources.files("unseen.core").joinpath(f"schemes/{name}.json").read_text()
+    )
+
+
+def install_scheme(path: Path) -> str:
+    """Copy an agency's scheme file into the shared home so cases and hash sets can
+    name it; returns its name. A different scheme under an existing name is refused."""
+    scheme = parse_scheme(path.read_text())
+    if scheme.name in BUILTIN:
+        raise UserError(f"scheme name {scheme.name!r} is built in; rename the custom scheme")
+    target = library_home() / SCHEMES_DIR / f"{scheme.name}.json"
+    if target.is_file() and parse_scheme(target.read_text()) != scheme:
+        raise UserError(f"another scheme named {scheme.name!r} is installed in {target.parent}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(path.read_text())
+    return scheme.name

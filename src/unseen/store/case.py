@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 import unseen
 from unseen.core.errors import CaseError, UserError
-from unseen.core.schemes import load_scheme
+from unseen.core.schemes import install_scheme, load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.store import migrations, schema
 
@@ -77,10 +77,6 @@ class Case:
         root = root.resolve()
         if root.exists() and any(root.iterdir()):
             raise UserError(f"{root} exists and is not empty; choose a new case folder")
-        root.mkdir(parents=True, exist_ok=True)
-        for sub in ("thumbs", "logs"):
-            (root / sub).mkdir()
-        url = database_url or f"sqlite:///{root / DB_FILE}"
         info = {
             "uuid": str(uuid.uuid4()),
             "name": name or root.name,
@@ -88,8 +84,14 @@ class Case:
             "created_at": utc_now(),
             "tool_version": unseen.__version__,
             # The category scheme reviewers grade in; hash-set categories map onto it.
-            "scheme": load_scheme(scheme).name,
+            "scheme": _scheme_name(scheme),
         }
+        if database_url:  # checked before the folder is made: a refusal leaves nothing
+            _refuse_used(database_url)
+        url = database_url or f"sqlite:///{root / DB_FILE}"
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in ("thumbs", "logs"):
+            (root / sub).mkdir()
         engine = make_engine(url)
         with engine.begin() as conn:
             migrations.upgrade(conn)
@@ -125,6 +127,26 @@ class Case:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _refuse_used(url: str) -> None:
+    """A new case needs an empty database: never write into another case's."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            used = migrations.current_version(conn) > 0
+    finally:
+        engine.dispose()
+    if used:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise UserError(f"the database {shown} already holds a case; give an empty one")
+
+
+def _scheme_name(scheme: str) -> str:
+    """A built-in or installed scheme's name; a scheme file is installed first."""
+    if Path(scheme).is_file():
+        return install_scheme(Path(scheme))
+    return load_scheme(scheme).name
 
 
 def _whoami() -> str:
