@@ -32,6 +32,9 @@ EXPECTED_ROLES = {
     "corrupt": 4,
     "hostile": 2,
     "document": 6,
+    "internet": 10,
+    "disk_image": 1,
+    "video": 1,
 }
 
 

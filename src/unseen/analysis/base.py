@@ -30,8 +30,11 @@ class ItemContext:
         stream: the item's content, opened read-only by its source.
         head: the first bytes of the content (for sniffing).
         data: the whole content, when it was kept in memory for decoding.
-        image: the opened (header-parsed) image, for analysers that follow ``image``.
-        rgb: the decoded RGB image (possibly draft-reduced), for thumbnails.
+        image: the opened (header-parsed) image, for analysers that follow ``image``;
+            None when the header claims more pixels than may be decoded (some readers,
+            e.g. PNG's EXIF, decode the whole image on access).
+        rgb: the decoded RGB image (possibly draft-reduced), for thumbnails; None when
+            decoding failed.
     """
 
     task: ItemTask

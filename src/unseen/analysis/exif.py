@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -39,13 +40,18 @@ def text(value: Any) -> str | None:
 def iso_datetime(value: Any, offset: Any = None) -> str | None:
     """``2024:05:01 12:34:56`` (+ ``+02:00``) as ``2024-05-01T12:34:56+02:00``."""
     raw = text(value)
-    if raw is None or raw.startswith("0000"):
+    # An unknown date is written as zeros or blanks (EXIF 2.3, 4.6.5): not recorded.
+    if raw is None or raw.startswith("0000") or not raw.strip(" :"):
         return None
     date, _, clock = raw.partition(" ")
     parts = date.split(":")
     if len(parts) != 3 or len(clock) < 8 or not all(p.isdigit() for p in parts):
         raise ValueError(f"malformed date {raw!r}")
     iso = f"{parts[0]}-{parts[1]}-{parts[2]}T{clock[:8]}"
+    try:
+        datetime.fromisoformat(iso)  # month 13 or 25 o'clock: corrupt, not a time
+    except ValueError:
+        raise ValueError(f"malformed date {raw!r}") from None
     off = text(offset) if offset is not None else None
     return iso + off if off and len(off) == 6 and off[0] in "+-" else iso
 

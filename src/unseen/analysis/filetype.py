@@ -7,6 +7,7 @@ import magic
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 
 HEAD_BYTES = 64 * 1024
+EMPTY = "application/x-empty"  # what libmagic calls no content at all
 
 _magic: magic.Magic | None = None
 
@@ -15,7 +16,7 @@ def sniff(head: bytes) -> str:
     """MIME type of content from its first bytes, e.g. ``image/jpeg``."""
     global _magic
     if not head:
-        return "application/x-empty"
+        return EMPTY
     if _magic is None:
         _magic = magic.Magic(mime=True)
     return str(_magic.from_buffer(head))

@@ -20,6 +20,7 @@ import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
+from unseen.analysis.filetype import EMPTY
 from unseen.core.errors import EvidenceError
 from unseen.core.models import ImageRecord
 
@@ -35,6 +36,12 @@ try:  # HEIC/HEIF behind the optional [heic] extra (pi-heif, LGPL decoder only)
     SAFE_FORMATS += ("HEIF",)
 except ImportError:  # pragma: no cover - depends on the extra
     pass
+
+# File name extensions that promise a picture (compared lower-case).
+IMAGE_SUFFIXES = frozenset((
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff",
+    ".webp", ".heic", ".heif", ".ico", ".ppm",
+))  # fmt: skip
 
 Image.init()  # register every built-in format now, so ``formats=`` can name them
 # Our own bomb check replaces Pillow's, so the claimed size can be recorded first.
@@ -89,6 +96,17 @@ def estimate_quality(luma: list[int]) -> int | None:
     return max(1, min(100, round(quality)))
 
 
+def _is_image(mime: str | None) -> bool:
+    return bool(mime and mime.startswith("image/"))
+
+
+def _image_suffix(path: str) -> str | None:
+    """The file name's extension (``.jpg``) when it names an image format, else None."""
+    name = path.rsplit("/", 1)[-1]
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return suffix if suffix in IMAGE_SUFFIXES else None
+
+
 class ImageAnalyser(FileAnalyser):
     NAME = "image"
     VERSION = "1"
@@ -96,9 +114,19 @@ class ImageAnalyser(FileAnalyser):
     DEPENDS_ON = ("hashes",)
 
     def applies_to(self, ctx: ItemContext) -> bool:
-        return bool(ctx.record.mime and ctx.record.mime.startswith("image/"))
+        if _is_image(ctx.record.mime):
+            return True
+        # An empty file is just empty (its type says so), whatever it is called.
+        return ctx.record.mime != EMPTY and _image_suffix(ctx.task.path) is not None
 
     def analyse(self, ctx: ItemContext) -> None:
+        if not _is_image(ctx.record.mime):
+            # Named like a picture but isn't one (wiped, encrypted, corrupt or disguised):
+            # say so, or the examiner sees a ".jpg" with no picture and no reason.
+            raise EvidenceError(
+                f"named like an image ({_image_suffix(ctx.task.path)}) but the content is "
+                f"{ctx.record.mime}; not decoded"
+            )
         if ctx.data is None:
             raise EvidenceError(
                 f"image larger than {ctx.settings.max_image_bytes} bytes; hashed but not decoded"
@@ -109,7 +137,6 @@ class ImageAnalyser(FileAnalyser):
             raise EvidenceError(
                 "not decodable as an image: unknown format or broken header"
             ) from exc
-        ctx.image = img
         rec = ctx.record.image = ImageRecord(
             format=img.format, mode=img.mode, width=img.width, height=img.height
         )
@@ -124,15 +151,21 @@ class ImageAnalyser(FileAnalyser):
                 f"possible decompression bomb: header claims {img.width}x{img.height} "
                 f"({pixels} pixels, limit {ctx.settings.max_image_pixels}); not decoded"
             )
+        # Only now may later analysers use it: some readers (PNG EXIF) decode on access.
+        ctx.image = img
         self._hash(ctx, img, rec)
 
     def _hash(self, ctx: ItemContext, img: Image.Image, rec: ImageRecord) -> None:
         scale = draft_scale(img, ctx.settings.pdq_min_short_side)
         if scale > 1:
             img.draft("RGB", (math.ceil(img.width / scale), math.ceil(img.height / scale)))
-        rgb = to_rgb(img)
-        ctx.rgb = rgb
-        hashes, quality = pdqhash.compute_dihedral(np.ascontiguousarray(np.asarray(rgb)))
+        try:
+            rgb = to_rgb(img)
+            pixels = np.ascontiguousarray(np.asarray(rgb))
+        except OSError as exc:  # Pillow's decoders report broken data as OSError
+            raise EvidenceError(f"cannot decode: {exc}") from exc
+        hashes, quality = pdqhash.compute_dihedral(pixels)
+        ctx.rgb = rgb  # decoded: the thumbnail may use it
         rec.pdq_dihedral = tuple(pdq_hex(h) for h in hashes)
         rec.pdq = rec.pdq_dihedral[0]
         rec.pdq_quality = int(quality)

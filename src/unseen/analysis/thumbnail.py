@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.analysis.exif import apply_orientation
+
+PARTIAL_SUFFIX = ".part"
+
+
+def remove_partial(thumbs_dir: Path) -> int:
+    """Delete thumbnails a killed run left half-written; returns how many.
+
+    Call only while no worker writes thumbnails (before a run fans out).
+    """
+    removed = 0
+    for part in thumbs_dir.glob(f"*/*{PARTIAL_SUFFIX}"):
+        part.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def thumb_relpath(sha256: str) -> str:
@@ -39,7 +54,7 @@ class ThumbnailAnalyser(FileAnalyser):
             orientation = ctx.record.exif.orientation if ctx.record.exif else None
             thumb = apply_orientation(thumb, orientation)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=PARTIAL_SUFFIX)
             try:
                 with os.fdopen(fd, "wb") as out:
                     thumb.save(out, "JPEG", quality=80)

@@ -18,8 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 import unseen
+from unseen.cli.hashset import hashset_app
 from unseen.cli.leads import leads
+from unseen.cli.match import match
 from unseen.cli.progress import RichProgress
+from unseen.cli.review import audit_app, record_export, serve, serve_demo, user_app
+from unseen.cli.search import search
+from unseen.cli.verify import verify
 from unseen.core.errors import UnseenError, UserError
 from unseen.store.case import Case, current_user
 
@@ -75,11 +80,18 @@ def init(
 @app.command()
 def add(
     case_dir: CaseDir,
-    source_path: Annotated[Path, typer.Argument(help="Evidence: a folder.")],
+    source_path: Annotated[
+        Path,
+        typer.Argument(
+            help="Evidence: a folder, an archive (zip, 7z, tar, rar), a raw disk image "
+            "(.dd/.raw/.img, split .001) or an E01 image (with its segments)."
+        ),
+    ],
     label: Annotated[str | None, typer.Option(help="Evidence label (default: name).")] = None,
 ) -> None:
     """Add an evidence source to the case (it is read, never written)."""
     from unseen import plugins
+    from unseen.sources import verify as integrity
     from unseen.sources.base import detect_kind
     from unseen.store import repo
 
@@ -92,6 +104,14 @@ def add(
         kind = detect_kind(path)
         label = label or path.name
         spec = repo.add_source(case, kind, str(path), label, current_user())
+        console.print(f"fingerprinting {spec.path} (read only) ...")
+        try:
+            integrity.record(case, spec)
+        except OSError as exc:  # hostile evidence: the source stays added, unfingerprinted
+            console.print(
+                f"[yellow]warning:[/yellow] could not fingerprint {spec.path}: "
+                f"{exc.strerror or exc}; 'unseen verify' will report it as unchecked"
+            )
     except UnseenError as exc:
         raise _fail(exc) from exc
     console.print(f"added {spec.kind} source [bold]{spec.label}[/bold]: {spec.path}")
@@ -103,17 +123,38 @@ def process(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: CPU count; 0: in-process).")
     ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A case stage or deep analyser not to run this time (repeatable), "
+            "e.g. deep or ocr."
+        ),
+    ] = None,
 ) -> None:
     """List and analyse everything pending in the case (the fast pass). Resumable."""
+    from unseen import plugins
+    from unseen.core.settings import Settings
+    from unseen.correlation.deep.base import DEEP_ANALYSERS
     from unseen.engine.runner import process_case
+    from unseen.engine.stages import STAGES
 
+    plugins.load()
     try:
+        unknown = sorted(set(skip or ()) - set(STAGES.names()) - set(DEEP_ANALYSERS.names()))
+        if unknown:
+            known = ", ".join(STAGES.names()) or "none"
+            deep = ", ".join(DEEP_ANALYSERS.names()) or "none"
+            raise UserError(
+                f"no case stage named {', '.join(unknown)} (stages: {known}; "
+                f"deep analysers: {deep})"
+            )
         case = Case.open(case_dir)
     except UnseenError as exc:
         raise _fail(exc) from exc
     _log_to(case)
+    settings = Settings(skip=tuple(skip or ()))
     with RichProgress(console) as progress:
-        summary = process_case(case, workers=workers, progress=progress)
+        summary = process_case(case, workers=workers, settings=settings, progress=progress)
     console.print(
         f"processed {summary.processed} items ({summary.bytes / 1e6:.1f} MB) in run "
         f"{summary.run_id}; {summary.errors} with errors"
@@ -169,6 +210,9 @@ def export(
     option: Annotated[
         list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE.")
     ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="VICS profile (uk, us); same as --option profile=.")
+    ] = None,
 ) -> None:
     """Export records for other tools (one record per item by default)."""
     from unseen import plugins
@@ -184,9 +228,12 @@ def export(
         if what not in exporter.WHAT:
             raise UserError(f"{fmt} exports {', '.join(exporter.WHAT)}, not {what!r}")
         options = dict(o.split("=", 1) for o in option or [] if "=" in o)
+        if profile is not None:
+            options["profile"] = profile
         case = Case.open(case_dir)
         with _output(output) as out:
             count = exporter.export(case, out, what, options)
+        record_export(case, fmt, what, output, count)
     except UnseenError as exc:
         raise _fail(exc) from exc
     console.print(f"exported {count} records")
@@ -236,28 +283,31 @@ def demo(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Build the synthetic demo evidence, make a case of it and process it."""
-    from unseen.demo.generator import build_demo_evidence
+    from unseen.demo.case import build_demo_case
     from unseen.engine.runner import process_case
-    from unseen.store import repo
 
-    directory = directory.resolve()
-    evidence, case_dir = directory / "evidence", directory / "case"
-    if case_dir.exists():
-        raise _fail(UserError(f"{case_dir} exists; remove {directory} or choose another --dir"))
-    manifest = build_demo_evidence(evidence)
-    console.print(f"built synthetic evidence: {manifest.files} files in {evidence}")
-    case = Case.create(case_dir, name="DEMO-001", examiner="Demo Examiner")
-    repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", "Demo Examiner")
+    try:
+        case, built = build_demo_case(directory)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(f"built the demo: {built}")
     _log_to(case)
     with RichProgress(console) as progress:
         process_case(case, workers=workers, progress=progress)
     _print_status(case)
-    console.print(f"case folder: {case_dir}")
+    console.print(f"case folder: {case.root}")
     if serve:
-        console.print("the review UI is not built yet (see issue 6); nothing to serve")
+        serve_demo(case)
 
 
 app.command()(leads)
+app.command()(search)
+app.command()(match)
+app.add_typer(hashset_app, name="hashset")
+app.command()(serve)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.command()(verify)
 
 
 def main() -> None:  # pragma: no cover - console script shim

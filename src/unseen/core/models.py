@@ -31,6 +31,9 @@ class Entry:
         size: size in bytes as the file system states it.
         mtime, atime, ctime: file-system times, seconds since 1970-01-01 UTC.
         errors: problems met while listing it (unreadable folder, bad name, ...).
+        deleted: found in a disk image as a deleted file (its name survives).
+        carved: recovered by carving unallocated space, not from file-system metadata.
+        offset: byte offset of a carved item in the disk image that holds it.
     """
 
     path: str
@@ -42,6 +45,9 @@ class Entry:
     ctime: float | None = None
     link_target: str | None = None
     errors: tuple[str, ...] = ()
+    deleted: bool = False
+    carved: bool = False
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,31 @@ class ImageRecord:
 
 
 @dataclass(slots=True)
+class VideoRecord:
+    """Container facts of a video and the PDQ hashes of its sampled frames.
+
+    ``frame_hashes`` holds ``(frame_index, timestamp_s, pdq_hex, quality)`` per sampled
+    frame, as vPDQ writes them; ``contact_sheet`` is relative to the case's thumbs/.
+    """
+
+    duration: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    frames: int | None = None
+    creation_time: str | None = None
+    make: str | None = None
+    model: str | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    gps_alt: float | None = None
+    contact_sheet: str | None = None
+    frame_hashes: list[tuple[int, float, str, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class FileRecord:
     """Everything the fast pass learnt about one item, plus what went wrong.
 
@@ -108,6 +139,7 @@ class FileRecord:
     mime: str | None = None
     image: ImageRecord | None = None
     exif: ExifRecord | None = None
+    video: VideoRecord | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
     analysers: dict[str, str] = field(default_factory=dict)
     # Entries found inside this item (archive members, files of an embedded disk

@@ -26,6 +26,26 @@ class Settings:
     batch_size: int = 16
     # Names of stages and deep analysers switched off for this run (e.g. "faces").
     skip: tuple[str, ...] = ()
+    # --- containers, disk images and video (issue 3) ---
+    # Containers inside containers are expanded this many levels deep at most.
+    max_container_depth: int = 8
+    # Archive members listed at most; the rest is recorded as not listed.
+    max_archive_members: int = 1_000_000
+    # Declared uncompressed bytes of one archive's members, in total; members past it
+    # are listed but not expanded (zip bombs made of many members).
+    max_expanded_bytes: int = 64 * 1024**3
+    # A member expanding more than this many times its compressed size (and past
+    # ratio_check_min_bytes) is listed but not expanded (zip bombs).
+    max_compression_ratio: float = 200.0
+    ratio_check_min_bytes: int = 16 * 1024 * 1024
+    # Carve JPEG, PNG and GIF from the unallocated space of disk images.
+    carve_unallocated: bool = True
+    # Largest file carving may recover, in bytes.
+    max_carved_bytes: int = 64 * 1024 * 1024
+    # vPDQ: one frame hashed per this many seconds of video.
+    video_seconds_per_hash: float = 1.0
+    # Frames hashed per video at most (10 hours at one per second).
+    video_max_hashed_frames: int = 36_000
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

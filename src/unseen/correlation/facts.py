@@ -87,6 +87,7 @@ def load_facts(conn: Connection) -> list[ItemFacts]:
             ex.c.gps_lat,
             ex.c.gps_lon,
             ex.c.thumbnail.label("exif_thumbnail"),
+            ex.c.orientation,
         )
         .select_from(i.outerjoin(im, im.c.item_id == i.c.id).outerjoin(ex, ex.c.item_id == i.c.id))
         .where(i.c.status == "done", i.c.sha256.is_not(None))

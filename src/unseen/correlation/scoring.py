@@ -82,10 +82,11 @@ def first_generation(f: ItemFacts, near_known: bool, w: dict[str, float]) -> lis
 CONTEXT_KINDS = {
     "place": "taken {label} with {others} other unknown pictures",
     "session": "one of a capture session: {label}",
-    "device": "camera model is a device in the case: {label}",
-    "sensor": "sensor noise links it to {label}",
+    "device": "{label}",
+    "sensor": "matches the {label}",
     "scene": "same scene as {others} other pictures ({label})",
     "identity": "a face that recurs: {label}",
+    "text": "text in picture: {label}",
 }
 
 
@@ -146,7 +147,7 @@ def _context(
             weight = min(w["camera_peers"] * others, w["camera_peers_cap"])
             detail = f"{c.label} took {others} other unknown images"
             reasons.append(Reason("camera_peers", weight, detail))
-        elif c.kind in CONTEXT_KINDS and (others or c.kind in ("device", "sensor")):
+        elif c.kind in CONTEXT_KINDS and (others or c.kind in ("device", "sensor", "text")):
             detail = CONTEXT_KINDS[c.kind].format(label=c.label, others=others)
             reasons.append(Reason(c.kind, w[c.kind] * c.confidence, detail))
     return reasons

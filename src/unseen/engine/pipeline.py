@@ -7,16 +7,23 @@ the same in this process, a process pool, or a distributed worker.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from unseen import plugins
-from unseen.analysis.base import FileAnalyser, ItemContext, ordered
+from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext, ordered
 from unseen.analysis.filetype import HEAD_BYTES
+from unseen.core.errors import UnseenError
 from unseen.core.models import FileRecord, ItemTask
+from unseen.core.registry import Registry
 from unseen.core.settings import Settings
-from unseen.sources.base import open_source
+from unseen.sources.base import SOURCES, open_source
+from unseen.sources.containers import CONTAINERS
 
 log = logging.getLogger(__name__)
 READ = "read"
@@ -25,11 +32,48 @@ READ = "read"
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     """What every worker needs besides the task: settings, where thumbnails go, which
-    analysers to run (None: all registered)."""
+    analysers to run (None: all registered) and which plugin modules to import (empty:
+    every plugin; see ``worker_plugin_modules``)."""
 
     settings: Settings
     thumbs_dir: str
     analysers: tuple[str, ...] | None = None
+    plugin_modules: tuple[str, ...] = ()
+
+
+def worker_plugin_modules() -> tuple[str, ...]:
+    """The built-in modules that define the registered sources, container readers and
+    analysers, in load order; empty (load everything) if any other plugin is present.
+
+    Call after ``plugins.load()``. Workers need only these: the stages, reports and
+    exporters of the other plugins run in the main process, and importing them would
+    cost every worker about half a second. Third-party plugins may change decoding
+    without registering anything, so with any installed, workers load them all.
+    """
+    if os.environ.get("UNSEEN_LOAD_PLUGINS", "1") != "0" and entry_points(
+        group=plugins.ENTRY_POINT_GROUP
+    ):
+        return ()
+    registries: tuple[Registry[Any], ...] = (SOURCES, CONTAINERS, ANALYSERS)
+    needed = {cls.__module__ for registry in registries for cls in registry}
+    if not needed <= set(plugins.BUILTIN_MODULES):
+        return ()  # something is registered by a module other than its own
+    return tuple(name for name in plugins.BUILTIN_MODULES if name in needed)
+
+
+def _load_plugins(config: WorkerConfig) -> None:
+    """Register, once per process, what the analysis needs (a fresh worker has nothing)."""
+    if config.plugin_modules in _loaded:
+        return
+    if config.plugin_modules:
+        for name in config.plugin_modules:
+            importlib.import_module(name)
+    else:
+        plugins.load()
+    _loaded.add(config.plugin_modules)
+
+
+_loaded: set[tuple[str, ...]] = set()
 
 
 _instances: dict[tuple[str, ...] | None, list[FileAnalyser]] = {}
@@ -45,14 +89,23 @@ def analysers_for(config: WorkerConfig) -> list[FileAnalyser]:
 
 
 def describe(exc: BaseException) -> str:
-    """An exception as a one-line message for the item's error list."""
+    """An exception as a one-line message for the item's error list.
+
+    A system error gives its reason alone (``Permission denied``), not the host path
+    of the evidence it names; our own errors are already worded for the examiner; any
+    other exception keeps its class name, which tells a developer where it came from.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     message = str(exc) or exc.__class__.__name__
-    return message if isinstance(exc, OSError) else f"{exc.__class__.__name__}: {message}"
+    if isinstance(exc, OSError | UnseenError):
+        return message
+    return f"{exc.__class__.__name__}: {message}"
 
 
 def process_item(task: ItemTask, config: WorkerConfig) -> FileRecord:
     """Analyse one item; every failure is recorded in the returned record, none raised."""
-    plugins.load()  # a fresh worker process registers the plugins once
+    _load_plugins(config)
     record = FileRecord(item_id=task.item_id)
     try:
         stream = open_source(task.source).open(task.locator)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -26,7 +28,7 @@ from unseen.analysis.base import ordered, versions
 from unseen.analysis.thumbnail import remove_partial
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
-from unseen.engine.pipeline import WorkerConfig, process_batch
+from unseen.engine.pipeline import WorkerConfig, process_batch, worker_plugin_modules
 from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
 from unseen.store import repo
@@ -67,25 +69,52 @@ class RunSummary:
 ExecutorFactory = Callable[[int], Executor]
 
 
+_FAST_PASS_PACKAGES = ("unseen.sources.", "unseen.analysis.")
+
+
+def _forkserver() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    # Imported once by the fork server, so workers fork ready instead of each importing:
+    # what a fast-pass worker needs (pipeline.worker_plugin_modules decides exactly; this
+    # is a warm-up) and, under the ``unseen`` command, the CLI that every worker
+    # re-imports as its main module.
+    fast_pass = [m for m in plugins.BUILTIN_MODULES if m.startswith(_FAST_PASS_PACKAGES)]
+    preload = ["unseen.engine.pipeline", *fast_pass]
+    if "unseen.cli.main" in sys.modules:
+        preload.append("unseen.cli.main")
+    context.set_forkserver_preload(preload)
+    return context
+
+
 def process_pool(workers: int) -> Executor:
     """A process pool whose workers start from a clean fork server, not a copy of us."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["unseen.engine.pipeline"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver())
+
+
+def start_process_pool() -> None:
+    """Start the fork server now: its imports then overlap listing the evidence."""
+    _forkserver()
+    multiprocessing.forkserver.ensure_running()
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def enumerate_sources(case: Case) -> int:
-    """List every entry of every source not yet fully listed; returns entries added."""
+def enumerate_sources(case: Case, settings: Settings | None = None) -> int:
+    """List every entry of every source not yet fully listed; returns entries added.
+
+    ``settings`` carries the limits sources apply while listing (archive bombs,
+    carving of disk images); the defaults when not given.
+    """
     plugins.load()
     added = 0
     with case.engine.connect() as conn:
         specs = repo.source_specs(conn, only_unenumerated=True)
     for spec in specs:
-        entries = open_source(spec).entries()
+        source = open_source(spec)
+        source.settings = settings or Settings()
+        entries = source.entries()
         while chunk := list(islice(entries, ENUMERATION_CHUNK)):
             with case.engine.begin() as conn:
                 added += repo.insert_entries(conn, spec.id, chunk)
@@ -103,17 +132,19 @@ def process_case(
     executor_factory: ExecutorFactory = process_pool,
 ) -> RunSummary:
     """List and analyse everything pending in the case; safe to rerun after a kill."""
+    workers = default_workers() if workers is None else workers
+    if workers and executor_factory is process_pool:
+        start_process_pool()  # first, so its imports overlap ours and the listing
     plugins.load()
     settings = settings or Settings()
-    workers = default_workers() if workers is None else workers
     progress = progress or _Silent()
     run_id = repo.start_run(
         case, workers, versions(ordered()), settings, case.info.get("examiner") or current_user()
     )
     summary = RunSummary(run_id)
     remove_partial(case.thumbs_dir)  # left by a run killed mid-write
-    summary.listed = enumerate_sources(case)
-    config = WorkerConfig(settings, str(case.thumbs_dir))
+    summary.listed = enumerate_sources(case, settings)
+    config = WorkerConfig(settings, str(case.thumbs_dir), plugin_modules=worker_plugin_modules())
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
     # Items can add items (archive members): go round until nothing is pending.

@@ -10,20 +10,25 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from unseen.core.timeconv import unix_to_iso
+from unseen.matching.categorise import item_categories, no_category
 from unseen.store import schema as s
 
 EXIF_KEYS = (
     "make", "model", "serial", "lens", "software", "datetime_original",
     "gps_lat", "gps_lon", "gps_alt", "orientation",
 )  # fmt: skip
+VIDEO_KEYS = (
+    "duration", "video_codec", "audio_codec", "width", "height", "fps", "frames",
+    "creation_time", "make", "model", "gps_lat", "gps_lon", "gps_alt", "contact_sheet",
+)  # fmt: skip
 PAGE = 2000
 
 
 def _query() -> Any:
-    i, im, ex, src = s.items, s.images, s.exif, s.sources
+    i, im, ex, src, vid = s.items, s.images, s.exif, s.sources, s.videos
     return (
         select(
             i.c.id,
@@ -39,6 +44,10 @@ def _query() -> Any:
             i.c.ctime,
             i.c.link_target,
             i.c.status,
+            i.c.parent_id,
+            i.c.deleted,
+            i.c.carved,
+            i.c.offset,
             src.c.label.label("source"),
             im.c.width,
             im.c.height,
@@ -53,23 +62,40 @@ def _query() -> Any:
             ex.c.item_id.label("exif_id"),
             *(ex.c[k] for k in EXIF_KEYS),
             ex.c.thumbnail.label("exif_thumbnail"),
+            vid.c.item_id.label("video_id"),
+            *(vid.c[k].label(f"video_{k}") for k in VIDEO_KEYS),
         )
         .select_from(
             i.join(src, src.c.id == i.c.source_id)
             .outerjoin(im, im.c.item_id == i.c.id)
             .outerjoin(ex, ex.c.item_id == i.c.id)
+            .outerjoin(vid, vid.c.item_id == i.c.id)
         )
         .order_by(i.c.id)
     )
 
 
-def to_record(row: Row[Any], errors: list[str]) -> dict[str, Any]:
-    """The export record of one joined item row."""
+def to_record(
+    row: Row[Any],
+    errors: list[str],
+    container: list[str] | None = None,
+    hashed_frames: int = 0,
+) -> dict[str, Any]:
+    """The export record of one joined item row.
+
+    ``container`` is the chain of container paths holding the item, outermost first
+    (empty for an item listed by its source directly); ``hashed_frames`` counts the
+    vPDQ frame hashes stored for a video.
+    """
     m = row._mapping
     exif = None
     if m["exif_id"] is not None:
         exif = {k: m[k] for k in EXIF_KEYS}
         exif["thumbnail"] = bool(m["exif_thumbnail"])
+    video = None
+    if m["video_id"] is not None:
+        video = {k: m[f"video_{k}"] for k in VIDEO_KEYS}
+        video["hashed_frames"] = hashed_frames
     return {
         "path": m["path"],
         "source": m["source"],
@@ -95,6 +121,11 @@ def to_record(row: Row[Any], errors: list[str]) -> dict[str, Any]:
         "link_target": m["link_target"],
         "status": m["status"],
         "errors": errors,
+        "container": container or [],
+        "deleted": bool(m["deleted"]),
+        "carved": bool(m["carved"]),
+        "offset": m["offset"],
+        "video": video,
     }
 
 
@@ -102,14 +133,51 @@ def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
     """Every item of the case as an export record, in the order it was listed."""
     after = 0
     query = _query()
+    chains = _Chains(conn)
     while True:
         rows = conn.execute(query.where(s.items.c.id > after).limit(PAGE)).all()
         if not rows:
             return
         errors = _errors(conn, rows[0].id, rows[-1].id)
+        frames = _hashed_frames(conn, rows[0].id, rows[-1].id)
+        known = item_categories(conn, rows[0].id, rows[-1].id)
         for row in rows:
-            yield to_record(row, errors.get(row.id, []))
+            record = to_record(
+                row, errors.get(row.id, []), chains.of(row.parent_id), frames.get(row.id, 0)
+            )
+            # category, category_source, category_reason, category_conflict, known_good,
+            # matches: from hash-set matching and, where a reviewer decided, review.
+            yield record | known.get(row.id, no_category())
         after = rows[-1].id
+
+
+class _Chains:
+    """Container chains (outermost first), looked up once per container item."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[int, list[str]] = {}
+
+    def of(self, parent_id: int | None) -> list[str]:
+        if parent_id is None:
+            return []
+        if parent_id not in self.known:
+            i = s.items
+            row = self.conn.execute(select(i.c.parent_id, i.c.path).where(i.c.id == parent_id))
+            grand, path = row.one()
+            # Depth is bounded by the nesting limit, so recursion stays shallow.
+            self.known[parent_id] = [*self.of(grand), path]
+        return self.known[parent_id]
+
+
+def _hashed_frames(conn: Connection, first: int, last: int) -> dict[int, int]:
+    f = s.video_frames
+    rows = conn.execute(
+        select(f.c.item_id, func.count())
+        .where(f.c.item_id.between(first, last))
+        .group_by(f.c.item_id)
+    )
+    return {item_id: int(n) for item_id, n in rows}
 
 
 def _errors(conn: Connection, first: int, last: int) -> dict[int, list[str]]:

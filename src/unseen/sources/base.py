@@ -1,8 +1,10 @@
 """The source interface and registry.
 
-A source turns one piece of evidence (a folder now; archives and disk images later)
-into entries, and reopens any entry from its locator in any process. Sources never
-write to the evidence.
+A source turns one piece of evidence (a folder, an archive, a disk image) into entries,
+and reopens any entry from its locator in any process. Sources never write to the
+evidence. Items found inside other items (archive members, files of a disk image held
+in the evidence) have nested locators: the source opens the first hop itself and the
+container handlers of ``sources.containers`` open the others.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import BinaryIO, ClassVar
 from unseen.core.errors import UserError
 from unseen.core.models import Entry, SourceSpec
 from unseen.core.registry import Registry
+from unseen.core.settings import Settings
+from unseen.sources.containers import ReaderCache
 
 
 class Source(ABC):
@@ -25,6 +29,9 @@ class Source(ABC):
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
+        # Limits applied while listing (set by the runner before ``entries``).
+        self.settings = Settings()
+        self._readers = ReaderCache(self._open_top)
 
     @classmethod
     @abstractmethod
@@ -36,15 +43,24 @@ class Source(ABC):
         """Every entry of the evidence, including those that cannot be read."""
 
     @abstractmethod
-    def open(self, locator: bytes) -> BinaryIO:
-        """A read-only binary stream of one entry's content.
+    def _open_top(self, locator: bytes) -> BinaryIO:
+        """A read-only stream of an entry this source lists itself (a locator's first hop).
 
         Raises:
             OSError: the entry cannot be read; the caller records it.
         """
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release handles; sources without any need not override it."""
+    def open(self, locator: bytes) -> BinaryIO:
+        """A read-only binary stream of one entry's content, nested or not.
+
+        Raises:
+            OSError: the entry cannot be read; the caller records it.
+        """
+        return self._readers.open(locator)
+
+    def close(self) -> None:
+        """Release handles; sources holding more than containers extend it."""
+        self._readers.clear()
 
 
 SOURCES: Registry[type[Source]] = Registry("sources")

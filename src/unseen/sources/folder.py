@@ -7,6 +7,7 @@ files with O_NOATIME where allowed so reading does not change access times.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -73,24 +74,30 @@ class FolderSource(Source):
         return os.fsencode(self.spec.path)
 
     def entries(self) -> Iterator[Entry]:
-        stack: list[tuple[bytes, str]] = [(b"", "")]
+        # Each folder waits on the stack with its own entry; it is yielded (once) only
+        # when it has something to report: an undecodable name or a failed listing.
+        stack: list[tuple[bytes, str, Entry | None]] = [(b"", "", None)]
         while stack:
-            rel, shown = stack.pop()
+            rel, shown, folder = stack.pop()
             try:
                 names = self._list(rel)
             except OSError as exc:
-                yield Entry(
-                    shown or ".", rel, kind="dir", errors=(f"cannot list folder: {exc.strerror}",)
-                )
+                problem = f"cannot list folder: {exc.strerror}"
+                if folder is None:
+                    yield Entry(shown or ".", rel, kind="dir", errors=(problem,))
+                else:
+                    yield dataclasses.replace(folder, errors=(*folder.errors, problem))
                 continue
-            subdirs: list[tuple[bytes, str]] = []
+            if folder is not None and folder.errors:
+                yield folder
+            subdirs: list[tuple[bytes, str, Entry | None]] = []
             for name in names:
                 child_rel = rel + b"/" + name if rel else name
                 text, clean = display_name(name)
                 child_shown = join(shown, text)
                 entry = self._entry(child_rel, child_shown, clean)
-                if entry.kind == "dir" and not entry.errors:
-                    subdirs.append((child_rel, child_shown))
+                if entry.kind == "dir":
+                    subdirs.append((child_rel, child_shown, entry))
                 else:
                     yield entry
             stack.extend(reversed(subdirs))
@@ -145,11 +152,19 @@ class FolderSource(Source):
 
     def _readlink(self, rel: bytes) -> str:
         try:
-            return display_name(os.readlink(os.path.join(self._root, rel)))[0]
+            path = os.path.join(self._root, rel)
+            if len(path) < _DIRECT_PATH_LIMIT:
+                return display_name(os.readlink(path))[0]
+            head, _, name = rel.rpartition(b"/")
+            fd = _open_fd(self._root, head, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                return display_name(os.readlink(name, dir_fd=fd))[0]
+            finally:
+                os.close(fd)
         except OSError as exc:
             return f"<unreadable: {exc.strerror}>"
 
-    def open(self, locator: bytes) -> BinaryIO:
+    def _open_top(self, locator: bytes) -> BinaryIO:
         fd = _open_fd(self._root, locator, _READ_FLAGS | os.O_NONBLOCK)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):

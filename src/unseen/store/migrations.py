@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, Table, insert, inspect, select, text
+from sqlalchemy.schema import CreateColumn
 
 from unseen.core.errors import CaseError
 from unseen.core.timeconv import utc_now
@@ -29,6 +30,24 @@ def _initial(conn: Connection) -> None:
     """Version 1 is the first schema; new cases are created from head directly."""
 
 
+def _add_column(conn: Connection, table: Table, name: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for a column of the head schema, if missing."""
+    if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+        return
+    spec = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
+
+
+def _sources(conn: Connection) -> None:
+    """Issue 3: deleted/carved items, source fingerprints, videos and frame hashes."""
+    for name in ("deleted", "carved", "offset"):
+        _add_column(conn, schema.items, name)
+    for name in ("fingerprint", "acquisition"):
+        _add_column(conn, schema.sources, name)
+    for table in (schema.videos, schema.video_frames):
+        table.create(conn, checkfirst=True)
+
+
 def _correlation(conn: Connection) -> None:
     for table in (
         schema.clusters,
@@ -36,6 +55,29 @@ def _correlation(conn: Connection) -> None:
         schema.first_generation,
         schema.leads,
         schema.deep_done,
+        schema.sensor_noise,
+        schema.scene_features,
+        schema.faces,
+        schema.ocr_text,
+    ):
+        table.create(conn, checkfirst=True)
+
+
+def _matching(conn: Connection) -> None:
+    """Issue 4: hash-set matches, automatic categories and the runs that made them."""
+    for table in (schema.matches, schema.auto_categories, schema.match_runs):
+        table.create(conn, checkfirst=True)
+
+
+def _internet(conn: Connection) -> None:
+    """Issue 7: internet artefacts, their signals, coverage, errors and file links."""
+    for table in (
+        schema.artefacts,
+        schema.artefact_signals,
+        schema.artefact_coverage,
+        schema.artefact_errors,
+        schema.item_ed2k,
+        schema.artefact_links,
     ):
         table.create(conn, checkfirst=True)
 
@@ -56,6 +98,9 @@ def _review(conn: Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
+    Migration(2, "sources", _sources),
+    Migration(3, "matching", _matching),
+    Migration(4, "internet", _internet),
     Migration(5, "review", _review),
     Migration(6, "correlation", _correlation),
 )

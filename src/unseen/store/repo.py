@@ -88,6 +88,9 @@ def insert_entries(
                 "atime": e.atime,
                 "ctime": e.ctime,
                 "link_target": e.link_target,
+                "deleted": e.deleted,
+                "carved": e.carved,
+                "offset": e.offset,
                 "status": "pending" if e.kind == "file" else "done",
             }
             for e in fresh
@@ -179,7 +182,7 @@ def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) 
     if not records:
         return
     ids = [r.item_id for r in records]
-    for table in (s.images, s.exif):
+    for table in (s.images, s.exif, s.videos, s.video_frames):
         conn.execute(delete(table).where(table.c.item_id.in_(ids)))
     conn.execute(
         delete(s.item_errors).where(
@@ -201,6 +204,7 @@ def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) 
     exifs = [{**asdict(r.exif), "item_id": r.item_id} for r in records if r.exif]
     if exifs:
         conn.execute(insert(s.exif), exifs)
+    _insert_videos(conn, records)
     errors = [
         {"item_id": r.item_id, "analyser": a, "message": m} for r in records for a, m in r.errors
     ]
@@ -212,6 +216,24 @@ def write_records(conn: Connection, run_id: int, records: Iterable[FileRecord]) 
     for r in records:
         if r.children:
             insert_entries(conn, source_of[r.item_id], r.children, parent_id=r.item_id)
+
+
+def _insert_videos(conn: Connection, records: list[FileRecord]) -> None:
+    videos = [(r.item_id, r.video) for r in records if r.video]
+    if not videos:
+        return
+    rows = [
+        {**{k: v for k, v in asdict(v).items() if k != "frame_hashes"}, "item_id": item_id}
+        for item_id, v in videos
+    ]
+    conn.execute(insert(s.videos), rows)
+    frames = [
+        {"item_id": item_id, "frame_index": i, "timestamp": t, "pdq": h, "quality": q}
+        for item_id, v in videos
+        for i, t, h, q in v.frame_hashes
+    ]
+    if frames:
+        conn.execute(insert(s.video_frames), frames)
 
 
 def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -47,6 +48,10 @@ sources = Table(
     Column("added_at", String(32), nullable=False),
     # Set once enumeration has listed every entry; until then a rerun lists again.
     Column("enumerated", Boolean, nullable=False, default=False),
+    # Evidence integrity (issue 3): how the evidence looked when added (see
+    # sources/verify.py) and, for E01, the acquisition metadata as JSON.
+    Column("fingerprint", Text),
+    Column("acquisition", Text),
 )
 
 runs = Table(
@@ -87,6 +92,11 @@ items = Table(
     Column("sha1", String(40)),
     Column("sha256", String(64)),
     Column("mime", String(128)),
+    # Disk images (issue 3): a deleted file whose name survives; a carved item and
+    # its byte offset in the disk image that holds it.
+    Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
+    Column("carved", Boolean, nullable=False, default=False, server_default=false()),
+    Column("offset", BigInteger),
     UniqueConstraint("source_id", "locator", name="uq_items_source_locator"),
 )
 Index("ix_items_status", items.c.status, items.c.id)
@@ -278,4 +288,236 @@ deep_done = Table(
     Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
     Column("analyser", String(64), primary_key=True),
     Column("version", String(16), nullable=False),
+)
+
+# Sensor noise (PRNU) of one picture: the signs of its noise residual over a square
+# centre crop (``side`` px, stored orientation), packed 8 per byte; width and height
+# are the picture's stored size (fingerprints only compare pictures of one size).
+sensor_noise = Table(
+    "sensor_noise",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("side", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("bits", LargeBinary, nullable=False),
+)
+
+# Scene features of one picture (upright): a unit-length image embedding (float16),
+# ORB key points (float32 x, y in a working image of long side <= 640 px) with their
+# 32-byte descriptors, and a small grey copy (working size / 4, uint8) to check that
+# two aligned pictures really show the same background.
+scene_features = Table(
+    "scene_features",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("embedding", LargeBinary, nullable=False),
+    Column("turned", LargeBinary),  # portrait pictures: embeddings turned 90 and 270
+    Column("points", LargeBinary, nullable=False),
+    Column("descriptors", LargeBinary, nullable=False),
+    Column("grey", LargeBinary, nullable=False),
+    Column("grey_width", Integer, nullable=False),
+    Column("grey_height", Integer, nullable=False),
+)
+
+# Faces the ``faces`` deep analyser found: box in pixels of the upright picture (EXIF
+# orientation applied), detector score (dlib HOG margin, kept above 0.5), and the
+# 128-d dlib ResNet embedding as little-endian float32 (512 bytes).
+faces = Table(
+    "faces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("x", Integer, nullable=False),
+    Column("y", Integer, nullable=False),
+    Column("w", Integer, nullable=False),
+    Column("h", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("embedding", LargeBinary, nullable=False),
+    Column("model", String(64), nullable=False),
+)
+Index("ix_faces_item", faces.c.item_id)
+
+# Text the ``ocr`` deep analyser read in a picture (only pictures with readable words):
+# the words as lines (newline-separated), their mean confidence (0-100), the words as
+# JSON [{text, conf, box: [x, y, w, h]}] in upright-picture pixels, and the language.
+ocr_text = Table(
+    "ocr_text",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("words", Text, nullable=False),
+    Column("lang", String(32), nullable=False),
+)
+
+
+# --- evidence sources: videos (issue 3) ----------------------------------------------
+
+videos = Table(
+    "videos",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("duration", Float),  # seconds
+    Column("video_codec", String(32)),
+    Column("audio_codec", String(32)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("fps", Float),
+    Column("frames", Integer),  # frames decoded
+    Column("creation_time", String(32)),
+    Column("make", Text),
+    Column("model", Text),
+    Column("gps_lat", Float),
+    Column("gps_lon", Float),
+    Column("gps_alt", Float),
+    Column("contact_sheet", String(128)),  # relative to the case's thumbs/
+)
+
+# vPDQ-compatible frame hashes: one row per sampled frame.
+video_frames = Table(
+    "video_frames",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("frame_index", Integer, primary_key=True),
+    Column("timestamp", Float, nullable=False),  # seconds: frame_index / fps
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer, nullable=False),
+)
+Index("ix_video_frames_pdq", video_frames.c.pdq)
+
+
+# --- internet artefacts (issue 7) -----------------------------------------------------
+
+# One row per fact a parser found in an item (a visit, a download, a torrent, ...):
+# the record's type, its timestamp as stored (raw + epoch name) and in UTC (sortable
+# ISO text with microseconds), where in the item (record_ref) and its fields as JSON.
+artefacts = Table(
+    "artefacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("parser", String(64), nullable=False),
+    Column("parser_version", String(16), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("ts_utc", String(32)),
+    Column("ts_raw", String(64)),
+    Column("ts_epoch", String(32)),
+    Column("record_ref", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)
+Index("ix_artefacts_item", artefacts.c.item_id)
+Index("ix_artefacts_type_ts", artefacts.c.type, artefacts.c.ts_utc)
+
+# Hash signals an artefact carries (ed2k, btih, btih_v2), to match hash sets even when
+# the file itself is gone.
+artefact_signals = Table(
+    "artefact_signals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("artefact_id", Integer, ForeignKey("artefacts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(64), nullable=False),
+)
+Index("ix_artefact_signals_value", artefact_signals.c.kind, artefact_signals.c.value)
+Index("ix_artefact_signals_artefact", artefact_signals.c.artefact_id)
+
+# Which parser ran on which item and how it went: ok (records found), empty (ran,
+# found nothing) or failed; item_id is null for case-wide scans (presence rules).
+artefact_coverage = Table(
+    "artefact_coverage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id")),
+    Column("parser", String(64), nullable=False),
+    Column("parser_version", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("run_at", String(32), nullable=False),
+)
+Index("ix_artefact_coverage_item", artefact_coverage.c.item_id)
+
+artefact_errors = Table(
+    "artefact_errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id")),
+    Column("parser", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+)
+Index("ix_artefact_errors_item", artefact_errors.c.item_id)
+
+# ED2K of case files whose size equals a size that P2P records reference (eMule
+# convention for exact chunk multiples in ed2k; the other convention in ed2k_blue).
+item_ed2k = Table(
+    "item_ed2k",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("ed2k", String(32)),
+    Column("ed2k_blue", String(32)),
+    Column("error", Text),
+)
+Index("ix_item_ed2k_ed2k", item_ed2k.c.ed2k)
+
+# An artefact tied to a file present in the case: by ED2K hash, or by the SHA-1 of a
+# torrent's first piece (method), with what was compared (detail).
+artefact_links = Table(
+    "artefact_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("artefact_id", Integer, ForeignKey("artefacts.id"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+Index("ix_artefact_links_artefact", artefact_links.c.artefact_id)
+
+# --- matching (issue 4) ---------------------------------------------------------------
+
+# One row per (item, hash-set version, category): the closest entry that matched,
+# exact digests first. ``category`` is a code of ``set_scheme``; NULL for known-good.
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("set_id", Integer, nullable=False),  # hashsets.id in the library
+    Column("set_name", String(128), nullable=False),
+    Column("set_version", Integer, nullable=False),
+    Column("entry_id", Integer, nullable=False),  # entries.id in the library
+    Column("entry_ref", String(64), nullable=False),  # line, record or MediaID
+    Column("kind", String(16), nullable=False),  # md5 sha1 sha256 pdq pdq-dihedral video
+    Column("distance", Integer, nullable=False),  # PDQ bits; 0 for exact
+    Column("category", String(32)),
+    Column("set_scheme", String(32), nullable=False),
+    Column("known_good", Boolean, nullable=False),
+    Column("frame_fraction", Float),  # video: share of usable frames within the radius
+    Column("matched_at", String(32), nullable=False),
+)
+Index("ix_matches_item", matches.c.item_id)
+
+# The automatic category of each matched item, in the case's scheme, with its reason.
+auto_categories = Table(
+    "auto_categories",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("category", String(32)),  # NULL when sets disagree or nothing maps
+    Column("reason", Text, nullable=False),  # one line: sets, versions, entries, kinds
+    Column("source", Text, nullable=False),  # "hashset:NAME vN[, ...]"
+    Column("conflict", Boolean, nullable=False),
+    Column("known_good", Boolean, nullable=False),  # only known-good matches: ignorable
+    Column("decided_at", String(32), nullable=False),
+)
+
+match_runs = Table(
+    "match_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("library", Text, nullable=False),  # the library folder used
+    Column("sets", Text, nullable=False),  # JSON [{name, version, file_sha256, ...}]
+    Column("thresholds", Text, nullable=False),  # JSON {max_distance, min_quality, ...}
+    Column("transformations", Text, nullable=False),  # JSON {covered: [...], not: [...]}
+    Column("stats", Text, nullable=False),  # JSON counts (matched, low quality, ...)
 )

@@ -1,0 +1,201 @@
+"""Sources benchmark: an E01 against a folder of the same files; video hashing against decoding.
+
+1. **E01 vs folder.** The same camera-like JPEGs, once as a plain folder and once
+   inside a FAT32 partition of an MBR disk acquired into an E01 (ewfacquire, deflate).
+   ``process_case`` (fast pass only) runs on a fresh case for each, with the same
+   workers; the E01 once as by default (carving its free space too) and once with
+   carving off. Printed: seconds, files/s and the ratio folder seconds / E01 seconds
+   (1.0: reading through libewf and The Sleuth Kit costs nothing).
+2. **Video.** A synthetic H.264 clip (640x360, 25 fps). The floor decodes every frame
+   with PyAV and nothing else; unseen's video analyser decodes every frame too, then
+   hashes one frame per second with PDQ and draws the contact sheet. Printed: seconds,
+   decoded frames/s, and the ratio decode seconds / analysis seconds.
+
+Best of ``--repeat`` runs each, sides alternating. Always exits 0: a benchmark, not a
+test. Needs mkfs.vfat, mtools, sfdisk and ewfacquire for part 1, PyAV for part 2.
+
+Usage: ``.venv/bin/python benchmarks/sources.py [--quick] [--workers N] [--repeat N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from unseen import plugins
+from unseen.analysis.base import ItemContext
+from unseen.analysis.video import VideoAnalyser
+from unseen.core.models import FileRecord, ItemTask, SourceSpec
+from unseen.core.settings import Settings
+from unseen.engine.runner import default_workers, process_case
+from unseen.engine.stages import ordered_stages
+from unseen.sources.base import detect_kind
+from unseen.store import repo
+from unseen.store.case import Case
+
+
+def photo(seed: int, size: tuple[int, int]) -> bytes:
+    rng = np.random.default_rng(seed)
+    w, h = size
+    cells = rng.integers(0, 256, (h // 16, w // 16, 3), dtype=np.uint8)
+    img = Image.fromarray(cells).resize(size, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    for _ in range(8):
+        x, y, r = (float(v) for v in rng.uniform(0, 1, 3) * (w, h, h / 4))
+        draw.ellipse(
+            (x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3))
+        )
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def run(*cmd: str | Path, stdin: bytes | None = None) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, capture_output=True, input=stdin)
+
+
+def build_evidence(root: Path, files: int, size: tuple[int, int]) -> tuple[Path, Path]:
+    """(folder, E01) holding the same ``files`` JPEGs."""
+    folder = root / "folder"
+    folder.mkdir()
+    for i in range(files):
+        (folder / f"IMG_{i:04d}.JPG").write_bytes(photo(i, size))
+    total = sum(p.stat().st_size for p in folder.iterdir())
+    fs_mib = max(40, total * 3 // 2 // 2**20 + 8)
+    part = root / "p1.raw"
+    run("truncate", "-s", f"{fs_mib}M", part)
+    run("mkfs.vfat", "-F", "32", "-n", "BENCH", part)
+    run("mcopy", "-i", part, *sorted(folder.iterdir()), "::/")
+    disk = root / "disk.raw"
+    run("truncate", "-s", f"{fs_mib + 2}M", disk)
+    run("sfdisk", "-q", disk, stdin=b"label: dos\nstart=2048, type=c\n")
+    run("dd", f"if={part}", f"of={disk}", "bs=1M", "seek=1", "conv=notrunc", "status=none")
+    run("ewfacquire", "-u", "-q", "-t", root / "disk", "-f", "encase6", "-c", "deflate:fast", disk)
+    part.unlink()
+    disk.unlink()
+    return folder, root / "disk.E01"
+
+
+def ingest(evidence: Path, work: Path, workers: int, carve: bool = True) -> float:
+    shutil.rmtree(work, ignore_errors=True)
+    case = Case.create(work, name="BENCH", examiner="bench")
+    repo.add_source(case, detect_kind(evidence), str(evidence), evidence.name, "bench")
+    start = time.perf_counter()
+    # The fast pass only: whole-case stages (matching, correlation...) are not sources.
+    stages = tuple(stage.NAME for stage in ordered_stages())
+    settings = Settings(skip=stages, carve_unallocated=carve)
+    process_case(case, workers=workers, settings=settings)
+    return time.perf_counter() - start
+
+
+def make_clip(path: Path, seconds: int) -> None:
+    import av
+
+    y, x = np.mgrid[0:360, 0:640]
+    base = np.stack([x * 255 // 640, y * 255 // 360, (x + y) * 255 // 1000], -1).astype(np.uint8)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.options = {"preset": "veryfast", "g": "50"}
+        for i in range(seconds * 25):
+            frame = np.roll(base, 5 * i, axis=1)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+
+
+def decode_only(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        video = c.streams.video[0]
+        video.codec_context.thread_type = "AUTO"
+        return sum(1 for _ in c.decode(video))
+
+
+def analyse_video(path: Path, thumbs: Path) -> int:
+    record = FileRecord(item_id=1, sha256="0" * 64, mime="video/mp4")
+    spec = SourceSpec(1, "folder", str(path.parent), "bench")
+    task = ItemTask(1, spec, path.name, path.name.encode(), path.stat().st_size)
+    with path.open("rb") as stream:
+        ctx = ItemContext(task, record, Settings(), thumbs, stream)
+        VideoAnalyser().analyse(ctx)
+    assert record.video is not None
+    return record.video.frames or 0
+
+
+def best(repeat: int, *sides: Callable[[], float]) -> list[float]:
+    times = [float("inf")] * len(sides)
+    for _ in range(repeat):
+        for i, side in enumerate(sides):
+            times[i] = min(times[i], side())
+    return times
+
+
+def timed(fn: Callable[[], object]) -> Callable[[], float]:
+    def side() -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    return side
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small corpus and clip")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    plugins.load()
+    files, size, seconds = (40, (1024, 768), 10) if args.quick else (300, (1600, 1200), 60)
+    with tempfile.TemporaryDirectory(prefix="unseen-bench-sources-") as tmp:
+        root = Path(tmp)
+        if all(shutil.which(t) for t in ("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")):
+            folder, e01 = build_evidence(root, files, size)
+            mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+            t_folder, t_e01, t_plain = best(
+                args.repeat,
+                lambda: ingest(folder, root / "case-folder", args.workers),
+                lambda: ingest(e01, root / "case-e01", args.workers),
+                lambda: ingest(e01, root / "case-e01-plain", args.workers, carve=False),
+            )
+            print(f"ingest: {files} JPEGs ({mb:.1f} MB), {args.workers} workers")
+            print(f"  folder {t_folder:7.2f} s  {files / t_folder:7.1f} files/s")
+            print(
+                f"  E01    {t_e01:7.2f} s  {files / t_e01:7.1f} files/s (carving its free space)"
+            )
+            print(f"  E01    {t_plain:7.2f} s  {files / t_plain:7.1f} files/s (carving off)")
+            ratio, plain = t_folder / t_e01, t_folder / t_plain
+            print(f"  ratio folder/E01 = {ratio:.2f} ({plain:.2f} without carving)")
+        else:
+            print("ingest: skipped (needs mkfs.vfat, mtools, sfdisk, ewfacquire)")
+        try:
+            clip = root / "clip.mp4"
+            make_clip(clip, seconds)
+        except ImportError:
+            print("video: skipped (needs PyAV: pip install unseen[video])")
+            return
+        frames = decode_only(clip)
+        thumbs = root / "thumbs"
+        t_decode, t_hash = best(
+            args.repeat,
+            timed(lambda: decode_only(clip)),
+            timed(lambda: analyse_video(clip, thumbs)),
+        )
+        print(f"video: {seconds} s clip, 640x360 @ 25 fps, {frames} frames, {seconds} hashed")
+        print(f"  decode only      {t_decode:6.2f} s  {frames / t_decode:7.1f} frames/s")
+        print(f"  decode + vPDQ   {t_hash:6.2f} s  {frames / t_hash:7.1f} frames/s")
+        print(f"  ratio decode/analysis = {t_decode / t_hash:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""``unseen serve``, ``unseen user add`` and ``unseen audit verify``: the review workbench.
+
+The web stack (FastAPI, uvicorn) is imported only when a command needs it, so the
+rest of the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from unseen.core.errors import UnseenError, UserError
+from unseen.store.case import Case, current_user
+
+console = Console(stderr=True)
+CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
+user_app = typer.Typer(help="Review accounts of a case.", no_args_is_help=True)
+audit_app = typer.Typer(help="The case's hash-chained audit log.", no_args_is_help=True)
+
+
+def _fail(exc: UnseenError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(exc.exit_code)
+
+
+def _open(case_dir: Path) -> Case:
+    try:
+        return Case.open(case_dir)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+
+
+def serve(
+    case_dir: CaseDir,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    idle_timeout: Annotated[
+        int, typer.Option(help="Minutes of inactivity after which a session ends.")
+    ] = 30,
+) -> None:
+    """Serve the review workbench for a case (works while 'unseen process' runs)."""
+    from unseen.review.config import ReviewConfig
+    from unseen.review.server import serve as run_server
+    from unseen.review.server import url_for
+
+    case = _open(case_dir)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            f"[yellow]warning:[/yellow] listening on {host}: other machines can reach the "
+            "review server; serve it only on a closed network"
+        )
+    name = case.info.get("name")
+    console.print(f"review server for case [bold]{name}[/bold]: {url_for(host, port)}")
+    try:
+        run_server(case, host, port, ReviewConfig(idle_timeout_s=idle_timeout * 60))
+    except UnseenError as exc:  # e.g. the case's category scheme cannot be loaded
+        raise _fail(exc) from exc
+
+
+@user_app.command("add")
+def user_add(
+    case_dir: CaseDir,
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[str, typer.Option(help="admin, examiner, reviewer or read-only.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+) -> None:
+    """Add a review account (the password is prompted for unless told otherwise)."""
+    from unseen.review.auth import generate_password
+
+    if password_stdin and generate:
+        raise _fail(UserError("choose --password-stdin or --generate, not both"))
+    if generate:
+        password = generate_password()
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    case = _open(case_dir)
+    try:
+        add_user(case, name, role, password)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(f"added {role} [bold]{name}[/bold]")
+    if generate:
+        typer.echo(password)
+
+
+def add_user(case: Case, name: str, role: str, password: str) -> None:
+    """Create the account and record it in the audit log, in one transaction."""
+    from unseen.review import audit, auth
+    from unseen.review.db import write_engine
+
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            auth.add_user(conn, name, role, password, created_by=current_user())
+            audit.append(conn, f"cli:{current_user()}", "user_add", name, {"role": role})
+    finally:
+        engine.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    case_dir: CaseDir,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="A head hash recorded earlier (in a report) that must be in the chain."),
+    ] = None,
+) -> None:
+    """Recompute the audit chain; exit 1 and name the first bad entry if it was altered."""
+    from unseen.review.audit import verify
+
+    case = _open(case_dir)
+    with case.engine.connect() as conn:
+        verdict = verify(conn, expect_head)
+    if verdict.ok:
+        console.print(f"audit log intact: {verdict.entries} entries")
+        typer.echo(f"head {verdict.head}")
+        return
+    console.print(f"[red]audit log altered:[/red] {verdict.problem}")
+    if verdict.bad_entry is not None:
+        typer.echo(f"first bad entry: {verdict.bad_entry}")
+    raise typer.Exit(1)
+
+
+def record_export(case: Case, fmt: str, what: str, output: Path | None, count: int) -> None:
+    """Append an ``export`` entry to the case's audit log (called by ``unseen export``)."""
+    from unseen.review import audit
+    from unseen.review.db import write_engine
+
+    details: dict[str, Any] = {"format": fmt, "what": what, "records": count}
+    details["output"] = str(output) if output else "stdout"
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            audit.append(conn, f"cli:{current_user()}", "export", f"{count} records", details)
+    finally:
+        engine.dispose()
+
+
+def free_port(host: str, preferred: int) -> int:
+    """``preferred`` when it is free on ``host``, else a free port the system picks."""
+    for candidate in (preferred, 0):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise UserError(f"no free port on {host}")
+
+
+def serve_demo(case: Case, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Create an admin with a one-time password, print how to log in, and serve."""
+    from unseen.review.auth import generate_password
+    from unseen.review.server import serve as run_server
+    from unseen.review.server import url_for
+
+    password = generate_password()
+    name = "admin"
+    port = free_port(host, port)
+    add_user(case, name, "admin", password)
+    out = Console()
+    out.print(f"\n[bold]review UI:[/bold] {url_for(host, port)}")
+    out.print(f"log in as [bold]{name}[/bold] with the one-time password: [bold]{password}[/bold]")
+    out.print("(press Ctrl+C to stop the server)\n")
+    run_server(case, host, port)

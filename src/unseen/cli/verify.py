@@ -1,0 +1,40 @@
+"""``unseen verify CASE``: re-read every evidence source and check it is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from unseen.core.errors import UnseenError
+from unseen.store.case import Case
+
+_STYLE = {"OK": "green", "MISMATCH": "red", "UNCHECKED": "yellow"}
+
+
+def verify(
+    case_dir: Annotated[Path, typer.Argument(help="The case folder.")],
+) -> None:
+    """Check every source against its fingerprint (and an E01 against its stored hashes).
+
+    Prints OK, MISMATCH or UNCHECKED per source; exits 1 when any source mismatches.
+    """
+    from unseen.sources.verify import verify as check
+
+    out = Console()
+    try:
+        case = Case.open(case_dir)
+    except UnseenError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from exc
+    failed = False
+    for verdict in check(case):
+        style = _STYLE.get(verdict.status, "white")
+        out.print(f"[{style}]{verdict.status}[/{style}] {verdict.label}", highlight=False)
+        for note in verdict.notes:
+            out.print(f"    {note}", highlight=False)
+        failed |= verdict.status == "MISMATCH"
+    if failed:
+        raise typer.Exit(1)

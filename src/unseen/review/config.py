@@ -1,0 +1,33 @@
+"""Settings of the review server: one typed object, each entry with its default and reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewConfig:
+    """Knobs of ``unseen serve``; the defaults are the safe ones."""
+
+    # A session unused for this long ends; the reviewer logs in again (seconds).
+    idle_timeout_s: int = 30 * 60
+    # Only write a session's last-seen time when it is older than this (seconds), so a
+    # page of 240 thumbnails does not write to the case 240 times.
+    touch_interval_s: int = 30
+    # Gentle break prompt once a session has revealed this many items ...
+    break_after_reveals: int = 40
+    # ... or looked at revealed media for this long in total (seconds).
+    break_after_seconds: int = 120
+    # Thumbnails per grid page (the unit reviews hundreds at a glance).
+    page_size: int = 240
+    # Similar items on the item page: PDQ Hamming distance at most this (bits of 256).
+    similar_max_distance: int = 31
+    similar_limit: int = 24
+    # A full-size reveal gives a media link that works for this long (seconds).
+    media_token_s: int = 300
+    # Largest picture read whole and sent to the browser (bytes); videos are streamed.
+    max_image_bytes: int = 256 * 1024 * 1024
+    # Default thumbnail blur for new users (CSS pixels); each user can change theirs.
+    default_blur_px: int = 16
+    # Mark the session cookie Secure (only when served behind HTTPS).
+    secure_cookies: bool = False

@@ -1,0 +1,155 @@
+"""Data for the map, the timeline, the cluster list and the leads queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from unseen.review.data import CaseView
+from unseen.review.grid import GridFilter, GridQuery, time_key
+from unseen.review.itemview import reasons
+from unseen.store import schema as s
+
+MAP_LIMIT = 50_000  # points sent to the browser at once (canvas markers)
+MAX_BARS = 400
+
+
+def map_points(view: CaseView, conn: Connection) -> list[list[Any]]:
+    """``[item id, latitude, longitude, reviewer code]`` for media with GPS."""
+    i, ex, r = s.items, s.exif, s.review_state
+    rows = conn.execute(
+        select(i.c.id, ex.c.gps_lat, ex.c.gps_lon, r.c.category)
+        .select_from(i.join(ex, ex.c.item_id == i.c.id).outerjoin(r, r.c.item_id == i.c.id))
+        .where(view.media(), ex.c.gps_lat.is_not(None), ex.c.gps_lon.is_not(None))
+        .order_by(i.c.id)
+        .limit(MAP_LIMIT)
+    )
+    return [[x.id, x.gps_lat, x.gps_lon, x.category] for x in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One histogram bar: a time bucket, its count and its share of the tallest bar."""
+
+    label: str
+    start: str
+    end: str
+    count: int
+    height: float
+
+
+def histogram(view: CaseView, conn: Connection, flt: GridFilter) -> tuple[str, list[Bar]]:
+    """Media per year, month or day (whichever gives a readable number of bars)."""
+    query = GridQuery(view, conn, flt)
+    key = time_key(view, conn)
+    bounds = conn.execute(
+        select(func.min(key), func.max(key))
+        .select_from(query.source())
+        .where(*query.conditions(), key != "")
+    ).one()
+    if not bounds[0]:
+        return "month", []
+    span_days = _days(bounds[0], bounds[1])
+    unit, width = (
+        ("day", 10) if span_days <= 62 else ("month", 7) if span_days <= 3660 else ("year", 4)
+    )
+    bucket = func.substr(key, 1, width)
+    rows = conn.execute(
+        select(bucket, func.count())
+        .select_from(query.source())
+        .where(*query.conditions(), key != "")
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    counts = {str(b): int(n) for b, n in rows}
+    tallest = max(counts.values())
+    buckets = _fill(list(counts))
+    return unit, [
+        Bar(b, b, _next(b), counts.get(b, 0), counts.get(b, 0) / tallest) for b in buckets
+    ]
+
+
+def _fill(buckets: list[str]) -> list[str]:
+    """Every bucket from the first to the last, empty ones included (so gaps show)."""
+    filled = [buckets[0]]
+    for _ in range(MAX_BARS):
+        following = _next(filled[-1])
+        if following.endswith("~") or following > buckets[-1]:
+            break
+        filled.append(following)
+    return filled if filled[-1] == buckets[-1] else buckets
+
+
+def _days(first: str, last: str) -> int:
+    def day_number(text: str) -> int:
+        year, month, day = (int(p) for p in (text[:4], text[5:7] or "1", text[8:10] or "1"))
+        return year * 372 + (month - 1) * 31 + day
+
+    try:
+        return day_number(last) - day_number(first)
+    except ValueError:
+        return 10_000
+
+
+def _next(bucket: str) -> str:
+    """The first key after a bucket ("2024-05" -> "2024-06"), for the ``tto`` filter."""
+    parts = bucket.split("-")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return bucket + "~"
+    if len(numbers) == 1:
+        return f"{numbers[0] + 1:04d}"
+    if len(numbers) == 2:
+        year, month = numbers
+        return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    try:
+        return (date.fromisoformat(bucket) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return bucket + "~"
+
+
+def clusters(conn: Connection, kind: str = "", limit: int = 500) -> list[dict[str, Any]]:
+    """Clusters (largest first), optionally of one kind."""
+    c = s.clusters
+    query = select(c.c.id, c.c.kind, c.c.label, c.c.confidence, c.c.size)
+    if kind:
+        query = query.where(c.c.kind == kind)
+    rows = conn.execute(query.order_by(c.c.size.desc(), c.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def cluster_kinds(conn: Connection) -> list[tuple[str, int]]:
+    """Each cluster kind with its number of clusters."""
+    c = s.clusters
+    rows = conn.execute(select(c.c.kind, func.count()).group_by(c.c.kind).order_by(c.c.kind))
+    return [(str(k), int(n)) for k, n in rows]
+
+
+def cluster(conn: Connection, cluster_id: int) -> dict[str, Any] | None:
+    """One cluster's row, or None."""
+    row = conn.execute(select(s.clusters).where(s.clusters.c.id == cluster_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def leads(conn: Connection, kind: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The leads queue of one target kind (``item`` or ``cluster``), best first."""
+    lead = s.leads
+    table = s.items if kind == "item" else s.clusters
+    label = table.c.path if kind == "item" else table.c.label
+    extra = [s.review_state.c.category.label("rev")] if kind == "item" else []
+    source = lead.join(table, and_(table.c.id == lead.c.target_id, lead.c.target_kind == kind))
+    if kind == "item":
+        rs = s.review_state
+        source = source.outerjoin(rs, rs.c.item_id == lead.c.target_id)
+    rows = conn.execute(
+        select(lead.c.rank, lead.c.score, lead.c.reasons, lead.c.target_id, label.label("label"))
+        .add_columns(*extra)
+        .select_from(source)
+        .order_by(lead.c.rank, lead.c.id)
+        .limit(limit)
+    )
+    return [{**dict(r._mapping), "reasons": reasons(r.reasons)} for r in rows]

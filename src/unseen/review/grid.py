@@ -1,0 +1,303 @@
+"""The grid: filters from the query string, and pages read by keyset (never OFFSET).
+
+A page is "the next N rows after this sort key", so page 500 costs what page 1 costs.
+The cursor is the sort key of the row at the page edge, base64url-encoded JSON; it
+selects rows, it never names a file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
+
+from unseen.review.data import CaseView
+from unseen.store import schema as s
+
+SORTS = ("id", "path", "time", "lead")
+CHOICES = ("", "yes", "no")
+
+
+@dataclass(frozen=True, slots=True)
+class GridFilter:
+    """What the reviewer asked to see; every field comes from the query string."""
+
+    cat: str = (
+        ""  # "", none, auto, auto:CODE, conflict, ignorable, rev, rev:CODE, rev:none, disagree
+    )
+    source: int | None = None
+    deleted: str = ""  # "", yes, no
+    gps: str = ""
+    camera: str = ""
+    errors: str = ""
+    cluster: int | None = None
+    q: str = ""  # path contains
+    tfrom: str = ""  # time key >= (ISO prefix)
+    tto: str = ""  # time key < (ISO prefix)
+    sort: str = "id"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> GridFilter:
+        """Parse leniently: anything malformed is ignored rather than refused."""
+
+        def number(key: str) -> int | None:
+            value = params.get(key, "")
+            return int(value) if value.isdigit() and len(value) < 12 else None
+
+        def choice(key: str) -> str:
+            value = params.get(key, "")
+            return value if value in CHOICES else ""
+
+        sort = params.get("sort", "id")
+        return cls(
+            cat=params.get("cat", "")[:64],
+            source=number("source"),
+            deleted=choice("deleted"),
+            gps=choice("gps"),
+            camera=choice("camera"),
+            errors=choice("errors"),
+            cluster=number("cluster"),
+            q=params.get("q", "")[:256],
+            tfrom=params.get("tfrom", "")[:32],
+            tto=params.get("tto", "")[:32],
+            sort=sort if sort in SORTS else "id",
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The non-default fields as query parameters (for links and forms)."""
+        current = replace(self, **changes)
+        out = {}
+        for f in fields(self):
+            value = getattr(current, f.name)
+            if value not in ("", None) and not (f.name == "sort" and value == "id"):
+                out[f.name] = str(value)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class GridPage:
+    rows: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> list[Any] | None:
+    """A cursor back to its key, or None when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        key = json.loads(raw)
+    except (ValueError, binascii.Error):
+        return None
+    ok = isinstance(key, list) and len(key) == 2 and isinstance(key[1], int)
+    return key if ok and isinstance(key[0], str | int | float) else None
+
+
+def time_key(view: CaseView, conn: Connection) -> ColumnElement[str]:
+    """EXIF DateTimeOriginal (camera clock) or else mtime (UTC), as ISO text to seconds."""
+    i, ex = s.items, s.exif
+    exif_time = func.substr(ex.c.datetime_original, 1, 19)
+    if conn.dialect.name == "postgresql":
+        stamp = func.to_timestamp(i.c.mtime).op("AT TIME ZONE")(literal("UTC"))
+        mtime = func.to_char(stamp, 'YYYY-MM-DD"T"HH24:MI:SS')
+    else:
+        mtime = func.strftime("%Y-%m-%dT%H:%M:%S", i.c.mtime, "unixepoch")
+    return func.coalesce(exif_time, mtime, "")
+
+
+def _yes_no(choice: str, condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    return [condition if choice == "yes" else not_(condition)]
+
+
+class GridQuery:
+    """SQL for one filter: its conditions, its rows and its keyset pages."""
+
+    def __init__(self, view: CaseView, conn: Connection, flt: GridFilter) -> None:
+        self.view, self.conn, self.flt = view, conn, flt
+        self.time = time_key(view, conn)
+        self.lead = self._lead_score()
+        self.key = {
+            "id": s.items.c.id,
+            "path": s.items.c.path,
+            "time": self.time,
+            "lead": self.lead,
+        }[flt.sort if flt.sort != "lead" or self.lead is not None else "id"]
+        self.descending = flt.sort == "lead" and self.lead is not None
+
+    def _lead_score(self) -> Any:
+        if not self.view.features.leads:
+            return None
+        lead = s.leads
+        best = (
+            select(func.max(lead.c.score))
+            .where(lead.c.target_kind == "item", lead.c.target_id == s.items.c.id)
+            .scalar_subquery()
+        )
+        return func.coalesce(best, -1.0)
+
+    def source(self) -> Any:
+        return self.view.joined().outerjoin(s.exif, s.exif.c.item_id == s.items.c.id)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        v, f, i = self.view, self.flt, s.items
+        conds: list[ColumnElement[bool]] = [v.media()]
+        conds += self._category(f.cat)
+        if f.source is not None:
+            conds.append(i.c.source_id == f.source)
+        if f.deleted and v.features.deleted:
+            # The reflected items table has the column; ours (schema.py) may not yet.
+            deleted = select(v.items.c.id).where(v.items.c.deleted.is_(True))
+            conds += _yes_no(f.deleted, i.c.id.in_(deleted))
+        if f.gps:
+            conds += _yes_no(f.gps, s.exif.c.gps_lat.is_not(None))
+        if f.camera:
+            conds += _yes_no(
+                f.camera, or_(s.exif.c.make.is_not(None), s.exif.c.model.is_not(None))
+            )
+        if f.errors:
+            conds += _yes_no(f.errors, exists().where(s.item_errors.c.item_id == i.c.id))
+        if f.cluster is not None and v.features.clusters:
+            cm = s.cluster_members
+            conds.append(exists().where(cm.c.item_id == i.c.id, cm.c.cluster_id == f.cluster))
+        if f.q:
+            escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conds.append(i.c.path.like(f"%{escaped}%", escape="\\"))
+        if f.tfrom:
+            conds.append(self.time >= f.tfrom)
+        if f.tto:
+            conds.append(self.time < f.tto)
+        return conds
+
+    def _category(self, cat: str) -> list[ColumnElement[bool]]:
+        v, r = self.view, s.review_state.c
+        if cat == "none":
+            return [not_(v.auto_categorised()), not_(v.reviewer_categorised())]
+        if cat == "rev":
+            return [r.category.is_not(None)]
+        if cat == "rev:none":
+            return [r.category.is_(None)]
+        if cat.startswith("rev:"):
+            return [r.category == cat[4:]]
+        if v.auto is None:
+            return []
+        a = v.auto.c
+        if cat == "auto":
+            return [v.auto_categorised()]
+        if cat == "auto:none":
+            return [not_(v.auto_categorised())]
+        if cat == "conflict":
+            return [a.conflict.is_(True)]
+        if cat == "ignorable":
+            return [a.known_good.is_(True)]
+        if cat == "disagree":
+            return [v.disagree()]
+        if cat.startswith("auto:"):
+            return [a.category == cat[5:]]
+        return []
+
+    def ids(self) -> list[int]:
+        """Every matching item id (for bulk actions on a whole filter), in key order."""
+        query = select(s.items.c.id).select_from(self.source()).where(*self.conditions())
+        return [int(x) for x in self.conn.execute(query.order_by(s.items.c.id)).scalars()]
+
+    def total(self) -> int:
+        query = select(func.count()).select_from(self.source()).where(*self.conditions())
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def _select(self) -> Select[Any]:
+        v, i, r = self.view, s.items, s.review_state
+        columns: list[Any] = [
+            i.c.id,
+            i.c.path,
+            i.c.mime,
+            i.c.source_id,
+            self._thumbnail().label("thumbnail"),
+            r.c.category.label("rev"),
+            self.time.label("time"),
+            exists().where(s.item_errors.c.item_id == i.c.id).label("has_errors"),
+            self.key.label("sort_key"),
+        ]
+        if v.auto is not None:
+            a = v.auto.c
+            columns += [a.category.label("auto"), a.conflict, a.known_good]
+            columns.append(v.disagree().label("disagree"))
+        else:  # same row shape either way
+            columns += [null().label(n) for n in ("auto", "conflict", "known_good", "disagree")]
+        source = self.source().outerjoin(s.images, s.images.c.item_id == i.c.id)
+        if self._video_thumb() is not None:
+            assert v.videos is not None
+            source = source.outerjoin(v.videos, v.videos.c.item_id == i.c.id)
+        return select(*columns).select_from(source).where(*self.conditions())
+
+    def _video_thumb(self) -> Any:
+        """The videos table's picture column (issue 3: a contact sheet), if any."""
+        videos = self.view.videos
+        for name in ("thumbnail", "contact_sheet"):
+            if videos is not None and name in videos.c:
+                return videos.c[name]
+        return None
+
+    def _thumbnail(self) -> Any:
+        video = self._video_thumb()
+        if video is None:
+            return s.images.c.thumbnail
+        return func.coalesce(s.images.c.thumbnail, video)
+
+    def page(self, size: int, after: str = "", before: str = "") -> GridPage:
+        """``size`` rows after the ``after`` cursor (or before ``before``), plus the total."""
+        backwards = bool(before) and not after
+        cursor = decode_cursor(before if backwards else after)
+        forward = not backwards
+        query = self._select()
+        if cursor is not None:
+            query = query.where(self._beyond(cursor, forward))
+        key, tie = self.key, s.items.c.id
+        ascending = forward != self.descending
+        order = [key.asc(), tie.asc()] if ascending else [key.desc(), tie.desc()]
+        if self.descending:  # score descending, ties by id ascending (reversed when paging back)
+            order = [key.desc(), tie.asc()] if forward else [key.asc(), tie.desc()]
+        rows = [
+            dict(x._mapping) for x in self.conn.execute(query.order_by(*order).limit(size + 1))
+        ]
+        more = len(rows) > size
+        rows = rows[:size]
+        if backwards:
+            rows.reverse()
+        has_prev = (more if backwards else cursor is not None) and bool(rows)
+        has_next = (more if forward else True) and bool(rows)
+        return GridPage(
+            rows=rows,
+            total=self.total(),
+            next_cursor=encode_cursor([rows[-1]["sort_key"], rows[-1]["id"]])
+            if has_next
+            else None,
+            prev_cursor=encode_cursor([rows[0]["sort_key"], rows[0]["id"]]) if has_prev else None,
+        )
+
+    def _beyond(self, cursor: list[Any], forward: bool) -> ColumnElement[bool]:
+        key, tie = self.key, s.items.c.id
+        value, last_id = cursor
+        key_after = (key < value) if self.descending == forward else (key > value)
+        id_after = (tie > last_id) if forward else (tie < last_id)
+        return or_(key_after, and_(key == value, id_after))

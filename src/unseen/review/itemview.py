@@ -1,0 +1,163 @@
+"""Everything the item page shows about one item, and its visually similar items."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from unseen.core.timeconv import unix_to_iso
+from unseen.review.data import CaseView
+from unseen.review.decisions import history
+from unseen.store import schema as s
+
+
+def item_detail(view: CaseView, conn: Connection, item_id: int) -> dict[str, Any] | None:
+    """The item's facts, categories, history and groupings; None when there is no such item."""
+    i = s.items
+    row = conn.execute(
+        select(i, s.sources.c.label.label("source_label"))
+        .select_from(i.join(s.sources, s.sources.c.id == i.c.source_id))
+        .where(i.c.id == item_id)
+    ).first()
+    if row is None:
+        return None
+    item = {k: v for k, v in row._mapping.items() if k != "locator"}
+    for key in ("mtime", "atime", "ctime"):
+        item[f"{key}_iso"] = unix_to_iso(item[key])
+    detail: dict[str, Any] = {
+        "item": item,
+        "image": _one(conn, s.images, item_id),
+        "exif": _one(conn, s.exif, item_id),
+        "errors": [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(s.item_errors.c.analyser, s.item_errors.c.message)
+                .where(s.item_errors.c.item_id == item_id)
+                .order_by(s.item_errors.c.id)
+            )
+        ],
+        "reviews": history(conn, item_id),
+        "review": _one(conn, s.review_state, item_id),
+        "auto": None,
+        "matches": [],
+        "clusters": [],
+        "children": _children(conn, item_id),
+    }
+    if view.auto is not None:
+        auto = conn.execute(select(view.auto).where(view.auto.c.item_id == item_id)).first()
+        detail["auto"] = dict(auto._mapping) if auto is not None else None
+    if view.matches is not None:
+        m = view.matches
+        detail["matches"] = [
+            dict(r._mapping) for r in conn.execute(select(m).where(m.c.item_id == item_id))
+        ]
+    if view.features.clusters:
+        detail["clusters"] = _clusters(conn, item_id)
+    detail["disagree"] = _disagree(view, detail)
+    return detail
+
+
+def _one(conn: Connection, table: Any, item_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(table).where(table.c.item_id == item_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _children(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    i = s.items
+    rows = conn.execute(
+        select(i.c.id, i.c.path, i.c.mime).where(i.c.parent_id == item_id).order_by(i.c.id)
+    )
+    return [dict(r._mapping) for r in rows.fetchmany(200)]
+
+
+def _clusters(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    c, cm = s.clusters, s.cluster_members
+    rows = conn.execute(
+        select(c.c.id, c.c.kind, c.c.label, c.c.confidence, c.c.size, cm.c.reason, cm.c.score)
+        .select_from(cm.join(c, c.c.id == cm.c.cluster_id))
+        .where(cm.c.item_id == item_id)
+        .order_by(c.c.kind, c.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _disagree(view: CaseView, detail: dict[str, Any]) -> bool:
+    review, auto = detail["review"], detail["auto"]
+    if not review or not auto:
+        return False
+    if auto.get("category") is not None and auto["category"] != review["category"]:
+        return True
+    return bool(auto.get("known_good")) and review["category"] not in view.ignorable
+
+
+_PDQ = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _is_pdq(text: str) -> bool:
+    return _PDQ.fullmatch(text) is not None
+
+
+def _bits(hexes: list[str]) -> np.ndarray:
+    """PDQ hashes (64 hex digits) as an (n, 32) uint8 array."""
+    return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
+
+
+def similar(conn: Connection, item_id: int, max_distance: int, limit: int) -> list[dict[str, Any]]:
+    """Case images within ``max_distance`` PDQ bits of this one (any of its 8 rotations
+    and mirrors), nearest first. Brute force over the case's hashes: fine to ~10^6."""
+    im = s.images
+    target = conn.execute(
+        select(im.c.pdq, im.c.pdq_dihedral).where(im.c.item_id == item_id)
+    ).first()
+    if target is None or not target.pdq:
+        return []
+    probes = target.pdq_dihedral.split(",") if target.pdq_dihedral else [target.pdq]
+    rows = conn.execute(
+        select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None), im.c.item_id != item_id)
+    ).all()
+    rows = [r for r in rows if _is_pdq(r.pdq)]
+    if not rows:
+        return []
+    hashes = _bits([r.pdq for r in rows])
+    best = np.full(len(rows), 257, dtype=np.int32)
+    for probe in _bits([p for p in probes if _is_pdq(p)]):
+        distance = np.unpackbits(hashes ^ probe, axis=1).sum(axis=1, dtype=np.int32)
+        best = np.minimum(best, distance)
+    order = np.argsort(best, kind="stable")
+    hits = [int(k) for k in order[:limit] if best[k] <= max_distance]
+    return _describe(conn, [(rows[k].item_id, int(best[k])) for k in hits])
+
+
+def _describe(conn: Connection, hits: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    if not hits:
+        return []
+    i, r = s.items, s.review_state
+    ids = [h[0] for h in hits]
+    info = {
+        x.id: x
+        for x in conn.execute(
+            select(i.c.id, i.c.path, r.c.category)
+            .select_from(i.outerjoin(r, r.c.item_id == i.c.id))
+            .where(i.c.id.in_(ids))
+        )
+    }
+    return [
+        {"id": k, "distance": d, "path": info[k].path, "rev": info[k].category}
+        for k, d in hits
+        if k in info
+    ]
+
+
+def reasons(text: str | None) -> list[dict[str, Any]]:
+    """A JSON reasons list (leads, first generation) parsed; malformed text shows as is."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [{"detail": text}]
+    return value if isinstance(value, list) else [{"detail": text}]

@@ -1,0 +1,188 @@
+"""The HTML pages. Each handler reads with one connection and renders one template."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
+from unseen.review import audit, auth, explore, exposure
+from unseen.review.context import app_context, current_session
+from unseen.review.grid import GridFilter, GridQuery
+from unseen.review.itemview import item_detail, similar
+from unseen.review.media import thumbnail_path
+from unseen.review.views.common import category_labels, render
+from unseen.store import schema as s
+
+AUDIT_PAGE = 200
+MAX_BLUR = 40
+
+
+def dashboard(request: Request) -> Response:
+    ctx = app_context(request)
+    with ctx.read() as conn:
+        stats = ctx.view.dashboard(conn)
+        sources = ctx.view.sources(conn)
+    return render(
+        request,
+        "dashboard.html",
+        current_session(request),
+        stats=stats,
+        sources=sources,
+        labels=category_labels(ctx),
+    )
+
+
+def grid(request: Request, after: str = "", before: str = "") -> Response:
+    ctx = app_context(request)
+    flt = GridFilter.from_params(request.query_params)
+    with ctx.read() as conn:
+        page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
+        sources = ctx.view.sources(conn)
+        cluster = (
+            explore.cluster(conn, flt.cluster)
+            if flt.cluster and ctx.view.features.clusters
+            else None
+        )
+    keys = {c.key: c.code for c in ctx.scheme.categories}
+    return render(
+        request,
+        "grid.html",
+        current_session(request),
+        page=page,
+        flt=flt,
+        sources=sources,
+        source_labels=dict(sources),
+        cluster=cluster,
+        keys=keys,
+        labels=category_labels(ctx),
+        filter_json=json.dumps(flt.params()),
+    )
+
+
+def item_page(request: Request, item_id: int) -> Response:
+    ctx = app_context(request)
+    with ctx.read() as conn:
+        detail = item_detail(ctx.view, conn, item_id)
+        if detail is None:
+            raise HTTPException(status_code=404, detail="no such item")
+        near = similar(conn, item_id, ctx.config.similar_max_distance, ctx.config.similar_limit)
+        has_thumb = thumbnail_path(ctx.view, conn, ctx.thumbs_dir, item_id) is not None
+    keys = {c.key: c.code for c in ctx.scheme.categories}
+    return render(
+        request,
+        "item.html",
+        current_session(request),
+        d=detail,
+        has_thumb=has_thumb,
+        similar=near,
+        keys=keys,
+        labels=category_labels(ctx),
+    )
+
+
+def map_page(request: Request) -> Response:
+    return render(request, "map.html", current_session(request))
+
+
+def timeline(request: Request, after: str = "", before: str = "") -> Response:
+    ctx = app_context(request)
+    flt = GridFilter.from_params({**request.query_params, "sort": "time"})
+    with ctx.read() as conn:
+        unit, bars = explore.histogram(ctx.view, conn, GridFilter())
+        page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
+    return render(
+        request,
+        "timeline.html",
+        current_session(request),
+        unit=unit,
+        bars=bars,
+        page=page,
+        flt=flt,
+        labels=category_labels(ctx),
+    )
+
+
+def clusters_page(request: Request, kind: str = "") -> Response:
+    ctx = app_context(request)
+    rows: list[dict[str, Any]] = []
+    kinds: list[tuple[str, int]] = []
+    if ctx.view.features.clusters:
+        with ctx.read() as conn:
+            kinds = explore.cluster_kinds(conn)
+            rows = explore.clusters(conn, kind[:32])
+    return render(
+        request, "clusters.html", current_session(request), rows=rows, kinds=kinds, kind=kind
+    )
+
+
+def cluster_page(request: Request, cluster_id: int) -> Response:
+    """A cluster is reviewed in the grid, filtered to its members."""
+    return RedirectResponse(f"/grid?cluster={cluster_id}", status_code=303)
+
+
+def leads_page(request: Request) -> Response:
+    ctx = app_context(request)
+    items: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    if ctx.view.features.leads:
+        with ctx.read() as conn:
+            items = explore.leads(conn, "item")
+            groups = explore.leads(conn, "cluster") if ctx.view.features.clusters else []
+    return render(
+        request,
+        "leads.html",
+        current_session(request),
+        items=items,
+        groups=groups,
+        labels=category_labels(ctx),
+    )
+
+
+def audit_page(request: Request, before: int = 0) -> Response:
+    ctx = app_context(request)
+    log = s.audit_log
+    with ctx.read() as conn:
+        verdict = audit.verify(conn)
+        query = select(log).order_by(log.c.id.desc()).limit(AUDIT_PAGE)
+        if before > 0:
+            query = query.where(log.c.id < before)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        total = conn.execute(select(func.count()).select_from(log)).scalar()
+    return render(
+        request,
+        "audit.html",
+        current_session(request),
+        verdict=verdict,
+        rows=rows,
+        total=total,
+        next_before=rows[-1]["id"] if len(rows) == AUDIT_PAGE else None,
+    )
+
+
+def users_page(request: Request) -> Response:
+    ctx = app_context(request)
+    with ctx.read() as conn:
+        users = auth.list_users(conn)
+        metered = exposure.by_user(conn)
+    return render(request, "users.html", current_session(request), users=users, metered=metered)
+
+
+def settings_page(request: Request, saved: str = "") -> Response:
+    ctx, session = app_context(request), current_session(request)
+    with ctx.read() as conn:
+        totals = exposure.totals(conn, session.id)
+    return render(
+        request, "settings.html", session, totals=totals, saved=bool(saved), max_blur=MAX_BLUR
+    )
+
+
+def settings_submit(request: Request, blur: Annotated[int, Form(ge=0, le=MAX_BLUR)]) -> Response:
+    """Save the user's own thumbnail blur (CSS pixels)."""
+    ctx, session = app_context(request), current_session(request)
+    with ctx.write() as conn:
+        auth.set_blur(conn, session.user.id, blur)
+    return RedirectResponse("/settings?saved=1", status_code=303)

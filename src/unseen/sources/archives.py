@@ -1,0 +1,217 @@
+"""ZIP and TAR (plain, gzip, bzip2, xz) archives, read with the standard library.
+
+Members are addressed ``<index>:<name>`` (ZIP, central-directory order) and
+``<header offset>:<name>`` (TAR), so members sharing a name stay distinct; the name is
+checked again on opening. Nothing is extracted: members are streamed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any, BinaryIO, cast
+
+from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.core.models import Entry
+from unseen.sources.containers import (
+    CONTAINERS,
+    ENCRYPTED,
+    ContainerReader,
+    Limits,
+    Member,
+    member_path,
+)
+
+_S_IFMT, _S_IFLNK = 0o170000, 0o120000
+_UT_EXTRA = 0x5455  # "extended timestamp" extra field: UTC Unix times
+
+
+def split_member(member: bytes) -> tuple[int, str]:
+    """``<number>:<name>`` as (number, name).
+
+    Raises:
+        OSError: the member address is malformed.
+    """
+    number, sep, name = member.partition(b":")
+    if not sep or not number.isdigit():
+        raise OSError("malformed archive member address")
+    return int(number), name.decode("utf-8", "surrogateescape")
+
+
+def address(number: int, name: str) -> bytes:
+    return f"{number}:{name}".encode("utf-8", "surrogateescape")
+
+
+def _zip_mtime(extra: bytes) -> float | None:
+    """The UTC modification time from a ZIP member's extended-timestamp field.
+
+    Plain ZIP times are local times of an unknown zone, so only this field is used.
+    """
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, pos)
+        body = extra[pos + 4 : pos + 4 + size]
+        if tag == _UT_EXTRA and len(body) >= 5 and body[0] & 1:
+            return float(struct.unpack_from("<i", body, 1)[0])
+        pos += 4 + size
+    return None
+
+
+class ZipReader(ContainerReader):
+    NAME = "zip"
+    DESCRIPTION = "ZIP archive (stored, deflate, bzip2, lzma members)"
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__(stream)
+        try:
+            self.zip = zipfile.ZipFile(stream)
+        except zipfile.BadZipFile as exc:
+            raise EvidenceError(f"damaged ZIP archive: {exc}") from exc
+        self.infos = self.zip.infolist()
+
+    @classmethod
+    def sniff(cls, head: bytes, mime: str | None) -> bool:
+        # Local header, or an empty archive's end record.
+        return head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+
+    def members(self, limits: Limits) -> Iterator[Member]:
+        for index, info in enumerate(self.infos):
+            if info.is_dir():
+                continue
+            shown, errors = member_path(info.filename)
+            kind = "file"
+            if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
+                kind = "symlink"
+                errors += ("symbolic link stored as a member; not followed",)
+            entry = Entry(
+                shown,
+                address(index, info.filename),
+                kind=kind,
+                size=info.file_size,
+                mtime=_zip_mtime(info.extra),
+                errors=errors,
+            )
+            yield Member(entry, packed=info.compress_size, encrypted=bool(info.flag_bits & 1))
+
+    def open_member(self, member: bytes) -> BinaryIO:
+        index, name = split_member(member)
+        if index >= len(self.infos) or self.infos[index].filename != name:
+            raise OSError("no such member in the ZIP archive")
+        info = self.infos[index]
+        if info.flag_bits & 1:
+            raise OSError(ENCRYPTED)
+        try:
+            return cast(BinaryIO, self.zip.open(info))
+        except NotImplementedError as exc:
+            raise OSError(f"unsupported ZIP compression: {exc}") from exc
+        except zipfile.BadZipFile as exc:
+            raise OSError(f"damaged ZIP member: {exc}") from exc
+
+
+def _inflate_head(head: bytes) -> bytes:
+    """The first bytes of a gzip, xz or bzip2 stream, decompressed as far as it goes."""
+    try:
+        if head[:2] == b"\x1f\x8b":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 1024)
+        if head[:6] == b"\xfd7zXZ\x00":
+            return lzma.LZMADecompressor().decompress(head, 1024)
+        if head[:3] == b"BZh":
+            return bz2.BZ2Decompressor().decompress(head, 1024)
+    except (zlib.error, lzma.LZMAError, OSError, EOFError):
+        return b""
+    return head
+
+
+def _is_tar_header(block: bytes) -> bool:
+    if len(block) < 512:
+        return False
+    if block[257:262] == b"ustar":
+        return True
+    try:  # old (v7) tar: only the header checksum tells
+        stored = int(block[148:156].split(b"\x00")[0].strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return stored == sum(block[:148]) + 8 * 32 + sum(block[156:512])
+
+
+_TAR_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+class TarReader(ContainerReader):
+    NAME = "tar"
+    DESCRIPTION = "TAR archive, plain or compressed with gzip, bzip2 or xz"
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__(stream)
+        try:
+            self.tar = tarfile.open(fileobj=stream, mode="r:*")  # noqa: SIM115 - kept open
+        except tarfile.ReadError as exc:
+            raise WrongFormat(f"not a TAR archive: {exc}") from exc
+        except _TAR_ERRORS as exc:
+            raise EvidenceError(f"damaged TAR archive: {exc}") from exc
+
+    @classmethod
+    def sniff(cls, head: bytes, mime: str | None) -> bool:
+        plain = _inflate_head(head)
+        if plain is not head and not plain and head[:3] == b"BZh":
+            # bzip2 gives nothing before a whole block (up to 900 kB): look inside.
+            return True
+        return _is_tar_header(plain[:512])
+
+    def members(self, limits: Limits) -> Iterator[Member]:
+        count = 0
+        while True:
+            try:
+                info = self.tar.next()
+            except _TAR_ERRORS as exc:
+                self.errors.append(f"TAR archive damaged after {count} members: {exc}")
+                return
+            if info is None:
+                return
+            cast(Any, self.tar).members.clear()  # listed once, not kept (millions of members)
+            count += 1
+            if not info.isdir():
+                yield Member(self._entry(info))
+
+    def _entry(self, info: tarfile.TarInfo) -> Entry:
+        shown, errors = member_path(info.name)
+        kind, target = "file", None
+        if info.issym():
+            kind, target = "symlink", info.linkname
+            errors += (f"symbolic link not followed (points to {info.linkname!r})",)
+        elif info.islnk():
+            kind, target = "other", info.linkname
+            errors += (f"hard link to member {info.linkname!r}; its content is listed there",)
+        elif not info.isreg():
+            kind = "other"
+            errors += ("not a regular file (device or FIFO); no content",)
+        return Entry(
+            shown,
+            address(info.offset, info.name),
+            kind=kind,
+            size=info.size if kind == "file" else None,
+            mtime=float(info.mtime),
+            link_target=target,
+            errors=errors,
+        )
+
+    def open_member(self, member: bytes) -> BinaryIO:
+        offset, name = split_member(member)
+        try:
+            cast(BinaryIO, self.tar.fileobj).seek(offset)
+            info = tarfile.TarInfo.fromtarfile(self.tar)
+            stream = self.tar.extractfile(info) if info.name == name else None
+        except _TAR_ERRORS as exc:
+            raise OSError(f"damaged TAR member: {exc}") from exc
+        if stream is None:
+            raise OSError("no such regular file in the TAR archive")
+        return cast(BinaryIO, stream)
+
+
+CONTAINERS.register(ZipReader)
+CONTAINERS.register(TarReader)

@@ -1,0 +1,296 @@
+"""Containers: evidence that holds more evidence (archives, disk images, E01 files).
+
+**Nested locators.** An item inside a container is addressed by its container's
+locator followed by one *hop*::
+
+    locator = container_locator + b"\\x00" + FORMAT + b":" + escape(member)
+
+``FORMAT`` names the container reader that opens the hop (``zip``, ``tar``, ``7z``,
+``rar``, ``disk``, ``ewf``); ``member`` is that reader's own address of the member
+(for archives ``<index>:<name>``, for disk images ``f<fs offset>:i<inode>``...). In
+``escape`` the bytes 0x01 and 0x00 become ``01 31`` and ``01 30``, so a hop never holds
+a raw 0x00 and the separators are unambiguous. The first part (before any 0x00) is the
+source's own locator, opaque to everything here. A member's display path is its
+container's path, ``!``, and the member's path: ``p2/Users/jo/a.zip!photos/x.jpg``.
+
+**Readers.** Each format is a ``ContainerReader`` registered in ``CONTAINERS``: it
+``sniff``s content, lists ``members`` and opens one member as a read-only stream.
+Nothing is ever extracted to a host path: member names are only ever shown.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import BinaryIO, ClassVar
+
+from unseen.core.models import Entry
+from unseen.core.registry import Registry
+from unseen.core.settings import Settings
+from unseen.sources.streams import random_access
+
+SEP = b"\x00"
+# Readers kept open per process (the members of one container arrive together).
+OPEN_READERS = 8
+ENCRYPTED = "encrypted: content not readable"
+
+
+def _escape(raw: bytes) -> bytes:
+    return raw.replace(b"\x01", b"\x011").replace(b"\x00", b"\x010")
+
+
+_UNESCAPE = re.compile(rb"\x01(.)", re.DOTALL)
+
+
+def _unescape(raw: bytes) -> bytes:
+    def one(m: re.Match[bytes]) -> bytes:
+        if m[1] not in (b"0", b"1"):
+            raise ValueError("malformed locator escape")
+        return b"\x00" if m[1] == b"0" else b"\x01"
+
+    return _UNESCAPE.sub(one, raw)
+
+
+def nest(container_locator: bytes, fmt: str, member: bytes) -> bytes:
+    """The locator of ``member`` inside the item at ``container_locator``."""
+    return container_locator + SEP + fmt.encode("ascii") + b":" + _escape(member)
+
+
+def top_locator(member: bytes) -> bytes:
+    """The source-level locator of a member, for sources that are containers."""
+    return _escape(member)
+
+
+def top_member(locator: bytes) -> bytes:
+    """Inverse of ``top_locator``."""
+    return _unescape(locator)
+
+
+def split_locator(locator: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The source's own locator and the ``(format, member)`` hops after it.
+
+    Raises:
+        ValueError: the locator is malformed.
+    """
+    first, *rest = locator.split(SEP)
+    return first, [_hop(part) for part in rest]
+
+
+def _hop(part: bytes) -> tuple[str, bytes]:
+    fmt, sep, member = part.partition(b":")
+    if not sep or not fmt.isalnum():
+        raise ValueError("malformed locator hop")
+    return fmt.decode("ascii"), _unescape(member)
+
+
+def depth(locator: bytes) -> int:
+    """How many containers deep an item lies (0: listed by its source)."""
+    return locator.count(SEP)
+
+
+def nested_path(container_path: str, member_path: str) -> str:
+    """Display path of a member: ``container!member``."""
+    return f"{container_path}!{member_path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The expansion limits of ``Settings`` that readers and listing apply."""
+
+    max_depth: int = 8
+    max_members: int = 1_000_000
+    max_expanded: int = 64 * 1024**3
+    max_ratio: float = 200.0
+    ratio_min_bytes: int = 16 * 1024 * 1024
+    carve: bool = True
+    max_carved: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(
+            s.max_container_depth,
+            s.max_archive_members,
+            s.max_expanded_bytes,
+            s.max_compression_ratio,
+            s.ratio_check_min_bytes,
+            s.carve_unallocated,
+            s.max_carved_bytes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A listed member: its entry (member-relative path and locator) plus what the
+    format states about it that the limits need."""
+
+    entry: Entry
+    packed: int | None = None  # compressed size in bytes, where the format states it
+    encrypted: bool = False
+
+
+class ContainerReader(ABC):
+    """An opened container of one format: lists members and opens them.
+
+    Construct with a seekable read-only stream; raise ``WrongFormat`` when the content
+    is not this format after all and ``EvidenceError`` when it is, but is unreadable.
+    Problems met while listing that belong to the container go into ``errors``.
+    """
+
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    # Archives get the zip-bomb limits; disk images hold what their size allows.
+    BOMB_LIMITS: ClassVar[bool] = True
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.errors: list[str] = []
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, head: bytes, mime: str | None) -> bool:
+        """Whether content starting with ``head`` looks like this format."""
+
+    @abstractmethod
+    def members(self, limits: Limits) -> Iterator[Member]:
+        """Every member, in a stable order, with member-relative paths and locators."""
+
+    @abstractmethod
+    def open_member(self, member: bytes) -> BinaryIO:
+        """A read-only stream of one member's content.
+
+        Raises:
+            OSError: the member cannot be read (encrypted, unsupported method...).
+        """
+
+
+CONTAINERS: Registry[type[ContainerReader]] = Registry("containers")
+
+
+def find_reader(head: bytes, mime: str | None) -> type[ContainerReader] | None:
+    """The registered container format that recognises this content, if any."""
+    return next((cls for cls in CONTAINERS if cls.sniff(head, mime)), None)
+
+
+def listed(reader: ContainerReader, limits: Limits) -> Iterator[Entry]:
+    """The reader's members as entries, with the expansion limits applied.
+
+    Members whose content will not be read (encrypted, past a bomb limit) are listed
+    as kind ``other`` with the reason; members past the count limit are not listed
+    and the container records how the listing was cut short.
+    """
+    total = 0
+    for count, member in enumerate(reader.members(limits), 1):
+        if reader.BOMB_LIMITS and count > limits.max_members:
+            reader.errors.append(
+                f"more than {limits.max_members} members: the rest are not listed "
+                "(limit max_archive_members)"
+            )
+            return
+        entry = member.entry
+        if member.encrypted:
+            yield _unread(entry, ENCRYPTED)
+            continue
+        if not reader.BOMB_LIMITS or entry.kind != "file" or not entry.size:
+            yield entry
+            continue
+        total += entry.size
+        packed = member.packed
+        if (
+            packed is not None
+            and entry.size >= limits.ratio_min_bytes
+            and entry.size > limits.max_ratio * max(packed, 1)
+        ):
+            ratio = entry.size / max(packed, 1)
+            yield _unread(
+                entry,
+                f"possible decompression bomb: {entry.size} bytes from {packed} "
+                f"(ratio {ratio:.0f}:1, limit {limits.max_ratio:.0f}:1); not expanded",
+            )
+        elif total > limits.max_expanded:
+            yield _unread(
+                entry,
+                f"archive members expand past {limits.max_expanded} bytes in total "
+                "(limit max_expanded_bytes); not expanded",
+            )
+        else:
+            yield entry
+
+
+def _unread(entry: Entry, reason: str) -> Entry:
+    return replace(entry, kind="other", errors=(*entry.errors, reason))
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def member_path(name: str) -> tuple[str, tuple[str, ...]]:
+    """How an archive member's stored name is shown, and what is wrong with it.
+
+    Absolute names, drive letters and ``..`` components (path traversal) are shown
+    defused (``..`` as ``__``, no leading ``/``, ``C:`` as ``C_``) and flagged. The name
+    is never used as a host path: nothing is extracted to disk.
+    """
+    problems: list[str] = []
+    shown = name
+    if _CONTROL.search(name):
+        problems.append("control characters, shown as \\xNN")
+    if name.startswith(("/", "\\")):
+        problems.append("absolute path")
+    if _DRIVE.match(name):
+        problems.append("drive letter")
+        shown = name[0] + "_" + name[2:]
+    if ".." in re.split(r"[/\\]", name):
+        problems.append("parent-folder components")
+    # Once flagged, backslashes count as separators too (Windows tools write them).
+    separators = r"[/\\]" if problems else "/"
+    parts = ["__" if p == ".." else p for p in re.split(separators, shown) if p not in ("", ".")]
+    shown = "/".join(_CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", p) for p in parts) or "_"
+    if not problems:
+        return shown, ()
+    what = ", ".join(problems)
+    return shown, (
+        f"unsafe member name {name!r} ({what}); shown as {shown!r}, never used as a host path",
+    )
+
+
+class ReaderCache:
+    """Opens nested locators hop by hop, keeping the last few readers open.
+
+    Evicted readers are dropped, not closed: a member stream still in use keeps what
+    it reads from alive, and everything closes when nothing refers to it any more.
+    """
+
+    def __init__(self, open_top: Callable[[bytes], BinaryIO]) -> None:
+        self._open_top = open_top
+        self._readers: OrderedDict[tuple[bytes, str], ContainerReader] = OrderedDict()
+
+    def open(self, locator: bytes) -> BinaryIO:
+        container, sep, last = locator.rpartition(SEP)
+        if not sep:
+            return self._open_top(locator)
+        fmt, member = _hop(last)
+        return self.reader(container, fmt).open_member(member)
+
+    def reader(self, container: bytes, fmt: str) -> ContainerReader:
+        """The open reader of format ``fmt`` over the item at ``container``."""
+        key = (container, fmt)
+        found = self._readers.get(key)
+        if found is not None:
+            self._readers.move_to_end(key)
+            return found
+        try:
+            cls = CONTAINERS.get(fmt)
+        except KeyError:
+            raise OSError(f"unknown container format {fmt!r} in locator") from None
+        reader = cls(random_access(self.open(container)))
+        self._readers[key] = reader
+        while len(self._readers) > OPEN_READERS:
+            self._readers.popitem(last=False)
+        return reader
+
+    def clear(self) -> None:
+        self._readers.clear()

@@ -1,0 +1,85 @@
+"""Disk and file-system images (optional extra ``disk``: pytsk3, The Sleuth Kit).
+
+Partition tables (MBR, GPT, ...) and every file system TSK reads (FAT, exFAT, NTFS,
+ext2/3/4, HFS+, ISO 9660...). Listed: every allocated file; every deleted file whose
+name survives (``deleted``), read from its old clusters where TSK can; NTFS alternate
+data streams as ``file:stream``; and JPEG/PNG/GIF carved from each file system's
+unallocated space (``carved``, with their image offset). File-system metadata files
+(FAT tables, NTFS ``$MFT``...) are not listed. The work is done in ``sources.tsk``.
+
+Member addresses (ASCII): ``f<fs offset>:i<inode>`` for a file's content,
+``...:a<type>-<id>`` for one attribute (an ADS), ``...:n<k>`` for the k-th name of an
+address already listed (hard links, reused inodes), ``c<offset>:<length>`` for carved
+bytes, ``v<offset>`` for a partition or space that could not be read. Display paths
+start ``p1/``, ``p2/``... (allocated partitions in table order) when there is a
+partition table, and carved files are ``p1/$Unallocated/carved-<offset>.jpg``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from unseen.core.errors import EvidenceError
+from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+
+MISSING = "disk image not read: install unseen[disk] (pytsk3)"
+
+
+def sniff_disk(head: bytes) -> bool:
+    """A partition table or a file-system boot block TSK reads, at the start of ``head``.
+
+    Short signatures (ext's 2-byte magic) are checked with their neighbouring fields,
+    so random binary files are not taken for disk images.
+    """
+    if len(head) >= 512 and head[510:512] == b"\x55\xaa":
+        table = [head[446 + 16 * i : 462 + 16 * i] for i in range(4)]
+        if all(e[0] in (0, 0x80) for e in table) and any(e[4] for e in table):
+            return True
+        if head[:1] in (b"\xeb", b"\xe9") and b"FAT" in (head[54:57], head[82:85]):
+            return True
+    return (
+        head[512:520] == b"EFI PART"
+        or head[3:11] in (b"NTFS    ", b"EXFAT   ")
+        or _ext(head)
+        or head[1024:1028] in (b"H+\x00\x04", b"HX\x00\x05")
+        or head[32769:32774] == b"CD001"
+    )
+
+
+def _ext(head: bytes) -> bool:
+    if len(head) < 2048 or head[1080:1082] != b"\x53\xef":
+        return False
+    inodes, _, _, _, _, first_data, log_block, _, per_group = struct.unpack_from("<9I", head, 1024)
+    state = struct.unpack_from("<H", head, 1082)[0]
+    return (
+        inodes > 0 and first_data <= 1 and log_block <= 6 and per_group > 0 and state in (1, 2, 3)
+    )
+
+
+class DiskReader(ContainerReader):
+    NAME = "disk"
+    DESCRIPTION = "raw disk or file-system image (The Sleuth Kit)"
+    BOMB_LIMITS = False
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__(stream)
+        try:
+            from unseen.sources.tsk import TskDisk
+        except ImportError as exc:
+            raise EvidenceError(MISSING) from exc
+        self.disk = TskDisk(stream)
+
+    @classmethod
+    def sniff(cls, head: bytes, mime: str | None) -> bool:
+        return sniff_disk(head)
+
+    def members(self, limits: Limits) -> Iterator[Member]:
+        return self.disk.members(limits)
+
+    def open_member(self, member: bytes) -> BinaryIO:
+        return self.disk.open_member(member)
+
+
+CONTAINERS.register(DiskReader)

@@ -1,0 +1,154 @@
+"""The Sleuth Kit side of disk images: volumes, file systems, content streams.
+
+See ``sources.disk`` for what is listed and how members are addressed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import pytsk3
+
+from unseen.core.errors import EvidenceError
+from unseen.core.models import Entry
+from unseen.sources.carving import carve
+from unseen.sources.containers import Limits, Member
+from unseen.sources.streams import PositionalStream, Slice, binary
+from unseen.sources.tskwalk import walk
+from unseen.sources.unalloc import unallocated
+
+_ADDRESS = re.compile(rb"f(\d+):i(\d+)(?::a(\d+)-(\d+))?(?::n\d+)?")
+_CARVED = re.compile(rb"c(\d+):(\d+)")
+
+
+class TskDisk:
+    """An image opened with TSK: its volumes, their file systems, their files."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.size = stream.seek(0, io.SEEK_END)
+        self.img = TskImage(stream, self.size)
+        self._fs: dict[int, pytsk3.FS_Info] = {}
+
+    def read(self, offset: int, length: int) -> bytes:
+        self.stream.seek(offset)
+        return self.stream.read(length)
+
+    def volumes(self) -> list[tuple[str, int, int, str]]:
+        """``(path prefix, byte offset, byte length, description)`` of each volume."""
+        try:
+            vs = pytsk3.Volume_Info(self.img)
+        except OSError:
+            return [("", 0, self.size, "file system")]
+        found: list[tuple[str, int, int, str]] = []
+        bs = vs.info.block_size
+        for part in vs:
+            if int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC):
+                desc = part.desc.decode("utf-8", "replace")
+                found.append((f"p{len(found) + 1}/", part.start * bs, part.len * bs, desc))
+        return found or [("", 0, self.size, "file system")]
+
+    def fs(self, offset: int) -> pytsk3.FS_Info:
+        found = self._fs.get(offset)
+        if found is None:
+            found = self._fs[offset] = pytsk3.FS_Info(self.img, offset=offset)
+        return found
+
+    def members(self, limits: Limits) -> Iterator[Member]:
+        volumes = self.volumes()
+        readable = 0
+        for prefix, offset, length, desc in volumes:
+            try:
+                fs = self.fs(offset)
+            except OSError:
+                what = f"{desc}, {length} bytes at offset {offset}"
+                problem = f"no file system The Sleuth Kit can read ({what})"
+                if prefix:
+                    yield Member(
+                        Entry(prefix.rstrip("/"), b"v%d" % offset, "other", errors=(problem,))
+                    )
+                continue
+            readable += 1
+            yield from walk(fs, offset, prefix)
+            if limits.carve:
+                yield from self._carve(fs, offset, prefix, limits)
+        if not readable and not any(prefix for prefix, *_ in volumes):
+            raise EvidenceError(
+                "neither a partition table nor a file system The Sleuth Kit can read"
+            )
+
+    def _carve(
+        self, fs: pytsk3.FS_Info, offset: int, prefix: str, limits: Limits
+    ) -> Iterator[Member]:
+        space = f"{prefix}$Unallocated"
+        ranges = unallocated(fs, self.read, offset)
+        if ranges is None:
+            problem = "unallocated space not carved: no allocation map read for this file system"
+            yield Member(Entry(space, b"v%d:u" % offset, "other", errors=(problem,)))
+            return
+        for start, length in ranges:
+            for at, size, ext in carve(self.read, start, length, limits.max_carved):
+                entry = Entry(
+                    f"{space}/carved-{at}.{ext}",
+                    b"c%d:%d" % (at, size),
+                    size=size,
+                    carved=True,
+                    offset=at,
+                )
+                yield Member(entry)
+
+    def open_member(self, member: bytes) -> BinaryIO:
+        carved = _CARVED.fullmatch(member)
+        if carved:
+            at, size = int(carved[1]), int(carved[2])
+            return binary(Slice(self.stream, at, min(size, max(0, self.size - at))))
+        found = _ADDRESS.fullmatch(member)
+        if not found:
+            raise OSError("no content at this disk address")
+        fs = self.fs(int(found[1]))
+        handle = fs.open_meta(inode=int(found[2]))
+        if found[3] is None:
+            meta = handle.info.meta
+            return binary(TskStream(handle, int(meta.size) if meta else 0, None))
+        kind, ident = int(found[3]), int(found[4])
+        for attr in handle:
+            if int(attr.info.type) == kind and int(attr.info.id) == ident:
+                return binary(TskStream(handle, int(attr.info.size), (kind, ident)))
+        raise OSError("attribute (stream) not found")
+
+
+class TskImage(pytsk3.Img_Info):  # type: ignore[misc]
+    """TSK reads the image through a Python stream (a file, an E01, a member...)."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream, self._size = stream, size
+        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+    def close(self) -> None:
+        """The stream belongs to the reader; nothing to release here."""
+
+    def read(self, offset: int, size: int) -> bytes:
+        self._stream.seek(offset)
+        return self._stream.read(size)
+
+    def get_size(self) -> int:
+        return self._size
+
+
+class TskStream(PositionalStream):
+    """A file's content (or one attribute of it) as TSK reads it, deleted ones too."""
+
+    def __init__(self, handle: pytsk3.File, size: int, attr: tuple[int, int] | None) -> None:
+        super().__init__(size)
+        self._handle, self._attr = handle, attr
+
+    def _read_at(self, offset: int, n: int) -> bytes:
+        try:
+            if self._attr is None:
+                return bytes(self._handle.read_random(offset, n))
+            return bytes(self._handle.read_random(offset, n, self._attr[0], self._attr[1]))
+        except OSError as exc:
+            raise OSError(f"content not recoverable at byte {offset}: {exc}") from exc

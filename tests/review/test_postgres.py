@@ -1,0 +1,73 @@
+"""The review server on a case kept in PostgreSQL (UNSEEN_TEST_PG_URL; ``bash
+scripts/with-postgres.sh`` starts a throwaway server)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from unseen.engine.runner import process_case
+from unseen.review import audit
+from unseen.store import repo
+from unseen.store.case import Case
+
+from .helpers import build_evidence, login, make_client, make_users
+
+SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not SERVER,
+        reason="UNSEEN_TEST_PG_URL is not set; run under `bash scripts/with-postgres.sh`",
+    ),
+]
+
+
+@pytest.fixture
+def pg_case(tmp_path: Path) -> Iterator[Path]:
+    assert SERVER
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    name = f"unseen_review_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    build_evidence(tmp_path / "evidence")
+    case = Case.create(tmp_path / "case", name="PG", database_url=url)
+    repo.add_source(case, "folder", str(tmp_path / "evidence"), "EV01", "Test Examiner")
+    process_case(case, workers=0)
+    make_users(case)
+    case.close()
+    yield tmp_path / "case"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_review_on_postgresql(pg_case: Path) -> None:
+    with make_client(pg_case) as client:
+        csrf = login(client, "rob")
+        grid = client.get("/grid", params={"sort": "time"}).text
+        ids = [int(i) for i in re.findall(r'data-id="(\d+)" data-href', grid)]
+        assert len(ids) == 16
+        timeline = client.get("/timeline", params={"tfrom": "2024-05", "tto": "2024-06"}).text
+        assert len(re.findall(r'<a href="/item/\d+" class="mono">', timeline)) == 6
+        headers = {"X-CSRF-Token": csrf}
+        done = client.post(
+            "/api/categorise", json={"items": ids[:3], "code": "B"}, headers=headers
+        )
+        assert done.json()["count"] == 3
+        assert client.post("/api/undo", json={}, headers=headers).json()["count"] == 3
+        assert client.get(f"/item/{ids[0]}").status_code == 200
+        assert client.get("/").status_code == 200
+    case = Case.open(pg_case)
+    with case.engine.connect() as conn:
+        verdict = audit.verify(conn)
+    case.close()
+    assert verdict.ok and verdict.entries == 4 + 3  # user_add x4, login, categorise, undo

@@ -1,0 +1,1 @@
+"""Tests of the spine (issue 2): case store, folder source, analysers, runner, CLI."""
