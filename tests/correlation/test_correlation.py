@@ -181,3 +181,28 @@ def test_leads_command_prints_reasons(case: Case) -> None:
         "DCIM/100CANON/IMG_0002.JPG",
     ]
     assert data["cluster"][0]["cluster"] == "Canon EOS 80D serial 183012345678"
+
+
+def test_export_records_carry_clusters_scores_and_place(case: Case) -> None:
+    from unseen.reports.records import iter_records
+
+    with case.engine.connect() as conn:
+        records = {r["path"]: r for r in iter_records(conn)}
+        kinds = dict(conn.exec_driver_sql("SELECT id, kind FROM clusters").all())
+    first = records["DCIM/100CANON/IMG_0001.JPG"]
+    assert all(kinds[i] == k for k, i in first["clusters"].items())
+    assert {"camera", "near_duplicate", "place", "session"} <= set(first["clusters"])
+    assert first["place"] == {
+        "lat": first["place"]["lat"],
+        "lon": first["place"]["lon"],
+        "town": "Leeds",
+        "region": "England",
+        "country": "GB",
+    }
+    assert first["lead"]["rank"] == 1
+    assert first["lead"]["score"] == sum(r["weight"] for r in first["lead"]["reasons"])
+    assert {r["signal"] for r in first["first_generation"]["reasons"]} >= {"camera_exif"}
+    assert first["faces"] == [] and first["ocr_text"] is None
+    copy = records["Downloads/copy2.jpg"]
+    assert {"duplicate", "near_duplicate"} <= set(copy["clusters"])
+    assert copy["place"] is None

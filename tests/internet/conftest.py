@@ -10,7 +10,8 @@ import pytest
 
 from unseen import plugins
 
-REGISTRY_SAMPLES = Path("/work/shared/data/registry")
+# The benign sample hives live in the shared folder beside the repository checkout.
+REGISTRY_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "registry"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select
 
 from unseen.core.timeconv import unix_to_iso
+from unseen.correlation.export import correlation_fields
+from unseen.correlation.export import empty as correlation_empty
 from unseen.matching.categorise import item_categories, no_category
 from unseen.store import schema as s
 
@@ -141,13 +143,19 @@ def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
         errors = _errors(conn, rows[0].id, rows[-1].id)
         frames = _hashed_frames(conn, rows[0].id, rows[-1].id)
         known = item_categories(conn, rows[0].id, rows[-1].id)
+        correlated = correlation_fields(conn, rows[0].id, rows[-1].id)
         for row in rows:
             record = to_record(
                 row, errors.get(row.id, []), chains.of(row.parent_id), frames.get(row.id, 0)
             )
             # category, category_source, category_reason, category_conflict, known_good,
             # matches: from hash-set matching and, where a reviewer decided, review.
-            yield record | known.get(row.id, no_category())
+            # clusters, first_generation, lead, faces, ocr_text, place: from correlation.
+            yield (
+                record
+                | known.get(row.id, no_category())
+                | correlated.get(row.id, correlation_empty())
+            )
         after = rows[-1].id
 
 
