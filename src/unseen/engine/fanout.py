@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
+from itertools import chain, islice
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,34 +35,31 @@ def fan_out(
     worker even when run alone.
     """
     pending: Iterator[list[T]] = iter(batches)
-    suspects: deque[T] = deque()
+    suspects: deque[T] = deque()  # tasks to retry alone after the pool broke
     in_flight: dict[Future[list[R]], list[T]] = {}
     alone: Future[list[R]] | None = None
     pool = executor_factory(workers)
     try:
         while True:
-            if suspects and not in_flight:
-                task = suspects.popleft()
-                alone = pool.submit(work, [task])
-                in_flight[alone] = [task]
-            elif not suspects:
-                for batch in islice(pending, workers * 3 - len(in_flight)):
-                    in_flight[pool.submit(work, batch)] = batch
-            if not in_flight:
-                return
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
-            for future in done:
-                batch = in_flight.pop(future)
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if future is not alone:
-                        suspects.extend(batch)
-                        continue
-                    results = [crashed(batch[0])]
-                store(results)
+            try:
+                if suspects and not in_flight:
+                    # Alone in the pool: if it breaks now, this task is the cause.
+                    alone = pool.submit(work, [suspects[0]])
+                    in_flight[alone] = [suspects.popleft()]
+                elif not suspects:
+                    for batch in islice(pending, workers * 3 - len(in_flight)):
+                        try:
+                            in_flight[pool.submit(work, batch)] = batch
+                        except BrokenProcessPool:
+                            pending = chain([batch], pending)  # send it again later
+                            raise
+            except BrokenProcessPool:
+                broken = True  # a worker died between two waits, outside any task
+            if not broken:
+                if not in_flight:
+                    return
+                broken = _collect(in_flight, alone, suspects, store, crashed)
             if broken:
                 for batch in in_flight.values():
                     suspects.extend(batch)
@@ -71,6 +68,30 @@ def fan_out(
                 pool = executor_factory(workers)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(
+    in_flight: dict[Future[list[R]], list[T]],
+    alone: Future[list[R]] | None,
+    suspects: deque[T],
+    store: Callable[[list[R]], None],
+    crashed: Callable[[T], R],
+) -> bool:
+    """Store what finished; returns whether the pool broke (its victims become suspects)."""
+    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+    broken = False
+    for future in done:
+        batch = in_flight.pop(future)
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            broken = True
+            if future is not alone:
+                suspects.extend(batch)
+                continue
+            results = [crashed(batch[0])]
+        store(results)
+    return broken
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -15,12 +15,11 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from functools import partial
+from itertools import islice
 from typing import Protocol
 
 from unseen import plugins
@@ -28,6 +27,7 @@ from unseen.analysis.base import ordered, versions
 from unseen.analysis.thumbnail import remove_partial
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
+from unseen.engine.fanout import batched, fan_out
 from unseen.engine.pipeline import WorkerConfig, process_batch, worker_plugin_modules
 from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
@@ -155,13 +155,24 @@ def process_case(
             break
         progress.start(files, size)
         with case.engine.connect() as reader:
-            batches = _batches(repo.pending_tasks(reader, specs, 1000), settings.batch_size)
+            batches = batched(repo.pending_tasks(reader, specs, 1000), settings.batch_size)
             if workers == 0:
                 for batch in batches:
-                    _store(case, run_id, process_batch(batch, config), summary, progress)
+                    _store(
+                        case,
+                        run_id,
+                        process_batch(batch, config),
+                        summary=summary,
+                        progress=progress,
+                    )
             else:
-                _fan_out(
-                    case, run_id, batches, config, workers, executor_factory, summary, progress
+                fan_out(
+                    executor_factory,
+                    workers,
+                    partial(process_batch, config=config),
+                    batches,
+                    partial(_store, case, run_id, summary=summary, progress=progress),
+                    partial(_crashed, summary=summary),
                 )
     close_sources()
     for stage in ordered_stages():
@@ -175,13 +186,8 @@ def process_case(
     return summary
 
 
-def _batches(tasks: Iterator[ItemTask], size: int) -> Iterator[list[ItemTask]]:
-    while batch := list(islice(tasks, size)):
-        yield batch
-
-
 def _store(
-    case: Case, run_id: int, records: list[FileRecord], summary: RunSummary, progress: Progress
+    case: Case, run_id: int, records: list[FileRecord], *, summary: RunSummary, progress: Progress
 ) -> None:
     with case.engine.begin() as conn:
         repo.write_records(conn, run_id, records)
@@ -190,79 +196,6 @@ def _store(
     summary.bytes += done
     summary.errors += sum(1 for r in records if r.errors)
     progress.advance(len(records), done)
-
-
-def _fan_out(
-    case: Case,
-    run_id: int,
-    batches: Iterator[list[ItemTask]],
-    config: WorkerConfig,
-    workers: int,
-    factory: ExecutorFactory,
-    summary: RunSummary,
-    progress: Progress,
-) -> None:
-    """Keep the pool busy with a bounded number of batches in flight; isolate crashes."""
-    suspects: deque[ItemTask] = deque()  # items to retry alone after the pool broke
-    in_flight: dict[Future[list[FileRecord]], list[ItemTask]] = {}
-    alone: Future[list[FileRecord]] | None = None
-    pool = factory(workers)
-    try:
-        while True:
-            broken = False
-            try:
-                if suspects and not in_flight:
-                    # Alone in the pool: if it breaks now, this item is the cause.
-                    alone = pool.submit(process_batch, [suspects[0]], config)
-                    in_flight[alone] = [suspects.popleft()]
-                elif not suspects:
-                    for batch in islice(batches, workers * 3 - len(in_flight)):
-                        try:
-                            in_flight[pool.submit(process_batch, batch, config)] = batch
-                        except BrokenProcessPool:
-                            batches = chain([batch], batches)  # send it again later
-                            raise
-            except BrokenProcessPool:
-                # A worker died between two waits, outside any item we can blame.
-                broken = True
-            if not broken:
-                if not in_flight:
-                    return
-                broken = _collect(case, run_id, in_flight, alone, suspects, summary, progress)
-            if broken:
-                for batch in in_flight.values():
-                    suspects.extend(batch)
-                in_flight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = factory(workers)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _collect(
-    case: Case,
-    run_id: int,
-    in_flight: dict[Future[list[FileRecord]], list[ItemTask]],
-    alone: Future[list[FileRecord]] | None,
-    suspects: deque[ItemTask],
-    summary: RunSummary,
-    progress: Progress,
-) -> bool:
-    """Store what finished; returns whether the pool broke (its victims become suspects)."""
-    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-    broken = False
-    for future in done:
-        batch = in_flight.pop(future)
-        try:
-            records = future.result()
-        except BrokenProcessPool:
-            broken = True
-            if future is not alone:
-                suspects.extend(batch)
-                continue
-            records = [_crashed(batch[0], summary)]
-        _store(case, run_id, records, summary, progress)
-    return broken
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:
