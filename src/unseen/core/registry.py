@@ -38,10 +38,12 @@ class Registry(Generic[T]):
             raise KeyError(f"{self.kind}: no plugin named {name!r}") from None
 
     def names(self) -> list[str]:
-        return list(self._items)
+        """Registered names, sorted: the same order in every process, whatever order
+        the plugin modules happened to be imported in."""
+        return sorted(self._items)
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self._items.values())
+        return iter([self._items[name] for name in self.names()])
 
     def __len__(self) -> int:
         return len(self._items)

@@ -59,7 +59,8 @@ class DeepStage(CaseStage):
 
 def _usable(settings: Settings) -> tuple[list[DeepAnalyser], list[str]]:
     usable, notes = [], []
-    for cls in DEEP_ANALYSERS:
+    # By name, so results and errors come out in the same order in every process.
+    for cls in sorted(DEEP_ANALYSERS, key=lambda c: c.NAME):
         if cls.NAME in settings.skip:
             notes.append(f"{cls.NAME} switched off")
             continue

@@ -75,4 +75,5 @@ def _decode(task: ItemTask) -> Image.Image:
     img = Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
     if img.width * img.height > MAX_PIXELS:
         raise ValueError(f"claims {img.width}x{img.height} pixels")
+    img.load()  # decode now: a broken picture is one error here, not one per analyser
     return to_rgb(img)
