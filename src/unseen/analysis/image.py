@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.analysis.filetype import EMPTY
 from unseen.core.errors import EvidenceError
+from unseen.core.jpeg import IJG_LUMA
 from unseen.core.models import ImageRecord
 
 # Only formats with in-process decoders: Pillow's EPS plugin would run Ghostscript
@@ -46,14 +47,6 @@ IMAGE_SUFFIXES = frozenset((
 Image.init()  # register every built-in format now, so ``formats=`` can name them
 # Our own bomb check replaces Pillow's, so the claimed size can be recorded first.
 Image.MAX_IMAGE_PIXELS = None
-
-# IJG standard luminance table (natural order), to estimate the JPEG quality setting.
-_IJG_LUMA = (
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-)  # fmt: skip
 
 
 def pdq_hex(bits: np.ndarray) -> str:
@@ -91,7 +84,7 @@ def estimate_quality(luma: list[int]) -> int | None:
     """IJG-equivalent quality (1-100) of a luminance table; None if not 64 entries."""
     if len(luma) != 64:
         return None
-    scale = sum(q * 100 / s for q, s in zip(luma, _IJG_LUMA, strict=True)) / 64
+    scale = sum(q * 100 / s for q, s in zip(luma, IJG_LUMA, strict=True)) / 64
     quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
     return max(1, min(100, round(quality)))
 

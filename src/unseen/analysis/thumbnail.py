@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from PIL import Image
+
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.analysis.exif import apply_orientation
 
@@ -53,16 +55,22 @@ class ThumbnailAnalyser(FileAnalyser):
             thumb.thumbnail((size, size))
             orientation = ctx.record.exif.orientation if ctx.record.exif else None
             thumb = apply_orientation(thumb, orientation)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=PARTIAL_SUFFIX)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    thumb.save(out, "JPEG", quality=80)
-                os.replace(tmp, target)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            save_jpeg_atomically(thumb, target)
         ctx.record.image.thumbnail = rel
+
+
+def save_jpeg_atomically(image: Image.Image, target: Path) -> None:
+    """Write ``image`` as a JPEG to a temporary name beside ``target``, then rename:
+    a kill never leaves a half-written file under the final name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=PARTIAL_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            image.save(out, "JPEG", quality=80)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 ANALYSERS.register(ThumbnailAnalyser)

@@ -14,8 +14,6 @@ analysis is unavailable.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from PIL import Image
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.analysis.image import pdq_hex
-from unseen.analysis.thumbnail import thumb_relpath
+from unseen.analysis.thumbnail import save_jpeg_atomically, thumb_relpath
 from unseen.analysis.videometa import rate, read_metadata
 from unseen.core.errors import EvidenceError
 from unseen.core.models import VideoRecord
@@ -141,15 +139,7 @@ def _save(image: Image.Image, thumbs: Path, sha256: str) -> str:
     rel = thumb_relpath(sha256)
     target = thumbs / rel
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                image.save(out, "JPEG", quality=80)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        save_jpeg_atomically(image, target)
     return rel
 
 

@@ -9,26 +9,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from unseen.analysis.image import _IJG_LUMA, qtables_fingerprint
-
-_IJG_CHROMA = (
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
-    *([99] * 32),
-)  # fmt: skip
-
-
-def ijg_table(base: tuple[int, ...], quality: int) -> list[int]:
-    """An IJG base table scaled to ``quality`` as libjpeg does (baseline: 1..255)."""
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return [min(255, max(1, (v * scale + 50) // 100)) for v in base]
+from unseen.analysis.image import qtables_fingerprint
+from unseen.core.jpeg import IJG_CHROMA, IJG_LUMA, ijg_table
 
 
 @cache
 def _standard() -> dict[str, int]:
     found: dict[str, int] = {}
     for q in range(1, 101):
-        luma, chroma = ijg_table(_IJG_LUMA, q), ijg_table(_IJG_CHROMA, q)
+        luma, chroma = ijg_table(IJG_LUMA, q), ijg_table(IJG_CHROMA, q)
         found.setdefault(qtables_fingerprint({0: luma, 1: chroma}), q)
         found.setdefault(qtables_fingerprint({0: luma}), q)  # greyscale JPEGs
     return found
