@@ -233,3 +233,16 @@ def test_a_case_never_matched_says_so(tmp_path: Path) -> None:
     assert "no-run" in found.text
     assert found.tables["counts-all"]["~total"] == ZERO
     case.close()
+
+
+def test_audit_head_is_printed(report: tuple[str, Path]) -> None:
+    from unseen.review.audit import audit_head
+    from unseen.store.case import Case
+
+    html, root = report
+    case = Case.open(root / "case")
+    with case.engine.connect() as conn:
+        head = audit_head(conn)
+    case.close()
+    assert len(head) == 64
+    assert parsed(html).text["audit-head"] == head

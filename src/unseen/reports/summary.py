@@ -24,6 +24,7 @@ from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.reports.internet import environment
 from unseen.reports.registry import REPORTS, Report
+from unseen.review.audit import audit_head
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case, current_user
@@ -185,6 +186,9 @@ def summary_data(case_: Case) -> dict[str, Any]:
         counts = category_counts(conn)
         run = latest_run(conn)
         sources = repo.list_sources(conn)
+        # The head of the hash-chained audit log: proves later that no review decision,
+        # reveal or export up to this report was changed or removed.
+        head = audit_head(conn) if inspect(conn).has_table("audit_log") else None
     scheme = case_.info.get("scheme") or "uk"
     categories = _categories(scheme, {b for per in counts.values() for b in per})
     return {
@@ -196,6 +200,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         "overall": table(counts.get("", {}), categories),
         "run": run,
         "database": digest,
+        "audit_head": head,
         "tool_version": unseen.__version__,
         "generated_at": utc_now(),
         "generated_by": current_user(),
