@@ -15,6 +15,7 @@ from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import unseen
@@ -41,7 +42,7 @@ CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
 
 
 def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {escape(str(exc))}")  # evidence names are hostile
     return typer.Exit(exc.exit_code)
 
 
@@ -160,7 +161,14 @@ def process(
         f"{summary.run_id}; {summary.errors} with errors"
         + (f"; {len(summary.crashed)} crashed a worker" if summary.crashed else "")
     )
+    _print_stages(summary.stages)
     _print_status(case)
+
+
+def _print_stages(stages: dict[str, str]) -> None:
+    """One line per whole-case stage (matching, internet, correlation, deep pass)."""
+    for name, line in stages.items():
+        console.print(f"[bold]{name}[/bold]: {escape(line)}")
 
 
 @app.command()
@@ -293,9 +301,10 @@ def demo(
     console.print(f"built the demo: {built}")
     _log_to(case)
     with RichProgress(console) as progress:
-        process_case(case, workers=workers, progress=progress)
+        summary = process_case(case, workers=workers, progress=progress)
+    _print_stages(summary.stages)
     _print_status(case)
-    console.print(f"case folder: {case.root}")
+    console.print(f"case folder: {case.root}; try: unseen leads {case.root}")
     if serve:
         serve_demo(case)
 
