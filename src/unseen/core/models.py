@@ -137,6 +137,8 @@ class FileRecord:
     sha1: str | None = None
     sha256: str | None = None
     mime: str | None = None
+    # The extension names another type than the content; None when it cannot say.
+    extension_mismatch: bool | None = None
     image: ImageRecord | None = None
     exif: ExifRecord | None = None
     video: VideoRecord | None = None

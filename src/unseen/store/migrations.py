@@ -96,6 +96,10 @@ def _review(conn: Connection) -> None:
     index.create(conn, checkfirst=True)
 
 
+def _extension_mismatch(conn: Connection) -> None:
+    _add_column(conn, schema.items, "extension_mismatch")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -103,6 +107,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "internet", _internet),
     Migration(5, "review", _review),
     Migration(6, "correlation", _correlation),
+    Migration(7, "extension mismatch", _extension_mismatch),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

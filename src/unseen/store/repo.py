@@ -250,6 +250,7 @@ def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> N
             sha1=bindparam("b_sha1"),
             sha256=bindparam("b_sha256"),
             mime=bindparam("b_mime"),
+            extension_mismatch=bindparam("b_mismatch"),
         )
     )
     conn.execute(
@@ -263,6 +264,7 @@ def _update_items(conn: Connection, run_id: int, records: list[FileRecord]) -> N
                 "b_sha1": r.sha1,
                 "b_sha256": r.sha256,
                 "b_mime": r.mime,
+                "b_mismatch": r.extension_mismatch,
             }
             for r in records
         ],

@@ -92,6 +92,8 @@ items = Table(
     Column("sha1", String(40)),
     Column("sha256", String(64)),
     Column("mime", String(128)),
+    # The name's extension says another type than the content (a picture named .txt).
+    Column("extension_mismatch", Boolean),
     # Disk images (issue 3): a deleted file whose name survives; a carved item and
     # its byte offset in the disk image that holds it.
     Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
