@@ -30,6 +30,12 @@ def _initial(conn: Connection) -> None:
     """Version 1 is the first schema; new cases are created from head directly."""
 
 
+def _create(conn: Connection, *tables: Table) -> None:
+    """Create the given head-schema tables where they are missing (safe to rerun)."""
+    for table in tables:
+        table.create(conn, checkfirst=True)
+
+
 def _add_column(conn: Connection, table: Table, name: str) -> None:
     """``ALTER TABLE ... ADD COLUMN`` for a column of the head schema, if missing."""
     if name in {c["name"] for c in inspect(conn).get_columns(table.name)}:
@@ -44,12 +50,12 @@ def _sources(conn: Connection) -> None:
         _add_column(conn, schema.items, name)
     for name in ("fingerprint", "acquisition"):
         _add_column(conn, schema.sources, name)
-    for table in (schema.videos, schema.video_frames):
-        table.create(conn, checkfirst=True)
+    _create(conn, schema.videos, schema.video_frames)
 
 
 def _correlation(conn: Connection) -> None:
-    for table in (
+    _create(
+        conn,
         schema.clusters,
         schema.cluster_members,
         schema.first_generation,
@@ -59,39 +65,37 @@ def _correlation(conn: Connection) -> None:
         schema.scene_features,
         schema.faces,
         schema.ocr_text,
-    ):
-        table.create(conn, checkfirst=True)
+    )
 
 
 def _matching(conn: Connection) -> None:
     """Issue 4: hash-set matches, automatic categories and the runs that made them."""
-    for table in (schema.matches, schema.auto_categories, schema.match_runs):
-        table.create(conn, checkfirst=True)
+    _create(conn, schema.matches, schema.auto_categories, schema.match_runs)
 
 
 def _internet(conn: Connection) -> None:
     """Issue 7: internet artefacts, their signals, coverage, errors and file links."""
-    for table in (
+    _create(
+        conn,
         schema.artefacts,
         schema.artefact_signals,
         schema.artefact_coverage,
         schema.artefact_errors,
         schema.item_ed2k,
         schema.artefact_links,
-    ):
-        table.create(conn, checkfirst=True)
+    )
 
 
 def _review(conn: Connection) -> None:
-    for table in (
+    _create(
+        conn,
         schema.users,
         schema.review_sessions,
         schema.reviews,
         schema.review_state,
         schema.audit_log,
         schema.exposure,
-    ):
-        table.create(conn, checkfirst=True)
+    )
     index = next(ix for ix in schema.items.indexes if ix.name == "ix_items_path")
     index.create(conn, checkfirst=True)
 

@@ -9,8 +9,10 @@ Resumable: what each analyser version has done is recorded per item.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, and_, delete, insert, select
 
@@ -86,7 +88,8 @@ def _todo(conn: Connection, analysers: list[DeepAnalyser]) -> Iterator[DeepTask]
             select(s.leads.c.target_id).where(s.leads.c.target_kind == "item").order_by("rank")
         )
     ]
-    order = ranked + [i for i in facts if i not in set(ranked)]
+    first = set(ranked)
+    order = ranked + [i for i in facts if i not in first]
     specs = {spec.id: spec for spec in repo.source_specs(conn)}
     items = {
         r.id: r for r in conn.execute(select(s.items.c.id, s.items.c.locator, s.items.c.size))
@@ -137,19 +140,27 @@ class _Writer:
                     )
                 )
             )
+            # One executemany per table and column set, not one statement per row.
+            rows: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
             for r in results:
                 for name, values in r.rows:
-                    conn.execute(insert(self.tables[name]).values(item_id=r.item_id, **values))
-                if r.done:
-                    conn.execute(
-                        insert(s.deep_done),
-                        [{"item_id": r.item_id, "analyser": n, "version": v} for n, v in r.done],
-                    )
-                if r.errors:
-                    conn.execute(
-                        insert(s.item_errors),
-                        [{"item_id": r.item_id, "analyser": a, "message": m} for a, m in r.errors],
-                    )
+                    row = {"item_id": r.item_id, **values}
+                    rows[(name, tuple(sorted(row)))].append(row)
+            for (name, _), batch in rows.items():
+                conn.execute(insert(self.tables[name]), batch)
+            done = [
+                {"item_id": r.item_id, "analyser": n, "version": v}
+                for r in results
+                for n, v in r.done
+            ]
+            errors = [
+                {"item_id": r.item_id, "analyser": a, "message": m}
+                for r in results
+                for a, m in r.errors
+            ]
+            for table, batch in ((s.deep_done, done), (s.item_errors, errors)):
+                if batch:
+                    conn.execute(insert(table), batch)
         self.dirty = True
         self.refresh()
 
