@@ -58,3 +58,37 @@ class Grouping(ABC):
 
 
 GROUPINGS: Registry[type[Grouping]] = Registry("groupings")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One weighted fact about one item, from outside the groupings.
+
+    ``signal`` names its weight (``[lead]`` in ``weights.toml`` or the case's
+    ``leads.toml``, else the plugin's own default); ``detail`` is what the examiner
+    reads and ``provenance`` where the fact was found (a database row, a library).
+    """
+
+    item_id: int
+    signal: str
+    detail: str
+    provenance: str = ""
+
+
+class ItemSignals(ABC):
+    """A plugin that adds reasons to single items' leads (messages, intelligence...).
+
+    ``WEIGHTS`` are defaults: a unit overrides them in its weights file like any other.
+    """
+
+    NAME: ClassVar[str]
+    VERSION: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    WEIGHTS: ClassVar[dict[str, float]]
+
+    @abstractmethod
+    def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterable[Signal]:
+        """Signals about items among ``facts`` (``conn`` reads the case, read-only)."""
+
+
+ITEM_SIGNALS: Registry[type[ItemSignals]] = Registry("item signals")
