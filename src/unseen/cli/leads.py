@@ -1,18 +1,20 @@
-"""``unseen leads``: the ranked unknown remainder, with the reasons for each rank."""
+"""``unseen leads``: the ranked unknown remainder, with the reasons for each rank and
+the known or decided material each lead is associated with."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from unseen.core.errors import UnseenError
 from unseen.correlation.queries import top_leads
-from unseen.correlation.scoring import Reason, describe
+from unseen.correlation.reasons import Reason, associated_with, describe
 from unseen.store.case import Case
 
 
@@ -25,7 +27,7 @@ def leads(
     try:
         case = Case.open(case_dir)
     except UnseenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from exc
     with case.engine.connect() as conn:
         found = {kind: top_leads(conn, kind, top) for kind in ("item", "cluster")}
@@ -34,10 +36,24 @@ def leads(
         return
     console = Console()
     for kind, rows in found.items():
-        table = Table(title=f"top {kind} leads", show_lines=False)
-        for column in ("#", "score", kind, "reasons"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            reasons = [Reason(r["signal"], r["weight"], r["detail"]) for r in row["reasons"]]
-            table.add_row(str(row["rank"]), f"{row['score']:g}", row[kind], describe(reasons))
-        console.print(table if rows else f"no {kind} leads yet (run 'unseen process')")
+        console.print(
+            _table(kind, rows) if rows else f"no {kind} leads yet (run 'unseen process')"
+        )
+
+
+def _table(kind: str, rows: list[dict[str, Any]]) -> Table:
+    """Evidence names and reasons are hostile text: every cell is escaped."""
+    table = Table(title=f"top {kind} leads", show_lines=False)
+    for column in ("#", "score", kind, "associated with", "reasons"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        reasons = [Reason.from_dict(r) for r in row["reasons"]]
+        tied = "; ".join(associated_with(reasons)) or "-"
+        table.add_row(
+            str(row["rank"]),
+            f"{row['score']:.2f}",
+            escape(row[kind]),
+            escape(tied),
+            escape(describe(reasons)),
+        )
+    return table

@@ -7,10 +7,10 @@ and scoring read only these, never the database, so they are easy to test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.store import schema as s
 
@@ -41,6 +41,9 @@ class ItemFacts:
     category: str | None = None  # from hash sets (auto_categories), in the case scheme
     known_good: bool = False
     matched: bool = False  # any hash-set match at all
+    hash_source: str | None = None  # the sets that decided ``category``
+    reviewed: str | None = None  # the reviewer's effective category, if any
+    reviewer: str | None = None
 
     @property
     def is_image(self) -> bool:
@@ -93,25 +96,42 @@ def load_facts(conn: Connection) -> list[ItemFacts]:
         .where(i.c.status == "done", i.c.sha256.is_not(None))
         .order_by(i.c.id)
     )
-    known = _known(conn)
-    return [_facts(row._mapping, known.get(row.id)) for row in conn.execute(query)]
+    known, reviewed = _known(conn), reviews(conn)
+    return [
+        _facts(row._mapping, known.get(row.id), reviewed.get(row.id))
+        for row in conn.execute(query)
+    ]
 
 
-def _facts(m: object, known: tuple[str | None, bool] | None) -> ItemFacts:
+def _facts(
+    m: object,
+    known: tuple[str | None, bool, str] | None,
+    reviewed: tuple[str, str] | None,
+) -> ItemFacts:
     values = dict(m)  # type: ignore[call-overload]
     values["exif_thumbnail"] = bool(values["exif_thumbnail"])
     if known is not None:
-        values["category"], values["known_good"] = known
+        values["category"], values["known_good"], values["hash_source"] = known
         values["matched"] = True
+    if reviewed is not None:
+        values["reviewed"], values["reviewer"] = reviewed
     return ItemFacts(**values)
 
 
-def _known(conn: Connection) -> dict[int, tuple[str | None, bool]]:
+def _known(conn: Connection) -> dict[int, tuple[str | None, bool, str]]:
     """Hash-set decisions per item, when matching has run on this case."""
-    if not inspect(conn).has_table("auto_categories"):
-        return {}
-    rows = conn.exec_driver_sql("SELECT item_id, category, known_good FROM auto_categories")
-    return {int(r[0]): (r[1], bool(r[2])) for r in rows}
+    a = s.auto_categories
+    rows = conn.execute(select(a.c.item_id, a.c.category, a.c.known_good, a.c.source))
+    return {int(r[0]): (r[1], bool(r[2]), str(r[3])) for r in rows}
+
+
+def reviews(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
+    """Each reviewed item's effective category and reviewer (all items, or ``ids``)."""
+    r = s.review_state
+    query = select(r.c.item_id, r.c.category, r.c.user)
+    if ids is not None:
+        query = query.where(r.c.item_id.in_(sorted(set(ids))))
+    return {int(x[0]): (str(x[1]), str(x[2])) for x in conn.execute(query)}
 
 
 def images(facts: list[ItemFacts]) -> Iterator[ItemFacts]:

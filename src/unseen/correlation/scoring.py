@@ -6,16 +6,31 @@ case's ``leads.toml``), so a unit can tune them and a court can read them.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from unseen.core.schemes import Scheme
+from unseen.correlation.association import (
+    BENIGN,
+    Anchor,
+    Neighbourhood,
+    anchors,
+    associate,
+    counted,
+)
+from unseen.correlation.association import Weights as AssociationWeights
 from unseen.correlation.base import Cluster
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.qtables import standard_quality
+from unseen.correlation.reasons import Reason, describe, total
+
+__all__ = ["Reason", "cluster_lead", "describe", "load_weights", "rank_items"]
 
 CASE_WEIGHTS = "leads.toml"
 CAMERA_PATH = re.compile(
@@ -25,26 +40,22 @@ CAMERA_PATH = re.compile(
 EDITORS = ("photoshop", "gimp", "lightroom", "paint.net", "snapseed", "pixlr", "picasa")
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    signal: str
-    weight: float
-    detail: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"signal": self.signal, "weight": self.weight, "detail": self.detail}
-
-
 Weights = dict[str, dict[str, float]]
 
 
 def load_weights(case_root: Path | None = None) -> Weights:
-    """The case's ``leads.toml`` if it has one, else the built-in weights."""
+    """The built-in weights, with the case's ``leads.toml`` (if any) laid over them
+    entry by entry, so a unit's file need only name what it changes."""
+    text = resources.files("unseen.correlation").joinpath("weights.toml").read_text()
+    weights = _parse(text)
     custom = case_root / CASE_WEIGHTS if case_root else None
     if custom and custom.is_file():
-        text = custom.read_text()
-    else:
-        text = resources.files("unseen.correlation").joinpath("weights.toml").read_text()
+        for section, values in _parse(custom.read_text()).items():
+            weights.setdefault(section, {}).update(values)
+    return weights
+
+
+def _parse(text: str) -> Weights:
     raw = tomllib.loads(text)
     return {section: {k: float(v) for k, v in values.items()} for section, values in raw.items()}
 
@@ -87,6 +98,8 @@ CONTEXT_KINDS = {
     "scene": "same scene as {others} other pictures ({label})",
     "identity": "a face that recurs: {label}",
     "text": "text in picture: {label}",
+    "contact": "exchanged with {label}, with {others} other unknown pictures",
+    "conversation": "in {label} with {others} other unknown pictures",
 }
 
 
@@ -95,19 +108,39 @@ class Ranked:
     item_id: int
     score: float
     reasons: list[Reason]
+    decided: bool = False  # a reviewer has categorised it: no longer unseen
+
+
+def rank_order(r: Ranked) -> tuple[bool, float, int]:
+    """Undecided first, best score first, then item id: the same order everywhere."""
+    return (r.decided, -r.score, r.item_id)
+
+
+def neighbourhood(c: Cluster) -> Neighbourhood:
+    return Neighbourhood(c.kind, c.key, c.label, c.confidence, tuple(m.item_id for m in c.members))
 
 
 def rank_items(
-    facts: list[ItemFacts], clusters: list[Cluster], weights: Weights
+    facts: list[ItemFacts],
+    clusters: list[Cluster],
+    weights: Weights,
+    scheme: Scheme,
+    signals: Mapping[int, list[Reason]] | None = None,
 ) -> tuple[dict[int, list[Reason]], list[Ranked]]:
-    """First-generation reasons for every image, and leads for every unknown image."""
+    """First-generation reasons for every image, and leads for every unknown image.
+
+    A lead's reasons are its base (first-generation, context, other stages' signals)
+    plus its association with known material; reviewer-decided items rank last.
+    """
     fg_w, lead_w = weights["first_generation"], weights["lead"]
+    assoc_w = AssociationWeights.from_file(weights)
     by_item: dict[int, list[Cluster]] = defaultdict(list)
     for c in clusters:
         for m in c.members:
             by_item[m.item_id].append(c)
     by_id = {f.id: f for f in facts}
     near_known = _near_known(clusters, by_id)
+    known = anchors(facts, scheme)
     first_gen: dict[int, list[Reason]] = {}
     leads: list[Ranked] = []
     for f in facts:
@@ -119,8 +152,11 @@ def rank_items(
             continue
         reasons = [Reason(r.signal, r.weight * lead_w["first_generation"], r.detail) for r in fg]
         reasons += _context(f, by_item[f.id], by_id, lead_w)
-        leads.append(Ranked(f.id, round(sum(r.weight for r in reasons), 3), reasons))
-    leads.sort(key=lambda r: (-r.score, r.item_id))
+        reasons += (signals or {}).get(f.id, [])
+        hoods = [neighbourhood(c) for c in by_item[f.id]]
+        reasons += associate(f.id, hoods, known, assoc_w)
+        leads.append(Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
+    leads.sort(key=rank_order)
     return first_gen, leads
 
 
@@ -153,7 +189,41 @@ def _context(
     return reasons
 
 
-def describe(reasons: list[Reason]) -> str:
-    """Reasons as one line, strongest first: what ``unseen leads`` prints."""
-    ordered = sorted(reasons, key=lambda r: -abs(r.weight))
-    return "; ".join(f"{r.detail} ({r.weight:+g})" for r in ordered)
+# Cluster kinds that make a lead of their own (a camera, a place, a session...).
+LEAD_KINDS = (
+    "camera", "place", "session", "scene", "identity", "sensor", "device",
+    "contact", "conversation", "download",
+)  # fmt: skip
+
+
+def cluster_lead(
+    target: int,
+    n: Neighbourhood,
+    scores: Mapping[int, float],
+    known: Mapping[int, Anchor],
+    weights: Weights,
+) -> Ranked | None:
+    """A group's lead: its best undecided unknown picture, how many there are, and what
+    known material it holds ("camera 999: 16 known A, 16 unknown").
+
+    ``scores`` holds the lead score of every undecided unknown picture of the case.
+    """
+    if n.kind not in LEAD_KINDS:
+        return None
+    unknown = sorted((scores[m] for m in n.members if m in scores), reverse=True)
+    if not unknown:
+        return None
+    bonus = round(math.log2(1 + len(unknown)), 3)
+    reasons = [
+        Reason("strongest_member", unknown[0], f"best unknown picture scores {unknown[0]:g}"),
+        Reason("size", bonus, f"{len(unknown)} unknown pictures: {n.label}"),
+    ]
+    w = AssociationWeights.from_file(weights)
+    for polarity, table, suffix in ((1, w.raise_by, ""), (-1, w.lower_by, BENIGN)):
+        held = [known[m] for m in n.members if m in known and known[m].polarity == polarity]
+        if held and n.kind in table:
+            weight = round(table[n.kind] * n.confidence * w.scale(len(held)), 3)
+            about = counted(held)
+            detail = f"holds {about} beside {len(unknown)} unknown"
+            reasons.append(Reason("known_members" + suffix, weight, detail, about=about))
+    return Ranked(target, total(reasons), reasons)

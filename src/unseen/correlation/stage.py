@@ -2,63 +2,84 @@
 
 Runs after matching (so "unknown" means what the hash sets did not know) and again
 after the deep pass adds faces, sensor noise, scenes and text. A rerun replaces all
-of its rows in one transaction.
+of its rows in one transaction; the weights it used and every lead whose score moved
+are recorded (``ledger``).
 """
 
 from __future__ import annotations
 
 import json
-import math
+from collections import defaultdict
+from collections.abc import Mapping
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select
 
+from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
-from unseen.correlation.base import GROUPINGS, Cluster
+from unseen.correlation import ledger
+from unseen.correlation.association import Anchor, anchors
+from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster
 from unseen.correlation.facts import ItemFacts, load_facts
-from unseen.correlation.scoring import Ranked, Reason, load_weights, rank_items
+from unseen.correlation.reasons import Reason
+from unseen.correlation.scoring import (
+    Ranked,
+    Weights,
+    cluster_lead,
+    load_weights,
+    neighbourhood,
+    rank_items,
+)
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.store import schema as s
 from unseen.store.case import Case
 
-# Cluster kinds that make a lead of their own (a camera, a place, a session...).
-LEAD_KINDS = ("camera", "place", "session", "scene", "identity", "sensor", "device")
-
 
 class CorrelationStage(CaseStage):
     NAME = "correlate"
-    VERSION = "1"
+    VERSION = "2"
     DESCRIPTION = "group the case (camera, place, time, scene, faces) and rank the unknown"
     DEPENDS_ON = ("match",)
 
     def run(self, case: Case, settings: Settings, workers: int) -> str:
+        weights = load_weights(case.root)
+        scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:
             facts = load_facts(conn)
             clusters = [c for cls in GROUPINGS for c in cls().group(facts, conn)]
-        first_gen, leads = rank_items(facts, clusters, load_weights(case.root))
-        cluster_leads = rank_clusters(clusters, leads, facts)
+            signals = item_signals(facts, conn, weights)
+        first_gen, leads = rank_items(facts, clusters, weights, scheme, signals)
+        cluster_leads = rank_clusters(clusters, leads, anchors(facts, scheme), weights)
         with case.engine.begin() as conn:
-            store(conn, clusters, first_gen, leads, cluster_leads)
+            store(conn, clusters, first_gen, leads, cluster_leads, weights)
         return f"{len(clusters)} clusters, {len(leads)} unknown images ranked"
 
 
+def item_signals(
+    facts: list[ItemFacts], conn: Connection, weights: Weights
+) -> dict[int, list[Reason]]:
+    """Reasons other stages add to single items (messages, intelligence, ...)."""
+    found: dict[int, list[Reason]] = defaultdict(list)
+    lead_w = weights["lead"]
+    for cls in ITEM_SIGNALS:
+        for sig in cls().signals(facts, conn):
+            weight = lead_w.get(sig.signal, cls.WEIGHTS.get(sig.signal, 0.0))
+            found[sig.item_id].append(Reason(sig.signal, weight, sig.detail, sig.provenance))
+    return found
+
+
 def rank_clusters(
-    clusters: list[Cluster], leads: list[Ranked], facts: list[ItemFacts]
+    clusters: list[Cluster],
+    leads: list[Ranked],
+    known: Mapping[int, Anchor],
+    weights: Weights,
 ) -> list[tuple[int, Ranked]]:
-    """Leads for clusters with unknown members: (cluster index, ranking)."""
-    score_of = {r.item_id: r.score for r in leads}
-    ranked: list[tuple[int, Ranked]] = []
+    """Leads for clusters with undecided unknown members: (cluster index, ranking)."""
+    scores = {r.item_id: r.score for r in leads if not r.decided}
+    ranked = []
     for index, c in enumerate(clusters):
-        scores = sorted(
-            (score_of[m.item_id] for m in c.members if m.item_id in score_of), reverse=True
-        )
-        if c.kind not in LEAD_KINDS or not scores:
-            continue
-        bonus = round(math.log2(1 + len(scores)), 3)
-        reasons = [
-            Reason("strongest_member", scores[0], f"best unknown picture scores {scores[0]:g}"),
-            Reason("size", bonus, f"{len(scores)} unknown pictures: {c.label}"),
-        ]
-        ranked.append((index, Ranked(index, round(scores[0] + bonus, 3), reasons)))
+        lead = cluster_lead(index, neighbourhood(c), scores, known, weights)
+        if lead is not None:
+            ranked.append((index, lead))
     ranked.sort(key=lambda pair: (-pair[1].score, pair[0]))
     return ranked
 
@@ -69,35 +90,13 @@ def store(
     first_gen: dict[int, list[Reason]],
     leads: list[Ranked],
     cluster_leads: list[tuple[int, Ranked]],
+    weights: Mapping[str, Mapping[str, float]],
 ) -> None:
     """Replace the correlation tables' contents (in the caller's transaction)."""
+    items_before, clusters_before = _previous(conn)
     for table in (s.leads, s.first_generation, s.cluster_members, s.clusters):
         conn.execute(delete(table))
-    ids: list[int] = []
-    for c in clusters:
-        cluster_id = conn.execute(
-            insert(s.clusters).values(
-                kind=c.kind,
-                key=c.key,
-                label=c.label,
-                confidence=c.confidence,
-                size=len(c.members),
-                details=json.dumps(c.details, sort_keys=True),
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        ids.append(int(cluster_id))
-        conn.execute(
-            insert(s.cluster_members),
-            [
-                {
-                    "cluster_id": cluster_id,
-                    "item_id": m.item_id,
-                    "reason": m.reason,
-                    "score": m.score,
-                }
-                for m in c.members
-            ],
-        )
+    ids = [_insert_cluster(conn, c) for c in clusters]
     if first_gen:
         conn.execute(
             insert(s.first_generation),
@@ -105,36 +104,78 @@ def store(
                 {
                     "item_id": item_id,
                     "score": round(sum(r.weight for r in reasons), 3),
-                    "reasons": _json(reasons),
+                    "reasons": ledger.as_json(reasons),
                 }
                 for item_id, reasons in first_gen.items()
             ],
         )
-    rows = [
-        {
-            "target_kind": "item",
-            "target_id": r.item_id,
-            "score": r.score,
-            "rank": rank,
-            "reasons": _json(r.reasons),
-        }
-        for rank, r in enumerate(leads, 1)
-    ] + [
-        {
-            "target_kind": "cluster",
-            "target_id": ids[index],
-            "score": r.score,
-            "rank": rank,
-            "reasons": _json(r.reasons),
-        }
+    rows = [_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1)] + [
+        _lead_row("cluster", ids[index], rank, r)
         for rank, (index, r) in enumerate(cluster_leads, 1)
     ]
     if rows:
         conn.execute(insert(s.leads), rows)
+    before: dict[ledger.Key, ledger.Lead] = {("item", i): x for i, x in items_before.items()}
+    after = {("item", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
+    for index, r in cluster_leads:
+        after[("cluster", ids[index])] = ledger.Lead(r.score, tuple(r.reasons))
+        old = clusters_before.get(_cluster_key(clusters[index]))
+        if old is not None:
+            before[("cluster", ids[index])] = old
+    ledger.record_run(conn, "correlation", weights, before, after)
 
 
-def _json(reasons: list[Reason]) -> str:
-    return json.dumps([r.as_dict() for r in reasons])
+def _previous(
+    conn: Connection,
+) -> tuple[dict[int, ledger.Lead], dict[tuple[str, str], ledger.Lead]]:
+    """The leads before this run: items by id, clusters by (kind, key), as cluster ids
+    change with every run."""
+    c = s.clusters
+    key_of = {
+        int(i): (str(kind), str(key))
+        for i, kind, key in conn.execute(select(c.c.id, c.c.kind, c.c.key))
+    }
+    clusters = {
+        key_of[target]: lead
+        for target, lead in ledger.current(conn, "cluster").items()
+        if target in key_of
+    }
+    return ledger.current(conn, "item"), clusters
+
+
+def _cluster_key(c: Cluster) -> tuple[str, str]:
+    return (c.kind, c.key)
+
+
+def _insert_cluster(conn: Connection, c: Cluster) -> int:
+    cluster_id = conn.execute(
+        insert(s.clusters).values(
+            kind=c.kind,
+            key=c.key,
+            label=c.label,
+            confidence=c.confidence,
+            size=len(c.members),
+            details=json.dumps(c.details, sort_keys=True),
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(
+        insert(s.cluster_members),
+        [
+            {"cluster_id": cluster_id, "item_id": m.item_id, "reason": m.reason, "score": m.score}
+            for m in c.members
+        ],
+    )
+    return int(cluster_id)
+
+
+def _lead_row(kind: str, target: int, rank: int, r: Ranked) -> dict[str, object]:
+    return {
+        "target_kind": kind,
+        "target_id": target,
+        "score": r.score,
+        "rank": rank,
+        "reasons": ledger.as_json(r.reasons),
+    }
 
 
 STAGES.register(CorrelationStage)

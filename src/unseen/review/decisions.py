@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select
 
 from unseen.core.schemes import Scheme
 from unseen.core.timeconv import utc_now
+from unseen.correlation import feedback
 from unseen.review import audit
 from unseen.store import schema as s
 
@@ -60,7 +61,9 @@ def categorise(
     review_ids = _batch_reviews(conn, batch)
     details = {"scheme": scheme.name, "code": code, "batch": batch, "items": ids}
     audit.append(conn, user, "categorise", _target(ids), details | {"reviews": review_ids})
-    return Outcome(batch, review_ids, refresh_state(conn, ids))
+    outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
+    feedback.rescore(conn, ids, f"{user} categorised {_target(ids)} {code} (batch {batch})")
+    return outcome
 
 
 def _batch_reviews(conn: Connection, batch: str) -> list[int]:
@@ -99,7 +102,9 @@ def undo_last(conn: Connection, user: str) -> Outcome:
     ids = sorted({t.item_id for t in targets})
     details = {"batch": batch, "undoes_batch": latest, "items": ids, "reviews": review_ids}
     audit.append(conn, user, "undo", _target(ids), details)
-    return Outcome(batch, review_ids, refresh_state(conn, ids))
+    outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
+    feedback.rescore(conn, ids, f"{user} undid batch {latest} on {_target(ids)} (batch {batch})")
+    return outcome
 
 
 def refresh_state(conn: Connection, item_ids: Sequence[int]) -> dict[int, str | None]:

@@ -104,6 +104,11 @@ def _extension_mismatch(conn: Connection) -> None:
     _add_column(conn, schema.items, "extension_mismatch")
 
 
+def _lead_history(conn: Connection) -> None:
+    """Leads learn from decisions: each ranking's weights and every score change."""
+    _create(conn, schema.lead_runs, schema.lead_changes)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -112,6 +117,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "review", _review),
     Migration(6, "correlation", _correlation),
     Migration(7, "extension mismatch", _extension_mismatch),
+    Migration(8, "lead history", _lead_history),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -197,6 +197,33 @@ leads = Table(
 )
 Index("ix_leads_target", leads.c.target_kind, leads.c.target_id)
 
+# Each ranking of the case (a correlation run, or a reviewer decision re-scoring its
+# neighbourhood) with the weights it used: the provenance that makes a rank reproducible.
+lead_runs = Table(
+    "lead_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("cause", Text, nullable=False),  # "correlation" or "review batch ... by ..."
+    Column("weights", Text, nullable=False),  # JSON, the whole weights file as used
+    Column("changed", Integer, nullable=False),  # leads whose score changed
+)
+
+# Every change of a lead's score, with the reasons it gained and lost.
+lead_changes = Table(
+    "lead_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("lead_runs.id"), nullable=False),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_id", Integer, nullable=False),
+    Column("old_score", Float),  # NULL: the lead is new
+    Column("new_score", Float),  # NULL: the lead is gone
+    Column("gained", Text, nullable=False),  # JSON reasons
+    Column("lost", Text, nullable=False),  # JSON reasons
+)
+Index("ix_lead_changes_target", lead_changes.c.target_kind, lead_changes.c.target_id)
+
 # --- review (issue 6) ----------------------------------------------------------------
 
 users = Table(

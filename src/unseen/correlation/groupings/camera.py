@@ -6,6 +6,7 @@ model alone only to a camera model, which many people own (confidence 0.5).
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -38,4 +39,35 @@ class CameraGrouping(Grouping):
             )
 
 
+class CameraTablesGrouping(Grouping):
+    """Pictures without a body serial are tied to one camera model by make and model
+    alone; the JPEG quantisation tables the camera chose narrow that to a model and
+    its firmware settings, which links pictures of one unknown body more tightly."""
+
+    NAME = "camera_tables"
+    VERSION = "1"
+    KIND = "camera_tables"
+    DESCRIPTION = "pictures without a serial whose EXIF camera and JPEG tables are the same"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        by_tables: dict[tuple[str, str], list[ItemFacts]] = defaultdict(list)
+        for f in facts:
+            if f.is_image and f.camera and f.jpeg_qtables and not (f.serial or "").strip():
+                by_tables[(f.camera, f.jpeg_qtables)].append(f)
+        for (camera, tables), members in sorted(by_tables.items()):
+            if len(members) < 2:
+                continue
+            digest = hashlib.sha256(tables.encode()).hexdigest()[:12]
+            label = f"{camera}, JPEG tables {digest}"
+            yield Cluster(
+                self.KIND,
+                f"{camera}|{digest}",
+                label,
+                1.0,
+                tuple(Member(m.id, f"EXIF names {camera}; JPEG tables {digest}") for m in members),
+                {"camera": camera, "qtables": digest},
+            )
+
+
 GROUPINGS.register(CameraGrouping)
+GROUPINGS.register(CameraTablesGrouping)

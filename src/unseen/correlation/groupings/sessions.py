@@ -15,7 +15,8 @@ from unseen.correlation.facts import ItemFacts
 GAP_MINUTES = 30
 
 
-def _when(f: ItemFacts) -> datetime | None:
+def capture_time(f: ItemFacts) -> datetime | None:
+    """EXIF DateTimeOriginal as the camera's local time, or None."""
     if not f.datetime_original:
         return None
     try:
@@ -33,7 +34,7 @@ class SessionGrouping(Grouping):
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         by_camera: dict[str, list[tuple[datetime, ItemFacts]]] = defaultdict(list)
         for f in facts:
-            when = _when(f)
+            when = capture_time(f)
             if f.is_image and f.camera and when:
                 by_camera[f"{f.camera}|{f.serial or ''}"].append((when, f))
         for camera_key, shots in sorted(by_camera.items()):

@@ -1,0 +1,185 @@
+"""Relevance feedback: a reviewer's decision re-scores its neighbourhood at once.
+
+Categorising a picture A raises the unknown pictures of its camera, session, scene
+and face; marking a holiday burst "not indecent" lowers the rest of the burst. Only
+the clusters of the decided items and the leads of their members are touched (no
+re-correlation), with the same association function the whole-case ranking uses,
+so a decision followed by a full run ranks exactly like the decision alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, select, update
+
+from unseen.core.schemes import Scheme, load_scheme
+from unseen.correlation import ledger
+from unseen.correlation.association import (
+    Anchor,
+    Neighbourhood,
+    anchor_of,
+    associate,
+    is_association,
+)
+from unseen.correlation.association import Weights as AssociationWeights
+from unseen.correlation.facts import reviews
+from unseen.correlation.reasons import total
+from unseen.correlation.scoring import cluster_lead, load_weights
+from unseen.store import schema as s
+
+_CHUNK = 500
+
+
+def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
+    """Re-score the leads around ``decided`` items after a decision; returns how many
+    leads changed. Call inside the decision's write transaction."""
+    weights = ledger.latest_weights(conn)
+    if weights is None:  # never ranked: nothing to re-score
+        return 0
+    scheme = load_scheme(_case_scheme(conn))
+    defaults = load_weights()
+    for section, values in defaults.items():
+        weights.setdefault(section, dict(values))
+    hoods = _neighbourhoods(conn, _clusters_of(conn, decided))
+    members = {m for n in hoods.values() for m in n.members}
+    affected = set(ledger.current(conn, "item", members))
+    if not affected:
+        return 0
+    hoods.update(_neighbourhoods(conn, _clusters_of(conn, affected) - set(hoods)))
+    known = _anchors(conn, scheme, {m for n in hoods.values() for m in n.members})
+    by_item: dict[int, list[Neighbourhood]] = defaultdict(list)
+    for n in hoods.values():
+        for m in n.members:
+            by_item[m].append(n)
+    w = AssociationWeights.from_file(weights)
+    before = ledger.current(conn, "item", affected)
+    after: dict[int, ledger.Lead] = {}
+    for item_id, old in before.items():
+        base = [r for r in old.reasons if not is_association(r.signal)]
+        reasons = base + associate(item_id, by_item[item_id], known, w)
+        after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
+    _write(conn, "item", before, after)
+    ledger.rerank(conn, "item")
+    clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights)
+    _write(conn, "cluster", clusters_before, clusters_after)
+    ledger.rerank(conn, "cluster")
+    keyed_before = {("item", k): v for k, v in before.items()} | {
+        ("cluster", k): v for k, v in clusters_before.items()
+    }
+    keyed_after = {("item", k): v for k, v in after.items()} | {
+        ("cluster", k): v for k, v in clusters_after.items()
+    }
+    ledger.record_run(conn, cause, weights, keyed_before, keyed_after)
+    return sum(1 for k, v in keyed_after.items() if keyed_before.get(k) != v)
+
+
+def _case_scheme(conn: Connection) -> str:
+    info = s.case_info
+    found = conn.execute(select(info.c.value).where(info.c.key == "scheme")).scalar()
+    return str(found or "uk")
+
+
+def _clusters_of(conn: Connection, items: Iterable[int]) -> set[int]:
+    m = s.cluster_members
+    found: set[int] = set()
+    for chunk in _chunks(items):
+        found.update(conn.execute(select(m.c.cluster_id).where(m.c.item_id.in_(chunk))).scalars())
+    return found
+
+
+def _neighbourhoods(conn: Connection, cluster_ids: Iterable[int]) -> dict[int, Neighbourhood]:
+    c, m = s.clusters, s.cluster_members
+    found: dict[int, Neighbourhood] = {}
+    for chunk in _chunks(cluster_ids):
+        heads = conn.execute(
+            select(c.c.id, c.c.kind, c.c.key, c.c.label, c.c.confidence).where(c.c.id.in_(chunk))
+        ).all()
+        members: dict[int, list[int]] = defaultdict(list)
+        for cluster_id, item_id in conn.execute(
+            select(m.c.cluster_id, m.c.item_id)
+            .where(m.c.cluster_id.in_(chunk))
+            .order_by(m.c.cluster_id, m.c.item_id)
+        ):
+            members[int(cluster_id)].append(int(item_id))
+        for h in heads:
+            found[int(h.id)] = Neighbourhood(
+                h.kind, h.key, h.label, float(h.confidence), tuple(members[int(h.id)])
+            )
+    return found
+
+
+def _anchors(conn: Connection, scheme: Scheme, items: set[int]) -> dict[int, Anchor]:
+    a = s.auto_categories
+    hashed: dict[int, tuple[str | None, bool, str | None]] = {}
+    for chunk in _chunks(items):
+        for item_id, category, known_good, source in conn.execute(
+            select(a.c.item_id, a.c.category, a.c.known_good, a.c.source).where(
+                a.c.item_id.in_(chunk)
+            )
+        ):
+            hashed[int(item_id)] = (category, bool(known_good), source)
+    reviewed: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(items):
+        reviewed.update(reviews(conn, chunk))
+    found = {}
+    for item_id in items:
+        anchor = anchor_of(scheme, reviewed.get(item_id), hashed.get(item_id))
+        if anchor is not None:
+            found[item_id] = anchor
+    return found
+
+
+def _cluster_leads(
+    conn: Connection,
+    hoods: dict[int, Neighbourhood],
+    known: dict[int, Anchor],
+    weights: dict[str, dict[str, float]],
+) -> tuple[dict[int, ledger.Lead], dict[int, ledger.Lead]]:
+    """The touched clusters' leads before and after, from their members' new scores."""
+    members = {m for n in hoods.values() for m in n.members}
+    scores = {i: lead.score for i, lead in ledger.current(conn, "item", members).items()}
+    for chunk in _chunks(scores):
+        for item_id in reviews(conn, chunk):
+            scores.pop(item_id, None)
+    before = ledger.current(conn, "cluster", hoods)
+    after = {}
+    for cluster_id, n in hoods.items():
+        lead = cluster_lead(cluster_id, n, scores, known, weights)
+        if lead is not None:
+            after[cluster_id] = ledger.Lead(lead.score, tuple(lead.reasons))
+    return before, after
+
+
+def _write(
+    conn: Connection, kind: str, before: dict[int, ledger.Lead], after: dict[int, ledger.Lead]
+) -> None:
+    """Update changed leads, add new ones, delete those gone (ranks follow)."""
+    lead = s.leads
+    for target, new in after.items():
+        if target not in before:
+            conn.execute(
+                lead.insert().values(
+                    target_kind=kind,
+                    target_id=target,
+                    score=new.score,
+                    rank=0,
+                    reasons=ledger.as_json(new.reasons),
+                )
+            )
+        elif before[target] != new:
+            conn.execute(
+                update(lead)
+                .where(lead.c.target_kind == kind, lead.c.target_id == target)
+                .values(score=new.score, reasons=ledger.as_json(new.reasons))
+            )
+    gone = [t for t in before if t not in after]
+    for chunk in _chunks(gone):
+        conn.execute(lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk)))
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]

@@ -1,0 +1,45 @@
+"""Same folder or archive: pictures stored together were often obtained together.
+
+One cluster per folder (or archive, or disk-image directory) holding at least two
+pictures. On its own a folder is weak evidence, so it makes no lead of its own; it
+matters when the folder also holds known material.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterator
+
+from sqlalchemy import Connection
+
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
+from unseen.correlation.facts import ItemFacts
+
+
+class FolderGrouping(Grouping):
+    NAME = "folders"
+    VERSION = "1"
+    KIND = "folder"
+    DESCRIPTION = "pictures stored in the same folder or archive"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        by_folder: dict[tuple[int, str], list[ItemFacts]] = defaultdict(list)
+        for f in facts:
+            if f.is_image:
+                by_folder[(f.source_id, posixpath.dirname(f.path))].append(f)
+        for (source_id, folder), members in sorted(by_folder.items()):
+            if len(members) < 2:
+                continue
+            label = folder or "(top folder)"
+            yield Cluster(
+                self.KIND,
+                f"{source_id}|{folder}",
+                label,
+                1.0,
+                tuple(Member(m.id, f"stored in {label}") for m in members),
+                {"source_id": source_id, "folder": folder},
+            )
+
+
+GROUPINGS.register(FolderGrouping)

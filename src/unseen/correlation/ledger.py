@@ -1,0 +1,136 @@
+"""Writing leads: rows, ranks, and the history of every score change.
+
+A ranking is reproducible only with the weights that made it, so every run (a whole
+correlation, or one reviewer decision re-scoring its neighbourhood) is recorded with
+its weights, and every lead whose score moved gets a change row naming the reasons
+it gained and lost: "raised: same capture session as a picture alice categorised A".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, text
+
+from unseen.core.timeconv import utc_now
+from unseen.correlation.reasons import Reason
+from unseen.store import schema as s
+
+Key = tuple[str, int]  # (target kind, target id)
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+def as_json(reasons: Iterable[Reason]) -> str:
+    return json.dumps([r.as_dict() for r in reasons])
+
+
+def from_json(raw: str) -> tuple[Reason, ...]:
+    return tuple(Reason.from_dict(r) for r in json.loads(raw) if isinstance(r, dict))
+
+
+def current(conn: Connection, kind: str, ids: Iterable[int] | None = None) -> dict[int, Lead]:
+    """The stored leads of one kind (all, or those with ``ids``)."""
+    lead = s.leads
+    query = select(lead.c.target_id, lead.c.score, lead.c.reasons).where(
+        lead.c.target_kind == kind
+    )
+    found: dict[int, Lead] = {}
+    for chunk in _chunks(ids):
+        q = query if chunk is None else query.where(lead.c.target_id.in_(chunk))
+        for target, score, reasons in conn.execute(q):
+            found[int(target)] = Lead(float(score), from_json(reasons))
+    return found
+
+
+def record_run(
+    conn: Connection,
+    cause: str,
+    weights: Mapping[str, Mapping[str, float]],
+    before: Mapping[Key, Lead],
+    after: Mapping[Key, Lead],
+) -> int:
+    """Store the run and a change row per lead whose score moved, appeared or went.
+
+    A first ranking (nothing before) records no per-lead rows: every reason is in
+    the leads themselves.
+    """
+    changes = [] if not before else _changes(before, after)
+    run_id = conn.execute(
+        insert(s.lead_runs).values(
+            at=utc_now(),
+            cause=cause,
+            weights=json.dumps(weights, sort_keys=True),
+            changed=len(changes),
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    if changes:
+        conn.execute(insert(s.lead_changes), [c | {"run_id": run_id} for c in changes])
+    return int(run_id)
+
+
+def _changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old is not None and new is not None and old.score == new.score:
+            continue
+        old_set = set(old.reasons) if old else set()
+        new_set = set(new.reasons) if new else set()
+        gained = [r for r in (new.reasons if new and old else ()) if r not in old_set]
+        lost = [r for r in (old.reasons if old and new else ()) if r not in new_set]
+        rows.append(
+            {
+                "target_kind": key[0],
+                "target_id": key[1],
+                "old_score": old.score if old else None,
+                "new_score": new.score if new else None,
+                "gained": as_json(gained),
+                "lost": as_json(lost),
+            }
+        )
+    return rows
+
+
+def latest_weights(conn: Connection) -> dict[str, dict[str, float]] | None:
+    """The weights of the case's latest ranking (None before any)."""
+    raw = conn.execute(
+        select(s.lead_runs.c.weights).order_by(s.lead_runs.c.id.desc()).limit(1)
+    ).scalar()
+    return json.loads(raw) if raw else None
+
+
+def rerank(conn: Connection, kind: str) -> None:
+    """Renumber one kind's ranks: undecided first, best score first, then target id.
+
+    Items a reviewer has categorised are no longer unseen: they keep their lead (an
+    undo brings them back) but rank after every undecided one.
+    """
+    decided = (
+        "EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = l.target_id)"
+        if kind == "item"
+        else "0 = 1"
+    )
+    conn.execute(
+        text(
+            "UPDATE leads SET rank = o.n FROM (SELECT l.id, ROW_NUMBER() OVER ("
+            f"ORDER BY CASE WHEN {decided} THEN 1 ELSE 0 END, l.score DESC, l.target_id"
+            ") AS n FROM leads l WHERE l.target_kind = :kind) o WHERE leads.id = o.id"
+        ),
+        {"kind": kind},
+    )
+
+
+def _chunks(ids: Iterable[int] | None, size: int = 500) -> Iterable[list[int] | None]:
+    if ids is None:
+        yield None
+        return
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
