@@ -18,7 +18,6 @@ from unseen.core.settings import Settings
 from unseen.correlation.queries import top_leads
 from unseen.demo import scenarios
 from unseen.engine.runner import process_case
-from unseen.matching.library import Library
 from unseen.review import decisions
 from unseen.store import repo
 from unseen.store import schema as s
@@ -66,13 +65,8 @@ class Ranked:
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ranked]:
     root = tmp_path_factory.mktemp("association")
-    sc = scenarios.build(root / "ev")
+    sc = scenarios.build_with_library(root)
     home = root / "home"
-    known = root / "uk-a.csv"
-    known.write_text(sc.known_hashes())
-    library = Library.open(home)
-    library.import_file(known, scenarios.HASH_SET, fmt="csv", scheme="uk")
-    library.close()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("UNSEEN_HOME", str(home))
         case = Case.create(root / "case")

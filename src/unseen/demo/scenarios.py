@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from unseen.demo.synth import CAMERAS, Camera, exif_for, jpeg_thumbnail, render_scene
+from unseen.matching.library import Library
 
 VARIANTS = ("base", "cameras", "indoor", "second_camera", "stripped")
 HOLIDAY = Camera(
@@ -179,3 +180,19 @@ def _other_cameras(sc: Scenario) -> None:
             where = PLACES[(n // 8) % len(PLACES)]
             sc.camera(cam, f"DCIM/{cam.folder}", n, 400 + 50 * k + n, when,
                       Planted("other_camera"), gps=where, sensor=14 + k)  # fmt: skip
+
+
+def build_with_library(
+    root: Path, variant: str = "base", size: tuple[int, int] = (320, 240)
+) -> Scenario:
+    """The evidence under ``root/ev`` and a hash-set library under ``root/home`` holding
+    the agency set (the caller points ``UNSEEN_HOME`` there before processing)."""
+    sc = build(root / "ev", variant, size)
+    listing = root / "uk-a.csv"
+    listing.write_text(sc.known_hashes())
+    library = Library.open(root / "home")
+    try:
+        library.import_file(listing, HASH_SET, fmt="csv", scheme="uk")
+    finally:
+        library.close()
+    return sc

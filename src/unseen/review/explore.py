@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from unseen.correlation.reasons import Reason, associated_with
 from unseen.review.data import CaseView
 from unseen.review.grid import GridFilter, GridQuery, time_key
 from unseen.review.itemview import reasons
@@ -136,20 +137,56 @@ def cluster(conn: Connection, cluster_id: int) -> dict[str, Any] | None:
 
 
 def leads(conn: Connection, kind: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The leads queue of one target kind (``item`` or ``cluster``), best first."""
+    """The leads queue of one target kind (``item`` or ``cluster``), best first.
+
+    Items a reviewer has categorised are no longer unseen and leave the queue. Each
+    lead carries what known or decided material it is associated with, and its
+    latest move (raised or lowered by a decision, with the reasons gained).
+    """
     lead = s.leads
     table = s.items if kind == "item" else s.clusters
     label = table.c.path if kind == "item" else table.c.label
-    extra = [s.review_state.c.category.label("rev")] if kind == "item" else []
     source = lead.join(table, and_(table.c.id == lead.c.target_id, lead.c.target_kind == kind))
-    if kind == "item":
-        rs = s.review_state
-        source = source.outerjoin(rs, rs.c.item_id == lead.c.target_id)
-    rows = conn.execute(
-        select(lead.c.rank, lead.c.score, lead.c.reasons, lead.c.target_id, label.label("label"))
-        .add_columns(*extra)
-        .select_from(source)
-        .order_by(lead.c.rank, lead.c.id)
-        .limit(limit)
+    query = select(
+        lead.c.rank, lead.c.score, lead.c.reasons, lead.c.target_id, label.label("label")
     )
-    return [{**dict(r._mapping), "reasons": reasons(r.reasons)} for r in rows]
+    if kind == "item":
+        query = query.where(lead.c.target_id.not_in(select(s.review_state.c.item_id)))
+    rows = conn.execute(query.select_from(source).order_by(lead.c.rank, lead.c.id).limit(limit))
+    found = []
+    for r in rows:
+        parsed = reasons(r.reasons)
+        tied = associated_with([Reason.from_dict(x) for x in parsed if isinstance(x, dict)])
+        found.append({**dict(r._mapping), "reasons": parsed, "associated": tied})
+    moves = latest_moves(conn, kind, [x["target_id"] for x in found])
+    for x in found:
+        x["move"] = moves.get(x["target_id"])
+    return found
+
+
+def latest_moves(conn: Connection, kind: str, targets: list[int]) -> dict[int, dict[str, Any]]:
+    """Each target's most recent score change caused by a reviewer decision."""
+    ch, run = s.lead_changes, s.lead_runs
+    moves: dict[int, dict[str, Any]] = {}
+    if not targets:
+        return moves
+    rows = conn.execute(
+        select(ch.c.target_id, ch.c.old_score, ch.c.new_score, ch.c.gained, ch.c.lost,
+               run.c.cause, run.c.at)
+        .join(run, run.c.id == ch.c.run_id)
+        .where(ch.c.target_kind == kind, ch.c.target_id.in_(targets),
+               run.c.cause != "correlation")
+        .order_by(ch.c.id.desc())
+    )  # fmt: skip
+    for r in rows:
+        if r.target_id in moves or r.old_score is None or r.new_score is None:
+            continue
+        delta = round(r.new_score - r.old_score, 2)
+        changed = reasons(r.gained) if delta > 0 else reasons(r.lost) + reasons(r.gained)
+        moves[r.target_id] = {
+            "delta": delta,
+            "why": [c.get("detail", "") for c in changed if isinstance(c, dict)],
+            "cause": r.cause,
+            "at": r.at,
+        }
+    return moves

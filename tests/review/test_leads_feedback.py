@@ -1,0 +1,59 @@
+"""The leads page shows what each lead is tied to and how a decision moved it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from unseen.core.settings import Settings
+from unseen.demo import scenarios
+from unseen.engine.runner import process_case
+from unseen.store import repo
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+from .helpers import csrf_of, login, make_client, make_users
+
+
+@pytest.fixture
+def case_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    scenarios.build_with_library(tmp_path)
+    monkeypatch.setenv("UNSEEN_HOME", str(tmp_path / "home"))
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(tmp_path / "ev"), "EV1", "test")
+    process_case(case, workers=0, settings=Settings(skip=("deep", "internet")))
+    make_users(case)
+    case.close()
+    return tmp_path / "case"
+
+
+def test_leads_page_names_associated_material_and_moves_with_decisions(case_dir: Path) -> None:
+    case = Case.open(case_dir)
+    with case.engine.connect() as conn:
+        ids = {p: i for i, p in conn.execute(select(s.items.c.id, s.items.c.path))}
+    case.close()
+    with make_client(case_dir) as client:
+        login(client, "rob")
+        page = client.get("/leads").text
+        assert page.count("16 pictures categorised A by hash set UK-A") >= 16
+        first = re.search(r'id="lead-items".*?data-id="(\d+)"', page, re.S)
+        assert (
+            first is not None
+            and int(first.group(1)) == ids["Pictures/Camera Uploads/DSC_0016.JPG"]
+        )
+        burst = [f"DCIM/100CANON/IMG_{n:04d}.JPG" for n in range(36, 48)]
+        response = client.post(
+            "/api/categorise",
+            json={"items": [ids[p] for p in burst[:3]], "code": "NI"},
+            headers={"X-CSRF-Token": csrf_of(client)},
+        )
+        assert response.status_code == 200, response.text
+        page = client.get("/leads").text
+    assert f'data-id="{ids[burst[0]]}"' not in page  # decided: no longer unseen
+    assert (
+        "lowered -10.75: same folder (DCIM/100CANON) as 3 pictures categorised NI by "
+        "reviewer rob; same capture session" in page
+    )
