@@ -163,3 +163,32 @@ def test_reviewer_decisions_move_the_neighbourhood_and_equal_a_full_rerun(ranked
     incremental = ranked.leads()
     process_case(ranked.case, workers=0, settings=SKIP)  # nothing new: only the stages rerun
     assert ranked.leads() == incremental
+
+
+def test_more_like_this_from_the_cli(ranked: Ranked) -> None:
+    seed = ranked.ids()["Pictures/Camera Uploads/DSC_0000.JPG"]
+    args = ["search", str(ranked.case.root), "--like", str(seed), "--by", "camera,pdq", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    first = hits[0]
+    assert first["path"].startswith("Pictures/Camera Uploads/DSC_00")
+    assert first["why"][0] == f"same camera: {ROOM_CAMERA}"
+    assert first["why"][1].startswith("PDQ ")
+    assert {h["path"].split("/")[0] for h in hits[:31]} == {"Pictures"}
+    bad = CliRunner().invoke(app, ["search", str(ranked.case.root), "--like", "1", "--by", "x"])
+    assert bad.exit_code != 0 and "--by takes some of scene,face,camera,sensor,pdq" in bad.output
+
+
+def test_hostile_names_print_as_text(tmp_path: Path) -> None:
+    folder = tmp_path / "ev" / "a["
+    folder.mkdir(parents=True)
+    scenarios.render_scene(5, (160, 120)).save(folder / "]b.jpg", quality=80)
+    scenarios.render_scene(6, (160, 120)).save(tmp_path / "ev" / "[red]x[bold].jpg", quality=80)
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(tmp_path / "ev"), "EV1", "test")
+    process_case(case, workers=0, settings=SKIP)
+    result = CliRunner().invoke(app, ["leads", str(case.root)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "a[/]b.jpg" in result.output and "[red]x[bold].jpg" in result.output
+    case.close()

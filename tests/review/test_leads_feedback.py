@@ -57,3 +57,30 @@ def test_leads_page_names_associated_material_and_moves_with_decisions(case_dir:
         "lowered -10.75: same folder (DCIM/100CANON) as 3 pictures categorised NI by "
         "reviewer rob; same capture session" in page
     )
+
+
+def test_more_like_this_ranks_the_room_camera_and_is_audited(case_dir: Path) -> None:
+    case = Case.open(case_dir)
+    with case.engine.connect() as conn:
+        ids = {p: i for i, p in conn.execute(select(s.items.c.id, s.items.c.path))}
+    case.close()
+    seed = ids["Pictures/Camera Uploads/DSC_0016.JPG"]
+    with make_client(case_dir) as client:
+        login(client, "ron")
+        page = client.get(f"/like?item={seed}&by=camera").text
+        assert client.get("/like").status_code == 404
+        assert client.get(f"/like?item={2**63}").status_code == 404
+    hits = re.findall(r'id="like-hits".*', page, re.S)[0]
+    found = [int(i) for i in re.findall(r'data-id="(\d+)"', hits)]
+    room = {i for p, i in ids.items() if p.startswith("Pictures/Camera Uploads/")}
+    assert set(found[:31]) == room - {seed} and len(found) == 31
+    assert "same camera: NIKON CORPORATION NIKON D5600 serial 999" in page
+    case = Case.open(case_dir)
+    with case.engine.connect() as conn:
+        logged = conn.execute(
+            select(s.audit_log.c.user, s.audit_log.c.action, s.audit_log.c.target).where(
+                s.audit_log.c.action == "more_like_this"
+            )
+        ).all()
+    case.close()
+    assert [tuple(r) for r in logged] == [("ron", "more_like_this", f"item {seed}")]

@@ -31,6 +31,7 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "clusters": EVERYONE,
     "cluster": EVERYONE,
     "leads": EVERYONE,
+    "like": EVERYONE,
     "audit": {"admin", "examiner"},
     "users": {"admin"},
     "settings": EVERYONE,
@@ -79,6 +80,8 @@ def call(client: TestClient, route: APIRoute, ids: dict[str, int], csrf: str = "
     }
     if route.name == "media":
         path += "?t=none"
+    if route.name == "like":
+        path += f"?item={image}"
     if method == "GET":
         return client.get(path)
     if route.name in forms:

@@ -1,4 +1,5 @@
-"""``unseen search``: pictures by the text read in them, or by a face they show."""
+"""``unseen search``: pictures by the text read in them, by a face they show, or more
+like a picture or a group (scene, face, camera, sensor, PDQ)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from unseen.core.errors import UnseenError, UserError
+from unseen.correlation.like import KINDS, LikeHit, cluster_members, more_like
 from unseen.correlation.search import (
     SAME_PERSON,
     FaceHit,
@@ -30,33 +33,56 @@ def search(
         int | None, typer.Option(help="Item id of a picture: find the faces it shows.")
     ] = None,
     face_id: Annotated[int | None, typer.Option(help="Id of one face to find.")] = None,
+    like: Annotated[
+        int | None, typer.Option(help="Item id: the pictures most like it (more like this).")
+    ] = None,
+    like_cluster: Annotated[
+        int | None, typer.Option(help="Cluster id: the pictures most like its members.")
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help=f"Likenesses to use with --like: {','.join(KINDS)}.")
+    ] = ",".join(KINDS),
     threshold: Annotated[
         float, typer.Option(help="Largest face distance (dlib: under 0.6 is the same person).")
     ] = SAME_PERSON,
     limit: Annotated[int, typer.Option(help="How many hits at most.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Pictures whose text holds some words, or that show a face like a given one."""
+    """Pictures whose text holds some words, that show a face like a given one, or that
+    are most like a picture or a group."""
     err = Console(stderr=True)
     text_hits: list[TextHit] = []
     face_hits: list[FaceHit] = []
+    like_hits: list[LikeHit] = []
     try:
-        if sum(x is not None for x in (text, face, face_id)) != 1:
-            raise UserError("give exactly one of --text, --face or --face-id")
+        if sum(x is not None for x in (text, face, face_id, like, like_cluster)) != 1:
+            raise UserError(
+                "give exactly one of --text, --face, --face-id, --like or --like-cluster"
+            )
+        kinds = [k.strip() for k in by.split(",") if k.strip()]
+        if set(kinds) - set(KINDS):
+            raise UserError(f"--by takes some of {','.join(KINDS)}")
         case = Case.open(case_dir)
         with case.engine.connect() as conn:
             if text is not None:
                 text_hits = search_text(conn, text, limit)
+            elif like is not None or like_cluster is not None:
+                seeds = [like] if like is not None else cluster_members(conn, like_cluster or 0)
+                like_hits = more_like(conn, seeds, kinds, limit)
             else:
                 face_hits = search_faces(conn, face, face_id, threshold, limit)
     except UnseenError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from exc
+    found: list[TextHit | FaceHit | LikeHit] = [*text_hits, *face_hits, *like_hits]
     if as_json:
-        hits = [h.as_dict() for h in text_hits] + [h.as_dict() for h in face_hits]
-        typer.echo(json.dumps(hits, indent=2))
-    elif text_hits or face_hits:
-        Console().print(_text_table(text_hits) if text_hits else _face_table(face_hits))
+        typer.echo(json.dumps([h.as_dict() for h in found], indent=2))
+    elif text_hits:
+        Console().print(_text_table(text_hits))
+    elif face_hits:
+        Console().print(_face_table(face_hits))
+    elif like_hits:
+        Console().print(_like_table(like_hits))
     else:
         Console().print("no hits")
 
@@ -66,7 +92,8 @@ def _text_table(hits: list[TextHit]) -> Table:
     for column in ("item", "path", "text", "confidence"):
         table.add_column(column, overflow="fold")
     for h in hits:
-        table.add_row(str(h.item_id), h.path, " / ".join(h.lines), f"{h.confidence:g}")
+        lines = escape(" / ".join(h.lines))
+        table.add_row(str(h.item_id), escape(h.path), lines, f"{h.confidence:g}")
     return table
 
 
@@ -76,5 +103,15 @@ def _face_table(hits: list[FaceHit]) -> Table:
         table.add_column(column, overflow="fold")
     for h in hits:
         box = ", ".join(map(str, h.box))
-        table.add_row(f"{h.distance:.3f}", str(h.item_id), h.path, str(h.face_id), box)
+        table.add_row(f"{h.distance:.3f}", str(h.item_id), escape(h.path), str(h.face_id), box)
+    return table
+
+
+def _like_table(hits: list[LikeHit]) -> Table:
+    table = Table(title=f"{len(hits)} pictures most like it")
+    for column in ("score", "item", "path", "why"):
+        table.add_column(column, overflow="fold")
+    for h in hits:
+        why = escape("; ".join(h.why))
+        table.add_row(f"{h.score:.2f}", str(h.item_id), escape(h.path), why)
     return table

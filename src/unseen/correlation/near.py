@@ -40,14 +40,19 @@ def pairs_within(
     if variants is not None:
         flat = [(i, v) for i, vs in enumerate(variants) for v in vs]
         queries, owners = pack([v for _, v in flat]), np.array([i for i, _ in flat])
-    search = _faiss_search if faiss is not None else _numpy_search
     best: dict[tuple[int, int], int] = {}
-    for q, j, d in search(codes, queries, radius):
+    for q, j, d in within(codes, queries, radius):
         i = int(owners[q])
         if i != j:
             key = (min(i, j), max(i, j))
             best[key] = min(best.get(key, 256), d)
     return sorted((i, j, d) for (i, j), d in best.items())
+
+
+def within(codes: np.ndarray, queries: np.ndarray, radius: int) -> list[tuple[int, int, int]]:
+    """(query row, code row, distance) for every code within ``radius`` bits of a query."""
+    search = _faiss_search if faiss is not None else _numpy_search
+    return search(codes, queries, radius)
 
 
 def _faiss_search(

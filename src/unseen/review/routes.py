@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unseen.review.auth import ADMIN, EXAMINER, READ_ONLY, REVIEWER
-from unseen.review.views import api, auth_views, media_views, pages
+from unseen.review.views import api, auth_views, like_views, media_views, pages
 
 PUBLIC: frozenset[str] = frozenset()
 EVERYONE = frozenset({ADMIN, EXAMINER, REVIEWER, READ_ONLY})
@@ -52,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     Route("clusters", "GET", "/clusters", pages.clusters_page, EVERYONE, label="Clusters"),
     Route("cluster", "GET", "/clusters/{cluster_id}", pages.cluster_page, EVERYONE),
     Route("leads", "GET", "/leads", pages.leads_page, EVERYONE, label="Leads"),
+    Route("like", "GET", "/like", like_views.like_page, EVERYONE),
     Route("audit", "GET", "/audit", pages.audit_page, AUDITORS, label="Audit"),
     Route("users", "GET", "/users", pages.users_page, ADMINS, label="Users"),
     Route("settings", "GET", "/settings", pages.settings_page, EVERYONE, label="Settings"),
