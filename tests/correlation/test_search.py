@@ -151,7 +151,7 @@ def test_cli_search_needs_exactly_one_query(case: Case) -> None:
     for args in ([], ["--text", "room", "--face", "1"]):
         result = runner.invoke(app, ["search", str(case.root), *args])
         assert result.exit_code == 2
-        assert "give exactly one of --text, --face or --face-id" in result.output
+        assert "give exactly one of --text, --face, --face-id, --like or" in result.output
     result = runner.invoke(app, ["search", str(case.root), "--face-id", "1", "--json"])
     assert result.exit_code == 0, result.output
     assert [h["face_id"] for h in json.loads(result.output)] == [2, 3]

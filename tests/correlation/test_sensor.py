@@ -84,13 +84,17 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
     return c
 
 
-def sensor_clusters(case: Case) -> dict[str, list[tuple[str, str]]]:
+def sensor_clusters(case: Case, originals: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """Each sensor cluster's linked pictures (and, with ``originals``, the camera
+    originals its fingerprint is made from)."""
     with case.engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT c.label, i.path, m.reason FROM clusters c JOIN cluster_members m "
             "ON m.cluster_id = c.id JOIN items i ON i.id = m.item_id "
             "WHERE c.kind = 'sensor' ORDER BY c.label, i.path"
         ).all()
+    if not originals:
+        rows = [r for r in rows if not r[2].startswith("camera original")]
     found: dict[str, list[tuple[str, str]]] = {}
     for label, path, reason in rows:
         found.setdefault(label, []).append((path, reason))
@@ -107,6 +111,9 @@ def test_stripped_pictures_link_to_the_camera_whose_sensor_took_them(case: Case)
         "chat/canon_turned.jpg",
     ]
     assert [p for p, _ in found[NIKON]] == ["chat/nikon_a.jpg", "chat/nikon_b.jpg"]
+    everything = sensor_clusters(case, originals=True)
+    made_of = [p for p, _ in everything[NIKON] if (p, _) not in found[NIKON]]
+    assert made_of and all(p.startswith("DCIM/") for p in made_of)
     reasons = dict(found[CANON])
     assert reasons["chat/canon_a.jpg"].startswith(
         "sensor noise matches Canon EOS 80D serial 183012345678 (PCE "

@@ -183,6 +183,8 @@ def _context(
             weight = min(w["camera_peers"] * others, w["camera_peers_cap"])
             detail = f"{c.label} took {others} other unknown images"
             reasons.append(Reason("camera_peers", weight, detail))
+        elif c.kind == "sensor" and f.id in c.details.get("originals", ()):
+            continue  # it makes the fingerprint: matching it says nothing new
         elif c.kind in CONTEXT_KINDS and (others or c.kind in ("device", "sensor", "text")):
             detail = CONTEXT_KINDS[c.kind].format(label=c.label, others=others)
             reasons.append(Reason(c.kind, w[c.kind] * c.confidence, detail))

@@ -81,7 +81,7 @@ def spread(ids: list[int], limit: int) -> list[int]:
 
 class SensorGrouping(Grouping):
     NAME = "sensor"
-    VERSION = "1"
+    VERSION = "2"
     KIND = "sensor"
     DESCRIPTION = f"sensor noise (PRNU) matches a camera's fingerprint, PCE > {PCE_THRESHOLD:g}"
 
@@ -99,15 +99,28 @@ class SensorGrouping(Grouping):
             )
             if not members:
                 continue
+            # The originals the fingerprint is made from belong to the sensor too: an
+            # examiner reads the cluster as "everything this sensor took", and
+            # association with known originals runs through them.
+            originals = [i for i in body.originals if i in by_id and i not in links]
+            made_of = (
+                f"camera original: its sensor noise is part of the fingerprint of {body.label}"
+            )
             yield Cluster(
                 self.KIND,
                 body.key,
                 body.label,
                 1.0,
                 tuple(
-                    Member(i, _reason(body, pce, turns, left), _confidence(pce))
-                    for i, pce, turns, left in members
-                    if i in by_id
+                    sorted(
+                        [
+                            Member(i, _reason(body, pce, turns, left), _confidence(pce))
+                            for i, pce, turns, left in members
+                            if i in by_id
+                        ]
+                        + [Member(i, made_of) for i in originals],
+                        key=lambda m: m.item_id,
+                    )
                 ),
                 {
                     "camera": body.camera,
@@ -116,6 +129,7 @@ class SensorGrouping(Grouping):
                     "height": body.size[1],
                     "crop": body.side,
                     "fingerprint_from": len(body.originals),
+                    "originals": originals,
                     "threshold": PCE_THRESHOLD,
                     "pce": {str(i): round(pce, 1) for i, pce, _, _ in members},
                 },
