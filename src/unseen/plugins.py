@@ -18,6 +18,7 @@ BUILTIN_MODULES = (
     "unseen.sources.ewf",
     "unseen.sources.disk",
     "unseen.sources.files",
+    "unseen.sources.vdisk",
     "unseen.analysis.filetype",
     "unseen.analysis.hashes",
     "unseen.analysis.image",

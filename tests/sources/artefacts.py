@@ -320,3 +320,14 @@ def ntfs_delete(path: Path, name: str) -> int:
                 at -= bcount * cluster
     path.write_bytes(bytes(img))
     return runs[0][0] * cluster
+
+
+# ------------------------------------------------------------------- virtual disks
+
+
+def virtual_disk(raw: Path, fmt: str, target: Path, *options: str) -> Path:
+    """``raw`` converted by ``qemu-img convert`` to ``fmt`` (vmdk, vpc, vhdx, qcow2)."""
+    need("qemu-img")
+    extra = ["-o", ",".join(options)] if options else []
+    run("qemu-img", "convert", "-q", "-f", "raw", "-O", fmt, *extra, raw, target)
+    return target

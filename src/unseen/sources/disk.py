@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from unseen.core.errors import EvidenceError
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.media import find_media
 
 MISSING = "disk image not read: install unseen[disk] (pytsk3)"
 
@@ -31,8 +32,11 @@ def sniff_disk(head: bytes) -> bool:
     """A partition table or a file-system boot block TSK reads, at the start of ``head``.
 
     Short signatures (ext's 2-byte magic) are checked with their neighbouring fields,
-    so random binary files are not taken for disk images.
+    so random binary files are not taken for disk images. Virtual disks (VMDK, VHD,
+    QCOW) are not raw images even where their first sector looks like one.
     """
+    if find_media(head) is not None:
+        return False
     if len(head) >= 512 and head[510:512] == b"\x55\xaa":
         table = [head[446 + 16 * i : 462 + 16 * i] for i in range(4)]
         if all(e[0] in (0, 0x80) for e in table) and any(e[4] for e in table):

@@ -31,6 +31,7 @@ from unseen.sources.containers import (
 )
 from unseen.sources.disk import DiskReader, sniff_disk
 from unseen.sources.ewf import MAGIC, EwfReader
+from unseen.sources.media import find_media
 from unseen.sources.streams import PositionalStream, binary
 
 HEAD = 64 * 1024
@@ -176,7 +177,10 @@ class RawImageSource(FileContainerSource):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
-        return path.is_file() and (sniff_disk(head_of(path)) or _tsk_probe(path))
+        if not path.is_file():
+            return False
+        head = head_of(path)
+        return sniff_disk(head) or (find_media(head) is None and _tsk_probe(path))
 
     def segments(self) -> list[Path]:
         return raw_segments(Path(self.spec.path))

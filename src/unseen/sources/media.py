@@ -1,0 +1,235 @@
+"""Storage-media images: virtual disks whose bytes are not the disk's bytes.
+
+A VMDK, VHD/VHDX or QCOW2 holds a disk in its own layout (grains, blocks, clusters);
+each format here decodes it into one flat ``MediaStream`` that the rest of the layers
+(partitions, file systems, deleted files, carving: ``sources.tsk``) read as if it were
+a raw image. Adding a format means one ``MediaFormat`` class registered in ``MEDIA``.
+
+The decoding is done by the libyal libraries that dfvfs installs and wraps (libvmdk,
+libvhdi, libqcow). They are driven through file objects only, never through paths:
+dfvfs's resolver opens images by path, which cannot reach an image that is itself a
+member of an archive or a file inside another disk, and a library given a path would
+follow whatever a hostile descriptor names. So every file a format needs besides its
+own stream (a VMDK's extent files) is opened here, read-only, and only when it is a
+plain name of a regular file in the same folder as the image (``Siblings``); parent
+and backing images (VMDK deltas, VHD differencing disks, QCOW backing files) are
+never opened, and what they would supply is recorded as missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import IO, Any, BinaryIO, ClassVar
+
+from unseen.core.errors import EvidenceError
+from unseen.core.registry import Registry
+from unseen.sources.streams import PositionalStream
+
+MISSING = "virtual disk not read: install unseen[disk] (dfvfs and its libyal libraries)"
+NOT_EXAMINED = "not examined"
+
+
+def not_examined(reason: str) -> EvidenceError:
+    """The error of a container whose contents could not be examined, worded alike
+    everywhere so that status, export and the review grid can find it."""
+    return EvidenceError(f"{NOT_EXAMINED}: {reason}")
+
+
+class Siblings:
+    """Read-only access to the files beside an image, by plain name only.
+
+    A descriptor is evidence and may name ``../../etc/shadow``, an absolute path or a
+    symbolic link planted beside it: only a name without separators whose entry in
+    the image's own folder is a regular file (``lstat``, links not followed) opens.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def open(self, name: str) -> IO[bytes]:
+        """The sibling file ``name``, opened read-only.
+
+        Raises:
+            OSError: no such sibling, or the name points outside the image's folder.
+        """
+        if self.folder is None:
+            raise OSError("the image is held inside other evidence; files beside it are not known")
+        if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            raise OSError("names a file outside the evidence folder; never followed")
+        target = self.folder / name
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            raise OSError("not found beside the image") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError("not a regular file (a link or device is never followed)")
+        from unseen.sources.files import open_readonly
+
+        return open_readonly(target)
+
+
+class MediaStream(PositionalStream):
+    """The decoded disk of a libyal handle, read at offsets."""
+
+    def __init__(self, handle: Any, size: int, keep: tuple[IO[bytes], ...] = ()) -> None:
+        super().__init__(size)
+        self.handle = handle
+        self._keep = keep  # extent files the handle reads from, kept open with it
+
+    def _read_at(self, offset: int, n: int) -> bytes:
+        try:
+            return bytes(self.handle.read_buffer_at_offset(n, offset))
+        except OSError as exc:
+            raise OSError(f"virtual disk not readable at byte {offset}: {exc}") from exc
+
+
+class MediaFormat(ABC):
+    """One storage-media image format: recognise it and decode it.
+
+    ``open`` returns the decoded disk and appends to ``problems`` whatever is known
+    to be missing from it (a parent image not opened) without failing.
+    """
+
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, head: bytes) -> bool:
+        """Whether content starting with ``head`` is this format."""
+
+    @classmethod
+    @abstractmethod
+    def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
+        """The decoded disk of the image in ``stream``.
+
+        Raises:
+            EvidenceError: the image cannot be decoded (damaged, encrypted, ...).
+        """
+
+
+MEDIA: Registry[type[MediaFormat]] = Registry("media formats")
+
+
+def find_media(head: bytes) -> type[MediaFormat] | None:
+    return next((cls for cls in MEDIA if cls.sniff(head)), None)
+
+
+def _lib(name: str) -> Any:
+    try:
+        return __import__(name)
+    except ImportError as exc:
+        raise EvidenceError(MISSING) from exc
+
+
+def _failed(what: str, exc: Exception) -> EvidenceError:
+    return not_examined(f"{what} damaged or unreadable ({exc})")
+
+
+_EXTENT = re.compile(r'^\s*(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\w+)\s*(?:"([^"]*)")?', re.MULTILINE)
+
+
+class Vmdk(MediaFormat):
+    NAME = "vmdk"
+    DESCRIPTION = "VMware VMDK (sparse, flat, split; descriptor file or embedded)"
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        return head[:4] in (b"KDMV", b"COWD") or head.lstrip()[:21] == b"# Disk DescriptorFile"
+
+    @classmethod
+    def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
+        pyvmdk = _lib("pyvmdk")
+        handle = pyvmdk.handle()
+        try:
+            handle.open_file_object(stream)
+            extents = [(d.filename or "", int(d.type)) for d in handle.extent_descriptors]
+        except OSError as exc:
+            raise _failed("VMDK descriptor", exc) from exc
+        embedded = stream.seek(0) == 0 and stream.read(4) in (b"KDMV", b"COWD")
+        files: list[IO[bytes]] = []
+        for name, _ in extents:
+            if embedded and len(extents) == 1:
+                stream.seek(0)
+                files.append(stream)
+                continue
+            try:
+                files.append(siblings.open(name))
+            except OSError as exc:
+                for f in files:
+                    if f is not stream:
+                        f.close()
+                raise not_examined(f"VMDK extent file {name!r} {exc}") from None
+        try:
+            handle.open_extent_data_files_as_file_objects(files)
+        except OSError as exc:
+            raise _failed("VMDK extent", exc) from exc
+        parent = handle.get_parent_filename()
+        if parent:
+            problems.append(
+                f"VMDK delta disk: its parent {parent!r} is never opened; what the parent "
+                "holds is not examined"
+            )
+        return MediaStream(handle, int(handle.get_media_size()), tuple(files))
+
+
+class Vhd(MediaFormat):
+    NAME = "vhd"
+    DESCRIPTION = "Microsoft VHD (dynamic, differencing) and VHDX"
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        return head[:8] in (b"conectix", b"vhdxfile")
+
+    @classmethod
+    def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
+        pyvhdi = _lib("pyvhdi")
+        handle = pyvhdi.file()
+        try:
+            handle.open_file_object(stream)
+        except OSError as exc:
+            raise _failed("VHD/VHDX", exc) from exc
+        parent = handle.get_parent_filename()
+        if parent:
+            problems.append(
+                f"differencing VHD: its parent {parent!r} is never opened; what the parent "
+                "holds is not examined"
+            )
+        return MediaStream(handle, int(handle.get_media_size()))
+
+
+class Qcow(MediaFormat):
+    NAME = "qcow"
+    DESCRIPTION = "QEMU QCOW (versions 1 to 3)"
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        return head[:4] == b"QFI\xfb"
+
+    @classmethod
+    def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
+        pyqcow = _lib("pyqcow")
+        handle = pyqcow.file()
+        try:
+            handle.open_file_object(stream)
+        except OSError as exc:
+            raise _failed("QCOW", exc) from exc
+        if handle.is_locked():
+            raise not_examined("encrypted QCOW image: no key for it")
+        backing = handle.get_backing_filename()
+        if backing:
+            shown = backing.decode("utf-8", "replace") if isinstance(backing, bytes) else backing
+            problems.append(
+                f"QCOW backing file {shown!r} is never opened; clusters it would supply are "
+                "not examined"
+            )
+        return MediaStream(handle, int(handle.get_media_size()))
+
+
+MEDIA.register(Vmdk)
+MEDIA.register(Vhd)
+MEDIA.register(Qcow)

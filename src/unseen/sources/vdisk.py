@@ -1,0 +1,69 @@
+"""Virtual disks (VMDK, VHD/VHDX, QCOW2) as containers and as sources.
+
+The image is decoded by its ``MediaFormat`` (``sources.media``) into a flat disk, and
+that disk is read by The Sleuth Kit exactly as a raw image is (``sources.tsk``), so a
+virtual disk lists the same items, deleted files, streams and carved files as the raw
+disk it holds, with the same paths and offsets. As a source the image may use extent
+files beside it (``Siblings``); found inside other evidence it may not, and a split
+VMDK there is recorded as not examined.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.sources.base import SOURCES
+from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.files import FileContainerSource, head_of
+from unseen.sources.media import MediaStream, Siblings, find_media
+from unseen.sources.streams import binary
+
+
+class VirtualDiskReader(ContainerReader):
+    NAME = "vdisk"
+    DESCRIPTION = "virtual disk: VMDK, VHD/VHDX, QCOW2 (libyal via dfvfs, The Sleuth Kit)"
+    BOMB_LIMITS = False
+
+    def __init__(self, stream: BinaryIO, siblings: Siblings | None = None) -> None:
+        super().__init__(stream)
+        stream.seek(0)
+        fmt = find_media(stream.read(4096))
+        if fmt is None:
+            raise WrongFormat("not a virtual disk")
+        try:
+            from unseen.sources.tsk import TskDisk
+        except ImportError as exc:
+            raise EvidenceError("disk image not read: install unseen[disk] (pytsk3)") from exc
+        stream.seek(0)
+        self.media: MediaStream = fmt.open(stream, siblings or Siblings(None), self.errors)
+        self.disk = TskDisk(binary(self.media))
+
+    @classmethod
+    def sniff(cls, head: bytes, mime: str | None) -> bool:
+        return find_media(head) is not None
+
+    def members(self, limits: Limits) -> Iterator[Member]:
+        return self.disk.members(limits)
+
+    def open_member(self, member: bytes) -> BinaryIO:
+        return self.disk.open_member(member)
+
+
+class VirtualDiskSource(FileContainerSource):
+    NAME = "vdisk"
+    DESCRIPTION = "a virtual disk: VMDK (with its extent files), VHD, VHDX, QCOW2"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return path.is_file() and find_media(head_of(path)) is not None
+
+    def _make_reader(self, files: list[io.FileIO]) -> ContainerReader:
+        return VirtualDiskReader(binary(files[0]), Siblings(Path(self.spec.path).parent))
+
+
+CONTAINERS.register(VirtualDiskReader)
+SOURCES.register(VirtualDiskSource)
