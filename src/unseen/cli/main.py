@@ -20,6 +20,7 @@ from rich.table import Table
 
 import unseen
 from unseen.cli.hashset import hashset_app
+from unseen.cli.keys import keys_app
 from unseen.cli.leads import leads
 from unseen.cli.match import match
 from unseen.cli.progress import RichProgress
@@ -313,6 +314,7 @@ app.command()(leads)
 app.command()(search)
 app.command()(match)
 app.add_typer(hashset_app, name="hashset")
+app.add_typer(keys_app, name="keys")
 app.command()(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
