@@ -110,8 +110,14 @@ def decode_cursor(text: str) -> list[Any] | None:
         key = json.loads(raw)
     except (ValueError, binascii.Error):
         return None
-    ok = isinstance(key, list) and len(key) == 2 and isinstance(key[1], int)
-    return key if ok and isinstance(key[0], str | int | float) else None
+    ok = isinstance(key, list) and len(key) == 2 and _fits(key[1])
+    # A key outside SQL's 64-bit range would overflow the driver (an HTTP 500).
+    first_ok = ok and (_fits(key[0]) or isinstance(key[0], str | float))
+    return key if first_ok else None
+
+
+def _fits(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def time_key(view: CaseView, conn: Connection) -> ColumnElement[str]:

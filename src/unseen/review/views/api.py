@@ -13,13 +13,14 @@ from unseen.review import decisions, explore
 from unseen.review import exposure as metering
 from unseen.review.context import AppContext, app_context, current_session
 from unseen.review.grid import GridFilter, GridQuery
+from unseen.review.ids import MAX_ID, BodyId
 from unseen.store import schema as s
 
 MAX_ITEMS = 100_000  # items in one explicit selection
 
 
 class CategoriseBody(BaseModel):
-    items: list[int] = Field(min_length=1, max_length=MAX_ITEMS)
+    items: list[BodyId] = Field(min_length=1, max_length=MAX_ITEMS)
     code: str = Field(max_length=32)
 
 
@@ -29,13 +30,13 @@ class FilterBody(BaseModel):
 
     filter: dict[str, str]
     code: str = Field(max_length=32)
-    expected: int = Field(ge=0)
+    expected: int = Field(ge=0, le=MAX_ID)
 
 
 class ExposureBody(BaseModel):
-    item: int | None = None
+    item: BodyId | None = None
     kind: str = Field(max_length=8)
-    ms: int = Field(ge=0)
+    ms: int = Field(ge=0, le=24 * 3600 * 1000)
 
 
 def categorise(request: Request, body: CategoriseBody) -> dict[str, Any]:

@@ -13,15 +13,16 @@ from fastapi.responses import Response
 from unseen.correlation.like import KINDS, cluster_members, more_like
 from unseen.review import audit
 from unseen.review.context import app_context, current_session
+from unseen.review.ids import QueryId
 from unseen.review.views.common import render
 
 LIMIT = 120
 
 
-def like_page(request: Request, item: int = 0, cluster: int = 0, by: str = "") -> Response:
+def like_page(request: Request, item: QueryId = 0, cluster: QueryId = 0, by: str = "") -> Response:
     ctx, session = app_context(request), current_session(request)
     kinds = [k for k in by.split(",") if k in KINDS] or list(KINDS)
-    if (item > 0) == (cluster > 0) or max(item, cluster) >= 2**63:
+    if (item > 0) == (cluster > 0):
         raise HTTPException(status_code=404, detail="give one item or one cluster")
     with ctx.read() as conn:
         seeds = [item] if item else cluster_members(conn, cluster)

@@ -11,12 +11,13 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from unseen.review import audit, media
 from unseen.review.context import app_context, current_session
+from unseen.review.ids import PathId
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def thumb(request: Request, item_id: int) -> Response:
+def thumb(request: Request, item_id: PathId) -> Response:
     """The item's review thumbnail, looked up by item id in the case."""
     ctx = app_context(request)
     with ctx.read() as conn:
@@ -30,7 +31,7 @@ def thumb(request: Request, item_id: int) -> Response:
     )
 
 
-def reveal(request: Request, item_id: int) -> dict[str, Any]:
+def reveal(request: Request, item_id: PathId) -> dict[str, Any]:
     """Audit the reveal of one item's full-size medium; return a short-lived link to it."""
     ctx, session = app_context(request), current_session(request)
     with ctx.read() as conn:
@@ -45,7 +46,7 @@ def reveal(request: Request, item_id: int) -> dict[str, Any]:
     return {"url": f"/media/{item_id}?t={token}", "kind": kind, "mime": item.mime}
 
 
-def media_file(request: Request, item_id: int, t: str = "") -> Response:
+def media_file(request: Request, item_id: PathId, t: str = "") -> Response:
     """The full-size medium, only with a token from :func:`reveal` for this session."""
     ctx, session = app_context(request), current_session(request)
     if not ctx.tokens.check(t, session.id, item_id):
@@ -68,7 +69,7 @@ def media_file(request: Request, item_id: int, t: str = "") -> Response:
     )
 
 
-def _video(request: Request, item: media.Original, item_id: int) -> Response:
+def _video(request: Request, item: media.Original, item_id: PathId) -> Response:
     """Stream a video with byte ranges (seeking), straight from the evidence."""
     try:
         stream = media.open_original(item)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from unseen.review import audit, auth, explore, exposure
 from unseen.review.context import app_context, current_session
 from unseen.review.grid import GridFilter, GridQuery
+from unseen.review.ids import PathId, QueryId
 from unseen.review.itemview import item_detail, similar
 from unseen.review.media import thumbnail_path
 from unseen.review.views.common import category_labels, render
@@ -63,7 +64,7 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
     )
 
 
-def item_page(request: Request, item_id: int) -> Response:
+def item_page(request: Request, item_id: PathId) -> Response:
     ctx = app_context(request)
     with ctx.read() as conn:
         detail = item_detail(ctx.view, conn, item_id)
@@ -119,7 +120,7 @@ def clusters_page(request: Request, kind: str = "") -> Response:
     )
 
 
-def cluster_page(request: Request, cluster_id: int) -> Response:
+def cluster_page(request: Request, cluster_id: PathId) -> Response:
     """A cluster is reviewed in the grid, filtered to its members."""
     return RedirectResponse(f"/grid?cluster={cluster_id}", status_code=303)
 
@@ -142,7 +143,7 @@ def leads_page(request: Request) -> Response:
     )
 
 
-def audit_page(request: Request, before: int = 0) -> Response:
+def audit_page(request: Request, before: QueryId = 0) -> Response:
     ctx = app_context(request)
     log = s.audit_log
     with ctx.read() as conn:
