@@ -9,6 +9,7 @@ SHA-256 matches, conflicts, unmapped categories and known-good files are checked
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -31,6 +32,7 @@ from unseen.matching.library import Library
 from unseen.matching.library_schema import entries, hashsets
 from unseen.matching.matcher import MatchConfig, Outcome, frame_queries
 from unseen.matching.stage import run_match
+from unseen.reports.csv_export import CsvExporter
 from unseen.reports.records import iter_records
 from unseen.store import repo
 from unseen.store import schema as s
@@ -362,6 +364,27 @@ def test_export_records_carry_categories_and_matches(matched: Matched) -> None:
     unrelated = records["unrelated/u101.png"]
     assert (unrelated["category"], unrelated["category_source"], unrelated["matches"]) == (
         None, None, [],
+    )  # fmt: skip
+
+
+def test_a_foreign_grade_stays_visible_as_such(matched: Matched) -> None:
+    """A US set's grade in a UK case is exported under its own scheme, never hidden
+    behind ``category: null`` or silently regraded."""
+    with matched.case.engine.connect() as conn:
+        records = {r["path"]: r for r in iter_records(conn)}
+    unmapped = records["sets/unmapped.png"]
+    assert (unmapped["category"], unmapped["category_source"]) == (None, "hashset:VIC-TEST v1")
+    assert unmapped["category_foreign"] == {"scheme": "us", "code": "CAT-1"}
+    assert records["sets/conflicted.png"]["category_foreign"] == {"scheme": "us", "code": "CAT-4"}
+    assert records["near/o1_q20.jpg"]["category_foreign"] is None  # a UK set in a UK case
+    assert records["good/readme.txt"]["category_foreign"] is None  # known good: no grade
+    assert records["unrelated/u101.png"]["category_foreign"] is None
+    out = io.StringIO()
+    CsvExporter().export(matched.case, out, "items", {})
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    (row,) = [r for r in rows if r["path"] == "sets/unmapped.png"]
+    assert (row["category"], row["category_foreign.scheme"], row["category_foreign.code"]) == (
+        "", "us", "CAT-1",
     )  # fmt: skip
 
 

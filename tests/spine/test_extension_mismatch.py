@@ -24,7 +24,8 @@ from unseen.store.case import Case
         ("clip.mov", "video/quicktime", False),
         ("fake.jpg", "text/plain", True),
         ("report.pdf", "application/pdf", None),
-        ("empty.jpg", "application/x-empty", None),
+        ("empty.jpg", "application/x-empty", True),
+        ("empty.bin", "application/x-empty", None),
     ],
 )
 def test_extension_mismatch(path: str, mime: str, expected: bool | None) -> None:

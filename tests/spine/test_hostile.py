@@ -107,11 +107,18 @@ def _facts(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: rec[k] for k in ("size", "md5", "sha1", "sha256")}
 
 
-@pytest.mark.parametrize("name", ["empty.bin", "empty.jpg"])
-def test_zero_byte_file(hostile: dict[str, dict[str, Any]], name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "errors"),
+    [
+        ("empty.bin", []),
+        # Empty under a picture's name: flagged like any other non-picture named so.
+        ("empty.jpg", ["image: named like an image (.jpg) but the file is empty"]),
+    ],
+)
+def test_zero_byte_file(hostile: dict[str, dict[str, Any]], name: str, errors: list[str]) -> None:
     rec = hostile[name]
     assert _facts(rec) == digests(b"")
-    assert (rec["mime"], rec["width"], spine_errors(rec)) == ("application/x-empty", None, [])
+    assert (rec["mime"], rec["width"], spine_errors(rec)) == ("application/x-empty", None, errors)
 
 
 def test_truncated_jpeg(hostile: dict[str, dict[str, Any]]) -> None:

@@ -33,7 +33,9 @@ def text(value: Any) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
-    value = value.replace("\x00", "").strip()
+    # An EXIF ASCII value ends at its first NUL (EXIF 2.32, 4.6.2); what follows is
+    # padding or leftovers of an earlier value, as ExifTool and exifread also read it.
+    value = value.split("\x00", 1)[0].strip()
     return value or None
 
 
@@ -130,6 +132,9 @@ def _orientation(value: Any) -> int | None:
     if value is None:
         return None
     number = int(value)
+    if number == 0:
+        # Written by some phones and editors for "not set": upright, nothing to record.
+        return None
     if not 1 <= number <= 8:
         raise ValueError(f"orientation {number} outside 1-8")
     return number

@@ -49,13 +49,13 @@ MEDIA_EXTENSIONS = frozenset().union(*EXTENSIONS.values())
 def extension_mismatch(path: str, mime: str) -> bool | None:
     """Whether the name hides what the content is: a known picture or video type under
     another extension, or a picture/video extension on other content. None: no opinion
-    (types we hold no list for, empty files)."""
+    (types we hold no list for, empty files under other names)."""
     name = path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name.strip(".") else ""
     if mime in EXTENSIONS:
         return ext not in EXTENSIONS[mime]
-    if mime == EMPTY:
-        return None
+    # An empty file under a picture or video name hides nothing, but it is not what
+    # its name says either (wiped or never written): flagged like other non-pictures.
     return True if ext in MEDIA_EXTENSIONS else None
 
 

@@ -107,18 +107,17 @@ class ImageAnalyser(FileAnalyser):
     DEPENDS_ON = ("hashes",)
 
     def applies_to(self, ctx: ItemContext) -> bool:
-        if _is_image(ctx.record.mime):
-            return True
-        # An empty file is just empty (its type says so), whatever it is called.
-        return ctx.record.mime != EMPTY and _image_suffix(ctx.task.path) is not None
+        return _is_image(ctx.record.mime) or _image_suffix(ctx.task.path) is not None
 
     def analyse(self, ctx: ItemContext) -> None:
         if not _is_image(ctx.record.mime):
             # Named like a picture but isn't one (wiped, encrypted, corrupt or disguised):
             # say so, or the examiner sees a ".jpg" with no picture and no reason.
+            suffix = _image_suffix(ctx.task.path)
+            if ctx.record.mime == EMPTY:
+                raise EvidenceError(f"named like an image ({suffix}) but the file is empty")
             raise EvidenceError(
-                f"named like an image ({_image_suffix(ctx.task.path)}) but the content is "
-                f"{ctx.record.mime}; not decoded"
+                f"named like an image ({suffix}) but the content is {ctx.record.mime}; not decoded"
             )
         if ctx.data is None:
             raise EvidenceError(

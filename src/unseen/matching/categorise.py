@@ -159,15 +159,36 @@ def no_category() -> dict[str, Any]:
         "category_reason": None,
         "category_conflict": False,
         "known_good": False,
+        "category_foreign": None,
         "matches": [],
     }
 
 
+def foreign_grade(matches: Sequence[dict[str, Any]], case_scheme: str) -> dict[str, str] | None:
+    """``{scheme, code}``: the grade the strongest graded match gave in a set scheme other
+    than the case's, so that a US set's grade in a UK case stays visible as what it is
+    (beside ``category``, which only ever holds an explicitly mapped case grade)."""
+    foreign = [
+        m
+        for m in matches
+        if not m["known_good"]
+        and m["category"] is not None
+        and m["set_scheme"] not in (case_scheme, NO_SCHEME)
+    ]
+    if not foreign:
+        return None
+    rank = {k: i for i, k in enumerate(KIND_NAMES)}
+    best = min(
+        foreign, key=lambda m: (m["kind"] not in EXACT_KINDS, m["distance"], rank[m["kind"]])
+    )
+    return {"scheme": best["set_scheme"], "code": best["category"]}
+
+
 def item_categories(conn: Connection, first: int, last: int) -> dict[int, dict[str, Any]]:
     """The export keys ``category``, ``category_source`` (``hashset:NAME vN`` or
-    ``reviewer:USER``), ``category_reason``, ``category_conflict``, ``known_good`` and
-    ``matches`` of items ``first..last`` that have any. Tables a case lacks (made
-    before matching or review existed) are skipped."""
+    ``reviewer:USER``), ``category_reason``, ``category_conflict``, ``known_good``,
+    ``category_foreign`` and ``matches`` of items ``first..last`` that have any. Tables a
+    case lacks (made before matching or review existed) are skipped."""
     found: dict[int, dict[str, Any]] = {}
     tables = set(inspect(conn).get_table_names())
     if s.auto_categories.name in tables:
@@ -180,6 +201,7 @@ def item_categories(conn: Connection, first: int, last: int) -> dict[int, dict[s
                 "category_conflict": bool(row.conflict),
                 "known_good": bool(row.known_good),
             }
+    graded: dict[int, list[dict[str, Any]]] = {}
     if s.matches.name in tables:
         m = s.matches
         rows = conn.execute(
@@ -196,6 +218,18 @@ def item_categories(conn: Connection, first: int, last: int) -> dict[int, dict[s
                     "fraction": row.frame_fraction,
                 }
             )
+            graded.setdefault(row.item_id, []).append(
+                {
+                    "kind": row.kind,
+                    "distance": row.distance,
+                    "category": row.category,
+                    "set_scheme": row.set_scheme,
+                    "known_good": bool(row.known_good),
+                }
+            )
+        scheme = _case_scheme(conn, tables)
+        for item_id, rows_of_item in graded.items():
+            found[item_id]["category_foreign"] = foreign_grade(rows_of_item, scheme)
     # A reviewer's decision outranks every hash set (issue 6 keeps ``review_state``).
     if s.review_state.name in tables:
         r = s.review_state
@@ -204,3 +238,12 @@ def item_categories(conn: Connection, first: int, last: int) -> dict[int, dict[s
                 category=row.category, category_source=f"reviewer:{row.user}"
             )
     return found
+
+
+def _case_scheme(conn: Connection, tables: set[str]) -> str:
+    """The case's grading scheme as recorded in the case database (``uk`` by default)."""
+    if s.case_info.name not in tables:
+        return "uk"
+    info = s.case_info
+    value = conn.execute(select(info.c.value).where(info.c.key == "scheme")).scalar()
+    return str(value) if value else "uk"

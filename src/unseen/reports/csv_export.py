@@ -28,6 +28,7 @@ from unseen.store.case import Case
 NESTED = {
     "exif": (*EXIF_KEYS, "thumbnail"),
     "video": (*VIDEO_KEYS, "hashed_frames"),
+    "category_foreign": ("scheme", "code"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
