@@ -9,9 +9,11 @@ parsers must find.
 
 from __future__ import annotations
 
+import plistlib
 import shutil
 import sqlite3
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Times used throughout (all UTC).
@@ -110,7 +112,7 @@ def chrome_history(path: Path, old: bool = False) -> Path:
         conn.execute(
             "INSERT INTO downloads VALUES (1, 'C:\\Users\\alex\\Downloads\\timetable.pdf',"
             " 'https://cdn.example.org/timetable.pdf', ?, 1234, 1234, 1, ?, 0)",
-            (webkit(T0_UNIX + 200), webkit(T0_UNIX + 201)),
+            (T0_UNIX + 200, T0_UNIX + 201),  # time_t in this schema, not WebKit time
         )
     else:
         conn.executemany("INSERT INTO urls VALUES (?,?,?,?,?,?,0)", CHROME_URLS)
@@ -379,3 +381,80 @@ def bencode(value: object) -> bytes:
         items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
         return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
     raise TypeError(type(value))
+
+
+# Mac absolute time (seconds since 2001-01-01 UTC) of T0: 1709287200 - 978307200.
+MAC_OFFSET_S = 978_307_200
+
+FIREFOX_DOWNLOADS_DDL = """
+CREATE TABLE moz_downloads (id INTEGER PRIMARY KEY, name TEXT, source TEXT, target TEXT,
+  tempPath TEXT, startTime INTEGER, endTime INTEGER, state INTEGER, referrer TEXT,
+  entityID TEXT, currBytes INTEGER NOT NULL DEFAULT 0, maxBytes INTEGER NOT NULL DEFAULT -1,
+  mimeType TEXT, preferredApplication TEXT, preferredAction INTEGER NOT NULL DEFAULT 0,
+  autoResume INTEGER NOT NULL DEFAULT 0, guid TEXT);
+"""
+
+
+def firefox_downloads(path: Path) -> Path:
+    """A Firefox 3-25 ``downloads.sqlite`` with a finished and a cancelled download."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(FIREFOX_DOWNLOADS_DDL)
+    conn.executemany(
+        "INSERT INTO moz_downloads (id, name, source, target, startTime, endTime, state,"
+        " referrer, currBytes, maxBytes, mimeType) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (1, "map.pdf", "https://maps.example.org/map.pdf",
+             "file:///C:/Users/alex/Downloads/map%20v2.pdf", (T0_UNIX + 300) * 1_000_000,
+             (T0_UNIX + 302) * 1_000_000, 1, "https://maps.example.org/", 5000, 5000,
+             "application/pdf"),
+            (2, "big.iso", "https://mirror.example.org/big.iso",
+             "file:///C:/Users/alex/Downloads/big.iso", (T0_UNIX + 400) * 1_000_000, 0, 3,
+             None, 100, -1, None),
+        ],
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    return path
+
+
+def safari_history_plist(path: Path) -> Path:
+    """A binary ``History.plist`` as Safari 6 and older wrote it (times as text)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "WebHistoryFileVersion": 1,
+        "WebHistoryDates": [
+            {
+                "": "https://www.bing.com/search?q=otter+facts",
+                "title": "otter facts - Bing",
+                "lastVisitedDate": f"{T0_UNIX - MAC_OFFSET_S}.5",
+                "visitCount": 3,
+            },
+            {"title": "no address"},
+            {"": "https://example.org/", "lastVisitedDate": str(T0_UNIX - MAC_OFFSET_S + 60)},
+        ],
+    }
+    path.write_bytes(plistlib.dumps(data, fmt=plistlib.FMT_BINARY))
+    return path
+
+
+def safari_downloads_plist(path: Path) -> Path:
+    """A binary ``Downloads.plist`` with one finished download (dates as plist dates)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    added = datetime.fromtimestamp(T0_UNIX + 500, UTC).replace(tzinfo=None)
+    done = datetime.fromtimestamp(T0_UNIX + 505, UTC).replace(tzinfo=None)
+    data = {
+        "DownloadHistory": [
+            {
+                "DownloadEntryURL": "https://files.example.org/recipes.zip",
+                "DownloadEntryPath": "~/Downloads/recipes.zip",
+                "DownloadEntryProgressBytesSoFar": 2048,
+                "DownloadEntryProgressTotalToLoad": 2048,
+                "DownloadEntryIdentifier": "5B1D0C9E-0000-4000-8000-000000000001",
+                "DownloadEntryDateAddedKey": added,
+                "DownloadEntryDateFinishedKey": done,
+            }
+        ]
+    }
+    path.write_bytes(plistlib.dumps(data, fmt=plistlib.FMT_BINARY))
+    return path

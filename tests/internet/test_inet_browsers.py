@@ -40,7 +40,7 @@ def test_chromium_history_records(tmp_path: Path, old: bool) -> None:
     assert first == {
         "type": "browser.visit",
         "parser": "chromium_history",
-        "parser_version": "1",
+        "parser_version": "2",
         "ts_utc": "2024-03-01T10:00:00.000000Z",
         "ts_raw": str(webkit(T0_UNIX)),
         "ts_epoch": "webkit_us_1601",
@@ -67,12 +67,14 @@ def test_chromium_history_records(tmp_path: Path, old: bool) -> None:
     assert download["data"]["state"] == "complete"
     assert download["data"]["end_utc"] == "2024-03-01T10:03:21.000000Z"
     chain = download["data"]["url_chain"]
-    if old:  # no chain table: the row's own URL
+    if old:  # no chain table: the row's own URL; times in Unix seconds
         assert chain == ["https://cdn.example.org/timetable.pdf"]
+        assert (download["ts_raw"], download["ts_epoch"]) == (str(T0_UNIX + 200), "unix_s")
     else:
         assert chain == ["https://example.org/get?id=7", "https://cdn.example.org/timetable.pdf"]
         assert download["data"]["referrer"] == "https://example.org/timetables"
         assert download["data"]["mime_type"] == "application/pdf"
+        assert download["ts_epoch"] == "webkit_us_1601"
     searches = {
         (
             row_dict(r)["data"]["origin"],

@@ -5,7 +5,9 @@ Schema: ``urls``, ``visits``, ``keyword_search_terms``, ``downloads``,
 ``downloads_url_chains``, ``meta`` (Chromium ``components/history/core/browser/``
 ``history_database.cc``, ``visit_database.cc``, ``download_database.cc``). Times are
 WebKit microseconds since 1601-01-01 UTC. Old versions (before ~v24) lack the URL
-chain table and name the target ``full_path``; both are read.
+chain table and name the target ``full_path``; both are read. Their download start and
+end times are Unix seconds (``time_t``, as plaso's Chrome 8 plugin reads them) until a
+later migration rewrote them as WebKit time, so each legacy value is read by its size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from unseen.internet.sqlite import SqliteParser, columns, pick, tables
 from unseen.internet.timestamps import stamp, utc_of
 
 EPOCH = "webkit_us_1601"
+LEGACY_DOWNLOAD_EPOCH = "unix_s"
+# A Unix-seconds value stays below this for millennia; a WebKit-microseconds value of any
+# plausible year is above 1e16, so the two clocks cannot be confused.
+UNIX_SECONDS_BELOW = 100_000_000_000
 # ui::PageTransition core types (the low byte of visits.transition).
 TRANSITIONS = {
     0: "link",
@@ -50,7 +56,7 @@ MAX_CHAIN = 100
 
 class ChromiumHistoryParser(SqliteParser):
     NAME = "chromium_history"
-    VERSION = "1"
+    VERSION = "2"
     DESCRIPTION = "Chromium-family History: visits (typed/linked), downloads, search terms"
     PATH_GLOBS = browsers.globs("chromium")
     PRODUCES = ("browser.visit", "browser.download", "search.query")
@@ -158,12 +164,13 @@ class ChromiumHistoryParser(SqliteParser):
             referrer=pick(have, "referrer"),
             mime=pick(have, "mime_type"),
         )
+        legacy = "full_path" in have and "target_path" not in have
         for row in conn.execute(query):
             did, target, url, start, end, received, total, state, referrer, mime = row
             chain = tuple(chains.get(did) or ([str(url)] if url else []))
             yield BrowserDownload(
                 ctx.prov(f"downloads.id={did}"),
-                stamp(start, EPOCH),
+                stamp(start, _download_epoch(start, legacy)),
                 browser=browser,
                 profile=profile,
                 url=chain[-1] if chain else "",
@@ -174,8 +181,16 @@ class ChromiumHistoryParser(SqliteParser):
                 state=DOWNLOAD_STATES.get(state, f"state_{state}"),
                 referrer=_text(referrer) or None,
                 mime_type=_text(mime) or None,
-                end_utc=utc_of(end, EPOCH),
+                end_utc=utc_of(end, _download_epoch(end, legacy)),
             )
+
+
+def _download_epoch(raw: object, legacy: bool) -> str:
+    """The clock of a download time: Unix seconds in a legacy (``full_path``) table
+    unless the value is too large to be seconds, WebKit microseconds otherwise."""
+    if legacy and isinstance(raw, int | float) and abs(raw) < UNIX_SECONDS_BELOW:
+        return LEGACY_DOWNLOAD_EPOCH
+    return EPOCH
 
 
 def _text(value: object) -> str | None:

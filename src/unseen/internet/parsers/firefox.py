@@ -6,6 +6,10 @@ Schema: ``moz_places``, ``moz_historyvisits`` (``visit_type`` per nsINavHistoryS
 downloads as ``moz_annos`` rows named ``downloads/destinationFileURI`` and
 ``downloads/metaData`` (Firefox 26+); ``moz_formhistory``. Times are PRTime,
 microseconds since 1970-01-01 UTC; download metadata ``endTime`` is milliseconds.
+Firefox 3 to 25 kept downloads in their own ``downloads.sqlite``: table
+``moz_downloads`` (``source`` URL, ``target`` file URI, ``startTime``/``endTime``
+PRTime, ``state`` per nsIDownloadManager, ``currBytes``/``maxBytes``, ``referrer``,
+``mimeType``; toolkit/components/downloads/nsDownloadManager.cpp).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from unseen.internet.records import (
     SearchQuery,
 )
 from unseen.internet.searchterms import search_terms
-from unseen.internet.sqlite import SqliteParser, tables
+from unseen.internet.sqlite import SqliteParser, columns, pick, tables
 from unseen.internet.timestamps import stamp, utc_of
 
 EPOCH = "unix_us"
@@ -53,6 +57,20 @@ DOWNLOAD_STATES = {
     6: "blocked_parental",
     7: "blocked_policy",
     8: "blocked_dirty",
+}
+# nsIDownloadManager::DOWNLOAD_* as stored in moz_downloads.state (Firefox 3-25).
+LEGACY_DOWNLOAD_STATES = {
+    -1: "not_started",
+    0: "in_progress",
+    1: "complete",
+    2: "failed",
+    3: "cancelled",
+    4: "paused",
+    5: "queued",
+    6: "blocked_parental",
+    7: "scanning",
+    8: "blocked_dirty",
+    9: "blocked_policy",
 }
 SEARCH_FIELDS = {"searchbar-history", "q", "query", "search", "search_query", "p", "text"}
 
@@ -187,6 +205,52 @@ class FirefoxFormHistoryParser(SqliteParser):
                 )
 
 
+class FirefoxLegacyDownloadsParser(SqliteParser):
+    NAME = "firefox_downloads"
+    VERSION = "1"
+    DESCRIPTION = "Firefox-family downloads.sqlite (Firefox 3-25): downloads"
+    PATH_GLOBS = browsers.globs("firefox", "downloads.sqlite")
+    PRODUCES = ("browser.download",)
+    REQUIRED_TABLES = ("moz_downloads",)
+    QUERIES: ClassVar[dict[str, str]] = {
+        "downloads": (
+            "SELECT id, source, target, startTime, endTime, state, currBytes, maxBytes,"
+            " {referrer}, {mime} FROM moz_downloads ORDER BY id"
+        )
+    }
+
+    def parse_db(self, ctx: ParseContext, conn: sqlite3.Connection) -> Iterator[Artefact]:
+        browser = browsers.browser_of("firefox", ctx.task.path)
+        profile = browsers.profile_of(ctx.task.path)
+        have = columns(conn, "moz_downloads")
+        query = self.QUERIES["downloads"].format(
+            referrer=pick(have, "referrer"), mime=pick(have, "mimeType")
+        )
+        for did, url, target, start, end, state, got, size, referrer, mime in conn.execute(query):
+            yield BrowserDownload(
+                ctx.prov(f"moz_downloads.id={did}"),
+                stamp(start, EPOCH),
+                browser=browser,
+                profile=profile,
+                url=str(url or ""),
+                url_chain=(str(url),) if url else (),
+                target_path=_file_path(target),
+                received_bytes=got if isinstance(got, int) else None,
+                # maxBytes is -1 when the server did not say.
+                total_bytes=size if isinstance(size, int) and size >= 0 else None,
+                state=_legacy_state(state),
+                referrer=str(referrer) if referrer else None,
+                mime_type=str(mime) if mime else None,
+                end_utc=utc_of(end, EPOCH),
+            )
+
+
+def _legacy_state(value: object) -> str | None:
+    if not isinstance(value, int):
+        return None if value is None else f"state_{value}"
+    return LEGACY_DOWNLOAD_STATES.get(value, f"state_{value}")
+
+
 # Settings that bear on concealment: private browsing, history kept or cleared, proxies.
 PRIVACY_PREFS = (
     "browser.privatebrowsing.autostart",
@@ -260,4 +324,5 @@ def _file_path(uri: object) -> str:
 
 ARTEFACT_PARSERS.register(FirefoxPlacesParser)
 ARTEFACT_PARSERS.register(FirefoxFormHistoryParser)
+ARTEFACT_PARSERS.register(FirefoxLegacyDownloadsParser)
 ARTEFACT_PARSERS.register(FirefoxPrefsParser)
