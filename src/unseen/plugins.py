@@ -44,6 +44,7 @@ BUILTIN_MODULES = (
     "unseen.correlation.groupings.folders",
     "unseen.correlation.groupings.windows",
     "unseen.correlation.groupings.downloads",
+    "unseen.correlation.groupings.seen_before",
     "unseen.correlation.deep.sensor_noise",
     "unseen.correlation.deep.scene_embedding",
     "unseen.correlation.deep.faces",
@@ -59,6 +60,9 @@ BUILTIN_MODULES = (
     "unseen.internet.parsers.system_hives",
     "unseen.internet.parsers.accounts",
     "unseen.internet.stage",
+    "unseen.phones.parsers.whatsapp_android",
+    "unseen.phones.parsers.imessage",
+    "unseen.phones.stage",
     "unseen.reports.internet",
 )
 ENTRY_POINT_GROUP = "unseen.plugins"

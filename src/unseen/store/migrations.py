@@ -109,6 +109,27 @@ def _lead_history(conn: Connection) -> None:
     _create(conn, schema.lead_runs, schema.lead_changes)
 
 
+def _phones(conn: Connection) -> None:
+    """Phones and messages: devices, contacts, conversations, messages, provenance."""
+    _create(
+        conn,
+        schema.phone_devices,
+        schema.msg_coverage,
+        schema.msg_contacts,
+        schema.msg_conversations,
+        schema.msg_participants,
+        schema.messages,
+        schema.msg_attachments,
+        schema.media_provenance,
+    )
+
+
+def _expansion_budget(conn: Connection) -> None:
+    """One expansion budget per source, kept across runs."""
+    for name in ("expanded_bytes", "expanded_items"):
+        _add_column(conn, schema.sources, name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -118,6 +139,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "correlation", _correlation),
     Migration(7, "extension mismatch", _extension_mismatch),
     Migration(8, "lead history", _lead_history),
+    Migration(14, "phones and messages", _phones),
+    Migration(11, "expansion budget", _expansion_budget),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -52,6 +52,10 @@ sources = Table(
     # sources/verify.py) and, for E01, the acquisition metadata as JSON.
     Column("fingerprint", Text),
     Column("acquisition", Text),
+    # The source's one expansion budget (sources/budget.py): archive members added so
+    # far across all nesting, and their declared bytes.
+    Column("expanded_bytes", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("expanded_items", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 runs = Table(
@@ -550,3 +554,132 @@ match_runs = Table(
     Column("transformations", Text, nullable=False),  # JSON {covered: [...], not: [...]}
     Column("stats", Text, nullable=False),  # JSON counts (matched, low quality, ...)
 )
+
+# --- phones and messages ---------------------------------------------------------------
+
+# A phone's identity as its extraction states it (backup Info.plist, build.prop, ...).
+phone_devices = Table(
+    "phone_devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),  # where it was read
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("platform", String(16), nullable=False),  # ios, android
+    Column("name", Text),
+    Column("model", Text),
+    Column("os_version", Text),
+    Column("serial", Text),
+    Column("imei", Text),
+    Column("phone_number", Text),
+    Column("details", Text, nullable=False),  # JSON of every other field read
+)
+
+# Which message parser ran on which database item, and how it went (as artefact_coverage).
+msg_coverage = Table(
+    "msg_coverage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("parser", String(64), nullable=False),
+    Column("parser_version", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # ok, empty, failed
+    Column("records", Integer, nullable=False),
+    Column("errors", Text, nullable=False),  # JSON list of messages
+    Column("run_at", String(32), nullable=False),
+)
+Index("ix_msg_coverage_item", msg_coverage.c.item_id)
+
+# Handles per app as the database names them; owner = the phone's own account.
+msg_contacts = Table(
+    "msg_contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),  # the database
+    Column("app", String(32), nullable=False),
+    Column("handle", Text, nullable=False),
+    Column("name", Text),
+    Column("owner", Boolean, nullable=False),
+)
+Index("ix_msg_contacts_item", msg_contacts.c.item_id)
+Index("ix_msg_contacts_handle", msg_contacts.c.app, msg_contacts.c.handle)
+
+msg_conversations = Table(
+    "msg_conversations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("app", String(32), nullable=False),
+    Column("key", Text, nullable=False),  # the app's chat id (JID, chat guid)
+    Column("title", Text),  # group name, or the other party
+    Column("is_group", Boolean, nullable=False),
+    Column("record_ref", Text, nullable=False),
+)
+Index("ix_msg_conversations_item", msg_conversations.c.item_id)
+
+msg_participants = Table(
+    "msg_participants",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("msg_conversations.id"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("msg_contacts.id"), primary_key=True),
+)
+
+# One message; sender_id is NULL for the owner's own messages. Times as the artefacts
+# table keeps them: UTC text, the raw value and its epoch. from_wal: the row exists only
+# in the database's write-ahead log (not yet checkpointed, perhaps deleted since).
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("app", String(32), nullable=False),
+    Column("conversation_id", Integer, ForeignKey("msg_conversations.id")),
+    Column("sender_id", Integer, ForeignKey("msg_contacts.id")),
+    Column("direction", String(16), nullable=False),  # sent, received
+    Column("ts_utc", String(32)),
+    Column("ts_raw", String(64)),
+    Column("ts_epoch", String(32)),
+    Column("text", Text),
+    Column("status", String(32)),
+    Column("from_wal", Boolean, nullable=False),
+    Column("record_ref", Text, nullable=False),
+)
+Index("ix_messages_conversation", messages.c.conversation_id, messages.c.ts_utc)
+Index("ix_messages_item", messages.c.item_id)
+
+# A file a message carries: the path/hash the database holds and, when the file is in
+# the case, the item it was tied to (how, in link_method). absent: nothing matched.
+msg_attachments = Table(
+    "msg_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("ref_path", Text),
+    Column("name", Text),
+    Column("mime", String(128)),
+    Column("size", BigInteger),
+    Column("sha256", String(64)),
+    Column("linked_item_id", Integer, ForeignKey("items.id")),
+    Column("link_method", String(16)),  # path, sha256
+    Column("absent", Boolean, nullable=False),
+)
+Index("ix_msg_attachments_message", msg_attachments.c.message_id)
+Index("ix_msg_attachments_linked", msg_attachments.c.linked_item_id)
+
+# Where a picture or video came from: one row per fact (captured, received, sent, saved,
+# downloaded), with the contact/conversation and the database record that says so.
+media_provenance = Table(
+    "media_provenance",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("db_item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("app", String(32), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("contact_id", Integer, ForeignKey("msg_contacts.id")),
+    Column("conversation_id", Integer, ForeignKey("msg_conversations.id")),
+    Column("message_id", Integer, ForeignKey("messages.id")),
+    Column("ts_utc", String(32)),
+    Column("source_of_record", Text, nullable=False),
+)
+Index("ix_media_provenance_item", media_provenance.c.item_id)
+Index("ix_media_provenance_db", media_provenance.c.db_item_id)

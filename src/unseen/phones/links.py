@@ -1,0 +1,152 @@
+"""Attachments tied to case items, and the provenance facts that follow from them.
+
+An attachment is tied first by the SHA-256 its database holds (exact content, wherever
+the file went), else by path: the path the app wrote, stripped of its home prefix
+(``~/``, ``/var/mobile/``), must end the item's path in the same source (an iOS
+backup shows ``MediaDomain/Library/SMS/Attachments/...``, an extraction
+``private/var/mobile/Library/SMS/Attachments/...``). Nothing tied: ``absent``.
+Provenance is derived again whole on every run, so it always agrees with the links.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from unseen.internet.plan import item_pages
+from unseen.store import schema as s
+
+_HOMES = ("/private/var/mobile/", "/var/mobile/", "~/", "/")
+IN_CHUNK = 500
+
+
+def relink(conn: Connection) -> tuple[int, int]:
+    """Tie every attachment to an item where possible; returns (tied, absent)."""
+    a, m, i = s.msg_attachments, s.messages, s.items
+    rows = conn.execute(
+        select(a.c.id, a.c.ref_path, a.c.sha256, i.c.source_id)
+        .join(m, m.c.id == a.c.message_id)
+        .join(i, i.c.id == m.c.item_id)
+    ).all()
+    by_hash = _items_by_sha256(conn, {r.sha256 for r in rows if r.sha256})
+    names = {_name(r.ref_path) for r in rows if r.ref_path}
+    by_name = _items_by_name(conn, names)
+    tied = 0
+    for r in rows:
+        found = _tie(r, by_hash, by_name)
+        item_id, method = found if found else (None, None)
+        tied += item_id is not None
+        conn.execute(
+            update(a)
+            .where(a.c.id == r.id)
+            .values(linked_item_id=item_id, link_method=method, absent=item_id is None)
+        )
+    return tied, len(rows) - tied
+
+
+def _tie(
+    r: Any, by_hash: dict[str, int], by_name: dict[str, list[tuple[int, int, str]]]
+) -> tuple[int, str] | None:
+    if r.sha256 and r.sha256 in by_hash:
+        return by_hash[r.sha256], "sha256"
+    if not r.ref_path:
+        return None
+    tail = _relative(r.ref_path).casefold()
+    for item_id, source_id, path in by_name.get(_name(r.ref_path), ()):
+        folded = path.casefold()
+        if source_id == r.source_id and (folded == tail or folded.endswith("/" + tail)):
+            return item_id, "path"
+    return None
+
+
+def _relative(path: str) -> str:
+    for home in _HOMES:
+        if path.startswith(home):
+            return path[len(home) :]
+    return path
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].casefold()
+
+
+def _items_by_sha256(conn: Connection, digests: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = sorted(digests)
+    i = s.items
+    for start in range(0, len(wanted), IN_CHUNK):
+        rows = conn.execute(
+            select(i.c.id, i.c.sha256)
+            .where(i.c.sha256.in_(wanted[start : start + IN_CHUNK]))
+            .order_by(i.c.id)
+        )
+        for item_id, digest in rows:
+            found.setdefault(digest, item_id)
+    return found
+
+
+def _items_by_name(conn: Connection, names: set[str]) -> dict[str, list[tuple[int, int, str]]]:
+    """File items whose last path part is among ``names`` (one pass over the items)."""
+    found: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    if not names:
+        return found
+    for page in item_pages(conn):
+        for r in page:
+            name = _name(r.path)
+            if name in names:
+                found[name].append((r.id, r.source_id, r.path))
+    return found
+
+
+def derive_provenance(conn: Connection) -> int:
+    """One provenance row per tied attachment: who sent or received it, when, where."""
+    p, a, m = s.media_provenance, s.msg_attachments, s.messages
+    conn.execute(delete(p).where(p.c.message_id.is_not(None)))
+    others = _single_other_party(conn)
+    rows = conn.execute(
+        select(
+            a.c.linked_item_id,
+            m.c.item_id,
+            m.c.app,
+            m.c.direction,
+            m.c.sender_id,
+            m.c.conversation_id,
+            m.c.id,
+            m.c.ts_utc,
+            m.c.record_ref,
+            s.items.c.path,
+        )
+        .join(m, m.c.id == a.c.message_id)
+        .join(s.items, s.items.c.id == m.c.item_id)
+        .where(a.c.linked_item_id.is_not(None))
+        .order_by(m.c.id, a.c.id)
+    ).all()
+    values = [
+        {
+            "item_id": r.linked_item_id,
+            "db_item_id": r.item_id,
+            "app": r.app,
+            "direction": r.direction,
+            "contact_id": r.sender_id if r.sender_id else others.get(r.conversation_id),
+            "conversation_id": r.conversation_id,
+            "message_id": r.id,
+            "ts_utc": r.ts_utc,
+            "source_of_record": f"{r.path}: {r.record_ref}",
+        }
+        for r in rows
+    ]
+    if values:
+        conn.execute(insert(p), values)
+    return len(values)
+
+
+def _single_other_party(conn: Connection) -> dict[int, int]:
+    """Conversation -> its one participant, for one-to-one chats (the owner's
+    counterpart: whom a sent picture went to)."""
+    pt = s.msg_participants
+    found: dict[int, list[int]] = defaultdict(list)
+    for conv, contact in conn.execute(select(pt.c.conversation_id, pt.c.contact_id)):
+        found[conv].append(contact)
+    return {conv: who[0] for conv, who in found.items() if len(who) == 1}

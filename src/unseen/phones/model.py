@@ -1,0 +1,94 @@
+"""What a message parser returns: plain, picklable records with keys local to one
+database, so a worker never needs the case's row ids (the single writer assigns them).
+
+Contacts are keyed by their handle, conversations by the app's chat key, messages by
+their ``record_ref`` (table and row in the database), which is also the provenance an
+examiner can check by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SENT = "sent"
+RECEIVED = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    handle: str
+    name: str | None = None
+    owner: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    key: str
+    title: str | None
+    is_group: bool
+    participants: tuple[str, ...]  # contact handles
+    record_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a message carries, as the database records it.
+
+    ``ref_path`` is the path the app wrote (relative to its own folder, or with ``~/``);
+    ``sha256`` is hex when the database holds a digest of the file.
+    """
+
+    ref_path: str | None
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    record_ref: str
+    conversation: str | None  # Conversation.key
+    sender: str | None  # Contact.handle; None for the owner
+    direction: str  # SENT or RECEIVED
+    ts_utc: str | None
+    ts_raw: str | None
+    ts_epoch: str | None
+    text: str | None
+    status: str | None = None
+    from_wal: bool = False
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    platform: str  # ios, android
+    name: str | None = None
+    model: str | None = None
+    os_version: str | None = None
+    serial: str | None = None
+    imei: str | None = None
+    phone_number: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Extract:
+    """Everything one parser read from one database (or device file)."""
+
+    app: str
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    conversations: list[Conversation] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+
+    def contact(self, handle: str, name: str | None = None, owner: bool = False) -> str:
+        """Register a handle (keeping the first name seen unless it had none)."""
+        known = self.contacts.get(handle)
+        if known is None or (known.name is None and name):
+            self.contacts[handle] = Contact(handle, name or (known.name if known else None), owner)
+        return handle
+
+    def records(self) -> int:
+        return len(self.messages) + len(self.devices)

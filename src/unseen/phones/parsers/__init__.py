@@ -1,0 +1,1 @@
+"""Message and device parsers, one module per application database."""

@@ -1,0 +1,235 @@
+"""WhatsApp for Android: ``msgstore.db`` (messages, chats, media) with ``wa.db``
+(address-book names) beside it.
+
+Two schemas are read: the current one (``message``, ``chat``, ``jid``,
+``message_media``; WhatsApp moved to it in 2022) and the legacy one (``messages``
+keyed by ``key_remote_jid``). Times are milliseconds since 1970; ``from_me`` is the
+direction; ``message_media.file_hash`` is the base64 SHA-256 of the file, which ties
+an attachment to a case item even when its path changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sqlite3
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from unseen.internet.base import ParseContext, ParseTask, Sibling
+from unseen.internet.sqlite import open_copy, tables
+from unseen.phones.base import MESSAGE_PARSERS, SqliteMessageParser, from_wal
+from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
+from unseen.phones.times import unix_ms
+
+APP = "WhatsApp"
+GROUP_SERVER = "g.us"
+STATUS = {0: "received", 4: "sent to server", 5: "delivered", 6: "control", 8: "played"}
+STATUS.update({13: "read"})
+
+CURRENT = """
+SELECT m._id, m.chat_row_id, m.from_me, m.status, m.timestamp, m.text_data,
+       m.message_type, cj.raw_string AS chat_jid, cj.server AS chat_server, c.subject,
+       sj.raw_string AS sender_jid, {media}
+FROM message m
+LEFT JOIN chat c ON c._id = m.chat_row_id
+LEFT JOIN jid cj ON cj._id = c.jid_row_id
+LEFT JOIN jid sj ON sj._id = m.sender_jid_row_id
+{join}
+ORDER BY m._id
+"""
+MEDIA = "mm.file_path, mm.file_size, mm.mime_type, mm.file_hash, mm.media_name"
+MEDIA_JOIN = "LEFT JOIN message_media mm ON mm.message_row_id = m._id"
+LEGACY = """
+SELECT _id, key_remote_jid, key_from_me, status, timestamp, data, remote_resource,
+       media_mime_type, media_size, media_name, media_hash
+FROM messages ORDER BY _id
+"""
+CONTACTS = "SELECT jid, display_name, wa_name FROM wa_contacts"
+
+
+class WhatsAppAndroid(SqliteMessageParser):
+    NAME = "whatsapp_android"
+    VERSION = "1"
+    DESCRIPTION = "WhatsApp for Android msgstore.db with wa.db contact names"
+    APP = APP
+    PATH_GLOBS = (
+        "**/com.whatsapp/databases/msgstore.db",
+        "**/com.whatsapp.w4b/databases/msgstore.db",
+    )
+    REQUIRED_TABLES: ClassVar[tuple[str, ...]] = ()
+    WAL_KEYS = "SELECT _id FROM message"
+
+    @classmethod
+    def sibling_paths(cls, path: str) -> tuple[str, ...]:
+        folder = path[: -len("msgstore.db")]
+        return (*super().sibling_paths(path), folder + "wa.db", folder + "wa.db-wal")
+
+    def parse_db(
+        self, ctx: ParseContext, conn: sqlite3.Connection, checkpointed: set[object] | None
+    ) -> Extract:
+        found = tables(conn)
+        out = Extract(APP)
+        names = _names(ctx)
+        if "message" in found and "jid" in found:
+            _current(conn, out, names, checkpointed)
+        elif "messages" in found:
+            if checkpointed is not None:
+                checkpointed = {r[0] for r in _safe(conn, "SELECT _id FROM messages")}
+            _legacy(conn, out, names, checkpointed)
+        else:
+            raise sqlite3.DatabaseError("not a WhatsApp msgstore.db: no message table")
+        return out
+
+
+def _safe(conn: sqlite3.Connection, sql: str) -> list[Any]:
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.DatabaseError:
+        return []
+
+
+def _names(ctx: ParseContext) -> dict[str, str]:
+    """Address-book names from ``wa.db`` beside the database (empty when absent)."""
+    sibling = ctx.sibling(ctx.task.path[: -len("msgstore.db")] + "wa.db")
+    if sibling is None:
+        return {}
+    shadow = ParseContext(_as_task(ctx, sibling), ctx.parser_name, ctx.parser_version)
+    try:
+        with open_copy(shadow, WhatsAppAndroid.MAX_BYTES) as conn:
+            if "wa_contacts" not in tables(conn):
+                ctx.error("wa.db has no wa_contacts table: contact names not read")
+                return {}
+            rows = conn.execute(CONTACTS).fetchall()
+    except Exception as exc:  # a broken wa.db loses names, never the messages
+        ctx.error(f"wa.db not read: {exc}")
+        return {}
+    finally:
+        shadow.cleanup()
+    return {str(jid): str(disp or wa) for jid, disp, wa in rows if jid and (disp or wa)}
+
+
+def _as_task(ctx: ParseContext, sibling: Sibling) -> ParseTask:
+    """The task of a sibling item, to open it through its own scratch context."""
+    return replace(
+        ctx.task,
+        item_id=sibling.item_id,
+        path=sibling.path,
+        locator=sibling.locator,
+        size=sibling.size,
+        siblings=ctx.task.siblings,
+    )
+
+
+def _current(
+    conn: sqlite3.Connection,
+    out: Extract,
+    names: dict[str, str],
+    checkpointed: set[object] | None,
+) -> None:
+    if "message_media" in tables(conn):
+        sql = CURRENT.format(media=MEDIA, join=MEDIA_JOIN)
+    else:  # an old or damaged database: the messages still count
+        sql = CURRENT.format(media="NULL, NULL, NULL, NULL, NULL", join="")
+    chats: dict[str, Conversation] = {}
+    members: dict[str, set[str]] = {}
+    for r in conn.execute(sql):
+        (mid, chat_id, from_me, status, ts, text, _mtype, chat_jid, server, subject) = r[:10]
+        sender_jid, path, size, mime, fhash, mname = r[10:16]
+        key = str(chat_jid) if chat_jid else f"chat:{chat_id}"
+        is_group = server == GROUP_SERVER
+        if key not in chats:
+            title = subject if is_group else names.get(key)
+            chats[key] = Conversation(key, title, is_group, (), f"chat _id {chat_id}")
+            members[key] = set()
+        sender = None
+        if not from_me:
+            sender = str(sender_jid) if is_group and sender_jid else (None if is_group else key)
+            if sender:
+                out.contact(sender, names.get(sender))
+                members[key].add(sender)
+        elif not is_group:
+            out.contact(key, names.get(key))
+            members[key].add(key)
+        utc, raw, epoch = unix_ms(ts)
+        media: tuple[Attachment, ...] = ()
+        if path or fhash or mime:
+            media = (Attachment(path, mname, mime, size, _hex_sha256(fhash)),)
+        out.messages.append(
+            Message(
+                f"message _id {mid}",
+                key,
+                sender,
+                SENT if from_me else RECEIVED,
+                utc,
+                raw,
+                epoch,
+                text,
+                STATUS.get(status, None if status is None else str(status)),
+                from_wal(mid, checkpointed),
+                media,
+            )
+        )
+    for key, conv in chats.items():
+        out.conversations.append(
+            Conversation(
+                key, conv.title, conv.is_group, tuple(sorted(members[key])), conv.record_ref
+            )
+        )
+
+
+def _legacy(
+    conn: sqlite3.Connection,
+    out: Extract,
+    names: dict[str, str],
+    checkpointed: set[object] | None,
+) -> None:
+    chats: dict[str, set[str]] = {}
+    for mid, jid, from_me, status, ts, text, resource, mime, size, mname, mhash in conn.execute(
+        LEGACY
+    ):
+        key = str(jid or "unknown")
+        is_group = key.endswith("@" + GROUP_SERVER)
+        chats.setdefault(key, set())
+        sender = None
+        if not from_me:
+            sender = str(resource) if is_group and resource else (None if is_group else key)
+        if sender or not is_group:
+            handle = sender or key
+            out.contact(handle, names.get(handle))
+            chats[key].add(handle)
+        utc, raw, epoch = unix_ms(ts)
+        media = (Attachment(None, mname, mime, size, _hex_sha256(mhash)),) if mime else ()
+        out.messages.append(
+            Message(
+                f"messages _id {mid}",
+                key,
+                sender,
+                SENT if from_me else RECEIVED,
+                utc,
+                raw,
+                epoch,
+                text,
+                STATUS.get(status),
+                from_wal(mid, checkpointed),
+                media,
+            )
+        )
+    for key, who in chats.items():
+        is_group = key.endswith("@" + GROUP_SERVER)
+        title = None if is_group else names.get(key)
+        out.conversations.append(Conversation(key, title, is_group, tuple(sorted(who)), key))
+
+
+def _hex_sha256(value: object) -> str | None:
+    """WhatsApp's base64 SHA-256 as hex; None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+MESSAGE_PARSERS.register(WhatsAppAndroid)

@@ -1,0 +1,89 @@
+"""Which items the phones stage reads, chosen by path in the main process.
+
+A parser already run on an item in its current version is skipped; the siblings each
+parser asks for (the ``-wal``, ``wa.db``) are looked up among the same source's items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from unseen.core.models import SourceSpec
+from unseen.internet.base import GlobIndex, ParseTask, Sibling
+from unseen.internet.plan import item_pages
+from unseen.phones.base import MESSAGE_PARSERS
+from unseen.store import repo
+from unseen.store import schema as s
+
+IN_CHUNK = 500
+
+
+@dataclass
+class Plan:
+    tasks: list[ParseTask] = field(default_factory=list)
+    selected: int = 0
+
+
+def done_versions(conn: Connection) -> dict[tuple[int, str], str]:
+    c = s.msg_coverage
+    rows = conn.execute(select(c.c.item_id, c.c.parser, c.c.parser_version))
+    return {(r.item_id, r.parser): r.parser_version for r in rows}
+
+
+def make_plan(conn: Connection) -> Plan:
+    index = GlobIndex((cls.NAME, g) for cls in MESSAGE_PARSERS for g in cls.PATH_GLOBS)
+    done = done_versions(conn)
+    chosen: list[tuple[Any, tuple[str, ...]]] = []
+    for page in item_pages(conn):
+        chosen += [(r, tuple(names)) for r in page if (names := index.match(r.path))]
+    wanted = {
+        (r.source_id, sib)
+        for r, names in chosen
+        for n in names
+        for sib in MESSAGE_PARSERS.get(n).sibling_paths(r.path)
+    }
+    existing = _existing(conn, wanted)
+    specs: dict[int, SourceSpec] = {spec.id: spec for spec in repo.source_specs(conn)}
+    plan = Plan(selected=len(chosen))
+    for r, matched in chosen:
+        todo = tuple(n for n in matched if done.get((r.id, n)) != MESSAGE_PARSERS.get(n).VERSION)
+        if not todo:
+            continue
+        siblings = tuple(
+            existing[(r.source_id, sib)]
+            for n in todo
+            for sib in MESSAGE_PARSERS.get(n).sibling_paths(r.path)
+            if (r.source_id, sib) in existing
+        )
+        plan.tasks.append(
+            ParseTask(
+                r.id,
+                specs[r.source_id],
+                r.path,
+                bytes(r.locator),
+                r.size,
+                todo,
+                tuple(dict.fromkeys(siblings)),
+            )
+        )
+    return plan
+
+
+def _existing(conn: Connection, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], Sibling]:
+    found: dict[tuple[int, str], Sibling] = {}
+    paths: Sequence[str] = sorted({path for _, path in wanted})
+    i = s.items
+    for start in range(0, len(paths), IN_CHUNK):
+        rows = conn.execute(
+            select(i.c.id, i.c.source_id, i.c.path, i.c.locator, i.c.size).where(
+                and_(i.c.path.in_(paths[start : start + IN_CHUNK]), i.c.kind == "file")
+            )
+        )
+        for r in rows:
+            if (r.source_id, r.path) in wanted:
+                found[(r.source_id, r.path)] = Sibling(r.id, r.path, bytes(r.locator), r.size)
+    return found

@@ -1,0 +1,58 @@
+"""Search message text: SQLite FTS5 over ``messages.text`` where the case is SQLite,
+a plain case-insensitive substring match elsewhere (PostgreSQL team databases).
+
+The FTS table is external-content (it stores only the index) and is rebuilt after
+each phones stage run, so it never disagrees with the messages it indexes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, text
+
+from unseen.store import schema as s
+
+FTS = "messages_fts"
+
+
+def rebuild_index(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    conn.execute(
+        text(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5("
+            "text, content='messages', content_rowid='id')"
+        )
+    )
+    conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"))
+
+
+def search_ids(conn: Connection, words: str, limit: int = 500) -> list[int]:
+    """Ids of messages whose text holds all ``words``, oldest first."""
+    m = s.messages
+    terms = [w for w in words.split() if w]
+    if not terms:
+        return []
+    if conn.dialect.name == "sqlite" and _has_fts(conn):
+        # Each word quoted: user text is never FTS query syntax.
+        query = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = conn.execute(
+            text(
+                f"SELECT m.id FROM {FTS} f JOIN messages m ON m.id = f.rowid "
+                f"WHERE {FTS} MATCH :q ORDER BY m.ts_utc, m.id LIMIT :n"
+            ),
+            {"q": query, "n": limit},
+        )
+        return [int(r[0]) for r in rows]
+    cond = [
+        m.c.text.ilike("%" + t.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
+        for t in terms
+    ]
+    rows2 = conn.execute(select(m.c.id).where(*cond).order_by(m.c.ts_utc, m.c.id).limit(limit))
+    return [int(r[0]) for r in rows2]
+
+
+def _has_fts(conn: Connection) -> bool:
+    found = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": FTS}
+    ).first()
+    return found is not None

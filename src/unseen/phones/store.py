@@ -1,0 +1,182 @@
+"""Writes of the message tables, always in the caller's transaction (single writer).
+
+Rows belong to the database item they were read from: storing an item's outcome
+first removes whatever was stored for it, so reruns replace instead of piling up.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from unseen.core.timeconv import utc_now
+from unseen.phones.model import Extract
+from unseen.phones.worker import ItemOutcome, ParserOutcome
+from unseen.store import schema as s
+
+ERROR_PREFIX = "phones:"
+
+
+def forget_item(conn: Connection, item_id: int, parser: str) -> None:
+    """Remove everything stored for a database item by one parser."""
+    m, a = s.messages, s.msg_attachments
+    conv = s.msg_conversations
+    owned = select(m.c.id).where(m.c.item_id == item_id)
+    conn.execute(delete(s.media_provenance).where(s.media_provenance.c.db_item_id == item_id))
+    conn.execute(delete(a).where(a.c.message_id.in_(owned)))
+    conn.execute(delete(m).where(m.c.item_id == item_id))
+    chats = select(conv.c.id).where(conv.c.item_id == item_id)
+    conn.execute(delete(s.msg_participants).where(s.msg_participants.c.conversation_id.in_(chats)))
+    conn.execute(delete(conv).where(conv.c.item_id == item_id))
+    for table in (s.msg_contacts, s.phone_devices):
+        conn.execute(delete(table).where(table.c.item_id == item_id))
+    cov, err = s.msg_coverage, s.item_errors
+    conn.execute(delete(cov).where((cov.c.item_id == item_id) & (cov.c.parser == parser)))
+    conn.execute(
+        delete(err).where((err.c.item_id == item_id) & (err.c.analyser == ERROR_PREFIX + parser))
+    )
+
+
+def write_outcomes(conn: Connection, outcomes: list[ItemOutcome]) -> tuple[int, int]:
+    """Store a batch; returns (messages and devices stored, errors recorded)."""
+    records = errors = 0
+    for item in outcomes:
+        for out in item.outcomes:
+            forget_item(conn, item.item_id, out.parser)
+            if out.extract is not None:
+                records += _write_extract(conn, item.item_id, out.extract)
+            errors += _write_coverage(conn, item.item_id, out)
+    return records, errors
+
+
+def _write_coverage(conn: Connection, item_id: int, out: ParserOutcome) -> int:
+    count = out.extract.records() if out.extract else 0
+    conn.execute(
+        insert(s.msg_coverage).values(
+            item_id=item_id,
+            parser=out.parser,
+            parser_version=out.version,
+            status=out.status,
+            records=count,
+            errors=json.dumps(list(out.errors)),
+            run_at=utc_now(),
+        )
+    )
+    for message in out.errors:
+        conn.execute(
+            insert(s.item_errors).values(
+                item_id=item_id, analyser=ERROR_PREFIX + out.parser, message=message
+            )
+        )
+    return len(out.errors)
+
+
+def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
+    source_id = conn.execute(select(s.items.c.source_id).where(s.items.c.id == item_id)).scalar()
+    for d in ex.devices:
+        conn.execute(
+            insert(s.phone_devices).values(
+                item_id=item_id,
+                source_id=source_id,
+                platform=d.platform,
+                name=d.name,
+                model=d.model,
+                os_version=d.os_version,
+                serial=d.serial,
+                imei=d.imei,
+                phone_number=d.phone_number,
+                details=json.dumps(d.details, sort_keys=True),
+            )
+        )
+    contacts = _insert_ids(
+        conn,
+        s.msg_contacts,
+        [
+            {
+                "item_id": item_id,
+                "app": ex.app,
+                "handle": c.handle,
+                "name": c.name,
+                "owner": c.owner,
+            }
+            for c in ex.contacts.values()
+        ],
+        [c.handle for c in ex.contacts.values()],
+    )
+    chats = _insert_ids(
+        conn,
+        s.msg_conversations,
+        [
+            {
+                "item_id": item_id,
+                "app": ex.app,
+                "key": c.key,
+                "title": c.title,
+                "is_group": c.is_group,
+                "record_ref": c.record_ref,
+            }
+            for c in ex.conversations
+        ],
+        [c.key for c in ex.conversations],
+    )
+    pairs = {
+        (chats[c.key], contacts[h])
+        for c in ex.conversations
+        for h in c.participants
+        if h in contacts
+    }
+    if pairs:
+        conn.execute(
+            insert(s.msg_participants),
+            [{"conversation_id": a, "contact_id": b} for a, b in sorted(pairs)],
+        )
+    rows = [
+        {
+            "item_id": item_id,
+            "app": ex.app,
+            "conversation_id": chats.get(m.conversation) if m.conversation else None,
+            "sender_id": contacts.get(m.sender) if m.sender else None,
+            "direction": m.direction,
+            "ts_utc": m.ts_utc,
+            "ts_raw": m.ts_raw,
+            "ts_epoch": m.ts_epoch,
+            "text": m.text,
+            "status": m.status,
+            "from_wal": m.from_wal,
+            "record_ref": m.record_ref,
+        }
+        for m in ex.messages
+    ]
+    ids = _insert_ids(conn, s.messages, rows, list(range(len(rows))))
+    files = [
+        {
+            "message_id": ids[n],
+            "ref_path": f.ref_path,
+            "name": f.name,
+            "mime": f.mime,
+            "size": f.size,
+            "sha256": f.sha256,
+            "linked_item_id": None,
+            "link_method": None,
+            "absent": True,
+        }
+        for n, m in enumerate(ex.messages)
+        for f in m.attachments
+    ]
+    if files:
+        conn.execute(insert(s.msg_attachments), files)
+    return ex.records()
+
+
+def _insert_ids(
+    conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[Any]
+) -> dict[Any, int]:
+    """Insert rows and map each caller key to its new id."""
+    if not rows:
+        return {}
+    new = conn.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    return dict(zip(keys, new, strict=True))

@@ -1,0 +1,303 @@
+"""Phone extractions through the real pipeline: an Android extraction (WhatsApp) and an
+iOS file system (Messages) processed by ``process_case``; exact messages, times,
+directions, attachment links and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.store import repo
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+from .builders import JO, SAM, SMS_ATTACHMENT, WA_MEDIA, ios_sms, whatsapp_android
+
+SKIP = ("deep", "internet")
+
+
+@dataclass
+class Built:
+    case: Case
+    pics: dict[str, bytes]
+    sms_pic: bytes
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("phones")
+    android = root / "android"
+    pics = whatsapp_android(android)
+    iphone = root / "iphone"
+    sms_pic = ios_sms(iphone / "private/var/mobile")
+    case = Case.create(root / "case", name="PHONES")
+    repo.add_source(case, "folder", str(android), "ANDROID", "tester")
+    repo.add_source(case, "folder", str(iphone), "IPHONE", "tester")
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    return Built(case, pics, sms_pic)
+
+
+def _messages(case: Case, app: str) -> list[tuple[object, ...]]:
+    m, c, conv = s.messages, s.msg_contacts, s.msg_conversations
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                m.c.record_ref,
+                conv.c.key,
+                c.c.handle,
+                m.c.direction,
+                m.c.ts_utc,
+                m.c.ts_epoch,
+                m.c.text,
+                m.c.from_wal,
+            )
+            .outerjoin(conv, conv.c.id == m.c.conversation_id)
+            .outerjoin(c, c.c.id == m.c.sender_id)
+            .where(m.c.app == app)
+            .order_by(m.c.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_whatsapp_android_messages(built: Built) -> None:
+    assert _messages(built.case, "WhatsApp") == [
+        (
+            "message _id 1",
+            SAM,
+            SAM,
+            "received",
+            "2024-03-01T11:00:00.000000Z",
+            "unix_ms",
+            "hello, are you at the allotment?",
+            False,
+        ),
+        (
+            "message _id 2",
+            SAM,
+            None,
+            "sent",
+            "2024-03-01T11:01:00.000000Z",
+            "unix_ms",
+            "the new raised beds",
+            False,
+        ),
+        (
+            "message _id 3",
+            SAM,
+            SAM,
+            "received",
+            "2024-03-01T11:02:00.000000Z",
+            "unix_ms",
+            None,
+            False,
+        ),
+        (
+            "message _id 4",
+            JO,
+            JO,
+            "received",
+            "2024-03-01T11:03:00.000000Z",
+            "unix_ms",
+            None,
+            False,
+        ),
+        (
+            "message _id 5",
+            "120363000000000001@g.us",
+            JO,
+            "received",
+            "2024-03-01T11:04:00.000000Z",
+            "unix_ms",
+            "meeting at six by the shed",
+            False,
+        ),
+        (
+            "message _id 6",
+            SAM,
+            None,
+            "sent",
+            "2024-03-01T11:05:00.000000Z",
+            "unix_ms",
+            "see you there",
+            True,
+        ),
+    ]
+
+
+def test_whatsapp_contacts_and_conversations(built: Built) -> None:
+    c, conv = s.msg_contacts, s.msg_conversations
+    with built.case.engine.connect() as conn:
+        contacts = conn.execute(
+            select(c.c.handle, c.c.name).where(c.c.app == "WhatsApp").order_by(c.c.handle)
+        ).all()
+        chats = conn.execute(
+            select(conv.c.key, conv.c.title, conv.c.is_group)
+            .where(conv.c.app == "WhatsApp")
+            .order_by(conv.c.id)
+        ).all()
+    assert [tuple(r) for r in contacts] == [(SAM, "Sam Carter"), (JO, "Jo")]
+    assert [tuple(r) for r in chats] == [
+        (SAM, "Sam Carter", False),
+        (JO, "Jo", False),
+        ("120363000000000001@g.us", "Allotment club", True),
+    ]
+
+
+def _attachments(case: Case) -> list[tuple[object, ...]]:
+    a, m, i = s.msg_attachments, s.messages, s.items
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(m.c.record_ref, a.c.ref_path, i.c.path, a.c.link_method, a.c.absent)
+            .join(m, m.c.id == a.c.message_id)
+            .outerjoin(i, i.c.id == a.c.linked_item_id)
+            .order_by(a.c.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_attachments_tied_by_hash_and_path(built: Built) -> None:
+    sent = f"{WA_MEDIA}/Media/WhatsApp Images/Sent/IMG-20240301-WA0002.jpg"
+    got = f"{WA_MEDIA}/Media/WhatsApp Images/IMG-20240301-WA0003.jpg"
+    assert _attachments(built.case) == [
+        (
+            "message _id 2",
+            "Media/WhatsApp Images/Sent/IMG-20240301-WA0002.jpg",
+            sent,
+            "sha256",
+            False,
+        ),
+        ("message _id 3", "Media/WhatsApp Images/IMG-20240301-WA0003.jpg", got, "path", False),
+        ("message _id 4", "Media/WhatsApp Images/IMG-20240301-WA0004.jpg", None, None, True),
+        (
+            "message ROWID 4",
+            "~/" + SMS_ATTACHMENT,
+            "private/var/mobile/" + SMS_ATTACHMENT,
+            "path",
+            False,
+        ),
+        (
+            "message ROWID 5",
+            "~/Library/SMS/Attachments/1b/11/77AA/IMG_0009.jpeg",
+            None,
+            None,
+            True,
+        ),
+    ]
+
+
+def test_imessage_times_directions_and_typedstream(built: Built) -> None:
+    assert _messages(built.case, "iMessage/SMS") == [
+        (
+            "message ROWID 1",
+            "iMessage;-;+447700900333",
+            "+447700900333",
+            "received",
+            "2024-03-01T01:00:00.000000Z",
+            "mac_absolute_ns",
+            "is the library open today?",
+            False,
+        ),
+        (
+            "message ROWID 2",
+            "iMessage;-;+447700900333",
+            None,
+            "sent",
+            "2024-03-01T02:00:00.000000Z",
+            "mac_absolute_s",
+            "yes until five",
+            False,
+        ),
+        (
+            "message ROWID 3",
+            "iMessage;-;+447700900333",
+            "+447700900333",
+            "received",
+            "2024-03-01T03:00:00.000000Z",
+            "mac_absolute_ns",
+            "thanks, see you there",
+            False,
+        ),
+        (
+            "message ROWID 4",
+            "iMessage;-;+447700900333",
+            None,
+            "sent",
+            "2024-03-01T04:00:00.000000Z",
+            "mac_absolute_ns",
+            "\ufffc",
+            False,
+        ),
+        (
+            "message ROWID 5",
+            "iMessage;+;chat901",
+            "alex@example.com",
+            "received",
+            "2024-03-01T05:00:00.000000Z",
+            "mac_absolute_ns",
+            "our next book",
+            False,
+        ),
+    ]
+
+
+def test_media_provenance(built: Built) -> None:
+    p, i, c, conv = s.media_provenance, s.items, s.msg_contacts, s.msg_conversations
+    with built.case.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                i.c.sha256,
+                p.c.app,
+                p.c.direction,
+                c.c.handle,
+                conv.c.key,
+                p.c.ts_utc,
+                p.c.source_of_record,
+            )
+            .join(i, i.c.id == p.c.item_id)
+            .outerjoin(c, c.c.id == p.c.contact_id)
+            .outerjoin(conv, conv.c.id == p.c.conversation_id)
+            .order_by(p.c.id)
+        ).all()
+    sha = {k: hashlib.sha256(v).hexdigest() for k, v in built.pics.items()}
+    sent, got = sorted(sha, key=lambda k: "Sent" not in k)
+    assert [tuple(r) for r in rows] == [
+        (
+            sha[sent],
+            "WhatsApp",
+            "sent",
+            SAM,
+            SAM,
+            "2024-03-01T11:01:00.000000Z",
+            "data/data/com.whatsapp/databases/msgstore.db: message _id 2",
+        ),
+        (
+            sha[got],
+            "WhatsApp",
+            "received",
+            SAM,
+            SAM,
+            "2024-03-01T11:02:00.000000Z",
+            "data/data/com.whatsapp/databases/msgstore.db: message _id 3",
+        ),
+        (
+            hashlib.sha256(built.sms_pic).hexdigest(),
+            "iMessage/SMS",
+            "sent",
+            "+447700900333",
+            "iMessage;-;+447700900333",
+            "2024-03-01T04:00:00.000000Z",
+            "private/var/mobile/Library/SMS/sms.db: message ROWID 4",
+        ),
+    ]
+
+
+def test_rerun_changes_nothing(built: Built) -> None:
+    before = _attachments(built.case), _messages(built.case, "WhatsApp")
+    summary = process_case(built.case, workers=0, settings=Settings(skip=SKIP))
+    assert "0 parsed" in summary.stages["phones"]
+    assert (_attachments(built.case), _messages(built.case, "WhatsApp")) == before
