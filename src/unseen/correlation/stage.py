@@ -96,7 +96,9 @@ def store(
     items_before, clusters_before = _previous(conn)
     for table in (s.leads, s.first_generation, s.cluster_members, s.clusters):
         conn.execute(delete(table))
-    ids = [_insert_cluster(conn, c) for c in clusters]
+    # Ids are numbered here, not by the database: a rerun (or another database
+    # engine, whose sequences never restart) gives every cluster the same id.
+    ids = [_insert_cluster(conn, number, c) for number, c in enumerate(clusters, 1)]
     if first_gen:
         conn.execute(
             insert(s.first_generation),
@@ -147,9 +149,10 @@ def _cluster_key(c: Cluster) -> tuple[str, str]:
     return (c.kind, c.key)
 
 
-def _insert_cluster(conn: Connection, c: Cluster) -> int:
-    cluster_id = conn.execute(
+def _insert_cluster(conn: Connection, cluster_id: int, c: Cluster) -> int:
+    conn.execute(
         insert(s.clusters).values(
+            id=cluster_id,
             kind=c.kind,
             key=c.key,
             label=c.label,
@@ -157,7 +160,7 @@ def _insert_cluster(conn: Connection, c: Cluster) -> int:
             size=len(c.members),
             details=json.dumps(c.details, sort_keys=True),
         )
-    ).inserted_primary_key[0]  # type: ignore[index]
+    )
     conn.execute(
         insert(s.cluster_members),
         [
@@ -165,7 +168,7 @@ def _insert_cluster(conn: Connection, c: Cluster) -> int:
             for m in c.members
         ],
     )
-    return int(cluster_id)
+    return cluster_id
 
 
 def _lead_row(kind: str, target: int, rank: int, r: Ranked) -> dict[str, object]:
