@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 BUILTIN_MODULES = (
     "unseen.sources.folder",
+    "unseen.phones.sources.ios_backup",
     # Containers (issue 3): sniffed in this order; evidence files after folders.
     "unseen.sources.archives",
     "unseen.sources.sevenzip",
@@ -62,6 +63,7 @@ BUILTIN_MODULES = (
     "unseen.internet.stage",
     "unseen.phones.parsers.whatsapp_android",
     "unseen.phones.parsers.imessage",
+    "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",
 )

@@ -316,3 +316,103 @@ def ios_sms(home: Path) -> bytes:
     conn.commit()
     conn.close()
     return pic
+
+
+MANIFEST_DDL = """
+CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER,
+  file BLOB);
+CREATE INDEX FilesDomainIdx ON Files(domain);
+CREATE INDEX FilesRelativePathIdx ON Files(relativePath);
+CREATE INDEX FilesFlagsIdx ON Files(flags);
+CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB);
+"""
+BACKUP_MTIME = 1_709_294_400  # 2024-03-01T12:00:00Z
+
+
+def mbfile(size: int, mtime: int) -> bytes:
+    """The archived MBFile a Manifest.db row holds (NSKeyedArchiver, binary plist)."""
+    import plistlib
+
+    archive = {
+        "$version": 100000,
+        "$archiver": "NSKeyedArchiver",
+        "$top": {"root": plistlib.UID(1)},
+        "$objects": [
+            "$null",
+            {
+                "$class": plistlib.UID(2),
+                "Size": size,
+                "LastModified": mtime,
+                "Birth": mtime,
+                "Mode": 33188,
+                "UserID": 501,
+                "GroupID": 501,
+                "InodeNumber": 12345,
+                "ProtectionClass": 3,
+                "Flags": 0,
+                "LastStatusChange": mtime,
+            },
+            {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]},
+        ],
+    }
+    return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+
+
+def ios_backup(root: Path, encrypted: bool = False) -> dict[str, bytes]:
+    """An iTunes/Finder backup folder: Info.plist, Manifest.plist, a real Manifest.db and
+    hashed blobs for sms.db, its attachment and a camera-roll photo; one more file is
+    listed but absent. Returns the files stored, by domain path."""
+    import plistlib
+
+    staging = root.parent / (root.name + "-staging")
+    pic = ios_sms(staging)
+    camera = picture(4)
+    files = {
+        "HomeDomain/Library/SMS/sms.db": (staging / "Library/SMS/sms.db").read_bytes(),
+        f"MediaDomain/{SMS_ATTACHMENT}": pic,
+        "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG": camera,
+    }
+    shutil.rmtree(staging)
+    root.mkdir(parents=True)
+    info = {
+        "Device Name": "Test iPhone",
+        "Display Name": "Test iPhone",
+        "Product Type": "iPhone14,5",
+        "Product Version": "17.3.1",
+        "Serial Number": "F2LZK0TESTXX",
+        "IMEI": "356789012345678",
+        "Phone Number": "+44 7700 900444",
+        "Unique Identifier": "00008110-000A1B2C3D4E5F6G",
+    }
+    (root / "Info.plist").write_bytes(plistlib.dumps(info))
+    (root / "Manifest.plist").write_bytes(
+        plistlib.dumps({"IsEncrypted": encrypted, "Version": "10.0"}, fmt=plistlib.FMT_BINARY)
+    )
+    (root / "Status.plist").write_bytes(plistlib.dumps({"IsFullBackup": False}))
+    if encrypted:
+        # Ciphertext-like: a hash chain, no file signature anywhere.
+        noise = b"".join(hashlib.sha256(b"%d" % n).digest() for n in range(512))
+        (root / "Manifest.db").write_bytes(noise)
+    manifest = sqlite3.connect(root / "Manifest.db") if not encrypted else None
+    if manifest:
+        manifest.executescript(MANIFEST_DDL)
+    listed = dict(files)
+    listed["CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"] = b""  # absent from the backup
+    for display, data in listed.items():
+        domain, rel = display.split("/", 1)
+        file_id = hashlib.sha1(f"{domain}-{rel}".encode()).hexdigest()
+        if data:
+            write(root / file_id[:2] / file_id, data)
+        if manifest:
+            manifest.execute(
+                "INSERT INTO Files VALUES (?, ?, ?, 1, ?)",
+                (file_id, domain, rel, mbfile(len(data) or 2_000_000, BACKUP_MTIME)),
+            )
+    if manifest:
+        manifest.execute(
+            "INSERT INTO Files VALUES (?, 'HomeDomain', 'Library/SMS', 2, ?)",
+            (hashlib.sha1(b"HomeDomain-Library/SMS").hexdigest(), mbfile(0, BACKUP_MTIME)),
+        )
+        manifest.commit()
+        manifest.close()
+    return files

@@ -1,0 +1,1 @@
+"""Phone extractions as evidence sources."""

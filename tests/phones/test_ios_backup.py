@@ -1,0 +1,140 @@
+"""iOS backups: items under their domain paths, Manifest-listed files that are absent,
+device identity, messages tied to attachments, and encrypted backups recorded."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.sources.base import detect_kind
+from unseen.store import repo
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+from .builders import SMS_ATTACHMENT, ios_backup
+
+SKIP = ("deep", "internet", "correlate")
+
+
+def _case(tmp_path: Path, encrypted: bool) -> tuple[Case, dict[str, bytes]]:
+    backup = tmp_path / "00008110-000A1B2C3D4E5F6G"
+    files = ios_backup(backup, encrypted=encrypted)
+    assert detect_kind(backup) == "apple_backup"
+    case = Case.create(tmp_path / "case", name="IOS")
+    repo.add_source(case, "apple_backup", str(backup), "IPHONE", "tester")
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    return case, files
+
+
+def _items(case: Case) -> list[tuple[object, ...]]:
+    i, e = s.items, s.item_errors
+    with case.engine.connect() as conn:
+        rows = conn.execute(select(i.c.id, i.c.path, i.c.kind, i.c.sha256).order_by(i.c.path))
+        errors = conn.execute(select(e.c.item_id, e.c.message)).all()
+    by_item: dict[int, list[str]] = {}
+    for item_id, message in errors:
+        by_item.setdefault(item_id, []).append(message)
+    return [(p, k, sha, tuple(by_item.get(n, ()))) for n, p, k, sha in rows]
+
+
+def test_backup_items_under_domain_paths(tmp_path: Path) -> None:
+    case, files = _case(tmp_path, encrypted=False)
+    sha = {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
+    assert _items(case) == [
+        (
+            "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG",
+            "file",
+            sha["CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"],
+            (),
+        ),
+        (
+            "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG",
+            "other",
+            None,
+            ("listed in Manifest.db but its file is not in the backup",),
+        ),
+        ("HomeDomain/Library/SMS/sms.db", "file", sha["HomeDomain/Library/SMS/sms.db"], ()),
+        ("Info.plist", "file", _sha(case, "Info.plist"), ()),
+        ("Manifest.db", "file", _sha(case, "Manifest.db"), ()),
+        ("Manifest.plist", "file", _sha(case, "Manifest.plist"), ()),
+        (f"MediaDomain/{SMS_ATTACHMENT}", "file", sha[f"MediaDomain/{SMS_ATTACHMENT}"], ()),
+        ("Status.plist", "file", _sha(case, "Status.plist"), ()),
+    ]
+    d = s.phone_devices
+    with case.engine.connect() as conn:
+        devices = conn.execute(
+            select(
+                d.c.platform,
+                d.c.name,
+                d.c.model,
+                d.c.os_version,
+                d.c.serial,
+                d.c.imei,
+                d.c.phone_number,
+            )
+        ).all()
+        tied = conn.execute(
+            select(s.items.c.path, s.msg_attachments.c.link_method).join(
+                s.items, s.items.c.id == s.msg_attachments.c.linked_item_id
+            )
+        ).all()
+        count = conn.execute(select(s.messages.c.id)).all()
+    assert [tuple(r) for r in devices] == [
+        (
+            "ios",
+            "Test iPhone",
+            "iPhone14,5",
+            "17.3.1",
+            "F2LZK0TESTXX",
+            "356789012345678",
+            "+44 7700 900444",
+        )
+    ]
+    assert [tuple(r) for r in tied] == [(f"MediaDomain/{SMS_ATTACHMENT}", "path")]
+    assert len(count) == 5
+
+
+def _sha(case: Case, path: str) -> str | None:
+    with case.engine.connect() as conn:
+        return conn.execute(select(s.items.c.sha256).where(s.items.c.path == path)).scalar()
+
+
+def test_encrypted_backup_is_listed_and_recorded(tmp_path: Path) -> None:
+    case, files = _case(tmp_path, encrypted=True)
+    items = _items(case)
+    manifest = [r for r in items if r[0] == "Manifest.db"]
+    assert manifest == [
+        (
+            "Manifest.db",
+            "file",
+            _sha(case, "Manifest.db"),
+            ("encrypted backup, not examined: give --password",),
+        )
+    ]
+    # Every stored blob is still an item, under its stored name: nothing is lost.
+    blobs = sorted(r[0] for r in items if "/" in r[0])
+    expected = sorted(
+        f"{h[:2]}/{h}"
+        for h in (hashlib.sha1(d.replace("/", "-", 1).encode()).hexdigest() for d in files)
+    )
+    assert blobs == expected
+    with case.engine.connect() as conn:
+        assert conn.execute(select(s.messages.c.id)).all() == []
+
+
+@pytest.mark.parametrize("name", ["Manifest.db"])
+def test_unreadable_manifest_keeps_stored_names(tmp_path: Path, name: str) -> None:
+    backup = tmp_path / "b"
+    ios_backup(backup)
+    (backup / name).write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    case = Case.create(tmp_path / "case", name="IOS")
+    repo.add_source(case, "apple_backup", str(backup), "IPHONE", "tester")
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    (row,) = [r for r in _items(case) if r[0] == "Manifest.db"]
+    assert row[3][0].startswith("Manifest.db not readable, files keep their stored names: ")
+    assert len([r for r in _items(case) if "/" in r[0]]) == 3
