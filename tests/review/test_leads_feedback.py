@@ -69,7 +69,7 @@ def test_more_like_this_ranks_the_room_camera_and_is_audited(case_dir: Path) -> 
         login(client, "ron")
         page = client.get(f"/like?item={seed}&by=camera").text
         assert client.get("/like").status_code == 404
-        assert client.get(f"/like?item={2**63}").status_code == 404
+        assert client.get(f"/like?item={2**63}").status_code == 422
     hits = re.findall(r'id="like-hits".*', page, re.S)[0]
     found = [int(i) for i in re.findall(r'data-id="(\d+)"', hits)]
     room = {i for p, i in ids.items() if p.startswith("Pictures/Camera Uploads/")}
