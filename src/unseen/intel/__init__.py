@@ -1,0 +1,1 @@
+"""Agency intelligence: what cases confirmed, promoted for every later case to meet."""

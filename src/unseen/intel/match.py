@@ -1,0 +1,425 @@
+"""Seen before: a case's items against the agency intelligence library.
+
+Each hit is one item, one library entry and one way they meet, with a sentence an
+examiner reads and the entry's provenance (which case, who promoted it, when):
+
+* ``seen_exact``: the same bytes (SHA-256, MD5 or SHA-1) as a promoted picture;
+* ``seen_near``: a picture (or a video frame) within ``NEAR_BITS`` of a promoted PDQ,
+  turned and mirrored copies included (dihedral hashes);
+* ``seen_series``: the same room as a promoted series: scene embedding cosine at least
+  ``scene_groupings.MIN_COSINE`` with one of its pictures, then at least
+  ``SERIES_MIN_INLIERS`` ORB features agreeing in one geometry (RANSAC homography)
+  over at least ``SERIES_MIN_COVER`` of both pictures. The library keeps no pictures,
+  so the case's photometric check (aligned grey copies) cannot run; the spread of
+  the agreeing features stands in for it;
+* ``seen_camera``: EXIF names the same camera make, model and body serial as a
+  promoted device;
+* ``seen_sensor``: the picture's sensor noise matches a promoted device's PRNU
+  fingerprint (PCE above ``sensor.PCE_THRESHOLD``), for pictures of the fingerprint's
+  size (or turned) whose EXIF does not name another camera;
+* ``seen_contact``: a messaging database in the case holds a promoted contact handle.
+
+Expired entries never count (retention), even before the library deletes them.
+Results are kept in this process for the correlation reruns of one ``process`` run:
+the grouping and the item signals ask for the same answer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from unseen.core.home import library_home
+from unseen.correlation.facts import ItemFacts
+from unseen.correlation.near import pack, within
+from unseen.intel.schema import (
+    intel_contacts,
+    intel_devices,
+    intel_entries,
+    intel_hashes,
+    intel_scenes,
+)
+from unseen.intel.store import DB_FILE, IntelEntry, _entry, today
+from unseen.store import schema as s
+from unseen.store.case import make_engine
+
+log = logging.getLogger(__name__)
+
+NEAR_BITS = 31  # PDQ distance of a copy, as the near-duplicate grouping and matching use
+MIN_COSINE = 0.70  # scene embedding: candidates only, as the scenes grouping uses
+CANDIDATES = 3  # library pictures verified per case picture and series
+# Without the photometric check (the case's scene grouping uses 15 inliers + aligned
+# grey copies): at least 25 inliers spanning at least 25 % of the area of each
+# picture's key points. Chosen on synthetic rooms 600-679 of ``unseen.demo.synth``
+# against three views of room 501: different rooms reached 60 inliers in one patch
+# (a poster, text) over 2.5 %, or 37 inliers over 15 %; a 75 % crop of another
+# viewpoint of room 501, saved twice, 56-63 inliers over 37-45 %.
+SERIES_MIN_INLIERS = 25
+SERIES_MIN_COVER = 0.25
+PCE_THRESHOLD = 60.0
+
+_cache: dict[tuple[Any, ...], list[Hit]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One item seen before: how, in which entry, and why (a sentence)."""
+
+    item_id: int
+    signal: str
+    entry: IntelEntry
+    detail: str
+    score: float = 1.0
+
+
+def seen_before(facts: list[ItemFacts], conn: Connection, home: Path | None = None) -> list[Hit]:
+    """Every hit of the case's ``facts`` in the library in ``home`` (default home)."""
+    path = library_home(home).expanduser() / DB_FILE
+    if not path.is_file() or not facts:
+        return []
+    stat = path.stat()
+    key = (
+        str(path),
+        stat.st_mtime_ns,
+        stat.st_size,
+        today(),
+        hash(tuple((f.id, f.sha256) for f in facts)),
+        _count(conn, "scene_features"),
+        _count(conn, "sensor_noise"),
+    )
+    if key not in _cache:
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            _cache.clear()
+            _cache[key] = _match(facts, conn, engine)
+        except SQLAlchemyError as exc:  # an unreadable library must not stop correlation
+            log.warning("intelligence library %s not read: %s", path, exc)
+            return []
+        finally:
+            engine.dispose()
+    return _cache[key]
+
+
+def _count(conn: Connection, table: str) -> int:
+    if not inspect(conn).has_table(table):
+        return 0
+    return int(conn.scalar(select(func.count()).select_from(s.metadata.tables[table])) or 0)
+
+
+def _match(facts: list[ItemFacts], case: Connection, engine: Engine) -> list[Hit]:
+    with engine.connect() as lib:
+        if not inspect(lib).has_table("intel_entries"):
+            return []
+        entries = {
+            int(r.id): _entry(r._mapping)
+            for r in lib.execute(
+                select(intel_entries).where(intel_entries.c.retain_until >= today())
+            )
+        }
+        if not entries:
+            return []
+        hits = [
+            *_hash_hits(facts, case, lib, entries),
+            *_series_hits(facts, case, lib, entries),
+            *_device_hits(facts, case, lib, entries),
+            *_contact_hits(case, lib, entries),
+        ]
+    return sorted(hits, key=lambda h: (h.item_id, h.signal, h.entry.name))
+
+
+def _active(table: Any, entries: dict[int, IntelEntry]) -> Any:
+    return table.c.entry_id.in_(sorted(entries))
+
+
+def _seen(entry: IntelEntry) -> str:
+    """How a reason names an entry: "series 'S' from case 2025/117"."""
+    kind = {"reviewed": "reviewed material", "group": "group"}.get(entry.kind, entry.kind)
+    victim = f"; identified victim, record {entry.victim_ref}" if entry.victim_ref else ""
+    return f"{kind} {entry.name!r} from case {entry.case_ref}{victim}"
+
+
+def _category(row: Any) -> str:
+    if not row.category:
+        return ""
+    who = f" by {row.reviewer}" if row.reviewer else ""
+    return f", categorised {row.category} ({row.scheme}){who}"
+
+
+def _hash_hits(
+    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+) -> Iterable[Hit]:
+    h = intel_hashes
+    rows = list(lib.execute(select(h).where(_active(h, entries)).order_by(h.c.id)))
+    if not rows:
+        return
+    by_digest: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        for digest in (r.sha256, r.md5, r.sha1):
+            if digest:
+                by_digest[digest.lower()].append(r)
+    exact: set[tuple[int, int]] = set()
+    wanted = {f.id for f in facts}
+    i = s.items
+    for item in case.execute(select(i.c.id, i.c.md5, i.c.sha1, i.c.sha256).order_by(i.c.id)):
+        if item.id not in wanted:
+            continue
+        found = {
+            r.id: r
+            for d in (item.sha256, item.md5, item.sha1)
+            if d
+            for r in by_digest.get(d.lower(), [])
+        }
+        for r in sorted(found.values(), key=lambda r: r.id):
+            if (item.id, r.entry_id) in exact:
+                continue
+            exact.add((item.id, r.entry_id))
+            entry = entries[r.entry_id]
+            yield Hit(
+                item.id,
+                "seen_exact",
+                entry,
+                f"identical to {r.ref} of {_seen(entry)}{_category(r)}",
+            )
+    yield from _near_hits(facts, case, rows, entries, exact)
+
+
+def _near_hits(
+    facts: list[ItemFacts],
+    case: Connection,
+    rows: list[Any],
+    entries: dict[int, IntelEntry],
+    exact: set[tuple[int, int]],
+) -> Iterable[Hit]:
+    refs = [r for r in rows if r.pdq and len(r.pdq) == 64]
+    if not refs:
+        return
+    codes = pack([r.pdq for r in refs])
+    queries: list[tuple[int, str, str]] = []  # (item, what, hash)
+    for f in facts:
+        for variant in (f.pdq_dihedral or f.pdq or "").split(","):
+            if len(variant) == 64:
+                queries.append((f.id, "", variant))
+    if inspect(case).has_table("video_frames"):
+        v = s.video_frames
+        wanted = {f.id for f in facts}
+        for item_id, index, pdq in case.execute(
+            select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
+        ):
+            if item_id in wanted and pdq and len(pdq) == 64:
+                queries.append((int(item_id), f"frame {index} ", pdq))
+    best: dict[tuple[int, int], tuple[int, str, Any]] = {}
+    for q, j, d in within(codes, pack([h for _, _, h in queries]), NEAR_BITS):
+        item_id, what, _ = queries[q]
+        ref = refs[j]
+        key = (item_id, ref.entry_id)
+        if key not in exact and d < best.get(key, (257, "", None))[0]:
+            best[key] = (d, what, ref)
+    for (item_id, entry_id), (d, what, ref) in sorted(best.items()):
+        entry = entries[entry_id]
+        yield Hit(
+            item_id,
+            "seen_near",
+            entry,
+            f"{what}near-duplicate (PDQ distance {d}) of {ref.ref} of {_seen(entry)}"
+            f"{_category(ref)}",
+            round(1.0 - d / 256, 3),
+        )
+
+
+def _series_hits(
+    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+) -> Iterable[Hit]:
+    if not inspect(case).has_table("scene_features") or importlib.util.find_spec("cv2") is None:
+        return
+    t = intel_scenes
+    refs = lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)).all()
+    if not refs:
+        return
+
+    library = _unit([np.frombuffer(r.embedding, dtype=np.float16) for r in refs])
+    images = {f.id for f in facts if f.is_image}
+    sf = s.scene_features
+    query = select(sf.c.item_id, sf.c.embedding, sf.c.turned, sf.c.points, sf.c.descriptors)
+    for row in case.execute(query.order_by(sf.c.item_id)):
+        if row.item_id not in images:
+            continue
+        mine = [np.frombuffer(row.embedding, dtype=np.float16)]
+        if row.turned:
+            mine.extend(np.frombuffer(row.turned, dtype=np.float16).reshape(-1, len(mine[0])))
+        sims = (_unit(mine) @ library.T).max(axis=0)
+        features = _features(row.points, row.descriptors)
+        by_entry: dict[int, list[int]] = defaultdict(list)
+        for j in np.argsort(-sims, kind="stable"):
+            if sims[j] < MIN_COSINE:
+                break
+            if len(by_entry[refs[j].entry_id]) < CANDIDATES:
+                by_entry[refs[j].entry_id].append(int(j))
+        for entry_id, candidates in sorted(by_entry.items()):
+            found = max(
+                (verify(features, _features(refs[j].points, refs[j].descriptors)), j)
+                for j in candidates
+            )
+            (inliers, cover), j = found
+            if inliers >= SERIES_MIN_INLIERS and cover >= SERIES_MIN_COVER:
+                entry = entries[entry_id]
+                yield Hit(
+                    int(row.item_id),
+                    "seen_series",
+                    entry,
+                    f"same room as {_seen(entry)}: {inliers} features agree in one geometry "
+                    f"over {cover:.0%} of the picture with its {refs[j].ref} "
+                    f"(embedding cosine {sims[j]:.2f})",
+                    round(float(sims[j]), 3),
+                )
+
+
+def verify(a: Any, b: Any) -> tuple[int, float]:
+    """RANSAC inliers between two pictures' ORB features, and how much of each picture
+    they span (the smaller share: convex hull of the inliers over that of all points).
+
+    Posters and printed text repeat between different rooms and give many inliers in
+    one small patch; the same room agrees over a large part of the picture.
+    """
+    import cv2
+
+    from unseen.correlation import scene
+
+    if len(a.descriptors) < SERIES_MIN_INLIERS or len(b.descriptors) < SERIES_MIN_INLIERS:
+        return 0, 0.0
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < scene.RATIO * p[1].distance]
+    if len(good) < SERIES_MIN_INLIERS:
+        return 0, 0.0
+    src = a.points[[g.queryIdx for g in good]]
+    dst = b.points[[g.trainIdx for g in good]]
+    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, scene.RANSAC_PX)
+    if homography is None or mask is None:
+        return 0, 0.0
+    keep = mask.ravel().astype(bool)
+    return int(keep.sum()), round(min(_cover(src[keep], a.points), _cover(dst[keep], b.points)), 3)
+
+
+def _cover(inliers: np.ndarray, points: np.ndarray) -> float:
+    import cv2
+
+    if len(inliers) < 3 or len(points) < 3:
+        return 0.0
+    whole = cv2.contourArea(cv2.convexHull(points.astype(np.float32)))
+    part = cv2.contourArea(cv2.convexHull(inliers.astype(np.float32)))
+    return float(part / whole) if whole > 0 else 0.0
+
+
+def _unit(rows: list[np.ndarray]) -> np.ndarray:
+    vectors = np.stack(rows).astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors
+
+
+def _features(points: bytes, descriptors: bytes) -> Any:
+    from unseen.correlation import scene
+
+    # No grey copy in the library: a 1 x 1 stand-in leaves the photometric check out.
+    return scene.Features(
+        np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
+        np.frombuffer(descriptors, dtype=np.uint8).reshape(-1, 32),
+        np.zeros((1, 1), dtype=np.uint8),
+    )
+
+
+def _device_hits(
+    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+) -> Iterable[Hit]:
+    t = intel_devices
+    devices = lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)).all()
+    serial_hits: set[int] = set()
+    for d in devices:
+        if not (d.camera and d.serial):
+            continue
+        for f in facts:
+            if f.camera == d.camera and (f.serial or "").strip() == d.serial:
+                serial_hits.add(f.id)
+                entry = entries[d.entry_id]
+                yield Hit(
+                    f.id,
+                    "seen_camera",
+                    entry,
+                    f"camera {d.camera} serial {d.serial} seen before: {_seen(entry)}",
+                )
+    printed = [d for d in devices if d.fingerprint and d.side]
+    if printed and inspect(case).has_table("sensor_noise") and _has_pywt():
+        yield from _sensor_hits(facts, case, printed, entries, serial_hits)
+
+
+def _has_pywt() -> bool:
+    return importlib.util.find_spec("pywt") is not None
+
+
+def _sensor_hits(
+    facts: list[ItemFacts],
+    case: Connection,
+    devices: list[Any],
+    entries: dict[int, IntelEntry],
+    skip: set[int],
+) -> Iterable[Hit]:
+    from unseen.correlation import prnu
+
+    by_id = {f.id: f for f in facts}
+    n = s.sensor_noise
+    noise = case.execute(select(n).order_by(n.c.item_id)).all()
+    for d in devices:
+        matcher = prnu.Matcher(
+            np.frombuffer(d.fingerprint, dtype=np.float16)
+            .reshape(d.side, d.side)
+            .astype(np.float32)
+        )
+        entry = entries[d.entry_id]
+        for row in noise:
+            f = by_id.get(int(row.item_id))
+            if f is None or f.id in skip or row.side != d.side:
+                continue
+            if f.camera and f.camera != d.camera:  # EXIF names another camera
+                continue
+            if (row.width, row.height) not in ((d.width, d.height), (d.height, d.width)):
+                continue
+            turned = (row.width, row.height) != (d.width, d.height)
+            pce, _turns = matcher.best_pce(prnu.signs(bytes(row.bits), row.side), turned)
+            if pce > PCE_THRESHOLD:
+                yield Hit(
+                    f.id,
+                    "seen_sensor",
+                    entry,
+                    f"sensor noise matches {d.camera} serial {d.serial or 'unknown'} "
+                    f"(PCE {pce:.0f} > {PCE_THRESHOLD:g}): {_seen(entry)}",
+                )
+
+
+def _contact_hits(
+    case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+) -> Iterable[Hit]:
+    if not inspect(case).has_table("msg_contacts"):
+        return
+    t = intel_contacts
+    promoted: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)):
+        promoted[(r.app, r.handle)].append(int(r.entry_id))
+    if not promoted:
+        return
+    m = s.msg_contacts
+    for r in case.execute(select(m.c.item_id, m.c.app, m.c.handle).order_by(m.c.id)):
+        for entry_id in promoted.get((r.app, r.handle), []):
+            entry = entries[entry_id]
+            yield Hit(
+                int(r.item_id),
+                "seen_contact",
+                entry,
+                f"holds contact {r.handle} ({r.app}) seen before: {_seen(entry)}",
+            )
