@@ -5,6 +5,7 @@ directions, attachment links and provenance."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import dataclass
 
 import pytest
@@ -12,13 +13,22 @@ from sqlalchemy import select
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
+from unseen.sources.base import detect_kind
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
 
-from .builders import JO, SAM, SMS_ATTACHMENT, WA_MEDIA, ios_sms, whatsapp_android
+from .builders import JO, SAM, SMS_ATTACHMENT, WA_MEDIA, ios_sms, whatsapp_android, write
 
 SKIP = ("deep", "internet")
+BUILD_PROP = b"""# begin build properties
+ro.build.id=UP1A.231005.007
+ro.build.version.release=14
+ro.product.manufacturer=Google
+ro.product.model=Pixel 7
+ro.product.name=panther
+ro.serialno=28021FDH300XYZ
+"""
 
 
 @dataclass
@@ -33,10 +43,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("phones")
     android = root / "android"
     pics = whatsapp_android(android)
+    write(android / "system/build.prop", BUILD_PROP)
+    write(
+        android / "data/media/0/WhatsApp/Databases/msgstore-2024-02-29.1.db.crypt14", b"\x00" * 300
+    )
+    # A damaged copy of a database elsewhere: recorded, nothing else lost.
+    write(
+        android / "data/data/com.whatsapp.w4b/databases/msgstore.db",
+        b"SQLite format 3\x00" + b"\x07" * 2000,
+    )
+    # An Android extraction as acquisition tools write it: a TAR made by GNU tar.
+    tar = root / "android.tar"
+    subprocess.run(["tar", "-cf", str(tar), "-C", str(android), "data", "system"], check=True)
     iphone = root / "iphone"
     sms_pic = ios_sms(iphone / "private/var/mobile")
     case = Case.create(root / "case", name="PHONES")
-    repo.add_source(case, "folder", str(android), "ANDROID", "tester")
+    repo.add_source(case, detect_kind(tar), str(tar), "ANDROID", "tester")
     repo.add_source(case, "folder", str(iphone), "IPHONE", "tester")
     process_case(case, workers=0, settings=Settings(skip=SKIP))
     return Built(case, pics, sms_pic)
@@ -301,3 +323,44 @@ def test_rerun_changes_nothing(built: Built) -> None:
     summary = process_case(built.case, workers=0, settings=Settings(skip=SKIP))
     assert "0 parsed" in summary.stages["phones"]
     assert (_attachments(built.case), _messages(built.case, "WhatsApp")) == before
+
+
+def test_device_identity(built: Built) -> None:
+    d = s.phone_devices
+    with built.case.engine.connect() as conn:
+        rows = conn.execute(
+            select(d.c.platform, d.c.name, d.c.model, d.c.os_version, d.c.serial).order_by(d.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("android", "panther", "Google Pixel 7", "14", "28021FDH300XYZ")
+    ]
+
+
+def test_encrypted_and_malformed_databases_are_recorded(built: Built) -> None:
+    c, i = s.msg_coverage, s.items
+    with built.case.engine.connect() as conn:
+        rows = conn.execute(
+            select(i.c.path, c.c.parser, c.c.status, c.c.records, c.c.errors)
+            .join(i, i.c.id == c.c.item_id)
+            .order_by(i.c.path)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            "data/data/com.whatsapp.w4b/databases/msgstore.db",
+            "whatsapp_android",
+            "failed",
+            0,
+            '["DatabaseError: file is not a database"]',
+        ),
+        ("data/data/com.whatsapp/databases/msgstore.db", "whatsapp_android", "ok", 6, "[]"),
+        (
+            "data/media/0/WhatsApp/Databases/msgstore-2024-02-29.1.db.crypt14",
+            "whatsapp_android_crypt",
+            "failed",
+            0,
+            '["encrypted WhatsApp backup (crypt14), not examined: its key is '
+            'needed (data/data/com.whatsapp/files/key or the end-to-end backup key)"]',
+        ),
+        ("private/var/mobile/Library/SMS/sms.db", "ios_sms", "ok", 5, "[]"),
+        ("system/build.prop", "android_build_prop", "ok", 1, "[]"),
+    ]

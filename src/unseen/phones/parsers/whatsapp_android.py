@@ -16,9 +16,10 @@ import sqlite3
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from unseen.core.errors import EvidenceError
 from unseen.internet.base import ParseContext, ParseTask, Sibling
 from unseen.internet.sqlite import open_copy, tables
-from unseen.phones.base import MESSAGE_PARSERS, SqliteMessageParser, from_wal
+from unseen.phones.base import MESSAGE_PARSERS, MessageParser, SqliteMessageParser, from_wal
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
 from unseen.phones.times import unix_ms
 
@@ -232,4 +233,32 @@ def _hex_sha256(value: object) -> str | None:
     return raw.hex() if len(raw) == 32 else None
 
 
+class WhatsAppEncryptedBackup(MessageParser):
+    """``msgstore.db.crypt12/14/15``: WhatsApp's encrypted local backups. Without the
+    key (``files/key`` or the 64-digit end-to-end backup key) they cannot be read; the
+    item is recorded with that reason rather than passed over in silence."""
+
+    NAME = "whatsapp_android_crypt"
+    VERSION = "1"
+    DESCRIPTION = "WhatsApp for Android encrypted backups (msgstore.db.cryptNN), recorded"
+    APP = APP
+    PATH_GLOBS = ("**/msgstore*.db.crypt*",)
+
+    @classmethod
+    def sibling_paths(cls, path: str) -> tuple[str, ...]:
+        return ()
+
+    def parse(self, ctx: ParseContext) -> Extract:
+        kind = ctx.task.path.rsplit(".", 1)[-1]
+        raise EncryptedDatabase(
+            f"encrypted WhatsApp backup ({kind}), not examined: its key is needed "
+            "(data/data/com.whatsapp/files/key or the end-to-end backup key)"
+        )
+
+
+class EncryptedDatabase(EvidenceError):
+    """A database the phone keeps encrypted, and whose key we do not have."""
+
+
 MESSAGE_PARSERS.register(WhatsAppAndroid)
+MESSAGE_PARSERS.register(WhatsAppEncryptedBackup)
