@@ -31,6 +31,8 @@ from unseen.engine.fanout import batched, fan_out
 from unseen.engine.pipeline import WorkerConfig, process_batch, worker_plugin_modules
 from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
+from unseen.sources.budget import charge
+from unseen.sources.containers import Limits
 from unseen.store import repo
 from unseen.store.case import Case, current_user
 
@@ -145,6 +147,7 @@ def process_case(
     remove_partial(case.thumbs_dir)  # left by a run killed mid-write
     summary.listed = enumerate_sources(case, settings)
     config = WorkerConfig(settings, str(case.thumbs_dir), plugin_modules=worker_plugin_modules())
+    limits = Limits.from_settings(settings)  # one expansion budget per source
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
     # Items can add items (archive members): go round until nothing is pending.
@@ -164,6 +167,7 @@ def process_case(
                         process_batch(batch, config),
                         summary=summary,
                         progress=progress,
+                        limits=limits,
                     )
             else:
                 fan_out(
@@ -171,7 +175,9 @@ def process_case(
                     workers,
                     partial(process_batch, config=config),
                     batches,
-                    partial(_store, case, run_id, summary=summary, progress=progress),
+                    partial(
+                        _store, case, run_id, summary=summary, progress=progress, limits=limits
+                    ),
                     partial(_crashed, summary=summary),
                 )
     close_sources()
@@ -187,9 +193,16 @@ def process_case(
 
 
 def _store(
-    case: Case, run_id: int, records: list[FileRecord], *, summary: RunSummary, progress: Progress
+    case: Case,
+    run_id: int,
+    records: list[FileRecord],
+    *,
+    summary: RunSummary,
+    progress: Progress,
+    limits: Limits,
 ) -> None:
     with case.engine.begin() as conn:
+        charge(conn, records, limits)
         repo.write_records(conn, run_id, records)
     done = sum(r.size or 0 for r in records)
     summary.processed += len(records)

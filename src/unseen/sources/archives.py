@@ -164,19 +164,29 @@ class TarReader(ContainerReader):
         return _is_tar_header(plain[:512])
 
     def members(self, limits: Limits) -> Iterator[Member]:
-        count = 0
+        """Members with their packed size: how far the compressed stream advanced
+        between one member's header and the next (TAR states no compressed sizes, and a
+        compressed TAR must not escape the bomb limits), so each member is yielded once
+        the next header has been read. Decompressors read ahead, so this over-states
+        what a member took (the ratio is under-stated: never a false bomb)."""
+        count, held, start, last = 0, None, 0, 0
         while True:
             try:
                 info = self.tar.next()
             except _TAR_ERRORS as exc:
                 self.errors.append(f"TAR archive damaged after {count} members: {exc}")
+                if held is not None:
+                    yield Member(self._entry(held))
                 return
+            now = self.stream.tell()
+            if held is not None:
+                yield Member(self._entry(held), packed=max(now - start, 1))
             if info is None:
                 return
+            start, last = last, now  # from before this member's header was read
             cast(Any, self.tar).members.clear()  # listed once, not kept (millions of members)
             count += 1
-            if not info.isdir():
-                yield Member(self._entry(info))
+            held = info if not info.isdir() else None
 
     def _entry(self, info: tarfile.TarInfo) -> Entry:
         shown, errors = member_path(info.name)

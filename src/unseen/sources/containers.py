@@ -181,7 +181,7 @@ def listed(reader: ContainerReader, limits: Limits) -> Iterator[Entry]:
     as kind ``other`` with the reason; members past the count limit are not listed
     and the container records how the listing was cut short.
     """
-    total = 0
+    total = packed_total = 0
     for count, member in enumerate(reader.members(limits), 1):
         if reader.BOMB_LIMITS and count > limits.max_members:
             reader.errors.append(
@@ -196,7 +196,6 @@ def listed(reader: ContainerReader, limits: Limits) -> Iterator[Entry]:
         if not reader.BOMB_LIMITS or entry.kind != "file" or not entry.size:
             yield entry
             continue
-        total += entry.size
         packed = member.packed
         if (
             packed is not None
@@ -209,6 +208,18 @@ def listed(reader: ContainerReader, limits: Limits) -> Iterator[Entry]:
                 f"possible decompression bomb: {entry.size} bytes from {packed} "
                 f"(ratio {ratio:.0f}:1, limit {limits.max_ratio:.0f}:1); not expanded",
             )
+            continue
+        stored = entry.size if packed is None else max(packed, 1)
+        total, packed_total = total + entry.size, packed_total + stored
+        if total >= limits.ratio_min_bytes and total > limits.max_ratio * packed_total:
+            # Many small members, each under the per-member check, add up the same way.
+            yield _unread(
+                entry,
+                f"possible decompression bomb: with this member the archive's members expand "
+                f"to {total} bytes from {packed_total} (limit {limits.max_ratio:.0f}:1 from "
+                f"{limits.ratio_min_bytes} bytes on); not expanded",
+            )
+            total, packed_total = total - entry.size, packed_total - stored
         elif total > limits.max_expanded:
             yield _unread(
                 entry,

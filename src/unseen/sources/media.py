@@ -19,7 +19,6 @@ never opened, and what they would supply is recorded as missing.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -57,9 +56,12 @@ class Siblings:
             OSError: no such sibling, or the name points outside the image's folder.
         """
         if self.folder is None:
-            raise OSError("the image is held inside other evidence; files beside it are not known")
+            raise OSError(
+                "files beside an image held inside other evidence are not opened; "
+                "add the image with its files as a source"
+            )
         if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-            raise OSError("names a file outside the evidence folder; never followed")
+            raise OSError("it names a file outside the evidence folder (never followed)")
         target = self.folder / name
         try:
             st = os.lstat(target)
@@ -73,18 +75,38 @@ class Siblings:
 
 
 class MediaStream(PositionalStream):
-    """The decoded disk of a libyal handle, read at offsets."""
+    """The decoded disk of a libyal handle, read at offsets.
+
+    A range the decoder cannot deliver (a truncated image, a damaged grain table)
+    reads as zeros and is noted in ``damaged``, as damaged E01 chunks are: one bad
+    grain must not hide the rest of the disk, and the gap is recorded, not silent.
+    """
 
     def __init__(self, handle: Any, size: int, keep: tuple[IO[bytes], ...] = ()) -> None:
         super().__init__(size)
         self.handle = handle
         self._keep = keep  # extent files the handle reads from, kept open with it
+        self.damaged: dict[int, int] = {}  # offset -> length read as zeros
 
     def _read_at(self, offset: int, n: int) -> bytes:
         try:
-            return bytes(self.handle.read_buffer_at_offset(n, offset))
-        except OSError as exc:
-            raise OSError(f"virtual disk not readable at byte {offset}: {exc}") from exc
+            data = bytes(self.handle.read_buffer_at_offset(n, offset))
+        except OSError:
+            data = b""
+        if len(data) < n:
+            self.damaged[offset + len(data)] = n - len(data)
+            data += bytes(n - len(data))
+        return data
+
+
+def damage(media: MediaStream, what: str) -> list[str]:
+    """The problem to record when ranges of a virtual disk could not be decoded."""
+    if not media.damaged:
+        return []
+    ranges = sorted(media.damaged.items())
+    shown = ", ".join(f"{length} bytes at {at}" for at, length in ranges[:10])
+    more = f" and {len(ranges) - 10} more ranges" if len(ranges) > 10 else ""
+    return [f"{what} damaged: parts not decodable read as zeros ({shown}{more})"]
 
 
 class MediaFormat(ABC):
@@ -127,10 +149,25 @@ def _lib(name: str) -> Any:
 
 
 def _failed(what: str, exc: Exception) -> EvidenceError:
-    return not_examined(f"{what} damaged or unreadable ({exc})")
+    """The error for an image its decoder refuses, naming the decoder's own cause.
+
+    libyal messages chain every calling function ("binding: ... . lib_a: cause. ...");
+    the second link is the check that failed, which is what an examiner can act on.
+    """
+    links = [part.strip() for part in str(exc).split(". ") if part.strip()]
+    cause = links[1] if len(links) > 1 else (links[0] if links else "no detail")
+    return not_examined(f"{what} damaged or unreadable ({cause.rstrip('.')})")
 
 
-_EXTENT = re.compile(r'^\s*(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\w+)\s*(?:"([^"]*)")?', re.MULTILINE)
+def _refuse_parent(what: str, role: str, name: str | bytes | None) -> None:
+    """Images layered on another file are not examined: the other file lies outside
+    this evidence (never opened), and the decoders read nothing of an overlay alone."""
+    if name:
+        shown = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+        raise not_examined(
+            f"{what} whose {role} {shown!r} is never opened (it lies outside this "
+            "evidence); add the complete chain as evidence"
+        )
 
 
 class Vmdk(MediaFormat):
@@ -163,17 +200,12 @@ class Vmdk(MediaFormat):
                 for f in files:
                     if f is not stream:
                         f.close()
-                raise not_examined(f"VMDK extent file {name!r} {exc}") from None
+                raise not_examined(f"VMDK extent file {name!r} not opened: {exc}") from None
         try:
             handle.open_extent_data_files_as_file_objects(files)
         except OSError as exc:
             raise _failed("VMDK extent", exc) from exc
-        parent = handle.get_parent_filename()
-        if parent:
-            problems.append(
-                f"VMDK delta disk: its parent {parent!r} is never opened; what the parent "
-                "holds is not examined"
-            )
+        _refuse_parent("VMDK delta disk", "parent", handle.get_parent_filename())
         return MediaStream(handle, int(handle.get_media_size()), tuple(files))
 
 
@@ -193,12 +225,7 @@ class Vhd(MediaFormat):
             handle.open_file_object(stream)
         except OSError as exc:
             raise _failed("VHD/VHDX", exc) from exc
-        parent = handle.get_parent_filename()
-        if parent:
-            problems.append(
-                f"differencing VHD: its parent {parent!r} is never opened; what the parent "
-                "holds is not examined"
-            )
+        _refuse_parent("differencing VHD", "parent", handle.get_parent_filename())
         return MediaStream(handle, int(handle.get_media_size()))
 
 
@@ -220,13 +247,7 @@ class Qcow(MediaFormat):
             raise _failed("QCOW", exc) from exc
         if handle.is_locked():
             raise not_examined("encrypted QCOW image: no key for it")
-        backing = handle.get_backing_filename()
-        if backing:
-            shown = backing.decode("utf-8", "replace") if isinstance(backing, bytes) else backing
-            problems.append(
-                f"QCOW backing file {shown!r} is never opened; clusters it would supply are "
-                "not examined"
-            )
+        _refuse_parent("QCOW overlay", "backing file", handle.get_backing_filename())
         return MediaStream(handle, int(handle.get_media_size()))
 
 

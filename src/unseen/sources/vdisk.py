@@ -19,7 +19,7 @@ from unseen.core.errors import EvidenceError, WrongFormat
 from unseen.sources.base import SOURCES
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
 from unseen.sources.files import FileContainerSource, head_of
-from unseen.sources.media import MediaStream, Siblings, find_media
+from unseen.sources.media import MediaStream, Siblings, damage, find_media
 from unseen.sources.streams import binary
 
 
@@ -39,6 +39,7 @@ class VirtualDiskReader(ContainerReader):
         except ImportError as exc:
             raise EvidenceError("disk image not read: install unseen[disk] (pytsk3)") from exc
         stream.seek(0)
+        self.what = fmt.NAME.upper()
         self.media: MediaStream = fmt.open(stream, siblings or Siblings(None), self.errors)
         self.disk = TskDisk(binary(self.media))
 
@@ -47,7 +48,10 @@ class VirtualDiskReader(ContainerReader):
         return find_media(head) is not None
 
     def members(self, limits: Limits) -> Iterator[Member]:
-        return self.disk.members(limits)
+        try:
+            yield from self.disk.members(limits)
+        finally:
+            self.errors.extend(damage(self.media, self.what))
 
     def open_member(self, member: bytes) -> BinaryIO:
         return self.disk.open_member(member)
