@@ -217,7 +217,7 @@ def cluster_lead(
         return None
     bonus = round(math.log2(1 + len(unknown)), 3)
     reasons = [
-        Reason("strongest_member", unknown[0], f"best unknown picture scores {unknown[0]:g}"),
+        Reason("strongest_member", unknown[0], f"best unknown picture scores {unknown[0]:.2f}"),
         Reason("size", bonus, f"{len(unknown)} unknown pictures: {n.label}"),
     ]
     w = AssociationWeights.from_file(weights)
