@@ -27,7 +27,24 @@ class ReviewConfig:
     media_token_s: int = 300
     # Largest picture read whole and sent to the browser (bytes); videos are streamed.
     max_image_bytes: int = 256 * 1024 * 1024
+    # Pictures are checked and converted in a child process capped at this much address
+    # space (it holds the file, the decoded pixels and a display copy) ...
+    decode_memory_bytes: int = 1024 * 1024 * 1024
+    # ... this much CPU time (seconds), and killed after this long on the clock.
+    decode_cpu_s: int = 20
+    decode_timeout_s: int = 30
+    # Pixels one decode may produce; 0 derives it from the memory above.
+    decode_pixels: int = 0
     # Default thumbnail blur for new users (CSS pixels); each user can change theirs.
     default_blur_px: int = 16
     # Mark the session cookie Secure (only when served behind HTTPS).
     secure_cookies: bool = False
+
+    @property
+    def max_decode_pixels(self) -> int:
+        """Pixels one decode may produce: about 12 bytes each fit the child's memory
+        (RGBA while decoding, an RGB copy, the JPEG encoder's buffers), after the file;
+        or ``decode_pixels`` when set."""
+        if self.decode_pixels:
+            return self.decode_pixels
+        return max(0, self.decode_memory_bytes - self.max_image_bytes) // 12

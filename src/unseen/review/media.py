@@ -9,19 +9,22 @@ execute (SVG, HTML, ...) are never served inline.
 
 from __future__ import annotations
 
-import io
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Connection, select
 
 from unseen import plugins
+from unseen.analysis.image import SAFE_FORMATS
 from unseen.core.models import SourceSpec
+from unseen.review import decoder
+from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
 from unseen.sources.base import open_source
 from unseen.store import schema as s
@@ -41,8 +44,6 @@ INLINE_TYPES = frozenset(
 )
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 EXTENSIONS |= {"image/bmp": "bmp", "video/mp4": "mp4", "video/webm": "webm", "video/ogg": "ogv"}
-# Converted for display when the browser cannot show the original (TIFF, HEIC, ...).
-MAX_CONVERT_PIXELS = 180_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,33 +132,61 @@ def open_original(item: Original) -> BinaryIO:
     return open_source(item.spec).open(item.locator)
 
 
-def displayable(item: Original, max_bytes: int) -> tuple[bytes, str]:
+def displayable(item: Original, config: ReviewConfig) -> tuple[bytes, str]:
     """The bytes to show and their type: the original, or a JPEG made from it.
 
     Raises:
         OSError: unreadable or too big.
-        ValueError: not something a browser can be shown.
+        ValueError: not a picture the pipeline decodes, or refused by the decoder.
     """
-    if item.size is not None and item.size > max_bytes:
-        raise OSError(f"larger than the {max_bytes} bytes the review server sends")
-    with open_original(item) as stream:
-        data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise OSError(f"larger than the {max_bytes} bytes the review server sends")
-    if item.mime in INLINE_TYPES:
-        return data, item.mime
+    if item.size is not None and item.size > config.max_image_bytes:
+        raise OSError(f"larger than the {config.max_image_bytes} bytes the review server sends")
     if not item.mime.startswith("image/") or item.mime == "image/svg+xml":
         raise ValueError(f"{item.mime} is not shown in the browser")
-    return _to_jpeg(data), "image/jpeg"
+    with open_original(item) as stream:
+        data = stream.read(config.max_image_bytes + 1)
+    if len(data) > config.max_image_bytes:
+        raise OSError(f"larger than the {config.max_image_bytes} bytes the review server sends")
+    return decode_for_display(data, config)
 
 
-def _to_jpeg(data: bytes) -> bytes:
+def decode_for_display(data: bytes, config: ReviewConfig) -> tuple[bytes, str]:
+    """Check and, where needed, convert a picture in a limited child process.
+
+    The child (``unseen.review.decoder``) opens only the pipeline's formats
+    (``SAFE_FORMATS``), checks the header's pixel count against the budget before
+    decoding, and runs under memory and CPU limits, so a hostile file costs one child.
+
+    Raises:
+        ValueError: refused, with the reason to show the examiner.
+    """
+    command = [
+        sys.executable,
+        "-I",
+        "-m",
+        "unseen.review.decoder",
+        ",".join(SAFE_FORMATS),
+        str(config.max_decode_pixels),
+        str(config.decode_memory_bytes),
+        str(config.decode_cpu_s),
+    ]
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_CONVERT_PIXELS:
-                raise ValueError("too many pixels to convert for display")
-            out = io.BytesIO()
-            img.convert("RGB").save(out, "JPEG", quality=90)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"cannot convert for display: {exc}") from exc
+        done = subprocess.run(
+            command, input=data, capture_output=True, timeout=config.decode_timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ValueError(
+            f"decoding took longer than {config.decode_timeout_s} s; stopped"
+        ) from None
+    if done.returncode == decoder.EXIT_REFUSED:
+        reason = done.stderr.decode("utf-8", "replace").strip()[:300]
+        raise ValueError(reason or "refused by the decoder")
+    if done.returncode != 0:
+        why = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+        raise ValueError(f"the decoder stopped ({why}): over its memory or time limit")
+    kind, payload = done.stdout[:1], done.stdout[1:]
+    if kind == b"O" and payload.decode("ascii", "replace") in INLINE_TYPES:
+        return data, payload.decode("ascii")
+    if kind == b"J" and payload:
+        return payload, "image/jpeg"
+    raise ValueError("the decoder gave no picture")

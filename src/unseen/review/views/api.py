@@ -36,7 +36,7 @@ class FilterBody(BaseModel):
 class ExposureBody(BaseModel):
     item: BodyId | None = None
     kind: str = Field(max_length=8)
-    ms: int = Field(ge=0, le=24 * 3600 * 1000)
+    ms: int = Field(ge=0, le=MAX_ID)
 
 
 def categorise(request: Request, body: CategoriseBody) -> dict[str, Any]:

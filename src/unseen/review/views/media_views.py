@@ -58,9 +58,9 @@ def media_file(request: Request, item_id: PathId, t: str = "") -> Response:
     if item.mime.startswith("video/") and item.mime in media.INLINE_TYPES:
         return _video(request, item, item_id)
     try:
-        data, mime = media.displayable(item, ctx.config.max_image_bytes)
+        data, mime = media.displayable(item, ctx.config)
     except ValueError as exc:
-        raise HTTPException(status_code=415, detail=str(exc)) from exc
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     except OSError as exc:
         raise HTTPException(status_code=409, detail=f"cannot read the item: {exc}") from exc
     name = f"item-{item_id}.{media.EXTENSIONS.get(mime, 'bin')}"
