@@ -63,6 +63,7 @@ BUILTIN_MODULES = (
     "unseen.internet.stage",
     "unseen.phones.parsers.whatsapp_android",
     "unseen.phones.parsers.imessage",
+    "unseen.phones.parsers.whatsapp_ios",
     "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",

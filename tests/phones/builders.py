@@ -326,6 +326,7 @@ CREATE INDEX FilesRelativePathIdx ON Files(relativePath);
 CREATE INDEX FilesFlagsIdx ON Files(flags);
 CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB);
 """
+WA_GROUP = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared"
 BACKUP_MTIME = 1_709_294_400  # 2024-03-01T12:00:00Z
 
 
@@ -366,11 +367,14 @@ def ios_backup(root: Path, encrypted: bool = False) -> dict[str, bytes]:
 
     staging = root.parent / (root.name + "-staging")
     pic = ios_sms(staging)
+    wa_pic = whatsapp_ios(staging / "wa")
     camera = picture(4)
     files = {
         "HomeDomain/Library/SMS/sms.db": (staging / "Library/SMS/sms.db").read_bytes(),
         f"MediaDomain/{SMS_ATTACHMENT}": pic,
         "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG": camera,
+        f"{WA_GROUP}/ChatStorage.sqlite": (staging / "wa/ChatStorage.sqlite").read_bytes(),
+        f"{WA_GROUP}/{WA_IOS_MEDIA}": wa_pic,
     }
     shutil.rmtree(staging)
     root.mkdir(parents=True)
@@ -416,3 +420,85 @@ def ios_backup(root: Path, encrypted: bool = False) -> dict[str, bytes]:
         manifest.commit()
         manifest.close()
     return files
+
+
+CHATSTORAGE_DDL = """
+CREATE TABLE ZWACHATSESSION (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZARCHIVED INTEGER, ZCONTACTABID INTEGER, ZFLAGS INTEGER, ZHIDDEN INTEGER,
+  ZMESSAGECOUNTER INTEGER, ZREMOVED INTEGER, ZSESSIONTYPE INTEGER, ZSPOTLIGHTSTATUS INTEGER,
+  ZUNREADCOUNT INTEGER, ZGROUPINFO INTEGER, ZLASTMESSAGE INTEGER, ZPROPERTIES INTEGER,
+  ZLASTMESSAGEDATE TIMESTAMP, ZCONTACTIDENTIFIER VARCHAR, ZCONTACTJID VARCHAR,
+  ZETAG VARCHAR, ZLASTMESSAGETEXT VARCHAR, ZPARTNERNAME VARCHAR, ZSAVEDINPUT VARCHAR);
+CREATE TABLE ZWAMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZCHILDMESSAGESDELIVEREDCOUNT INTEGER, ZDOCID INTEGER, ZENCRETRYCOUNT INTEGER,
+  ZFILTEREDRECIPIENTCOUNT INTEGER, ZFLAGS INTEGER, ZGROUPEVENTTYPE INTEGER,
+  ZISFROMME INTEGER, ZMESSAGEERRORSTATUS INTEGER, ZMESSAGESTATUS INTEGER,
+  ZMESSAGETYPE INTEGER, ZSORT INTEGER, ZSPOTLIGHTSTATUS INTEGER, ZSTARRED INTEGER,
+  ZCHATSESSION INTEGER, ZGROUPMEMBER INTEGER, ZLASTSESSION INTEGER, ZMEDIAITEM INTEGER,
+  ZMESSAGEINFO INTEGER, ZPARENTMESSAGE INTEGER, ZMESSAGEDATE TIMESTAMP, ZSENTDATE TIMESTAMP,
+  ZFROMJID VARCHAR, ZMEDIASECTIONID VARCHAR, ZPHASH VARCHAR, ZPUSHNAME VARCHAR,
+  ZSTANZAID VARCHAR, ZTEXT VARCHAR, ZTOJID VARCHAR);
+CREATE TABLE ZWAMEDIAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZCLOUDSTATUS INTEGER, ZFILESIZE INTEGER, ZMEDIAORIGIN INTEGER, ZMOVIEDURATION INTEGER,
+  ZMESSAGE INTEGER, ZASPECTRATIO FLOAT, ZHACCURACY FLOAT, ZLATITUDE FLOAT, ZLONGITUDE FLOAT,
+  ZMEDIAURLDATE TIMESTAMP, ZAUTHORNAME VARCHAR, ZCOLLECTIONNAME VARCHAR,
+  ZMEDIALOCALPATH VARCHAR, ZMEDIAURL VARCHAR, ZTHUMBNAILLOCALPATH VARCHAR, ZTITLE VARCHAR,
+  ZVCARDNAME VARCHAR, ZVCARDSTRING VARCHAR, ZXMPPTHUMBPATH VARCHAR, ZMEDIAKEY BLOB,
+  ZMETADATA BLOB);
+CREATE TABLE ZWAGROUPMEMBER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZISACTIVE INTEGER, ZISADMIN INTEGER, ZSENDERKEYSENT INTEGER, ZCHATSESSION INTEGER,
+  ZRECENTGROUPCHAT INTEGER, ZCONTACTABID INTEGER, ZCONTACTIDENTIFIER VARCHAR,
+  ZCONTACTNAME VARCHAR, ZFIRSTNAME VARCHAR, ZMEMBERJID VARCHAR);
+"""
+RILEY = "447700900555@s.whatsapp.net"
+MORGAN = "447700900666@s.whatsapp.net"
+CHOIR = "120363000000000002@g.us"
+WA_IOS_MEDIA = "Message/Media/447700900555@s.whatsapp.net/5/c/5c1f0e2a.jpg"
+
+
+def whatsapp_ios(container: Path) -> bytes:
+    """``container/ChatStorage.sqlite`` (the shared group container) and one sent
+    picture under ``Message/Media``; returns the picture.
+
+    Messages: 1 Riley->owner text at 2024-03-01T00:16:40.5Z (float seconds since 2001);
+    2 owner->Riley picture; 3 Morgan in the group "Choir", text.
+    """
+    pic = picture(5)
+    write(container / WA_IOS_MEDIA, pic)
+    conn = sqlite3.connect(container / "ChatStorage.sqlite")
+    conn.executescript(CHATSTORAGE_DDL)
+    conn.execute(
+        "INSERT INTO ZWACHATSESSION (Z_PK, Z_ENT, ZSESSIONTYPE, ZCONTACTJID, ZPARTNERNAME)"
+        " VALUES (1, 4, 0, ?, 'Riley')",
+        (RILEY,),
+    )
+    conn.execute(
+        "INSERT INTO ZWACHATSESSION (Z_PK, Z_ENT, ZSESSIONTYPE, ZCONTACTJID, ZPARTNERNAME)"
+        " VALUES (2, 4, 1, ?, 'Choir')",
+        (CHOIR,),
+    )
+    conn.execute(
+        "INSERT INTO ZWAGROUPMEMBER (Z_PK, ZCHATSESSION, ZMEMBERJID, ZCONTACTNAME)"
+        " VALUES (1, 2, ?, 'Morgan')",
+        (MORGAN,),
+    )
+    rows = [
+        (1, 1, 0, APPLE_T0_S + 1000.5, "rehearsal moved to Thursday", RILEY, None, 0, None),
+        (2, 1, 1, APPLE_T0_S + 2000.0, None, None, None, 3, 1),
+        (3, 2, 0, APPLE_T0_S + 3000.0, "bring the sheet music", CHOIR, 1, 0, None),
+    ]
+    for pk, chat, me, date, text, from_jid, member, status, media in rows:
+        conn.execute(
+            "INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZTEXT,"
+            " ZFROMJID, ZGROUPMEMBER, ZMESSAGESTATUS, ZMEDIAITEM, ZMESSAGETYPE)"
+            " VALUES (?, 9, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (pk, chat, me, date, text, from_jid, member, status, media, 1 if media else 0),
+        )
+    conn.execute(
+        "INSERT INTO ZWAMEDIAITEM (Z_PK, ZMESSAGE, ZMEDIALOCALPATH, ZFILESIZE, ZTITLE)"
+        " VALUES (1, 2, ?, ?, NULL)",
+        (WA_IOS_MEDIA[len("Message/") :], len(pic)),
+    )
+    conn.commit()
+    conn.close()
+    return pic

@@ -16,7 +16,15 @@ from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
 
-from .builders import SMS_ATTACHMENT, ios_backup
+from .builders import (
+    CHOIR,
+    MORGAN,
+    RILEY,
+    SMS_ATTACHMENT,
+    WA_GROUP,
+    WA_IOS_MEDIA,
+    ios_backup,
+)
 
 SKIP = ("deep", "internet", "correlate")
 
@@ -46,6 +54,8 @@ def test_backup_items_under_domain_paths(tmp_path: Path) -> None:
     case, files = _case(tmp_path, encrypted=False)
     sha = {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
     assert _items(case) == [
+        (f"{WA_GROUP}/ChatStorage.sqlite", "file", sha[f"{WA_GROUP}/ChatStorage.sqlite"], ()),
+        (f"{WA_GROUP}/{WA_IOS_MEDIA}", "file", sha[f"{WA_GROUP}/{WA_IOS_MEDIA}"], ()),
         (
             "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG",
             "file",
@@ -95,8 +105,11 @@ def test_backup_items_under_domain_paths(tmp_path: Path) -> None:
             "+44 7700 900444",
         )
     ]
-    assert [tuple(r) for r in tied] == [(f"MediaDomain/{SMS_ATTACHMENT}", "path")]
-    assert len(count) == 5
+    assert sorted(tuple(r) for r in tied) == [
+        (f"{WA_GROUP}/{WA_IOS_MEDIA}", "path"),
+        (f"MediaDomain/{SMS_ATTACHMENT}", "path"),
+    ]
+    assert len(count) == 8
 
 
 def _sha(case: Case, path: str) -> str | None:
@@ -137,4 +150,66 @@ def test_unreadable_manifest_keeps_stored_names(tmp_path: Path, name: str) -> No
     process_case(case, workers=0, settings=Settings(skip=SKIP))
     (row,) = [r for r in _items(case) if r[0] == "Manifest.db"]
     assert row[3][0].startswith("Manifest.db not readable, files keep their stored names: ")
-    assert len([r for r in _items(case) if "/" in r[0]]) == 3
+    assert len([r for r in _items(case) if "/" in r[0]]) == 5
+
+
+def test_whatsapp_ios_messages(tmp_path: Path) -> None:
+    case, _ = _case(tmp_path, encrypted=False)
+    m, c, conv = s.messages, s.msg_contacts, s.msg_conversations
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                m.c.record_ref,
+                conv.c.key,
+                conv.c.title,
+                c.c.handle,
+                c.c.name,
+                m.c.direction,
+                m.c.ts_utc,
+                m.c.ts_epoch,
+                m.c.text,
+                m.c.status,
+            )
+            .join(conv, conv.c.id == m.c.conversation_id)
+            .outerjoin(c, c.c.id == m.c.sender_id)
+            .where(m.c.record_ref.like("ZWAMESSAGE%"))
+            .order_by(m.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            "ZWAMESSAGE Z_PK 1",
+            RILEY,
+            "Riley",
+            RILEY,
+            "Riley",
+            "received",
+            "2024-03-01T00:16:40.500000Z",
+            "mac_absolute_s",
+            "rehearsal moved to Thursday",
+            "pending",
+        ),
+        (
+            "ZWAMESSAGE Z_PK 2",
+            RILEY,
+            "Riley",
+            None,
+            None,
+            "sent",
+            "2024-03-01T00:33:20.000000Z",
+            "mac_absolute_s",
+            None,
+            "read",
+        ),
+        (
+            "ZWAMESSAGE Z_PK 3",
+            CHOIR,
+            "Choir",
+            MORGAN,
+            "Morgan",
+            "received",
+            "2024-03-01T00:50:00.000000Z",
+            "mac_absolute_s",
+            "bring the sheet music",
+            "pending",
+        ),
+    ]
