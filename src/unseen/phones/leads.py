@@ -1,0 +1,169 @@
+"""How phone facts reach the lead ranking: ``contact`` and ``conversation`` clusters
+(every picture exchanged with one person, or in one chat) and per-item signals.
+
+Clusters take part in association with known material like every other kind: a
+contact who sent categorised pictures lends that reason to the unknown pictures the
+same contact sent. Signals:
+
+- ``sent_by_owner``: the phone's owner sent the picture (distribution);
+- ``received_from_prolific_sender``: received from a contact who sent other unknown
+  pictures too;
+- ``camera_original_sent``: a picture the phone's camera took (DCIM, camera EXIF) that
+  the owner later sent, exactly or as a near-identical copy (self-produced and shared).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import ClassVar
+
+from sqlalchemy import Connection
+
+from unseen.correlation.base import (
+    GROUPINGS,
+    ITEM_SIGNALS,
+    Cluster,
+    Grouping,
+    ItemSignals,
+    Member,
+    Signal,
+)
+from unseen.correlation.facts import ItemFacts
+from unseen.phones.facts import Exchange, exchanges
+
+MIN_MEMBERS = 2
+NEAR_BITS = 31  # PDQ distance under which a sent copy is the same picture
+
+
+def _reason(e: Exchange) -> str:
+    verb = "sent by the owner to" if e.direction == "sent" else "received from"
+    who = e.contact_label or "the group"
+    where = f" in {e.conversation_label}" if e.conversation_label else ""
+    return f"{verb} {who}{where} via {e.app} at {e.ts_utc or 'unknown time'}"
+
+
+class ContactGrouping(Grouping):
+    NAME = "contact"
+    VERSION = "1"
+    KIND = "contact"
+    DESCRIPTION = "pictures and videos exchanged with one contact in one app"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        present = {f.id for f in facts}
+        by_contact: dict[str, dict[int, Exchange]] = defaultdict(dict)
+        for e in exchanges(conn):
+            if e.contact_key and e.item_id in present:
+                by_contact[e.contact_key].setdefault(e.item_id, e)
+        for key, items in sorted(by_contact.items()):
+            if len(items) < MIN_MEMBERS:
+                continue
+            first = next(iter(items.values()))
+            label = f"{first.app} contact {first.contact_label}"
+            yield Cluster(
+                self.KIND,
+                key,
+                label,
+                1.0,
+                tuple(Member(i, _reason(e)) for i, e in sorted(items.items())),
+                {"app": first.app, "contact": first.contact_label},
+            )
+
+
+class ConversationGrouping(Grouping):
+    NAME = "conversation"
+    VERSION = "1"
+    KIND = "conversation"
+    DESCRIPTION = "pictures and videos exchanged in one conversation"
+
+    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+        present = {f.id for f in facts}
+        by_chat: dict[int, dict[int, Exchange]] = defaultdict(dict)
+        for e in exchanges(conn):
+            if e.conversation_id is not None and e.item_id in present:
+                by_chat[e.conversation_id].setdefault(e.item_id, e)
+        for chat, items in sorted(by_chat.items()):
+            if len(items) < MIN_MEMBERS:
+                continue
+            first = next(iter(items.values()))
+            yield Cluster(
+                self.KIND,
+                str(chat),
+                f"{first.app} {first.conversation_label}",
+                1.0,
+                tuple(Member(i, _reason(e)) for i, e in sorted(items.items())),
+                {"app": first.app, "conversation_id": chat},
+            )
+
+
+class PhoneSignals(ItemSignals):
+    NAME = "phones"
+    VERSION = "1"
+    DESCRIPTION = "who sent or received each picture on a phone, and camera originals sent on"
+    WEIGHTS: ClassVar[dict[str, float]] = {
+        "sent_by_owner": 2.0,
+        "received_from_prolific_sender": 1.0,
+        "camera_original_sent": 3.0,
+    }
+
+    def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
+        by_id = {f.id: f for f in facts}
+        found = [e for e in exchanges(conn) if e.item_id in by_id]
+        yield from _sent(found)
+        yield from _prolific(found, by_id)
+        yield from _originals(found, facts, by_id)
+
+
+def _sent(found: list[Exchange]) -> Iterator[Signal]:
+    seen: set[int] = set()
+    for e in found:
+        if e.direction == "sent" and e.item_id not in seen:
+            seen.add(e.item_id)
+            yield Signal(e.item_id, "sent_by_owner", _reason(e), e.source_of_record)
+
+
+def _prolific(found: list[Exchange], by_id: dict[int, ItemFacts]) -> Iterator[Signal]:
+    received: dict[str, dict[int, Exchange]] = defaultdict(dict)
+    for e in found:
+        if e.direction == "received" and e.contact_key and by_id[e.item_id].unknown:
+            received[e.contact_key].setdefault(e.item_id, e)
+    for items in received.values():
+        if len(items) < MIN_MEMBERS:
+            continue
+        for item_id, e in sorted(items.items()):
+            others = len(items) - 1
+            detail = f"{_reason(e)}, who sent {others} other unknown picture(s)"
+            yield Signal(item_id, "received_from_prolific_sender", detail, e.source_of_record)
+
+
+def _originals(
+    found: list[Exchange], facts: list[ItemFacts], by_id: dict[int, ItemFacts]
+) -> Iterator[Signal]:
+    sent = [(by_id[e.item_id], e) for e in found if e.direction == "sent"]
+    if not sent:
+        return
+    originals = [
+        f for f in facts if f.is_image and f.camera and "/dcim/" in f"/{f.path}".casefold()
+    ]
+    for original in originals:
+        for copy, e in sent:
+            how = _same_picture(original, copy)
+            if how:
+                detail = f"camera original ({original.camera}) {how}, {_reason(e)}"
+                yield Signal(original.id, "camera_original_sent", detail, e.source_of_record)
+                break
+
+
+def _same_picture(a: ItemFacts, b: ItemFacts) -> str | None:
+    if a.id == b.id or (a.sha256 and a.sha256 == b.sha256):
+        return "sent as is"
+    if a.pdq and b.pdq:
+        bits = bin(int(a.pdq, 16) ^ int(b.pdq, 16)).count("1")
+        if bits <= NEAR_BITS:
+            return f"sent as a copy (PDQ distance {bits})"
+    return None
+
+
+GROUPINGS.register(ContactGrouping)
+GROUPINGS.register(ConversationGrouping)
+ITEM_SIGNALS.register(PhoneSignals)
