@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from unseen.cli.main import app as cli
@@ -16,6 +17,12 @@ from unseen.store.case import Case
 from .helpers import item_ids, login, make_client
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def own_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library home per test: copies of one case share a UUID, hence a library heads file."""
+    monkeypatch.setenv("UNSEEN_HOME", str(tmp_path / "library"))
 
 
 def verify(case_dir: Path, expect_head: str | None = None) -> audit.Verdict:
@@ -47,9 +54,11 @@ def test_the_fixture_log_is_a_valid_chain(case_dir: Path) -> None:
     assert [(r[1], r[2], r[3]) for r in rows] == [
         ("cli:tests", "user_add", name) for name in ("ada", "eve", "rob", "ron")
     ]
+    # The genesis is secret (a random nonce), not derivable from the case UUID.
     (uuid,) = sql(case_dir, "SELECT value FROM case_info WHERE key = 'uuid'")[0]
-    genesis = hashlib.sha256(f"unseen-audit-genesis:{uuid}".encode()).hexdigest()
+    (genesis,) = sql(case_dir, "SELECT value FROM case_info WHERE key = 'audit_genesis'")[0]
     assert rows[0][4] == genesis
+    assert genesis != hashlib.sha256(f"unseen-audit-genesis:{uuid}".encode()).hexdigest()
     assert [r[4] for r in rows[1:]] == [r[5] for r in rows[:-1]]
     verdict = verify(case_dir)
     assert verdict == audit.Verdict(True, 4, str(rows[-1][5]))
@@ -165,8 +174,8 @@ def test_cli_verify_exit_codes(case_dir: Path) -> None:
 
 def test_empty_log_head_is_the_genesis_hash(case_dir: Path) -> None:
     sql(case_dir, "DELETE FROM audit_log")
-    (uuid,) = sql(case_dir, "SELECT value FROM case_info WHERE key = 'uuid'")[0]
-    assert head(case_dir) == hashlib.sha256(f"unseen-audit-genesis:{uuid}".encode()).hexdigest()
+    (genesis,) = sql(case_dir, "SELECT value FROM case_info WHERE key = 'audit_genesis'")[0]
+    assert head(case_dir) == genesis
     assert verify(case_dir).ok
 
 

@@ -21,6 +21,7 @@ console = Console(stderr=True)
 CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
 user_app = typer.Typer(help="Review accounts of a case.", no_args_is_help=True)
 audit_app = typer.Typer(help="The case's hash-chained audit log.", no_args_is_help=True)
+HEAD_SUFFIX = ".audit-head"  # beside each exported file: its signed audit head
 
 
 def _fail(exc: UnseenError) -> typer.Exit:
@@ -118,21 +119,67 @@ def audit_verify(
         str | None,
         typer.Option(help="A head hash recorded earlier (in a report) that must be in the chain."),
     ] = None,
+    head_files: Annotated[
+        list[Path] | None,
+        typer.Option("--head", help="More signed heads to check (an export's .audit-head file)."),
+    ] = None,
+    key_files: Annotated[
+        list[Path] | None,
+        typer.Option("--key", help="Agency public key (default: the library's agency.pub)."),
+    ] = None,
 ) -> None:
-    """Recompute the audit chain; exit 1 and name the first bad entry if it was altered."""
-    from unseen.review.audit import verify
+    """Check the audit chain against every signed head recorded outside the database.
+
+    Exit 1 and say what was altered: an entry changed, rows deleted, entries cut off
+    the end, or the whole chain rewritten and re-hashed.
+    """
+    from rich.markup import escape
+
+    from unseen.review.audit import recorded_heads, verify
 
     case = _open(case_dir)
+    try:
+        public_keys = _verify_keys(key_files or [])
+    except UnseenError as exc:
+        raise _fail(exc) from exc
     with case.engine.connect() as conn:
-        verdict = verify(conn, expect_head)
+        recorded = recorded_heads(conn, head_files or [])
+        verdict = verify(conn, expect_head, recorded, public_keys)
     if verdict.ok:
-        console.print(f"audit log intact: {verdict.entries} entries")
+        console.print(
+            f"audit log intact: {verdict.entries} entries; {verdict.signed_heads} signed "
+            f"and {verdict.unsigned_heads} unsigned recorded heads match "
+            f"(newest: entry {verdict.last_recorded})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if verdict.unsigned_heads:
+            console.print(
+                "warning: unsigned heads prove little (no agency key when they were "
+                "written); run `unseen keys init`",
+                highlight=False,
+                soft_wrap=True,
+            )
         typer.echo(f"head {verdict.head}")
         return
-    console.print(f"[red]audit log altered:[/red] {verdict.problem}")
+    console.print(
+        f"[red]audit log altered:[/red] {escape(verdict.problem or '')}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if verdict.bad_entry is not None:
         typer.echo(f"first bad entry: {verdict.bad_entry}")
     raise typer.Exit(1)
+
+
+def _verify_keys(key_files: list[Path]) -> list[Any]:
+    """The public keys heads may be signed with: those given, else the library's."""
+    from unseen.core import keys
+
+    if key_files:
+        return [keys.load_public(path) for path in key_files]
+    own = keys.public_path()
+    return [keys.load_public(own)] if own.is_file() else []
 
 
 def record_export(case: Case, fmt: str, what: str, output: Path | None, count: int) -> None:
@@ -146,8 +193,17 @@ def record_export(case: Case, fmt: str, what: str, output: Path | None, count: i
     try:
         with engine.begin() as conn:
             audit.append(conn, f"cli:{current_user()}", "export", f"{count} records", details)
+        with engine.connect() as conn:  # the head that includes this export's entry
+            line = audit.signed_head(conn).line()
     finally:
         engine.dispose()
+    # The signed head travels with the export: whoever receives it can later prove the
+    # case's log still holds everything up to and including this export.
+    if output is None:
+        sys.stderr.write(f"audit head: {line}")
+    else:
+        head_file = output.with_name(output.name + HEAD_SUFFIX)
+        head_file.write_text(line, encoding="utf-8")
 
 
 def free_port(host: str, preferred: int) -> int:

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from unseen.internet.coverage import WEEKDAYS, build_profile
 from unseen.reports.registry import REPORTS, Report
+from unseen.review.audit import signed_head
 from unseen.store.case import Case
 
 HEAT_LEVELS = 5
@@ -46,8 +47,12 @@ class InternetReport(Report):
     def render(self, case: Case, out: IO[str]) -> None:
         with case.engine.connect() as conn:
             profile = build_profile(conn, case.info)
+            # Every report carries the signed audit head of its moment.
+            head = signed_head(conn)
         template = environment().get_template("internet.html")
-        out.write(template.render(profile=profile, weekdays=WEEKDAYS))
+        out.write(
+            template.render(profile=profile, weekdays=WEEKDAYS, audit_head=head.line().strip())
+        )
 
 
 REPORTS.register(InternetReport)

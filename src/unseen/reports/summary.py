@@ -24,7 +24,7 @@ from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.reports.internet import environment
 from unseen.reports.registry import REPORTS, Report
-from unseen.review.audit import audit_head
+from unseen.review.audit import audit_head, signed_head
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case, current_user
@@ -189,6 +189,9 @@ def summary_data(case_: Case) -> dict[str, Any]:
         # The head of the hash-chained audit log: proves later that no review decision,
         # reveal or export up to this report was changed or removed.
         head = audit_head(conn) if inspect(conn).has_table("audit_log") else None
+        # The same head signed with the agency key (kept outside the case): a printed
+        # report then proves the log's state even to someone who distrusts the case.
+        signed = signed_head(conn) if head is not None else None
     scheme = case_.info.get("scheme") or "uk"
     categories = _categories(scheme, {b for per in counts.values() for b in per})
     return {
@@ -201,6 +204,9 @@ def summary_data(case_: Case) -> dict[str, Any]:
         "run": run,
         "database": digest,
         "audit_head": head,
+        "audit_head_record": signed.line().strip() if signed else None,
+        "audit_head_entry": signed.entry if signed else None,
+        "audit_head_key": signed.key if signed else None,
         "tool_version": unseen.__version__,
         "generated_at": utc_now(),
         "generated_by": current_user(),

@@ -3,29 +3,46 @@
 Every entry stores the hash of the entry before it; its own hash is the SHA-256 of a
 canonical serialisation of all its fields, ``prev_hash`` included. Editing any entry
 changes its hash and breaks the link to the next one; deleting one breaks the link
-across the gap. The first entry links to a genesis hash derived from the case's
-UUID, so a log cannot be moved to another case unnoticed. Cutting entries off the
-end leaves a shorter valid chain: that is caught against a head hash recorded
-elsewhere (the summary report prints it; ``verify(expect_head=...)`` checks it).
+across the gap.
+
+The first entry links to a genesis hash made from the case UUID and a random secret
+nonce drawn when the log starts (kept in ``case_info`` as ``audit_genesis``, the nonce
+itself is discarded): nobody holding only public case data (UUID, name, reports) can
+build a chain that starts right. Cases whose log began before that keep the UUID-only
+genesis.
+
+What the chain alone cannot catch (entries cut off the end; the whole chain rewritten
+and re-hashed by someone who can write the database) is caught against the heads
+recorded outside the database: every append also writes a signed head line
+(``audit_heads``) when its transaction commits, and reports and exports carry the
+signed head of their moment. ``verify(..., recorded=...)`` checks the chain against
+every one of them.
 
 Logged actions: ``login``, ``login_failed``, ``logout``, ``reveal``, ``categorise``,
-``undo``, ``export``, ``user_add``.
+``undo``, ``export``, ``user_add`` (and whatever other review actions append).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, insert, select, text, update
 
+from unseen.core import keys
 from unseen.core.timeconv import utc_now
+from unseen.review import audit_heads
+from unseen.review.audit_heads import HeadRecord, Recorded
 from unseen.store import schema as s
 
 GENESIS_PREFIX = "unseen-audit-genesis:"
+GENESIS_KEY = "audit_genesis"  # case_info key of the secret genesis
 # Key of the PostgreSQL advisory lock that serialises appends ("unsn").
 _PG_LOCK_KEY = 0x756E736E
 _FIELDS = ("id", "at", "user", "action", "target", "details", "prev_hash")
@@ -43,9 +60,34 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 def genesis_hash(conn: Connection) -> str:
-    """The ``prev_hash`` of the first entry: SHA-256 of the case UUID, prefixed."""
-    uuid = conn.execute(select(s.case_info.c.value).where(s.case_info.c.key == "uuid")).scalar()
-    return hashlib.sha256(f"{GENESIS_PREFIX}{uuid or ''}".encode()).hexdigest()
+    """The ``prev_hash`` of the first entry.
+
+    The secret genesis when the log has one; else (a log begun before there was one,
+    or none begun yet) the SHA-256 of the case UUID, prefixed.
+    """
+    info = _case_info(conn, "uuid", GENESIS_KEY)
+    if info.get(GENESIS_KEY):
+        return info[GENESIS_KEY]
+    return _legacy_genesis(info.get("uuid", ""))
+
+
+def _legacy_genesis(uuid: str) -> str:
+    return hashlib.sha256(f"{GENESIS_PREFIX}{uuid}".encode()).hexdigest()
+
+
+def _case_info(conn: Connection, *wanted: str) -> dict[str, str]:
+    rows = conn.execute(
+        select(s.case_info.c.key, s.case_info.c.value).where(s.case_info.c.key.in_(wanted))
+    )
+    return {str(k): str(v) for k, v in rows}
+
+
+def _start_genesis(conn: Connection, uuid: str) -> str:
+    """Draw the secret genesis for a log that has no entry yet (inside the append)."""
+    nonce = secrets.token_hex(32)
+    genesis = hashlib.sha256(f"{GENESIS_PREFIX}{uuid}:{nonce}".encode()).hexdigest()
+    conn.execute(insert(s.case_info).values(key=GENESIS_KEY, value=genesis))
+    return genesis
 
 
 def append(conn: Connection, user: str, action: str, target: str, details: dict[str, Any]) -> str:
@@ -73,13 +115,24 @@ def append(conn: Connection, user: str, action: str, target: str, details: dict[
         .order_by(s.audit_log.c.id.desc())
         .limit(1)
     ).scalar()
-    entry = {**row, "id": int(new_id), "prev_hash": prev or genesis_hash(conn)}
+    info = _case_info(conn, "uuid", GENESIS_KEY)
+    uuid = info.get("uuid", "")
+    if info.get(GENESIS_KEY):
+        genesis = info[GENESIS_KEY]
+    elif prev is None:
+        genesis = _start_genesis(conn, uuid)
+    else:
+        genesis = _legacy_genesis(uuid)
+    entry = {**row, "id": int(new_id), "prev_hash": prev or genesis}
     digest = entry_hash(entry)
     conn.execute(
         update(s.audit_log)
         .where(s.audit_log.c.id == new_id)
         .values(prev_hash=entry["prev_hash"], hash=digest)
     )
+    url = conn.engine.url.render_as_string(hide_password=False)
+    record = audit_heads.make_record(uuid, int(new_id), digest, genesis)
+    audit_heads.record_on_commit(conn, audit_heads.head_files(uuid, url), record)
     return digest
 
 
@@ -112,28 +165,82 @@ def entries(conn: Connection, batch: int = 1000) -> Iterator[dict[str, Any]]:
         after = rows[-1].id
 
 
+def signed_head(conn: Connection) -> HeadRecord:
+    """The current head as a record signed now (entry 0: the log is still empty).
+
+    Reports and exports embed it: a copy that leaves the machine and can later be
+    checked with ``unseen audit verify CASE --head FILE``.
+    """
+    last = conn.execute(
+        select(s.audit_log.c.id, s.audit_log.c.hash).order_by(s.audit_log.c.id.desc()).limit(1)
+    ).first()
+    uuid = _case_info(conn, "uuid").get("uuid", "")
+    genesis = genesis_hash(conn)
+    entry, head = (int(last.id), str(last.hash)) if last is not None else (0, genesis)
+    return audit_heads.make_record(uuid, entry, head, genesis)
+
+
+def recorded_heads(conn: Connection, extra: Sequence[Path] = ()) -> Recorded:
+    """Every head recorded for this case: its two heads files plus ``extra`` files."""
+    uuid = _case_info(conn, "uuid").get("uuid", "")
+    url = conn.engine.url.render_as_string(hide_password=False)
+    return audit_heads.read_records([*audit_heads.head_files(uuid, url), *extra])
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The result of checking the chain: ``ok``, or the first bad entry and why."""
+    """The result of checking the chain: ``ok``, or the first bad entry and why.
+
+    ``signed_heads``/``unsigned_heads`` count the distinct recorded heads checked and
+    ``last_recorded`` is the newest entry one of them covers (0: none).
+    """
 
     ok: bool
     entries: int
     head: str
     bad_entry: int | None = None
     problem: str | None = None
+    signed_heads: int = 0
+    unsigned_heads: int = 0
+    last_recorded: int = 0
 
 
-def verify(conn: Connection, expect_head: str | None = None) -> Verdict:
+@dataclass(slots=True)
+class _Heads:
+    """Recorded heads after their own checks, indexed by the entry they cover."""
+
+    by_entry: dict[int, list[HeadRecord]]
+    signed: int
+    unsigned: int
+
+
+def verify(
+    conn: Connection,
+    expect_head: str | None = None,
+    recorded: Recorded | None = None,
+    public_keys: Sequence[Ed25519PublicKey] = (),
+) -> Verdict:
     """Recompute the chain from the genesis hash; stop at the first broken entry.
 
     Also checks that every reviewer decision in ``reviews`` was logged (a decision
     row added or removed behind the log's back is found), and, with ``expect_head``,
-    that the chain still contains that earlier head (entries cut off the end).
+    that the chain still contains that earlier head (entries cut off the end). With
+    ``recorded`` (``recorded_heads``), every recorded head must carry a valid signature
+    by one of ``public_keys`` and match the chain: this catches entries cut off the
+    end, rows deleted and the whole chain rewritten and re-hashed.
     """
-    prev, prev_id = genesis_hash(conn), None
+    genesis = genesis_hash(conn)
+    heads = _Heads({}, 0, 0)
+    if recorded is not None:
+        checked = _check_records(conn, recorded, public_keys, genesis)
+        if isinstance(checked, str):
+            return Verdict(False, 0, genesis, None, checked)
+        heads = checked
+    prev, prev_id = genesis, None
     count = 0
     seen_head = expect_head is None
     logged_reviews: set[int] = set()
+    matched: set[int] = set()
     for entry in entries(conn):
         count += 1
         if entry_hash(entry) != entry["hash"]:
@@ -142,17 +249,90 @@ def verify(conn: Connection, expect_head: str | None = None) -> Verdict:
             after = f"entry {prev_id}" if prev_id is not None else "the start of the log"
             why = f"does not follow {after}: an entry between them was removed or changed"
             return _broken(count, prev, entry["id"], why)
+        for record in heads.by_entry.get(entry["id"], []):
+            if record.head != entry["hash"]:
+                why = f"differs from its signed head of {record.at}: the log was rewritten"
+                return _broken(count, prev, entry["id"], why)
+            matched.add(entry["id"])
         prev, prev_id = entry["hash"], entry["id"]
         seen_head = seen_head or prev == expect_head
         logged_reviews.update(_review_ids(entry))
     if not seen_head:
         return Verdict(False, count, prev, None, f"head {expect_head} is not in the chain")
+    if problem := _unmatched(heads, matched, prev_id or 0):
+        return Verdict(False, count, prev, None, problem)
+    if recorded is not None and count and not heads.by_entry and _has_secret_genesis(conn):
+        where = " and ".join(str(p) for p in recorded.missing_files) or "the heads files"
+        problem = f"no recorded head for a log of {count} entries ({where} missing or emptied)"
+        return Verdict(False, count, prev, None, problem)
     stored = set(conn.execute(select(s.reviews.c.id)).scalars())
     if unlogged := sorted(stored - logged_reviews):
         return Verdict(False, count, prev, None, f"review {unlogged[0]} has no audit entry")
     if missing := sorted(logged_reviews - stored):
         return Verdict(False, count, prev, None, f"review {missing[0]} was deleted")
-    return Verdict(True, count, prev)
+    last = max(heads.by_entry, default=0)
+    return Verdict(True, count, prev, None, None, heads.signed, heads.unsigned, last)
+
+
+def _has_secret_genesis(conn: Connection) -> bool:
+    return bool(_case_info(conn, GENESIS_KEY))
+
+
+def _unmatched(heads: _Heads, matched: set[int], last_id: int) -> str | None:
+    """A recorded head whose entry is gone: cut off the end, or deleted."""
+    gone = sorted(set(heads.by_entry) - matched - {0})
+    if not gone:
+        return None
+    if gone[-1] > last_id:
+        record = heads.by_entry[gone[-1]][0]
+        ends = f"ends at entry {last_id}" if last_id else "is empty"
+        return (
+            f"the log {ends} but a signed head of {record.at} records entry {record.entry}: "
+            "entries were cut off the end"
+        )
+    record = heads.by_entry[gone[0]][0]
+    return f"entry {record.entry} is missing but a signed head of {record.at} records it"
+
+
+def _check_records(
+    conn: Connection, recorded: Recorded, public_keys: Sequence[Ed25519PublicKey], genesis: str
+) -> _Heads | str:
+    """Check each recorded head on its own: it belongs here, is signed, starts right.
+
+    Returns the heads by entry, or the first problem found.
+    """
+    if recorded.bad_lines:
+        path, number = recorded.bad_lines[0]
+        return f"line {number} of {path} is not a head record"
+    uuid = _case_info(conn, "uuid").get("uuid", "")
+    unique = dict.fromkeys(record for _path, record in recorded.records)  # copies agree
+    where: dict[HeadRecord, Path] = {}
+    for path, record in recorded.records:
+        where.setdefault(record, path)  # name the first file that holds it
+    first_signed = min((r.entry for r in unique if r.sig is not None), default=None)
+    by_fp = {keys.fingerprint(k): k for k in public_keys}
+    heads = _Heads({}, 0, 0)
+    for record in unique:
+        name = f"the head of entry {record.entry} in {where[record]}"
+        if record.case != uuid:
+            return f"{name} belongs to another case ({record.case})"
+        if record.sig is None:
+            if first_signed is not None and record.entry >= first_signed:
+                return f"{name} is unsigned although earlier heads were signed"
+            heads.unsigned += 1
+        else:
+            if not by_fp:
+                return "cannot check the signed heads: no agency public key (give --key FILE)"
+            pub = by_fp.get(record.key or "")
+            if pub is None:
+                return f"{name} was signed by an unknown key {record.key}"
+            if not record.signature_ok(pub):
+                return f"{name} has a bad signature"
+            heads.signed += 1
+        if record.genesis != genesis:
+            return f"{name} starts from another genesis: the whole log was rebuilt"
+        heads.by_entry.setdefault(record.entry, []).append(record)
+    return heads
 
 
 def _broken(count: int, head: str, entry_id: int, why: str) -> Verdict:

@@ -21,6 +21,22 @@ from unseen.store import migrations, schema
 
 CASE_FILE = "case.json"
 DB_FILE = "case.db"
+# Case folders opened in this process, by database URL: code that holds only a
+# connection (the audit log, writing its heads beside the case) finds the folder here,
+# also for cases whose database is a PostgreSQL server.
+_ROOTS: dict[str, Path] = {}
+
+
+def case_root_for(url: str) -> Path | None:
+    """The folder of the case whose database is ``url`` (None: not known here)."""
+    if url in _ROOTS:
+        return _ROOTS[url]
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        folder = Path(parsed.database).parent
+        if (folder / CASE_FILE).is_file():
+            return folder
+    return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,6 +65,7 @@ class Case:
         self.root = root
         self.engine = engine
         self.info = info
+        _ROOTS[engine.url.render_as_string(hide_password=False)] = root
 
     @property
     def thumbs_dir(self) -> Path:
