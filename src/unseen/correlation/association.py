@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from unseen.core.schemes import Scheme
@@ -147,51 +147,85 @@ def anchors(facts: Iterable[ItemFacts], scheme: Scheme) -> dict[int, Anchor]:
     return found
 
 
-def associate(
-    item_id: int,
-    neighbourhoods: Iterable[Neighbourhood],
-    known: Mapping[int, Anchor],
-    w: Weights,
-) -> list[Reason]:
-    """One reason per (cluster, polarity) the item shares with anchored material."""
-    reasons: list[Reason] = []
-    for n in neighbourhoods:
-        found = [(m, known[m]) for m in n.members if m != item_id and m in known]
-        for polarity, table, suffix in ((1, w.raise_by, ""), (-1, w.lower_by, BENIGN)):
-            if n.kind not in table:
-                continue
-            hits = [(m, a) for m, a in found if a.polarity == polarity]
-            if not hits:
-                continue
-            weight = round(table[n.kind] * n.confidence * w.scale(len(hits)), 3)
-            about = counted(a for _, a in hits)
-            phrase = PHRASES.get(n.kind, "same " + n.kind + " ({label}) as {about}")
-            detail = phrase.format(label=n.label, about=about)
-            ids = sorted(m for m, _ in hits)
-            listed = ", ".join(str(i) for i in ids[:ANCHOR_LIST])
-            more = f" and {len(ids) - ANCHOR_LIST} more" if len(ids) > ANCHOR_LIST else ""
-            provenance = f"{n.kind} cluster {n.key}; anchors: items {listed}{more}"
-            reasons.append(Reason(PREFIX + n.kind + suffix, weight, detail, provenance, about))
-    return reasons
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The anchors of one polarity in one cluster: counts per label, ids in order."""
+
+    counts: Counter[str]
+    ids: tuple[int, ...]
+
+    def without(self, item_id: int, anchor: Anchor | None) -> Held:
+        """The same, seen from a member that may itself be one of the anchors."""
+        if anchor is None or item_id not in self.ids:
+            return self
+        counts = self.counts.copy()
+        counts[anchor.label] -= 1
+        return Held(+counts, tuple(i for i in self.ids if i != item_id))
 
 
-def counted(found: Iterable[Anchor]) -> str:
+class Associator:
+    """Association reasons for many items, each cluster's anchors counted once.
+
+    Counting per item would cost (members x anchors) for every cluster; a folder of
+    50 000 pictures would take minutes. Here each cluster is read once per polarity.
+    """
+
+    def __init__(self, known: Mapping[int, Anchor], weights: Weights) -> None:
+        self.known = known
+        self.w = weights
+        self._held: dict[tuple[int, int], Held] = {}
+
+    def held(self, n: Neighbourhood, polarity: int) -> Held:
+        key = (id(n), polarity)
+        found = self._held.get(key)
+        if found is None:
+            ids = tuple(sorted(m for m in n.members if self._pole(m) == polarity))
+            found = Held(Counter(self.known[m].label for m in ids), ids)
+            self._held[key] = found
+        return found
+
+    def _pole(self, item_id: int) -> int:
+        a = self.known.get(item_id)
+        return a.polarity if a else 0
+
+    def reasons(self, item_id: int, neighbourhoods: Iterable[Neighbourhood]) -> list[Reason]:
+        """One reason per (cluster, polarity) the item shares with anchored material."""
+        found: list[Reason] = []
+        for n in neighbourhoods:
+            for polarity, table, suffix in (
+                (1, self.w.raise_by, ""),
+                (-1, self.w.lower_by, BENIGN),
+            ):
+                if n.kind not in table:
+                    continue
+                held = self.held(n, polarity).without(item_id, self.known.get(item_id))
+                if held.ids:
+                    found.append(self._reason(n, held, table[n.kind], suffix))
+        return found
+
+    def _reason(self, n: Neighbourhood, held: Held, weight: float, suffix: str) -> Reason:
+        about = counted(held.counts)
+        phrase = PHRASES.get(n.kind, "same " + n.kind + " ({label}) as {about}")
+        listed = ", ".join(str(i) for i in held.ids[:ANCHOR_LIST])
+        more = len(held.ids) - ANCHOR_LIST
+        provenance = f"{n.kind} cluster {n.key}; anchors: items {listed}"
+        provenance += f" and {more} more" if more > 0 else ""
+        return Reason(
+            PREFIX + n.kind + suffix,
+            round(weight * n.confidence * self.w.scale(len(held.ids)), 3),
+            phrase.format(label=n.label, about=about),
+            provenance,
+            about,
+        )
+
+
+def counted(counts: Counter[str]) -> str:
     """``16 pictures categorised A by hash set UK-A and 1 categorised A by reviewer x``."""
-    counts = Counter(a.label for a in found)
     parts = []
     for k, (label, n) in enumerate(sorted(counts.items(), key=lambda p: (-p[1], p[0]))):
         noun = ("picture " if n == 1 else "pictures ") if k == 0 else ""
         parts.append(f"{n} {noun}{label}")
     return " and ".join(parts)
-
-
-def known_split(members: Sequence[int], known: Mapping[int, Anchor]) -> dict[str, int]:
-    """How a cluster's members divide: per anchor label, and how many are unknown."""
-    split: Counter[str] = Counter()
-    for m in members:
-        a = known.get(m)
-        split[a.label if a else "unknown"] += 1
-    return dict(sorted(split.items()))
 
 
 def is_association(signal: str) -> bool:

@@ -18,9 +18,9 @@ from unseen.core.schemes import Scheme, load_scheme
 from unseen.correlation import ledger
 from unseen.correlation.association import (
     Anchor,
+    Associator,
     Neighbourhood,
     anchor_of,
-    associate,
     is_association,
 )
 from unseen.correlation.association import Weights as AssociationWeights
@@ -53,12 +53,12 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
     for n in hoods.values():
         for m in n.members:
             by_item[m].append(n)
-    w = AssociationWeights.from_file(weights)
+    associator = Associator(known, AssociationWeights.from_file(weights))
     before = ledger.current(conn, "item", affected)
     after: dict[int, ledger.Lead] = {}
     for item_id, old in before.items():
         base = [r for r in old.reasons if not is_association(r.signal)]
-        reasons = base + associate(item_id, by_item[item_id], known, w)
+        reasons = base + associator.reasons(item_id, by_item[item_id])
         after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
     _write(conn, "item", before, after)
     ledger.rerank(conn, "item")

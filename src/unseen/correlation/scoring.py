@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -19,9 +19,9 @@ from unseen.core.schemes import Scheme
 from unseen.correlation.association import (
     BENIGN,
     Anchor,
+    Associator,
     Neighbourhood,
     anchors,
-    associate,
     counted,
 )
 from unseen.correlation.association import Weights as AssociationWeights
@@ -140,7 +140,12 @@ def rank_items(
             by_item[m.item_id].append(c)
     by_id = {f.id: f for f in facts}
     near_known = _near_known(clusters, by_id)
-    known = anchors(facts, scheme)
+    associator = Associator(anchors(facts, scheme), assoc_w)
+    hoods = {id(c): neighbourhood(c) for c in clusters}
+    unknown_in = {
+        id(c): sum(1 for m in c.members if m.item_id not in by_id or by_id[m.item_id].unknown)
+        for c in clusters
+    }
     first_gen: dict[int, list[Reason]] = {}
     leads: list[Ranked] = []
     for f in facts:
@@ -151,10 +156,9 @@ def rank_items(
         if not f.unknown:
             continue
         reasons = [Reason(r.signal, r.weight * lead_w["first_generation"], r.detail) for r in fg]
-        reasons += _context(f, by_item[f.id], by_id, lead_w)
+        reasons += _context(f, by_item[f.id], unknown_in, lead_w)
         reasons += (signals or {}).get(f.id, [])
-        hoods = [neighbourhood(c) for c in by_item[f.id]]
-        reasons += associate(f.id, hoods, known, assoc_w)
+        reasons += associator.reasons(f.id, [hoods[id(c)] for c in by_item[f.id]])
         leads.append(Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
     leads.sort(key=rank_order)
     return first_gen, leads
@@ -172,13 +176,15 @@ def _near_known(clusters: list[Cluster], by_id: dict[int, ItemFacts]) -> set[int
 
 
 def _context(
-    f: ItemFacts, clusters: list[Cluster], by_id: dict[int, ItemFacts], w: dict[str, float]
+    f: ItemFacts, clusters: list[Cluster], unknown_in: dict[int, int], w: dict[str, float]
 ) -> list[Reason]:
+    """Reasons from the item's groups; ``unknown_in`` counts each group's unknown members
+    (the item itself is unknown: it is one of them)."""
     reasons: list[Reason] = []
     if f.gps_lat is not None and f.gps_lon is not None:
         reasons.append(Reason("gps", w["gps"], f"GPS {f.gps_lat:.4f}, {f.gps_lon:.4f}"))
     for c in clusters:
-        others = sum(1 for m in c.members if m.item_id != f.id and by_id.get(m.item_id, f).unknown)
+        others = unknown_in[id(c)] - 1
         if c.kind == "camera" and c.details.get("serial") and others:
             weight = min(w["camera_peers"] * others, w["camera_peers_cap"])
             detail = f"{c.label} took {others} other unknown images"
@@ -222,9 +228,11 @@ def cluster_lead(
     ]
     w = AssociationWeights.from_file(weights)
     for polarity, table, suffix in ((1, w.raise_by, ""), (-1, w.lower_by, BENIGN)):
-        held = [known[m] for m in n.members if m in known and known[m].polarity == polarity]
+        held = Counter(
+            known[m].label for m in n.members if m in known and known[m].polarity == polarity
+        )
         if held and n.kind in table:
-            weight = round(table[n.kind] * n.confidence * w.scale(len(held)), 3)
+            weight = round(table[n.kind] * n.confidence * w.scale(held.total()), 3)
             about = counted(held)
             detail = f"holds {about} beside {len(unknown)} unknown"
             reasons.append(Reason("known_members" + suffix, weight, detail, about=about))
