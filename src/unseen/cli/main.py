@@ -20,6 +20,7 @@ from rich.table import Table
 
 import unseen
 from unseen.cli.hashset import hashset_app
+from unseen.cli.intel import intel_app
 from unseen.cli.keys import keys_app
 from unseen.cli.leads import leads
 from unseen.cli.match import match
@@ -205,6 +206,10 @@ def _print_status(case: Case) -> None:
         table.add_row(f"  {mime}", str(n))
     for stage, n in st["errors_by_stage"].items():
         table.add_row(f"  errors in {stage}", str(n))
+    table.add_row("not examined", str(st["not_examined"]["items"]))
+    for row in st["not_examined"]["shown"]:
+        where = escape(f"{row['source']}:{row['path']}")
+        table.add_row(f"  {where}", escape(row["reason"]))
     Console().print(table)
 
 
@@ -315,6 +320,7 @@ app.command()(search)
 app.command()(match)
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(keys_app, name="keys")
+app.add_typer(intel_app, name="intel")
 app.command()(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
