@@ -20,16 +20,22 @@ JO = "447700900222@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
 WA_MEDIA = "data/media/0/Android/media/com.whatsapp/WhatsApp"
 WA_DB = "data/data/com.whatsapp/databases"
+CAMERA_ORIGINAL = "data/media/0/DCIM/Camera/PXL_20240301_105900.jpg"
 
 
-def picture(seed: int) -> bytes:
-    """A small benign JPEG: coloured stripes that differ with ``seed``."""
-    img = Image.new("RGB", (64, 48), (20 * seed % 256, 90, 160))
+def picture(seed: int, camera: tuple[str, str] | None = None) -> bytes:
+    """A small benign JPEG: coloured stripes that differ with ``seed``; with ``camera``
+    (make, model) the same pixels carry camera EXIF, as the phone's camera wrote them."""
+    img = Image.new("RGB", (128, 96), (20 * seed % 256, 90, 160))
     draw = ImageDraw.Draw(img)
-    for x in range(0, 64, 8):
-        draw.rectangle((x, 0, x + 3, 47), fill=(255 - 30 * seed % 256, 200, 40 * x % 256))
+    for x in range(0, 128, 8 + seed):
+        draw.rectangle((x, 0, x + 3, 95), fill=(255 - 30 * seed % 256, 200, 40 * x % 256))
+    draw.ellipse((10 * seed % 60, 20, 10 * seed % 60 + 40, 70), fill=(250, 250, 250))
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=90)
+    exif = Image.Exif()
+    if camera:
+        exif[271], exif[272] = camera
+    img.save(out, "JPEG", quality=90, exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -141,6 +147,8 @@ def whatsapp_android(root: Path) -> dict[str, bytes]:
     }
     for rel, data in pics.items():
         write(root / rel, data)
+    # The camera original of the picture the owner sent (same pixels, camera EXIF).
+    write(root / CAMERA_ORIGINAL, picture(1, camera=("Google", "Pixel 7")))
     db_dir = root / WA_DB
     db_dir.mkdir(parents=True)
     work = root / "work"

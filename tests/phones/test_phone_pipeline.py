@@ -18,7 +18,16 @@ from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
 
-from .builders import JO, SAM, SMS_ATTACHMENT, WA_MEDIA, ios_sms, whatsapp_android, write
+from .builders import (
+    CAMERA_ORIGINAL,
+    JO,
+    SAM,
+    SMS_ATTACHMENT,
+    WA_MEDIA,
+    ios_sms,
+    whatsapp_android,
+    write,
+)
 
 SKIP = ("deep", "internet")
 BUILD_PROP = b"""# begin build properties
@@ -363,4 +372,135 @@ def test_encrypted_and_malformed_databases_are_recorded(built: Built) -> None:
         ),
         ("private/var/mobile/Library/SMS/sms.db", "ios_sms", "ok", 5, "[]"),
         ("system/build.prop", "android_build_prop", "ok", 1, "[]"),
+    ]
+
+
+def _clusters(case: Case) -> list[tuple[object, ...]]:
+    c, m, i = s.clusters, s.cluster_members, s.items
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(c.c.kind, c.c.key, c.c.label, i.c.path, m.c.reason)
+            .join(m, m.c.cluster_id == c.c.id)
+            .join(i, i.c.id == m.c.item_id)
+            .where(c.c.kind.in_(("contact", "conversation")))
+            .order_by(c.c.kind, c.c.key, i.c.path)
+        )
+        return [tuple(r) for r in rows]
+
+
+def _phone_reasons(case: Case) -> list[tuple[str, str, str, str]]:
+    import json
+
+    ld, i = s.leads, s.items
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(i.c.path, ld.c.reasons)
+            .join(i, i.c.id == ld.c.target_id)
+            .where(ld.c.target_kind == "item")
+            .order_by(i.c.path)
+        ).all()
+    out = []
+    for path, reasons in rows:
+        for r in json.loads(reasons):
+            if r["signal"] in (
+                "sent_by_owner",
+                "received_from_prolific_sender",
+                "camera_original_sent",
+            ):
+                out.append((path, r["signal"], r["detail"], r.get("provenance", "")))
+    return out
+
+
+GOT = f"{WA_MEDIA}/Media/WhatsApp Images/IMG-20240301-WA0003.jpg"
+SENT = f"{WA_MEDIA}/Media/WhatsApp Images/Sent/IMG-20240301-WA0002.jpg"
+GOT_REASON = (
+    "received from Sam Carter (447700900111@s.whatsapp.net) in chat with Sam Carter via "
+    "WhatsApp at 2024-03-01T11:02:00.000000Z"
+)
+SENT_REASON = (
+    "sent by the owner to Sam Carter (447700900111@s.whatsapp.net) in chat with Sam Carter "
+    "via WhatsApp at 2024-03-01T11:01:00.000000Z"
+)
+
+
+def test_contact_and_conversation_clusters(built: Built) -> None:
+    contact = "WhatsApp contact Sam Carter (447700900111@s.whatsapp.net)"
+    chat = "WhatsApp chat with Sam Carter"
+    assert _clusters(built.case) == [
+        ("contact", f"WhatsApp|{SAM}", contact, GOT, GOT_REASON),
+        ("contact", f"WhatsApp|{SAM}", contact, SENT, SENT_REASON),
+        ("conversation", f"{_db_id(built.case)}|{SAM}", chat, GOT, GOT_REASON),
+        ("conversation", f"{_db_id(built.case)}|{SAM}", chat, SENT, SENT_REASON),
+    ]
+
+
+def _db_id(case: Case) -> int:
+    with case.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(s.items.c.id).where(
+                    s.items.c.path == "data/data/com.whatsapp/databases/msgstore.db"
+                )
+            ).scalar_one()
+        )
+
+
+def test_phone_signals_on_leads(built: Built) -> None:
+    msgstore = "data/data/com.whatsapp/databases/msgstore.db: message _id 2"
+    assert _phone_reasons(built.case) == [
+        (SENT, "sent_by_owner", SENT_REASON, msgstore),
+        (
+            CAMERA_ORIGINAL,
+            "camera_original_sent",
+            f"camera original (Google Pixel 7) sent as a copy (PDQ distance 0), {SENT_REASON}",
+            msgstore,
+        ),
+        (
+            "private/var/mobile/" + SMS_ATTACHMENT,
+            "sent_by_owner",
+            "sent by the owner to +447700900333 in chat with +447700900333 via iMessage/SMS at "
+            "2024-03-01T04:00:00.000000Z",
+            "private/var/mobile/Library/SMS/sms.db: message ROWID 4",
+        ),
+    ]
+
+
+def test_prolific_sender_signal() -> None:
+    """Two unknown pictures from one contact: each names the other; a known one does not count."""
+    from unseen.correlation.facts import ItemFacts
+    from unseen.phones.facts import Exchange
+    from unseen.phones.leads import _prolific
+
+    def ex(item: int) -> Exchange:
+        return Exchange(
+            item,
+            "WhatsApp",
+            "received",
+            "WhatsApp|x",
+            "Kim (x)",
+            1,
+            "9|x",
+            "chat with Kim",
+            f"2024-03-0{item}T00:00:00.000000Z",
+            f"db: row {item}",
+        )
+
+    facts = {n: ItemFacts(n, 1, f"p{n}.jpg", "aa", "image/jpeg") for n in (1, 2, 3)}
+    facts[3] = ItemFacts(3, 1, "p3.jpg", "bb", "image/jpeg", matched=True)
+    found = list(_prolific([ex(1), ex(2), ex(3)], facts))
+    assert [(f.item_id, f.signal, f.detail, f.provenance) for f in found] == [
+        (
+            1,
+            "received_from_prolific_sender",
+            "received from Kim (x) in chat with Kim via "
+            "WhatsApp at 2024-03-01T00:00:00.000000Z, who sent 1 other unknown picture(s)",
+            "db: row 1",
+        ),
+        (
+            2,
+            "received_from_prolific_sender",
+            "received from Kim (x) in chat with Kim via "
+            "WhatsApp at 2024-03-02T00:00:00.000000Z, who sent 1 other unknown picture(s)",
+            "db: row 2",
+        ),
     ]

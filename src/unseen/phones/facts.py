@@ -18,6 +18,7 @@ class Exchange:
     contact_key: str | None  # app|handle: one person across databases of the same app
     contact_label: str | None
     conversation_id: int | None
+    conversation_key: str | None  # database item|app chat id: stable across reruns
     conversation_label: str | None
     ts_utc: str | None
     source_of_record: str
@@ -29,6 +30,7 @@ def exchanges(conn: Connection) -> list[Exchange]:
     rows = conn.execute(
         select(
             p.c.item_id,
+            p.c.db_item_id,
             p.c.app,
             p.c.direction,
             c.c.handle,
@@ -53,6 +55,7 @@ def exchanges(conn: Connection) -> list[Exchange]:
             f"{r.app}|{r.handle}" if r.handle else None,
             contact_label(r.name, r.handle) if r.handle else None,
             r.conversation_id,
+            f"{r.db_item_id}|{r.key}" if r.key else None,
             conversation_label(r.title, r.key, bool(r.is_group)) if r.key else None,
             r.ts_utc,
             r.source_of_record,

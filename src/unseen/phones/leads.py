@@ -78,21 +78,21 @@ class ConversationGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         present = {f.id for f in facts}
-        by_chat: dict[int, dict[int, Exchange]] = defaultdict(dict)
+        by_chat: dict[str, dict[int, Exchange]] = defaultdict(dict)
         for e in exchanges(conn):
-            if e.conversation_id is not None and e.item_id in present:
-                by_chat[e.conversation_id].setdefault(e.item_id, e)
-        for chat, items in sorted(by_chat.items()):
+            if e.conversation_key is not None and e.item_id in present:
+                by_chat[e.conversation_key].setdefault(e.item_id, e)
+        for key, items in sorted(by_chat.items()):
             if len(items) < MIN_MEMBERS:
                 continue
             first = next(iter(items.values()))
             yield Cluster(
                 self.KIND,
-                str(chat),
+                key,
                 f"{first.app} {first.conversation_label}",
                 1.0,
                 tuple(Member(i, _reason(e)) for i, e in sorted(items.items())),
-                {"app": first.app, "conversation_id": chat},
+                {"app": first.app, "conversation_id": first.conversation_id},
             )
 
 
