@@ -134,12 +134,20 @@ def test_review_in_a_real_browser(served: Path, browser: Any) -> None:
 
     # Blurred and greyscale by default; "r" reveals only the focused tile, while held.
     assert all(image_filter(page, i) == BLURRED for i in tiles)
-    page.keyboard.down("r")
+    # The server sends them blurred too: holding fetches an audited grant, then the
+    # clear thumbnail; releasing goes back to the server-blurred one.
+    with page.expect_response(lambda r: "/api/reveal-thumbs" in r.url):
+        page.keyboard.down("r")
     assert image_filter(page, tiles[0]) == "none"
     assert image_filter(page, tiles[1]) == BLURRED
+    clear_src = f'.tile[data-id="{tiles[0]}"] img'
+    page.wait_for_function(
+        f"document.querySelector('{clear_src}').getAttribute('src').includes('?t=')"
+    )
     with page.expect_response(lambda r: "/api/exposure" in r.url):
         page.keyboard.up("r")
     assert image_filter(page, tiles[0]) == BLURRED
+    assert page.get_attribute(clear_src, "src") == f"/thumb/{tiles[0]}"
 
     # Holding the mouse on a tile reveals it; releasing hides it again.
     page.hover(f'.tile[data-id="{tiles[5]}"] img')
@@ -189,12 +197,14 @@ def test_review_in_a_real_browser(served: Path, browser: Any) -> None:
         "#audit-list tr",
         "rows => rows.slice(1).map(r => [r.cells[2].innerText, r.cells[3].innerText])",
     )
-    assert rows[:6] == [
+    assert rows[:8] == [
         ["eve", "login"],
         ["rob", "categorise"],
         ["rob", "undo"],
         ["rob", "categorise"],
         ["rob", "categorise"],
+        ["rob", "reveal_thumbs"],
+        ["rob", "reveal_thumbs"],
         ["rob", "login"],
     ]
     with sqlite3.connect(served / "case.db") as db:

@@ -38,6 +38,7 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "settings_submit": EVERYONE,
     "thumb": EVERYONE,
     "reveal": DECIDERS,
+    "reveal_thumbs": EVERYONE,
     "media": DECIDERS,
     "map_points": EVERYONE,
     "progress": EVERYONE,
@@ -72,6 +73,7 @@ def call(client: TestClient, route: APIRoute, ids: dict[str, int], csrf: str = "
         "categorise": {"items": [image], "code": "A"},
         "categorise_filter": {"filter": {"q": "IMG_0001"}, "code": "A", "expected": 1},
         "exposure": {"item": image, "kind": "thumb", "ms": 100},
+        "reveal_thumbs": {"items": [image]},
     }
     forms = {
         "settings_submit": {"blur": "12", "csrf": csrf},

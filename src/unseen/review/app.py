@@ -22,6 +22,7 @@ from unseen.review.security import (
     login_required_handler,
     make_guard,
 )
+from unseen.review.thumbs import ThumbGrants
 from unseen.store.case import Case
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -60,6 +61,7 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         view=CaseView(case.engine, scheme),
         templates=templates(),
         tokens=MediaTokens(config.media_token_s),
+        thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),
     )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="unseen review")
     app.state.ctx = ctx

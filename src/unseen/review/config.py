@@ -35,6 +35,13 @@ class ReviewConfig:
     decode_timeout_s: int = 30
     # Pixels one decode may produce; 0 derives it from the memory above.
     decode_pixels: int = 0
+    # Thumbnails leave the server greyscale and blurred by this radius (thumbnail
+    # pixels), whatever the page does; the clear one needs a reveal grant ...
+    thumb_blur_radius: int = 8
+    # ... that works for this long (seconds: long enough to fetch, not to keep) ...
+    thumb_token_s: int = 20
+    # ... for at most this many thumbnails per session in any minute.
+    thumb_reveals_per_minute: int = 60
     # Default thumbnail blur for new users (CSS pixels); each user can change theirs.
     default_blur_px: int = 16
     # Mark the session cookie Secure (only when served behind HTTPS).

@@ -16,6 +16,7 @@ from unseen.review.auth import Session
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
 from unseen.review.media import MediaTokens
+from unseen.review.thumbs import ThumbGrants
 
 
 @dataclass
@@ -32,6 +33,7 @@ class AppContext:
     view: CaseView
     templates: Environment
     tokens: MediaTokens
+    thumb_grants: ThumbGrants
 
     @property
     def cookie(self) -> str:

@@ -8,27 +8,56 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 
-from unseen.review import audit, media
+from unseen.review import audit, media, thumbs
 from unseen.review.context import app_context, current_session
-from unseen.review.ids import PathId
+from unseen.review.ids import BodyId, PathId
 
 CHUNK = 256 * 1024
+MAX_THUMB_BATCH = 24  # thumbnails one reveal request may name
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def thumb(request: Request, item_id: PathId) -> Response:
-    """The item's review thumbnail, looked up by item id in the case."""
-    ctx = app_context(request)
+def thumb(request: Request, item_id: PathId, t: str = "") -> Response:
+    """The item's review thumbnail: greyscale and blurred, or clear with a reveal grant."""
+    ctx, session = app_context(request), current_session(request)
     with ctx.read() as conn:
         path = media.thumbnail_path(ctx.view, conn, ctx.thumbs_dir, item_id)
     if path is None:
         raise HTTPException(status_code=404, detail="no thumbnail")
-    return FileResponse(
-        path,
-        media_type="image/jpeg",
-        headers={"Content-Disposition": f'inline; filename="thumb-{item_id}.jpg"'},
-    )
+    headers = {"Content-Disposition": f'inline; filename="thumb-{item_id}.jpg"'}
+    if t:
+        if not ctx.thumb_grants.check(t, session.id, item_id):
+            raise HTTPException(status_code=403, detail="reveal the thumbnail first")
+        return FileResponse(path, media_type="image/jpeg", headers=headers)
+    try:
+        data = thumbs.blurred(path, ctx.config.thumb_blur_radius)
+    except (OSError, ValueError) as exc:
+        raise HTTPException(status_code=422, detail="the thumbnail cannot be read") from exc
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+class RevealThumbsBody(BaseModel):
+    items: list[BodyId] = Field(min_length=1, max_length=MAX_THUMB_BATCH)
+
+
+def reveal_thumbs(request: Request, body: RevealThumbsBody) -> dict[str, Any]:
+    """Grant this session the clear thumbnails of a few items: audited (one row for the
+    batch) and metered (``thumb_reveals_per_minute``); every role goes through here."""
+    ctx, session = app_context(request), current_session(request)
+    items = sorted(set(body.items))
+    if not ctx.thumb_grants.allow(session.id, len(items)):
+        limit = ctx.config.thumb_reveals_per_minute
+        raise HTTPException(
+            status_code=429, detail=f"more than {limit} thumbnails revealed in a minute"
+        )
+    with ctx.write() as conn:
+        details = {"items": items, "session": session.id}
+        target = f"{len(items)} thumbnail" + ("s" if len(items) > 1 else "")
+        audit.append(conn, session.user.name, "reveal_thumbs", target, details)
+    token = ctx.thumb_grants.issue(session.id, frozenset(items))
+    return {"token": token, "expires_s": ctx.config.thumb_token_s}
 
 
 def reveal(request: Request, item_id: PathId) -> dict[str, Any]:

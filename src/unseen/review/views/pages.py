@@ -38,10 +38,16 @@ def dashboard(request: Request) -> Response:
 
 
 def grid(request: Request, after: str = "", before: str = "") -> Response:
-    ctx = app_context(request)
+    ctx, session = app_context(request), current_session(request)
     flt = GridFilter.from_params(request.query_params)
     with ctx.read() as conn:
         page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
+    if flt.q:
+        # A search shows what the case holds under a name someone chose: on the record.
+        with ctx.write() as conn:
+            details = {"filter": flt.params(), "matches": page.total}
+            audit.append(conn, session.user.name, "search", flt.q[:128], details)
+    with ctx.read() as conn:
         sources = ctx.view.sources(conn)
         cluster = (
             explore.cluster(conn, flt.cluster)
@@ -52,7 +58,7 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
     return render(
         request,
         "grid.html",
-        current_session(request),
+        session,
         page=page,
         flt=flt,
         sources=sources,
@@ -133,6 +139,9 @@ def leads_page(request: Request) -> Response:
         with ctx.read() as conn:
             items = explore.leads(conn, "item")
             groups = explore.leads(conn, "cluster") if ctx.view.features.clusters else []
+    with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
+        details = {"items": len(items), "groups": len(groups)}
+        audit.append(conn, current_session(request).user.name, "view_leads", "leads", details)
     return render(
         request,
         "leads.html",

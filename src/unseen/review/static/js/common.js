@@ -3,7 +3,8 @@
  * - calls the server's JSON API with the session's CSRF token;
  * - deliberate reveals: a blurred item is shown only while the reviewer holds the
  *   "r" key (on the focused item) or holds the mouse button on it for a moment, one
- *   item at a time; each reveal's duration is metered and may prompt a break.
+ *   item at a time; the clear thumbnail is fetched with a grant from the server's
+ *   audited reveal endpoint; each reveal's duration is metered and may prompt a break.
  */
 (function () {
   "use strict";
@@ -67,10 +68,40 @@
   // --- deliberate reveals ------------------------------------------------------------
   const live = new Map(); // container -> start time (ms)
 
+  // The server sends thumbnails greyscale and blurred; the clear one needs a grant from
+  // the audited, metered reveal endpoint, fetched when the hold starts.
+  function thumbOf(container) {
+    const img = container.querySelector("img.wellness");
+    const src = img ? img.getAttribute("src") || "" : "";
+    return src.startsWith("/thumb/") ? img : null;
+  }
+
+  function clearThumb(container) {
+    const img = thumbOf(container);
+    const id = parseInt(container.dataset.id || "", 10);
+    if (!img || Number.isNaN(id)) return;
+    const blurred = img.getAttribute("src").split("?")[0];
+    img.dataset.blurredSrc = blurred;
+    api("/api/reveal-thumbs", { items: [id] })
+      .then((data) => {
+        if (live.has(container)) img.src = `${blurred}?t=${encodeURIComponent(data.token)}`;
+      })
+      .catch((error) => status(`cannot reveal: ${error.message}`));
+  }
+
+  function blurThumb(container) {
+    const img = thumbOf(container);
+    if (img && img.dataset.blurredSrc) {
+      img.src = img.dataset.blurredSrc;
+      delete img.dataset.blurredSrc;
+    }
+  }
+
   function startReveal(container) {
     if (!container || live.has(container) || !container.querySelector(".wellness")) return;
     container.classList.add("revealed");
     live.set(container, performance.now());
+    clearThumb(container);
   }
 
   function endReveal(container) {
@@ -78,6 +109,7 @@
     const ms = Math.round(performance.now() - live.get(container));
     live.delete(container);
     container.classList.remove("revealed");
+    blurThumb(container);
     const id = parseInt(container.dataset.id || "", 10);
     const kind = container.dataset.kind === "full" ? "full" : "thumb";
     api("/api/exposure", { item: Number.isNaN(id) ? null : id, kind: kind, ms: ms })

@@ -1,0 +1,101 @@
+"""Thumbnails as the server sends them: blurred and greyscale unless deliberately revealed.
+
+A CSS blur protects only the screen: anyone with a session (read-only included) could
+fetch the clear pictures with a script. So the server itself blurs and greys every
+thumbnail it sends by default. The clear thumbnail is sent only with a reveal grant: a
+short-lived token for this session and the items it names, handed out by an audited
+request (one audit row per batch, not per picture) and metered per session, so a
+scripted sweep of the case is both slowed down and on the record.
+
+Thumbnails are files the pipeline wrote into the case (not evidence), JPEG only.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+# Largest thumbnail side the server will process (the pipeline writes 256 px).
+MAX_SIDE = 2048
+
+
+def blurred(path: Path, radius: int) -> bytes:
+    """The thumbnail at ``path`` as a greyscale JPEG blurred by ``radius`` pixels."""
+    stat = path.stat()
+    return _blurred(str(path), stat.st_mtime_ns, stat.st_size, radius)
+
+
+@lru_cache(maxsize=4096)
+def _blurred(path: str, mtime_ns: int, size: int, radius: int) -> bytes:
+    """Cached per file version: a grid page of 240 tiles is asked for again and again."""
+    with Image.open(path, formats=("JPEG",)) as img:
+        if max(img.size) > MAX_SIDE:
+            img.draft("L", (MAX_SIDE, MAX_SIDE))
+            img.thumbnail((MAX_SIDE, MAX_SIDE))
+        grey = img.convert("L")
+    if radius > 0:
+        grey = grey.filter(ImageFilter.GaussianBlur(radius))
+    out = io.BytesIO()
+    grey.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbGrant:
+    session_id: int
+    items: frozenset[int]
+    expires: float
+
+
+class ThumbGrants:
+    """Reveal grants for clear thumbnails, and the per-session meter that limits them.
+
+    ``limit_per_minute`` items may be revealed by one session in any 60 s; beyond that
+    requests are refused until the window moves on (a person holding one picture at a
+    time stays far below it; a script sweeping the case does not).
+    """
+
+    def __init__(self, lifetime_s: int, limit_per_minute: int) -> None:
+        self.lifetime_s = lifetime_s
+        self.limit_per_minute = limit_per_minute
+        self._grants: dict[str, ThumbGrant] = {}
+        self._recent: dict[int, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, session_id: int, count: int) -> bool:
+        """Count ``count`` reveals against the session's window; False when over it."""
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent.setdefault(session_id, deque())
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) + count > self.limit_per_minute:
+                return False
+            recent.extend([now] * count)
+            return True
+
+    def issue(self, session_id: int, items: frozenset[int]) -> str:
+        token = secrets.token_urlsafe(24)
+        now = time.monotonic()
+        with self._lock:
+            self._grants = {k: g for k, g in self._grants.items() if g.expires > now}
+            self._grants[token] = ThumbGrant(session_id, items, now + self.lifetime_s)
+        return token
+
+    def check(self, token: str, session_id: int, item_id: int) -> bool:
+        with self._lock:
+            grant = self._grants.get(token)
+        return (
+            grant is not None
+            and grant.session_id == session_id
+            and item_id in grant.items
+            and grant.expires > time.monotonic()
+        )
