@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from unseen.core.settings import Settings
 from unseen.sources.base import detect_kind
 
 from . import artefacts as a
@@ -51,3 +52,121 @@ def test_virtual_disk_yields_exactly_the_raw_disks_records(
     assert rows(got, disk.name) == rows(raw, "disk.raw")
     assert rows(got, ntfs.name) == rows(raw, "ntfs.raw")
     assert len(rows(got, disk.name)) == 14
+
+
+# ------------------------------------------------------------- nesting and hostile input
+
+NO_CARVE = Settings(carve_unallocated=False)
+
+
+@pytest.fixture(scope="session")
+def nested(root: Path, fat_image: Built) -> Path:
+    """A folder of virtual disks: one sparse VMDK, a QCOW2 inside a zip, and the ones
+    that cannot be examined (a descriptor whose extent is a separate file, a damaged
+    descriptor, a QCOW2 overlay, a file named .vhd that is none)."""
+    work = root / "nested-work"
+    work.mkdir()
+    folder = root / "nested"
+    folder.mkdir()
+    a.virtual_disk(fat_image.path, "vmdk", folder / "camera.vmdk")
+    qcow = a.virtual_disk(fat_image.path, "qcow2", work / "disk.qcow2")
+    (folder / "pack.zip").write_bytes(a.zip_bytes({"vm/disk.qcow2": qcow.read_bytes()}))
+    a.virtual_disk(fat_image.path, "vmdk", folder / "flat.vmdk", "subformat=monolithicFlat")
+    (folder / "cut.vmdk").write_bytes((folder / "flat.vmdk").read_bytes()[:100])
+    a.run("qemu-img", "create", "-q", "-u", "-f", "qcow2", "-b", "base.raw", "-F", "raw",
+          folder / "overlay.qcow2", "8M")  # fmt: skip
+    (folder / "fake.vhd").write_bytes(b"not a disk at all\n" * 10)
+    return folder
+
+
+def test_virtual_disks_inside_a_folder_and_an_archive_are_examined(
+    case_of: CaseOf, nested: Path, fat_image: Built
+) -> None:
+    _, records = case_of(nested, settings=NO_CARVE)
+    got = {r["path"]: r for k, r in records.items() if k.startswith("nested:")}
+    files = fat_image.photos
+    for outer in ("camera.vmdk!", "pack.zip!vm/disk.qcow2!", "flat-flat.vmdk!"):
+        for name, data in files.items():
+            item = got[outer + name]
+            assert (item["sha256"], item["deleted"]) == (a.sha256(data), name == "deleted_me.jpg")
+    chain = got["pack.zip!vm/disk.qcow2!tree.jpg"]["container"]
+    assert chain == ["pack.zip", "pack.zip!vm/disk.qcow2"]
+
+
+def test_virtual_disks_that_cannot_be_examined_say_so(case_of: CaseOf, nested: Path) -> None:
+    case, records = case_of(nested, settings=NO_CARVE)
+    got = {r["path"]: r for k, r in records.items() if k.startswith("nested:")}
+    expected = {
+        "cut.vmdk": "VMDK descriptor damaged or unreadable (libvmdk_descriptor_file_read_extents:"
+        " invalid line index value out of bounds)",
+        "fake.vhd": "named .vhd but its content is no format unseen reads",
+        "flat.vmdk": "VMDK extent file 'flat-flat.vmdk' not opened: files beside an image held "
+        "inside other evidence are not opened; add the image with its files as a source",
+        "overlay.qcow2": "QCOW overlay whose backing file 'base.raw' is never opened (it lies "
+        "outside this evidence); add the complete chain as evidence",
+    }
+    for name, reason in expected.items():
+        assert got[name]["errors"] == [f"containers: not examined: {reason}"], name
+        assert not any(p.startswith(f"{name}!") for p in got)
+    status = case_status_of(case)["not_examined"]
+    assert status["items"] == 4
+    order = list(got)  # listing order, as status shows them
+    assert [(r["path"], r["reason"]) for r in status["shown"]] == sorted(
+        expected.items(), key=lambda kv: order.index(kv[0])
+    )
+
+
+def case_status_of(case: Any) -> dict[str, Any]:
+    from unseen.reports.status import case_status
+
+    with case.engine.connect() as conn:
+        return case_status(conn, case.info)
+
+
+def test_vmdk_extent_outside_the_evidence_folder_is_never_followed(
+    case_of: CaseOf, tmp_path: Path, fat_image: Built
+) -> None:
+    secret = tmp_path / "secret.raw"
+    secret.write_bytes(fat_image.path.read_bytes())
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    a.virtual_disk(fat_image.path, "vmdk", folder / "ok.vmdk", "subformat=monolithicFlat")
+    descriptor = (folder / "ok.vmdk").read_text()
+    (folder / "up.vmdk").write_text(descriptor.replace('"ok-flat.vmdk"', '"../secret.raw"'))
+    (folder / "abs.vmdk").write_text(descriptor.replace('"ok-flat.vmdk"', f'"{secret}"'))
+    (folder / "link-flat.vmdk").symlink_to(secret)
+    (folder / "link.vmdk").write_text(descriptor.replace('"ok-flat.vmdk"', '"link-flat.vmdk"'))
+    reasons = {
+        "up.vmdk": "VMDK extent file '../secret.raw' not opened: it names a file outside the "
+        "evidence folder (never followed)",
+        "abs.vmdk": f"VMDK extent file '{secret}' not opened: it names a file outside the "
+        "evidence folder (never followed)",
+        "link.vmdk": "VMDK extent file 'link-flat.vmdk' not opened: not a regular file (a link "
+        "or device is never followed)",
+    }
+    for name, reason in reasons.items():
+        assert detect_kind(folder / name) == "vdisk"
+        _, records = case_of(folder / name, settings=NO_CARVE)
+        assert [(r["path"], r["kind"], r["errors"]) for r in records.values()] == [
+            (".", "other", [f"listing: not examined: {reason}"])
+        ], name
+    _, records = case_of(folder / "ok.vmdk", settings=NO_CARVE)
+    assert len(records) == 4
+
+
+def test_review_grid_filters_not_examined_items(case_of: CaseOf, nested: Path) -> None:
+    from unseen.core.schemes import load_scheme
+    from unseen.review.data import CaseView
+    from unseen.review.grid import GridFilter, GridQuery
+
+    case, _ = case_of(nested, settings=NO_CARVE)
+    view = CaseView(case.engine, load_scheme("uk"))
+    with case.engine.connect() as conn:
+        flt = GridFilter.from_params({"unexamined": "yes"})
+        page = GridQuery(view, conn, flt).page(50)
+    assert sorted(r["path"] for r in page.rows) == [
+        "cut.vmdk",
+        "fake.vhd",
+        "flat.vmdk",
+        "overlay.qcow2",
+    ]

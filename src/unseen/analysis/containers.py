@@ -22,7 +22,24 @@ from unseen.sources.containers import (
     nest,
     nested_path,
 )
+from unseen.sources.media import NOT_EXAMINED, not_examined
 from unseen.sources.streams import random_access
+
+# Names examiners expect to be opened: disk images, virtual disks, archives. An item so
+# named that no reader opens is recorded as not examined.
+CONTAINER_SUFFIXES = (
+    ".e01", ".ex01", ".l01", ".s01", ".aff", ".aff4", ".dd", ".raw", ".img", ".001",
+    ".iso", ".dmg", ".sparseimage", ".sparsebundle", ".vmdk", ".vhd", ".vhdx", ".vdi",
+    ".qcow", ".qcow2", ".hdd", ".hds", ".zip", ".7z", ".rar", ".tar", ".tgz", ".tar.gz",
+    ".tar.bz2", ".tar.xz", ".cab", ".arj", ".lzh", ".zipx",
+)  # fmt: skip
+
+
+def container_suffix(path: str) -> str | None:
+    """The container-like name ending of a display path, if it has one."""
+    name = path.rsplit("/", 1)[-1].rsplit("!", 1)[-1].lower()
+    found = [sfx for sfx in CONTAINER_SUFFIXES if name.endswith(sfx) and len(name) > len(sfx)]
+    return max(found, key=len) if found else None
 
 
 class ContainerAnalyser(FileAnalyser):
@@ -32,21 +49,36 @@ class ContainerAnalyser(FileAnalyser):
     DEPENDS_ON = ("hashes",)
 
     def applies_to(self, ctx: ItemContext) -> bool:
-        return find_reader(ctx.head, ctx.record.mime) is not None
+        return (
+            find_reader(ctx.head, ctx.record.mime) is not None
+            or container_suffix(ctx.task.path) is not None
+        )
 
     def analyse(self, ctx: ItemContext) -> None:
         reader_cls = find_reader(ctx.head, ctx.record.mime)
-        assert reader_cls is not None
+        suffix = container_suffix(ctx.task.path)
+        if reader_cls is None:
+            # Named like a disk image or archive, read as none: say so, never stay silent.
+            raise not_examined(f"named {suffix} but its content is no format unseen reads")
         limits = Limits.from_settings(ctx.settings)
         if depth(ctx.task.locator) >= limits.max_depth:
-            raise EvidenceError(
+            raise not_examined(
                 f"containers nested {limits.max_depth} deep (limit max_container_depth): "
                 "members not listed"
             )
         try:
             reader = reader_cls(random_access(ctx.stream))
         except WrongFormat:
-            return  # looked like a container, is not one: nothing to list
+            if suffix is None:
+                return  # looked like a container, is not one, nor named like one
+            raise not_examined(
+                f"named {suffix} but its content is no format unseen reads"
+            ) from None
+        except EvidenceError as exc:  # damaged, encrypted, parts missing: nothing listed
+            message = str(exc)
+            if message.startswith(f"{NOT_EXAMINED}:"):
+                raise
+            raise not_examined(message) from exc
         task = ctx.task
         children = ctx.record.children
         try:

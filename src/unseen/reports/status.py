@@ -32,6 +32,7 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
             select(s.item_errors.c.analyser, count).group_by(s.item_errors.c.analyser)
         ).all()
     )
+    not_examined = _not_examined(conn)
     total_size = conn.execute(select(func.coalesce(func.sum(i.c.size), 0))).scalar()
     images = conn.execute(select(count).where(i.c.mime.like("image/%"))).scalar()
     hashed = conn.execute(select(count).where(s.images.c.pdq.is_not(None))).scalar()
@@ -59,4 +60,30 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
         "by_type": by_mime,
         "items_with_errors": with_errors,
         "errors_by_stage": by_analyser,
+        "not_examined": not_examined,
     }
+
+
+NOT_EXAMINED_SHOWN = 50
+
+
+def _not_examined(conn: Connection) -> dict[str, Any]:
+    """Containers (disk images, virtual disks, archives, encrypted volumes) whose
+    contents were not examined, with the reason: never silent, and first in line for
+    the examiner's attention."""
+    e, i, src = s.item_errors, s.items, s.sources
+    where = e.c.message.like("not examined:%")
+    total = conn.execute(select(func.count(distinct(e.c.item_id))).where(where)).scalar()
+    rows = conn.execute(
+        select(src.c.label, i.c.path, e.c.message)
+        .join(i, i.c.id == e.c.item_id)
+        .join(src, src.c.id == i.c.source_id)
+        .where(where)
+        .order_by(e.c.item_id, e.c.id)
+        .limit(NOT_EXAMINED_SHOWN)
+    ).all()
+    shown = [
+        {"source": r.label, "path": r.path, "reason": r.message.split(":", 1)[1].strip()}
+        for r in rows
+    ]
+    return {"items": int(total or 0), "shown": shown}

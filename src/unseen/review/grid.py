@@ -47,6 +47,7 @@ class GridFilter:
     gps: str = ""
     camera: str = ""
     errors: str = ""
+    unexamined: str = ""  # "", yes, no: containers whose contents were not examined
     cluster: int | None = None
     q: str = ""  # path contains
     tfrom: str = ""  # time key >= (ISO prefix)
@@ -73,6 +74,7 @@ class GridFilter:
             gps=choice("gps"),
             camera=choice("camera"),
             errors=choice("errors"),
+            unexamined=choice("unexamined"),
             cluster=number("cluster"),
             q=params.get("q", "")[:256],
             tfrom=params.get("tfrom", "")[:32],
@@ -167,7 +169,8 @@ class GridQuery:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         v, f, i = self.view, self.flt, s.items
-        conds: list[ColumnElement[bool]] = [v.media()]
+        # Not-examined containers are rarely pictures: that filter shows every item.
+        conds: list[ColumnElement[bool]] = [] if f.unexamined == "yes" else [v.media()]
         conds += self._category(f.cat)
         if f.source is not None:
             conds.append(i.c.source_id == f.source)
@@ -183,6 +186,10 @@ class GridQuery:
             )
         if f.errors:
             conds += _yes_no(f.errors, exists().where(s.item_errors.c.item_id == i.c.id))
+        if f.unexamined:
+            e = s.item_errors
+            unexamined = exists().where(e.c.item_id == i.c.id, e.c.message.like("not examined:%"))
+            conds += _yes_no(f.unexamined, unexamined)
         if f.cluster is not None and v.features.clusters:
             cm = s.cluster_members
             conds.append(exists().where(cm.c.item_id == i.c.id, cm.c.cluster_id == f.cluster))
