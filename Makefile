@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_DIR ?= demo-case
 # Extras installed for tests and the demo (optional features included).
-EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr
+EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case
 # Debian packages the tests and the demo use (file-system tools to build test
 # images, libmagic for type sniffing, PostgreSQL for the store tests).
 APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin
