@@ -24,6 +24,7 @@ from unseen.cli.intel import intel_app
 from unseen.cli.keys import keys_app
 from unseen.cli.leads import leads
 from unseen.cli.match import match
+from unseen.cli.privacy import private_by_default, warn_widened
 from unseen.cli.progress import RichProgress
 from unseen.cli.review import audit_app, record_export, serve, serve_demo, user_app
 from unseen.cli.search import search
@@ -187,6 +188,7 @@ def status(
         typer.echo(json.dumps(_status(case), indent=2))
     else:
         _print_status(case)
+    warn_widened(case.root)
 
 
 def _status(case: Case) -> dict[str, Any]:
@@ -220,7 +222,9 @@ def export(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default: stdout).")
     ] = None,
-    what: Annotated[str, typer.Option(help="What to export: items, artefacts.")] = "items",
+    what: Annotated[
+        str, typer.Option(help="What to export: items, artefacts, messages.")
+    ] = "items",
     option: Annotated[
         list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE.")
     ] = None,
@@ -239,6 +243,10 @@ def export(
                 f"unknown export format {fmt!r} (known: {', '.join(EXPORTERS.names())})"
             )
         exporter = EXPORTERS.get(fmt)()
+        if what == "messages":  # phones: one record per message, in jsonl or csv
+            from unseen.phones.export import MessagesExporter
+
+            exporter = MessagesExporter(fmt)
         if what not in exporter.WHAT:
             raise UserError(f"{fmt} exports {', '.join(exporter.WHAT)}, not {what!r}")
         options = dict(o.split("=", 1) for o in option or [] if "=" in o)
@@ -320,6 +328,7 @@ app.command()(search)
 app.command()(match)
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(keys_app, name="keys")
+app.callback()(private_by_default)
 app.add_typer(intel_app, name="intel")
 app.command()(serve)
 app.add_typer(user_app, name="user")

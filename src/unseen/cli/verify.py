@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from unseen.cli.privacy import warn_widened
 from unseen.core.errors import UnseenError
 from unseen.store.case import Case
 
@@ -36,5 +37,6 @@ def verify(
         for note in verdict.notes:
             out.print(f"    {note}", highlight=False)
         failed |= verdict.status == "MISMATCH"
+    warn_widened(case.root)  # the case itself must still be private
     if failed:
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ import unseen
 from unseen.core.errors import CaseError, UserError
 from unseen.core.schemes import install_scheme, load_scheme
 from unseen.core.timeconv import utc_now
-from unseen.store import migrations, schema
+from unseen.store import migrations, privacy, schema
 
 CASE_FILE = "case.json"
 DB_FILE = "case.db"
@@ -106,9 +106,11 @@ class Case:
         if database_url:  # checked before the folder is made: a refusal leaves nothing
             _refuse_used(database_url)
         url = database_url or f"sqlite:///{root / DB_FILE}"
-        root.mkdir(parents=True, exist_ok=True)
+        privacy.make_private_dir(root)  # before anything sensitive is written into it
         for sub in ("thumbs", "logs"):
-            (root / sub).mkdir()
+            privacy.make_private_dir(root / sub)
+        if not database_url:
+            privacy.touch_private(root / DB_FILE)  # SQLite's -wal and -shm inherit its mode
         engine = make_engine(url)
         with engine.begin() as conn:
             migrations.upgrade(conn)
@@ -118,7 +120,7 @@ class Case:
         case_json = {"format": "unseen-case", "version": 1, "uuid": info["uuid"]}
         if database_url:
             case_json["database_url"] = database_url
-        (root / CASE_FILE).write_text(json.dumps(case_json, indent=2) + "\n")
+        privacy.write_private(root / CASE_FILE, json.dumps(case_json, indent=2) + "\n")
         return cls(root, engine, info)
 
     @classmethod
