@@ -15,6 +15,7 @@ from unseen.core.schemes import Scheme
 from unseen.review.auth import Session
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
+from unseen.review.evidence import Verified
 from unseen.review.media import MediaTokens
 from unseen.review.thumbs import ThumbGrants
 
@@ -34,6 +35,7 @@ class AppContext:
     templates: Environment
     tokens: MediaTokens
     thumb_grants: ThumbGrants
+    verified: Verified
 
     @property
     def cookie(self) -> str:

@@ -20,13 +20,11 @@ from typing import BinaryIO
 
 from sqlalchemy import Connection, select
 
-from unseen import plugins
 from unseen.analysis.image import SAFE_FORMATS
 from unseen.core.models import SourceSpec
-from unseen.review import decoder
+from unseen.review import decoder, evidence
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
-from unseen.sources.base import open_source
 from unseen.store import schema as s
 
 # Shown inline; everything else is converted (images) or sent as an attachment.
@@ -110,32 +108,39 @@ class Original:
     locator: bytes
     mime: str
     size: int | None
+    sha256: str | None = None
 
 
 def original(conn: Connection, item_id: int) -> Original | None:
     """Where the item's content is (regular files only), or None."""
     i, src = s.items, s.sources
     row = conn.execute(
-        select(i.c.locator, i.c.mime, i.c.size, src.c.id, src.c.kind, src.c.path, src.c.label)
+        select(i.c.locator, i.c.mime, i.c.size, i.c.sha256, src.c.id, src.c.kind, src.c.path)
+        .add_columns(src.c.label)
         .select_from(i.join(src, src.c.id == i.c.source_id))
         .where(i.c.id == item_id, i.c.kind == "file")
     ).first()
     if row is None:
         return None
     spec = SourceSpec(row.id, row.kind, row.path, row.label)
-    return Original(spec, bytes(row.locator), row.mime or "application/octet-stream", row.size)
+    mime = row.mime or "application/octet-stream"
+    return Original(spec, bytes(row.locator), mime, row.size, row.sha256)
 
 
 def open_original(item: Original) -> BinaryIO:
-    """A read-only stream of the evidence item (raises OSError when unreadable)."""
-    plugins.load()
-    return open_source(item.spec).open(item.locator)
+    """A read-only stream of the evidence item, opened without following links.
+
+    Raises:
+        evidence.Mismatch: the path now holds a link; OSError: unreadable.
+    """
+    return evidence.open_item(item.spec, item.locator)
 
 
 def displayable(item: Original, config: ReviewConfig) -> tuple[bytes, str]:
     """The bytes to show and their type: the original, or a JPEG made from it.
 
     Raises:
+        evidence.Mismatch: not the content that was examined (checked before decoding).
         OSError: unreadable or too big.
         ValueError: not a picture the pipeline decodes, or refused by the decoder.
     """
@@ -147,6 +152,7 @@ def displayable(item: Original, config: ReviewConfig) -> tuple[bytes, str]:
         data = stream.read(config.max_image_bytes + 1)
     if len(data) > config.max_image_bytes:
         raise OSError(f"larger than the {config.max_image_bytes} bytes the review server sends")
+    evidence.check_bytes(data, item.size, item.sha256)
     return decode_for_display(data, config)
 
 

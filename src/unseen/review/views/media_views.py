@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from unseen.review import audit, media, thumbs
+from unseen.review import audit, evidence, media, thumbs
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import BodyId, PathId
 
@@ -88,6 +88,8 @@ def media_file(request: Request, item_id: PathId, t: str = "") -> Response:
         return _video(request, item, item_id)
     try:
         data, mime = media.displayable(item, ctx.config)
+    except evidence.Mismatch as exc:
+        raise _refuse(request, item_id, exc) from exc
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     except OSError as exc:
@@ -98,12 +100,33 @@ def media_file(request: Request, item_id: PathId, t: str = "") -> Response:
     )
 
 
-def _video(request: Request, item: media.Original, item_id: PathId) -> Response:
-    """Stream a video with byte ranges (seeking), straight from the evidence."""
+def _refuse(request: Request, item_id: int, exc: evidence.Mismatch) -> HTTPException:
+    """Audit a refusal to serve evidence that is not what was examined."""
+    ctx, session = app_context(request), current_session(request)
+    with ctx.write() as conn:
+        details = {"reason": str(exc), "session": session.id}
+        audit.append(conn, session.user.name, "serve_refused", f"item {item_id}", details)
+    return HTTPException(status_code=409, detail=f"not served: {exc}")
+
+
+def _video(request: Request, item: media.Original, item_id: int) -> Response:
+    """Stream a video with byte ranges (seeking), straight from the evidence, once its
+    content was checked against the record (once per session and file version)."""
+    ctx, session = app_context(request), current_session(request)
     try:
         stream = media.open_original(item)
-        size = stream.seek(0, 2)
+    except evidence.Mismatch as exc:
+        raise _refuse(request, item_id, exc) from exc
     except OSError as exc:
+        raise HTTPException(status_code=409, detail=f"cannot read the item: {exc}") from exc
+    try:
+        ctx.verified.check_stream(session.id, item_id, stream, item.size, item.sha256)
+        size = stream.seek(0, 2)
+    except evidence.Mismatch as exc:
+        stream.close()
+        raise _refuse(request, item_id, exc) from exc
+    except OSError as exc:
+        stream.close()
         raise HTTPException(status_code=409, detail=f"cannot read the item: {exc}") from exc
     start, end = 0, size - 1
     match = _RANGE.fullmatch(request.headers.get("range", ""))
