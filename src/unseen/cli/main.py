@@ -24,6 +24,7 @@ from unseen.cli.intel import intel_app
 from unseen.cli.keys import keys_app
 from unseen.cli.leads import leads
 from unseen.cli.match import match
+from unseen.cli.phones import messages, people
 from unseen.cli.privacy import private_by_default, warn_widened
 from unseen.cli.progress import RichProgress
 from unseen.cli.review import audit_app, record_export, serve, serve_demo, user_app
@@ -326,6 +327,8 @@ def demo(
 app.command()(leads)
 app.command()(search)
 app.command()(match)
+app.command()(people)
+app.command()(messages)
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(keys_app, name="keys")
 app.callback()(private_by_default)
