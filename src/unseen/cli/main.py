@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import unseen
+from unseen.cli.exchange import exchange_app
 from unseen.cli.hashset import hashset_app
 from unseen.cli.intel import intel_app
 from unseen.cli.keys import keys_app
@@ -93,9 +94,14 @@ def add(
         ),
     ],
     label: Annotated[str | None, typer.Option(help="Evidence label (default: name).")] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(help="VOLUME=KEY for an encrypted volume (p2=..., whole=..., *=...)."),
+    ] = None,
 ) -> None:
     """Add an evidence source to the case (it is read, never written)."""
     from unseen import plugins
+    from unseen.cli.volume_keys import parse_keys, store_keys
     from unseen.sources import verify as integrity
     from unseen.sources.base import detect_kind
     from unseen.store import repo
@@ -109,6 +115,8 @@ def add(
         kind = detect_kind(path)
         label = label or path.name
         spec = repo.add_source(case, kind, str(path), label, current_user())
+        if key:
+            store_keys(case, spec, parse_keys(key), current_user())
         console.print(f"fingerprinting {spec.path} (read only) ...")
         try:
             integrity.record(case, spec)
@@ -135,11 +143,26 @@ def process(
             "e.g. deep or ocr."
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            envvar="UNSEEN_SCHEDULER",
+            help="A Dask scheduler (tcp://HOST:8786): run the fast pass on its workers.",
+        ),
+    ] = None,
+    path_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="HERE=THERE: workers find paths under HERE at THERE (repeatable; "
+            "with --scheduler)."
+        ),
+    ] = None,
 ) -> None:
     """List and analyse everything pending in the case (the fast pass). Resumable."""
     from unseen import plugins
     from unseen.core.settings import Settings
     from unseen.correlation.deep.base import DEEP_ANALYSERS
+    from unseen.engine.distributed import DaskCluster, parse_path_map
     from unseen.engine.runner import process_case
     from unseen.engine.stages import STAGES
 
@@ -158,8 +181,20 @@ def process(
         raise _fail(exc) from exc
     _log_to(case)
     settings = Settings(skip=tuple(skip or ()))
-    with RichProgress(console) as progress:
-        summary = process_case(case, workers=workers, settings=settings, progress=progress)
+    try:
+        pairs = parse_path_map(path_map or [])
+        cluster = DaskCluster(scheduler) if scheduler else None
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    try:
+        with RichProgress(console) as progress:
+            summary = process_case(
+                case, workers=workers, settings=settings, progress=progress,
+                cluster=cluster, path_map=pairs,
+            )  # fmt: skip
+    finally:
+        if cluster is not None:
+            cluster.close()
     console.print(
         f"processed {summary.processed} items ({summary.bytes / 1e6:.1f} MB) in run "
         f"{summary.run_id}; {summary.errors} with errors"
@@ -333,6 +368,7 @@ app.add_typer(hashset_app, name="hashset")
 app.add_typer(keys_app, name="keys")
 app.callback()(private_by_default)
 app.add_typer(intel_app, name="intel")
+app.add_typer(exchange_app, name="exchange")
 app.command()(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")

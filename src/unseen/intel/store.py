@@ -218,7 +218,7 @@ class IntelLibrary:
                     _PARTS, (new.hashes, new.scenes, new.devices, new.contacts), strict=True
                 ):
                     if rows:
-                        conn.execute(insert(table), [{**r, "entry_id": entry_id} for r in rows])
+                        conn.execute(insert(table), _complete(table, rows, entry_id))
                 _audit(conn, action, new.name, {**_summary(row), **new.counts()})
                 found = conn.execute(select(intel_entries).where(intel_entries.c.id == entry_id))
                 return _entry(found.one()._mapping)
@@ -266,6 +266,14 @@ class IntelLibrary:
         with self.engine.connect() as conn:
             rows = conn.execute(select(intel_audit).order_by(intel_audit.c.id))
             return [{**r._mapping, "details": json.loads(r.details)} for r in rows]
+
+
+def _complete(
+    table: Any, rows: Sequence[Mapping[str, Any]], entry_id: int
+) -> list[dict[str, Any]]:
+    """Rows with every column (absent ones None): one INSERT for rows of mixed shapes."""
+    columns = [c.name for c in table.columns if c.name not in ("id", "entry_id")]
+    return [{**{c: r.get(c) for c in columns}, "entry_id": entry_id} for r in rows]
 
 
 def _summary(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""``unseen exchange``: signed packages of intelligence or hash sets between agencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from unseen.core.errors import UnseenError, UserError
+
+exchange_app = typer.Typer(
+    help="Signed exchange packages (VICS 2.0 + series and device fingerprints; no media).",
+    no_args_is_help=True,
+)
+console = Console(stderr=True, soft_wrap=True)
+
+LibraryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        help="Library folder (default: $UNSEEN_HOME, else ~/.local/share/unseen).",
+    ),
+]
+
+
+def _fail(exc: UnseenError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+@exchange_app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The package file to write.")],
+    intel: Annotated[
+        str | None, typer.Option("--intel", help="An intelligence library entry.")
+    ] = None,
+    hashset: Annotated[
+        str | None, typer.Option("--hashset", help="A hash set (its newest version).")
+    ] = None,
+    library: LibraryOpt = None,
+) -> None:
+    """Write a package signed with the agency key (unseen keys init)."""
+    from unseen.intel.exchange import export_hashset, export_intel
+
+    try:
+        if (intel is None) == (hashset is None):
+            raise UserError("give exactly one of --intel NAME or --hashset NAME")
+        if intel is not None:
+            manifest = export_intel(library, intel, output)
+        else:
+            manifest = export_hashset(library, str(hashset), output)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"wrote {escape(str(output))}: {manifest['what']} {escape(manifest['name'])}, signed by "
+        f"{escape(manifest['agency'])} (key {manifest['signer']})",
+        highlight=False,
+    )
+
+
+@exchange_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The package (read, never written).")],
+    trust: Annotated[Path, typer.Option("--trust", help="The sending agency's public key (PEM).")],
+    name: Annotated[str | None, typer.Option("--name", help="Import under this name.")] = None,
+    library: LibraryOpt = None,
+) -> None:
+    """Verify a package's signature and digests, then import it."""
+    from unseen.intel.exchange import import_package
+
+    try:
+        done = import_package(file, trust, library, name)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"imported {done.what} {escape(done.name)} ({done.entries} hashes) from "
+        f"{escape(done.agency)}, signature verified (key {done.signer})",
+        highlight=False,
+    )
