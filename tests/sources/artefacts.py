@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
+import re
 import shutil
 import struct
 import subprocess
@@ -330,4 +332,46 @@ def virtual_disk(raw: Path, fmt: str, target: Path, *options: str) -> Path:
     need("qemu-img")
     extra = ["-o", ",".join(options)] if options else []
     run("qemu-img", "convert", "-q", "-f", "raw", "-O", fmt, *extra, raw, target)
+    return target
+
+
+# ------------------------------------------------------------------ encrypted volumes
+
+
+def luks(volume: Path, target: Path, password: str) -> Path:
+    """A LUKS1 volume holding the bytes of ``volume``, header made by cryptsetup.
+
+    ``cryptsetup luksFormat`` writes the header on a plain file (no device mapping);
+    the payload is then encrypted here as dm-crypt would (aes-xts-plain64, 512-byte
+    sectors numbered from the payload start) with the volume key cryptsetup reports.
+    """
+    need("cryptsetup")
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    data = volume.read_bytes()
+    header = 2 * 1024 * 1024
+    target.write_bytes(bytes(header + len(data)))
+    key = password.encode()
+    options = ["--batch-mode", "--key-file=-"]
+    fmt = [*options, "--type", "luks1", "--key-size", "256", "--cipher", "aes-xts-plain64"]
+    run("cryptsetup", "luksFormat", *fmt, "--pbkdf-force-iterations", "1000", target, stdin=key)
+    dump = subprocess.run(
+        ["cryptsetup", "luksDump", "--dump-master-key", *options, str(target)],
+        input=key,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    offset = int(dump.split("Payload offset:")[1].split()[0]) * 512
+    tokens = dump.split("MK dump:")[1].split()
+    hexes = itertools.takewhile(re.compile("[0-9a-f]{2}").fullmatch, tokens)
+    master = bytes.fromhex("".join(hexes))
+    assert offset == header and len(master) == 32
+    out = bytearray()
+    for n in range(len(data) // 512):
+        tweak = n.to_bytes(16, "little")
+        enc = Cipher(algorithms.AES(master), modes.XTS(tweak)).encryptor()
+        out += enc.update(data[n * 512 : (n + 1) * 512]) + enc.finalize()
+    with target.open("r+b") as f:
+        f.seek(offset)
+        f.write(bytes(out))
     return target

@@ -17,6 +17,9 @@ class SourceSpec:
     kind: str
     path: str
     label: str
+    # Keys for encrypted volumes, ``(volume, key)`` as given to ``unseen add --key``: kept
+    # out of repr (logs, tracebacks) and of equality (the same source, whatever its keys).
+    keys: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

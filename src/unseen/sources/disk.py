@@ -10,7 +10,9 @@ unallocated space (``carved``, with their image offset). File-system metadata fi
 Member addresses (ASCII): ``f<fs offset>:i<inode>`` for a file's content,
 ``...:a<type>-<id>`` for one attribute (an ADS), ``...:n<k>`` for the k-th name of an
 address already listed (hard links, reused inodes), ``c<offset>:<length>`` for carved
-bytes, ``v<offset>`` for a partition or space that could not be read. Display paths
+bytes, ``v<offset>`` for a partition or space that could not be read (or an encrypted
+volume not examined), ``e<offset>/<address>`` for a member of the decrypted volume
+at that offset (``sources.crypt``). Display paths
 start ``p1/``, ``p2/``... (allocated partitions in table order) when there is a
 partition table, and carved files are ``p1/$Unallocated/carved-<offset>.jpg``.
 """
@@ -67,13 +69,13 @@ class DiskReader(ContainerReader):
     DESCRIPTION = "raw disk or file-system image (The Sleuth Kit)"
     BOMB_LIMITS = False
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, keys: dict[str, str] | None = None) -> None:
         super().__init__(stream)
         try:
             from unseen.sources.tsk import TskDisk
         except ImportError as exc:
             raise EvidenceError(MISSING) from exc
-        self.disk = TskDisk(stream)
+        self.disk = TskDisk(stream, keys)
 
     @classmethod
     def sniff(cls, head: bytes, mime: str | None) -> bool:

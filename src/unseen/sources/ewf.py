@@ -99,7 +99,12 @@ class EwfReader(ContainerReader):
     DESCRIPTION = "EnCase E01 image found inside other evidence (libewf, The Sleuth Kit)"
     BOMB_LIMITS = False
 
-    def __init__(self, stream: BinaryIO, more: tuple[IO[bytes], ...] = ()) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        more: tuple[IO[bytes], ...] = (),
+        keys: dict[str, str] | None = None,
+    ) -> None:
         """Read the E01 in ``stream``, followed by segments ``more`` (E02...) if given."""
         super().__init__(stream)
         try:
@@ -107,7 +112,7 @@ class EwfReader(ContainerReader):
         except ImportError as exc:
             raise EvidenceError("disk image not read: install unseen[disk] (pytsk3)") from exc
         self.media = media_stream([stream, *more])
-        self.disk = TskDisk(binary(self.media))
+        self.disk = TskDisk(binary(self.media), keys)
 
     @classmethod
     def sniff(cls, head: bytes, mime: str | None) -> bool:

@@ -29,6 +29,7 @@ from unseen.sources.containers import (
     top_locator,
     top_member,
 )
+from unseen.sources.crypt import find_crypt
 from unseen.sources.disk import DiskReader, sniff_disk
 from unseen.sources.ewf import MAGIC, EwfReader
 from unseen.sources.media import find_media
@@ -173,20 +174,26 @@ class ArchiveSource(FileContainerSource):
 
 class RawImageSource(FileContainerSource):
     NAME = "raw"
-    DESCRIPTION = "a raw disk or file-system image (.dd/.raw/.img, split .001/.002...)"
+    DESCRIPTION = (
+        "a raw disk or file-system image (.dd/.raw/.img, split .001/.002...), or one "
+        "encrypted volume (LUKS, BitLocker)"
+    )
 
     @classmethod
     def detect(cls, path: Path) -> bool:
         if not path.is_file():
             return False
         head = head_of(path)
-        return sniff_disk(head) or (find_media(head) is None and _tsk_probe(path))
+        if sniff_disk(head) or find_crypt(head) is not None:
+            return True
+        return find_media(head) is None and _tsk_probe(path)
 
     def segments(self) -> list[Path]:
         return raw_segments(Path(self.spec.path))
 
     def _make_reader(self, files: list[io.FileIO]) -> ContainerReader:
-        return DiskReader(binary(Concat(files)) if len(files) > 1 else files[0])
+        stream = binary(Concat(files)) if len(files) > 1 else files[0]
+        return DiskReader(stream, dict(self.spec.keys))
 
 
 class EwfSource(FileContainerSource):
@@ -201,7 +208,7 @@ class EwfSource(FileContainerSource):
         return ewf_segments(Path(self.spec.path))
 
     def _make_reader(self, files: list[io.FileIO]) -> ContainerReader:
-        return EwfReader(files[0], tuple(files[1:]))
+        return EwfReader(files[0], tuple(files[1:]), dict(self.spec.keys))
 
 
 def _tsk_probe(path: Path) -> bool:

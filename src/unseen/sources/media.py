@@ -141,7 +141,8 @@ def find_media(head: bytes) -> type[MediaFormat] | None:
     return next((cls for cls in MEDIA if cls.sniff(head)), None)
 
 
-def _lib(name: str) -> Any:
+def libyal(name: str) -> Any:
+    """A libyal binding that dfvfs installs (optional extra ``disk``)."""
     try:
         return __import__(name)
     except ImportError as exc:
@@ -180,7 +181,7 @@ class Vmdk(MediaFormat):
 
     @classmethod
     def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
-        pyvmdk = _lib("pyvmdk")
+        pyvmdk = libyal("pyvmdk")
         handle = pyvmdk.handle()
         try:
             handle.open_file_object(stream)
@@ -219,7 +220,7 @@ class Vhd(MediaFormat):
 
     @classmethod
     def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
-        pyvhdi = _lib("pyvhdi")
+        pyvhdi = libyal("pyvhdi")
         handle = pyvhdi.file()
         try:
             handle.open_file_object(stream)
@@ -239,7 +240,7 @@ class Qcow(MediaFormat):
 
     @classmethod
     def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
-        pyqcow = _lib("pyqcow")
+        pyqcow = libyal("pyqcow")
         handle = pyqcow.file()
         try:
             handle.open_file_object(stream)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import BinaryIO
 
 import pytsk3
@@ -16,22 +17,31 @@ from unseen.core.errors import EvidenceError
 from unseen.core.models import Entry
 from unseen.sources.carving import carve
 from unseen.sources.containers import Limits, Member
+from unseen.sources.crypt import WHOLE, CryptFormat, find_crypt, key_for, volume_stream
 from unseen.sources.streams import PositionalStream, Slice, binary
 from unseen.sources.tskwalk import walk
 from unseen.sources.unalloc import unallocated
 
 _ADDRESS = re.compile(rb"f(\d+):i(\d+)(?::a(\d+)-(\d+))?(?::n\d+)?")
 _CARVED = re.compile(rb"c(\d+):(\d+)")
+_DECRYPTED = re.compile(rb"e(\d+)/(.+)", re.DOTALL)
+
+
+def volume_name(prefix: str) -> str:
+    """How ``--key`` names a volume: ``p2`` for a partition, ``whole`` for the image."""
+    return prefix.rstrip("/") or WHOLE
 
 
 class TskDisk:
     """An image opened with TSK: its volumes, their file systems, their files."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, keys: dict[str, str] | None = None) -> None:
         self.stream = stream
         self.size = stream.seek(0, io.SEEK_END)
         self.img = TskImage(stream, self.size)
+        self.keys = keys or {}
         self._fs: dict[int, pytsk3.FS_Info] = {}
+        self._decrypted: dict[int, TskDisk] = {}
 
     def read(self, offset: int, length: int) -> bytes:
         self.stream.seek(offset)
@@ -64,6 +74,11 @@ class TskDisk:
             try:
                 fs = self.fs(offset)
             except OSError:
+                crypt = find_crypt(self.read(offset, 4096))
+                if crypt is not None:
+                    readable += 1
+                    yield from self._encrypted(crypt, prefix, offset, length, limits)
+                    continue
                 what = f"{desc}, {length} bytes at offset {offset}"
                 problem = f"no file system The Sleuth Kit can read ({what})"
                 if prefix:
@@ -79,6 +94,40 @@ class TskDisk:
             raise EvidenceError(
                 "neither a partition table nor a file system The Sleuth Kit can read"
             )
+
+    def _encrypted(
+        self, crypt: type[CryptFormat], prefix: str, offset: int, length: int, limits: Limits
+    ) -> Iterator[Member]:
+        """The members of an encrypted volume, or one item saying why it was not examined."""
+        where = prefix.rstrip("/") or "."
+        try:
+            inner = self.decrypted(offset, crypt, volume_name(prefix), length)
+            members = list(inner.members(limits))
+        except EvidenceError as exc:
+            message = str(exc)
+            if not message.startswith("not examined"):
+                message = f"not examined: decrypted {crypt.LABEL} volume: {message}"
+            yield Member(Entry(where, b"v%d" % offset, "other", errors=(message,)))
+            return
+        for member in members:
+            entry = member.entry
+            yield replace(
+                member,
+                entry=replace(
+                    entry, path=prefix + entry.path, locator=b"e%d/" % offset + entry.locator
+                ),
+            )
+
+    def decrypted(
+        self, offset: int, crypt: type[CryptFormat], volume: str, length: int
+    ) -> TskDisk:
+        """The disk inside the encrypted volume at ``offset``, opened once."""
+        found = self._decrypted.get(offset)
+        if found is None:
+            key = key_for(self.keys, volume)
+            media = crypt.open(volume_stream(self.stream, offset, length), volume, key)
+            found = self._decrypted[offset] = TskDisk(binary(media))
+        return found
 
     def _carve(
         self, fs: pytsk3.FS_Info, offset: int, prefix: str, limits: Limits
@@ -101,6 +150,18 @@ class TskDisk:
                 yield Member(entry)
 
     def open_member(self, member: bytes) -> BinaryIO:
+        inside = _DECRYPTED.fullmatch(member)
+        if inside:
+            offset = int(inside[1])
+            for prefix, at, length, _ in self.volumes():
+                crypt = find_crypt(self.read(at, 4096)) if at == offset else None
+                if crypt is not None:
+                    try:
+                        disk = self.decrypted(at, crypt, volume_name(prefix), length)
+                    except EvidenceError as exc:
+                        raise OSError(str(exc)) from None
+                    return disk.open_member(inside[2])
+            raise OSError("no encrypted volume at this disk address")
         carved = _CARVED.fullmatch(member)
         if carved:
             at, size = int(carved[1]), int(carved[2])

@@ -28,7 +28,12 @@ class VirtualDiskReader(ContainerReader):
     DESCRIPTION = "virtual disk: VMDK, VHD/VHDX, QCOW2 (libyal via dfvfs, The Sleuth Kit)"
     BOMB_LIMITS = False
 
-    def __init__(self, stream: BinaryIO, siblings: Siblings | None = None) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        siblings: Siblings | None = None,
+        keys: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(stream)
         stream.seek(0)
         fmt = find_media(stream.read(4096))
@@ -41,7 +46,7 @@ class VirtualDiskReader(ContainerReader):
         stream.seek(0)
         self.what = fmt.NAME.upper()
         self.media: MediaStream = fmt.open(stream, siblings or Siblings(None), self.errors)
-        self.disk = TskDisk(binary(self.media))
+        self.disk = TskDisk(binary(self.media), keys)
 
     @classmethod
     def sniff(cls, head: bytes, mime: str | None) -> bool:
@@ -66,7 +71,8 @@ class VirtualDiskSource(FileContainerSource):
         return path.is_file() and find_media(head_of(path)) is not None
 
     def _make_reader(self, files: list[io.FileIO]) -> ContainerReader:
-        return VirtualDiskReader(binary(files[0]), Siblings(Path(self.spec.path).parent))
+        folder = Siblings(Path(self.spec.path).parent)
+        return VirtualDiskReader(binary(files[0]), folder, dict(self.spec.keys))
 
 
 CONTAINERS.register(VirtualDiskReader)

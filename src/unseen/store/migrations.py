@@ -126,8 +126,14 @@ def _phones(conn: Connection) -> None:
 
 def _expansion_budget(conn: Connection) -> None:
     """One expansion budget per source, kept across runs."""
-    for name in ("expanded_bytes", "expanded_items"):
+    for name in ("expanded_bytes", "expanded_items", "volume_keys"):
         _add_column(conn, schema.sources, name)
+
+
+def _review_hardening(conn: Connection) -> None:
+    """Login throttling and lockout; accounts can be removed (kept, marked)."""
+    _create(conn, schema.login_throttle, schema.login_unknown)
+    _add_column(conn, schema.users, "removed_at")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -139,6 +145,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "correlation", _correlation),
     Migration(7, "extension mismatch", _extension_mismatch),
     Migration(8, "lead history", _lead_history),
+    Migration(9, "review hardening", _review_hardening),
     Migration(14, "phones and messages", _phones),
     Migration(11, "expansion budget", _expansion_budget),
 )

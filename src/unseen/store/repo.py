@@ -49,10 +49,19 @@ def list_sources(conn: Connection) -> list[dict[str, Any]]:
 
 
 def source_specs(conn: Connection, only_unenumerated: bool = False) -> list[SourceSpec]:
-    query = select(s.sources.c.id, s.sources.c.kind, s.sources.c.path, s.sources.c.label)
+    src = s.sources
+    query = select(src.c.id, src.c.kind, src.c.path, src.c.label, src.c.volume_keys)
     if only_unenumerated:
         query = query.where(s.sources.c.enumerated.is_(False))
-    return [SourceSpec(r.id, r.kind, r.path, r.label) for r in conn.execute(query.order_by("id"))]
+    return [
+        SourceSpec(r.id, r.kind, r.path, r.label, volume_keys(r.volume_keys))
+        for r in conn.execute(query.order_by("id"))
+    ]
+
+
+def volume_keys(stored: str | None) -> tuple[tuple[str, str], ...]:
+    """The ``(volume, key)`` pairs stored for a source's encrypted volumes."""
+    return tuple(sorted(json.loads(stored).items())) if stored else ()
 
 
 def insert_entries(

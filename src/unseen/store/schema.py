@@ -56,6 +56,9 @@ sources = Table(
     # far across all nesting, and their declared bytes.
     Column("expanded_bytes", BigInteger, nullable=False, default=0, server_default="0"),
     Column("expanded_items", BigInteger, nullable=False, default=0, server_default="0"),
+    # Keys for its encrypted volumes as JSON {volume: key}; never logged or audited in
+    # clear (the audit log holds their SHA-256). The case store's protection covers it.
+    Column("volume_keys", Text),
 )
 
 runs = Table(
@@ -241,6 +244,30 @@ users = Table(
     Column("created_by", String(256), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("blur_px", Integer, nullable=False, default=16),  # the reviewer's own blur
+    # A removed account keeps its row (and name) so audit entries stay unambiguous.
+    Column("removed_at", String(32)),
+)
+
+# Failed logins per account ("user:NAME") and per client address ("addr:IP"): exponential
+# back-off after a few, and an account past the limit stays locked until an admin
+# unlocks it.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", Float, nullable=False),  # Unix seconds
+    Column("locked_at", String(32)),  # account lockout; NULL: not locked
+)
+
+# Failed logins for names no account has: one counter row per hour, not one audit entry
+# each (they would flood the log and push real entries off its page).
+login_unknown = Table(
+    "login_unknown",
+    metadata,
+    Column("window", String(32), primary_key=True),  # the hour, ISO 8601 UTC
+    Column("failures", Integer, nullable=False),
+    Column("names", Text, nullable=False),  # JSON: a few distinct names, truncated, escaped
 )
 
 # Server-side sessions: the cookie holds a random token, the table only its SHA-256.
