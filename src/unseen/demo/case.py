@@ -9,6 +9,7 @@ from pathlib import Path
 from unseen.core.errors import UserError
 from unseen.demo.generator import build_demo_evidence
 from unseen.demo.hashsets import write_demo_hashsets
+from unseen.demo.intel import write_demo_intel
 from unseen.matching.library import Library
 from unseen.store import repo
 from unseen.store.case import Case
@@ -35,6 +36,9 @@ def build_demo_case(directory: Path) -> tuple[Case, str]:
             )
     finally:
         library.close()
+    intel = write_demo_intel(directory, home)
     case = Case.create(case_dir, name="DEMO-001", examiner=EXAMINER)
     repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
-    return case, f"{manifest.files} synthetic files in {evidence}; 3 synthetic hash sets in {home}"
+    return case, (
+        f"{manifest.files} synthetic files in {evidence}; 3 synthetic hash sets in {home}; {intel}"
+    )
