@@ -32,6 +32,10 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "cluster": EVERYONE,
     "leads": EVERYONE,
     "like": EVERYONE,
+    "conversations": EVERYONE,
+    "conversation": EVERYONE,
+    "people": EVERYONE,
+    "contact": EVERYONE,
     "audit": {"admin", "examiner"},
     "users": {"admin"},
     "settings": EVERYONE,
@@ -67,6 +71,7 @@ def call(client: TestClient, route: APIRoute, ids: dict[str, int], csrf: str = "
     """Make a well-formed request to ``route`` (valid parameters and body)."""
     image = ids["DCIM/100TEST/IMG_0001.JPG"]
     path = route.path.replace("{item_id}", str(image)).replace("{cluster_id}", "1")
+    path = path.replace("{conversation_id}", "1").replace("{contact_id}", "1")
     method = next(iter(route.methods))
     headers = {"X-CSRF-Token": csrf} if csrf else {}
     bodies: dict[str, dict[str, Any]] = {
@@ -141,13 +146,13 @@ def test_each_role_gets_exactly_its_routes(case_dir: Path) -> None:
                     assert response.json()["detail"] == GUARD_DENIED, (role, name)
 
 
-PAGES = ["Dashboard", "Grid", "Map", "Timeline", "Clusters", "Leads"]
+PAGES = ["Dashboard", "Grid", "Map", "Timeline", "Clusters", "Leads", "Conversations"]
 
 
 def test_navigation_shows_only_allowed_pages(case_dir: Path) -> None:
     expected_nav = {
-        "admin": [*PAGES[:6], "Audit", "Users", "Settings"],
-        "read-only": [*PAGES[:6], "Settings"],
+        "admin": [*PAGES[:7], "Audit", "Users", "Settings"],
+        "read-only": [*PAGES[:7], "Settings"],
     }
     for user in ("ada", "ron"):
         with make_client(case_dir) as client:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unseen.review.auth import ADMIN, EXAMINER, READ_ONLY, REVIEWER
-from unseen.review.views import api, auth_views, like_views, media_views, pages
+from unseen.review.views import api, auth_views, like_views, media_views, pages, phone_views
 
 PUBLIC: frozenset[str] = frozenset()
 EVERYONE = frozenset({ADMIN, EXAMINER, REVIEWER, READ_ONLY})
@@ -53,6 +53,23 @@ ROUTES: tuple[Route, ...] = (
     Route("cluster", "GET", "/clusters/{cluster_id}", pages.cluster_page, EVERYONE),
     Route("leads", "GET", "/leads", pages.leads_page, EVERYONE, label="Leads"),
     Route("like", "GET", "/like", like_views.like_page, EVERYONE),
+    Route(
+        "conversations",
+        "GET",
+        "/conversations",
+        phone_views.conversations_page,
+        EVERYONE,
+        label="Conversations",
+    ),
+    Route(
+        "conversation",
+        "GET",
+        "/conversations/{conversation_id}",
+        phone_views.conversation_page,
+        EVERYONE,
+    ),
+    Route("people", "GET", "/people", phone_views.people_page, EVERYONE),
+    Route("contact", "GET", "/contacts/{contact_id}", phone_views.contact_page, EVERYONE),
     Route("audit", "GET", "/audit", pages.audit_page, AUDITORS, label="Audit"),
     Route("users", "GET", "/users", pages.users_page, ADMINS, label="Users"),
     Route("settings", "GET", "/settings", pages.settings_page, EVERYONE, label="Settings"),
