@@ -129,3 +129,41 @@ def test_promotion_is_in_the_case_audit_log(world: tuple[Case, Case, list[IntelE
         ).all()
     assert [r[0] for r in rows] == ["intel_promote", "intel_promote"]
     assert rows[0][1].startswith("cluster ")
+
+
+def test_the_review_ui_shows_seen_before_on_the_item_and_cluster_pages(
+    world: tuple[Case, Case, list[IntelEntry]],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from unseen.review import auth
+    from unseen.review.app import create_app
+    from unseen.review.db import write_engine
+
+    b = world[1]
+    engine = write_engine(b.engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        auth.add_user(conn, "rob", "reviewer", "correct horse battery", created_by="tests")
+    engine.dispose()
+    with b.engine.connect() as conn:
+        item, cluster = conn.exec_driver_sql(
+            "SELECT m.item_id, c.id FROM clusters c JOIN cluster_members m "
+            "ON m.cluster_id = c.id JOIN items i ON i.id = m.item_id "
+            "WHERE c.kind = 'seen_before' AND i.path = 'chat/same_room.jpg'"
+        ).one()
+    client = TestClient(create_app(Case.open(b.root)), follow_redirects=False)
+    form = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+    assert form is not None
+    done = client.post(
+        "/login",
+        data={"name": "rob", "password": "correct horse battery", "csrf": form.group(1)},
+    )
+    assert done.status_code == 303, done.text
+    page = client.get(f"/item/{item}").text
+    section = page.split('<ul id="seen-before">', 1)[1].split("</ul>", 1)[0]
+    assert f'<a href="/grid?cluster={cluster}">seen before: series &#39;bedroom series&#39; ' in (
+        section
+    )
+    assert "same room as series &#39;bedroom series&#39; from case 2025/117" in section
+    grid = client.get(f"/grid?cluster={cluster}").text
+    assert 'id="seen-before"' in grid and "agency intelligence library" in grid
