@@ -157,7 +157,11 @@ def test_verify_notices_changed_evidence(
     (verdict,) = verify(case)
     assert (verdict.status, verdict.notes) == (
         "MISMATCH",
-        ["tree-stat fingerprint differs (bytes, files, mtime_max_ns)"],
+        [
+            "tree fingerprint differs (bytes, files, folders, mtime_max_ns, sha256)",
+            "folder 'sub': entries added, removed or changed (names, types, sizes, times or "
+            "link targets)",
+        ],
     )
     shutil.rmtree(folder)
     (verdict,) = verify(case)

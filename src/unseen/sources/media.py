@@ -180,6 +180,18 @@ class Vmdk(MediaFormat):
         return head[:4] in (b"KDMV", b"COWD") or head.lstrip()[:21] == b"# Disk DescriptorFile"
 
     @classmethod
+    def extent_names(cls, stream: BinaryIO) -> list[str]:
+        """The extent file names a VMDK descriptor lists (nothing is opened)."""
+        handle = libyal("pyvmdk").handle()
+        try:
+            handle.open_file_object(stream)
+            return [d.filename or "" for d in handle.extent_descriptors]
+        except OSError as exc:
+            raise _failed("VMDK descriptor", exc) from exc
+        finally:
+            handle.close()
+
+    @classmethod
     def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
         pyvmdk = libyal("pyvmdk")
         handle = pyvmdk.handle()

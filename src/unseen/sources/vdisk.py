@@ -18,8 +18,8 @@ from typing import BinaryIO
 from unseen.core.errors import EvidenceError, WrongFormat
 from unseen.sources.base import SOURCES
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
-from unseen.sources.files import FileContainerSource, head_of
-from unseen.sources.media import MediaStream, Siblings, damage, find_media
+from unseen.sources.files import FileContainerSource, head_of, open_readonly
+from unseen.sources.media import MediaStream, Siblings, Vmdk, damage, find_media
 from unseen.sources.streams import binary
 
 
@@ -60,6 +60,27 @@ class VirtualDiskReader(ContainerReader):
 
     def open_member(self, member: bytes) -> BinaryIO:
         return self.disk.open_member(member)
+
+
+def evidence_files(path: Path) -> list[Path]:
+    """The image and the extent files it reads beside it (a VMDK descriptor's), for the
+    fingerprint; names that are not plain siblings are left out, as when reading."""
+    files = [path]
+    if find_media(head_of(path)) is not Vmdk:
+        return files
+    try:
+        with open_readonly(path) as f:
+            names = Vmdk.extent_names(binary(f))
+    except (OSError, EvidenceError):
+        return files
+    for name in names:
+        try:
+            Siblings(path.parent).open(name).close()
+        except OSError:
+            continue
+        if path.parent / name != path:
+            files.append(path.parent / name)
+    return files
 
 
 class VirtualDiskSource(FileContainerSource):

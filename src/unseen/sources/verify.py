@@ -2,11 +2,14 @@
 
 * Evidence files (archives, raw images, E01 sets): SHA-256 over the bytes of every
   segment in order, with the segment names and total size.
-* Folders: a cheap fingerprint, not a tree hash: the number of regular files, their
-  total size and the latest modification time (nanoseconds), from ``lstat`` without
-  following links. It catches files added, removed, resized or rewritten with a new
-  time, not an in-place edit that keeps size and time; every file's own hashes are
-  in the case for that.
+* Folders: a fingerprint of the tree as ``lstat`` sees it, links never followed: every
+  name, its type (file, folder, link, other), size and modification time, and where
+  each symbolic link points, hashed per folder (``tree`` method). It catches files
+  added, removed, renamed, resized or rewritten with a new time, and a folder swapped
+  for a link (the review server would otherwise serve what the link points to); not
+  an in-place edit that keeps size and time: every file's own hashes are in the case
+  for that. Cases fingerprinted before keep their ``tree-stat`` method (counts, bytes
+  and latest time only) until the source is added again.
 * E01: the acquisition metadata (case and evidence numbers, examiner, notes) and the
   MD5/SHA-1 stored at acquisition; ``verify`` also reads the whole media (zlib, see
   ``sources.ewfread``, or libewf) and compares its hashes with the stored ones.
@@ -43,13 +46,18 @@ def segments(kind: str, path: Path) -> list[Path]:
         return ewf_segments(path)
     if kind == "raw":
         return raw_segments(path)
+    if kind == "vdisk":
+        from unseen.sources.vdisk import evidence_files
+
+        return evidence_files(path)
     return [path]
 
 
-def fingerprint(kind: str, path: Path) -> dict[str, Any]:
-    """How the evidence at ``path`` looks now (see the module docstring)."""
+def fingerprint(kind: str, path: Path, method: str = "tree") -> dict[str, Any]:
+    """How the evidence at ``path`` looks now (see the module docstring); folders by
+    ``method`` (the one recorded, when checking)."""
     if kind == "folder":
-        return _tree(path)
+        return _tree_stat(path) if method == "tree-stat" else _tree(path)
     digest, total = hashlib.sha256(), 0
     parts = segments(kind, path)
     for part in parts:
@@ -65,7 +73,78 @@ def fingerprint(kind: str, path: Path) -> dict[str, Any]:
     }
 
 
+_TYPE = {stat.S_IFREG: "file", stat.S_IFDIR: "folder", stat.S_IFLNK: "link"}
+
+
 def _tree(root: Path) -> dict[str, Any]:
+    """Names, types, sizes, times and link targets, hashed folder by folder."""
+    files = size = latest = 0
+    folders: dict[str, str] = {}
+    whole = hashlib.sha256()
+    stack = [b""]
+    base = os.fsencode(root)
+    while stack:
+        rel = stack.pop()
+        lines = []
+        with os.scandir(os.path.join(base, rel) if rel else base) as it:
+            for entry in sorted(it, key=lambda e: e.name):
+                st = entry.stat(follow_symlinks=False)
+                kind = _TYPE.get(stat.S_IFMT(st.st_mode), "other")
+                name = os.path.join(rel, entry.name) if rel else entry.name
+                line = [name.hex(), kind, str(st.st_size), str(st.st_mtime_ns)]
+                if kind == "link":
+                    line.append(os.readlink(entry.path).hex())
+                elif kind == "folder":
+                    line[2:] = []  # a folder's size and time follow its contents
+                    stack.append(name)
+                elif kind == "file":
+                    files, size = files + 1, size + st.st_size
+                    latest = max(latest, st.st_mtime_ns)
+                lines.append(" ".join(line))
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+        folders[_shown(rel)] = digest
+        whole.update(f"{_shown(rel)}\0{digest}\n".encode())
+    return {
+        "method": "tree",
+        "files": files,
+        "bytes": size,
+        "mtime_max_ns": latest,
+        "sha256": whole.hexdigest(),
+        "folders": folders,
+    }
+
+
+def _shown(rel: bytes) -> str:
+    return os.fsdecode(rel) or "."
+
+
+def tree_changes(root: Path, then: dict[str, str], now: dict[str, str]) -> list[str]:
+    """What changed between two ``tree`` fingerprints, folder by folder, in words."""
+    notes = []
+    for folder in sorted(then.keys() | now.keys()):
+        if folder not in now:
+            notes.append(f"folder {folder!r} {_what_now(root / folder)}")
+        elif folder not in then:
+            notes.append(f"folder {folder!r} is new")
+        elif then[folder] != now[folder]:
+            notes.append(
+                f"folder {folder!r}: entries added, removed or changed (names, types, "
+                "sizes, times or link targets)"
+            )
+    return notes
+
+
+def _what_now(path: Path) -> str:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "is gone"
+    if stat.S_ISLNK(st.st_mode):
+        return f"is now a symbolic link to {os.readlink(path)!r}"
+    return f"is now a {_TYPE.get(stat.S_IFMT(st.st_mode), 'special file')}"
+
+
+def _tree_stat(root: Path) -> dict[str, Any]:
     files = size = latest = 0
     stack = [os.fsencode(root)]
     while stack:
@@ -141,12 +220,21 @@ def _verify_one(
         verdict.status = "UNCHECKED"
         verdict.notes.append("no fingerprint was recorded when the source was added")
     else:
-        then, now = json.loads(stored), fingerprint(kind, path)
+        then = json.loads(stored)
+        now = fingerprint(kind, path, then.get("method", ""))
         if then == now:
             verdict.notes.append(f"{now['method']} fingerprint matches")
         else:
             changed = sorted(k for k in then.keys() | now.keys() if then.get(k) != now.get(k))
             verdict.fail(f"{then.get('method')} fingerprint differs ({', '.join(changed)})")
+            if then.get("method") == "tree":
+                for note in tree_changes(path, then["folders"], now["folders"]):
+                    verdict.fail(note)
+        if then.get("method") == "tree-stat":
+            verdict.notes.append(
+                "older folder fingerprint: names and links not covered (add the source "
+                "again for a full one)"
+            )
     if kind == "ewf":
         _verify_media(path, json.loads(acquired or "{}"), verdict)
     return verdict
