@@ -17,7 +17,7 @@ examiner reads and the entry's provenance (which case, who promoted it, when):
 * ``seen_sensor``: the picture's sensor noise matches a promoted device's PRNU
   fingerprint (PCE above ``sensor.PCE_THRESHOLD``), for pictures of the fingerprint's
   size (or turned) whose EXIF does not name another camera;
-* ``seen_contact``: a messaging database in the case holds a promoted contact handle.
+* ``seen_contact``: a picture exchanged with a promoted contact (app and handle).
 
 Expired entries never count (retention), even before the library deletes them.
 Results are kept in this process for the correlation reruns of one ``process`` run:
@@ -67,6 +67,9 @@ SERIES_MIN_INLIERS = 25
 SERIES_MIN_COVER = 0.25
 PCE_THRESHOLD = 60.0
 
+# Case tables the hits depend on beyond the facts: a change of their size (a deep pass
+# or the messaging stage ran since) means the cached answer is stale.
+_INPUTS = ("scene_features", "sensor_noise", "video_frames", "media_provenance")
 _cache: dict[tuple[Any, ...], list[Hit]] = {}
 
 
@@ -93,8 +96,7 @@ def seen_before(facts: list[ItemFacts], conn: Connection, home: Path | None = No
         stat.st_size,
         today(),
         hash(tuple((f.id, f.sha256) for f in facts)),
-        _count(conn, "scene_features"),
-        _count(conn, "sensor_noise"),
+        *(_count(conn, table) for table in _INPUTS),
     )
     if key not in _cache:
         engine = make_engine(f"sqlite:///{path}")
@@ -405,21 +407,28 @@ def _sensor_hits(
 def _contact_hits(
     case: Connection, lib: Connection, entries: dict[int, IntelEntry]
 ) -> Iterable[Hit]:
-    if not inspect(case).has_table("msg_contacts"):
+    """Pictures exchanged with a promoted contact (the messaging stage's facts)."""
+    if not inspect(case).has_table("media_provenance"):
         return
     t = intel_contacts
-    promoted: dict[tuple[str, str], list[int]] = defaultdict(list)
+    promoted: dict[str, list[int]] = defaultdict(list)
     for r in lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)):
-        promoted[(r.app, r.handle)].append(int(r.entry_id))
+        promoted[f"{r.app}|{r.handle}"].append(int(r.entry_id))
     if not promoted:
         return
-    m = s.msg_contacts
-    for r in case.execute(select(m.c.item_id, m.c.app, m.c.handle).order_by(m.c.id)):
-        for entry_id in promoted.get((r.app, r.handle), []):
+    from unseen.phones.facts import exchanges
+
+    seen: set[tuple[int, int]] = set()
+    for e in exchanges(case):
+        for entry_id in promoted.get(e.contact_key or "", []):
+            if (e.item_id, entry_id) in seen:
+                continue
+            seen.add((e.item_id, entry_id))
             entry = entries[entry_id]
+            verb = "sent to" if e.direction == "sent" else "received from"
             yield Hit(
-                int(r.item_id),
+                e.item_id,
                 "seen_contact",
                 entry,
-                f"holds contact {r.handle} ({r.app}) seen before: {_seen(entry)}",
+                f"{verb} contact {e.contact_label} ({e.app}), seen before: {_seen(entry)}",
             )

@@ -11,8 +11,8 @@ What is copied depends on what was confirmed:
 * a ``camera`` or ``sensor`` cluster: a *device*: EXIF camera and body serial plus,
   where the case has the sensor noise of at least ``prnu.MIN_ORIGINALS`` camera
   originals of one size, the sensor's PRNU fingerprint;
-* a cluster whose details name contact handles (``app`` with ``handle`` or
-  ``handles``): a *contact* entry (the messaging stage's clusters, when present);
+* a ``contact`` cluster (the messaging stage's: pictures exchanged with one person):
+  a *contact* entry, the app and handle;
 * any other cluster: a *group* of hashes.
 
 Each promotion is recorded twice: in the library's own audit log (with the entry)
@@ -93,7 +93,7 @@ def promote_cluster(
                 .order_by(s.cluster_members.c.item_id)
             )
         ]
-        details = json.loads(row.details or "{}")
+        details = {**json.loads(row.details or "{}"), "cluster_key": str(row.key)}
         kind, parts = _parts_for(str(row.kind))(conn, ids, details)
         reviewers = tuple(
             sorted({str(u) for u in conn.scalars(_reviewers_of(ids)) if u is not None})
@@ -122,7 +122,7 @@ def _parts_for(kind: str) -> Callable[[Connection, list[int], dict[str, Any]], t
         return _series
     if kind in DEVICE_KINDS:
         return _device
-    if kind in ("contact", "conversation"):
+    if kind == "contact":
         return _contacts
     return _group
 
@@ -304,10 +304,10 @@ def _fingerprint(conn: Connection, ids: list[int]) -> dict[str, Any]:
 
 
 def _contacts(conn: Connection, ids: list[int], details: dict[str, Any]) -> tuple[str, Parts]:
-    """Contact handles a messaging cluster names in its details."""
-    app = details.get("app")
-    handles = details.get("handles") or ([details["handle"]] if details.get("handle") else [])
-    if not app or not handles:
-        raise UserError("this cluster's details name no contact (app and handle)")
-    contacts = [{"app": str(app), "handle": str(h)} for h in handles]
-    return "contact", {"contacts": contacts}
+    """The contact of a ``contact`` cluster: its key is ``app|handle``."""
+    app = str(details.get("app") or "")
+    key = str(details.get("cluster_key") or "")
+    handle = key[len(app) + 1 :] if app and key.startswith(f"{app}|") else ""
+    if not handle:
+        raise UserError("this cluster names no contact handle to promote")
+    return "contact", {"contacts": [{"app": app, "handle": handle}]}
