@@ -13,6 +13,7 @@ from typing import IO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from unseen.internet.coverage import WEEKDAYS, build_profile
+from unseen.phones.report import add_communications
 from unseen.reports.registry import REPORTS, Report
 from unseen.review.audit import signed_head
 from unseen.store.case import Case
@@ -47,6 +48,7 @@ class InternetReport(Report):
     def render(self, case: Case, out: IO[str]) -> None:
         with case.engine.connect() as conn:
             profile = build_profile(conn, case.info)
+            add_communications(conn, profile)  # messages on phones, after "contact"
             # Every report carries the signed audit head of its moment.
             head = signed_head(conn)
         template = environment().get_template("internet.html")
