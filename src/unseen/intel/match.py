@@ -19,6 +19,8 @@ examiner reads and the entry's provenance (which case, who promoted it, when):
   size (or turned) whose EXIF does not name another camera;
 * ``seen_contact``: a picture exchanged with a promoted contact (app and handle).
 
+Bounded on a large case: at most ``CANDIDATES`` library pictures per case picture and
+series, and at most ``MAX_VERIFY`` feature verifications a run, most similar first.
 Expired entries never count (retention), even before the library deletes them.
 Results are kept in this process for the correlation reruns of one ``process`` run:
 the grouping and the item signals ask for the same answer.
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 NEAR_BITS = 31  # PDQ distance of a copy, as the near-duplicate grouping and matching use
 MIN_COSINE = 0.70  # scene embedding: candidates only, as the scenes grouping uses
 CANDIDATES = 3  # library pictures verified per case picture and series
+MAX_VERIFY = 20_000  # verifications a run at most, most similar pairs first
 # Without the photometric check (the case's scene grouping uses 15 inliers + aligned
 # grey copies): at least 25 inliers spanning at least 25 % of the area of each
 # picture's key points. Chosen on synthetic rooms 600-679 of ``unseen.demo.synth``
@@ -249,39 +252,57 @@ def _series_hits(
 
     library = _unit([np.frombuffer(r.embedding, dtype=np.float16) for r in refs])
     images = {f.id for f in facts if f.is_image}
+    # (cosine, item, library row): each picture's best CANDIDATES rows per entry.
+    pairs: list[tuple[float, int, int]] = []
     sf = s.scene_features
-    query = select(sf.c.item_id, sf.c.embedding, sf.c.turned, sf.c.points, sf.c.descriptors)
-    for row in case.execute(query.order_by(sf.c.item_id)):
-        if row.item_id not in images:
+    query = select(sf.c.item_id, sf.c.embedding, sf.c.turned).order_by(sf.c.item_id)
+    for item_id, embedding, turned in case.execute(query):
+        if item_id not in images:
             continue
-        mine = [np.frombuffer(row.embedding, dtype=np.float16)]
-        if row.turned:
-            mine.extend(np.frombuffer(row.turned, dtype=np.float16).reshape(-1, len(mine[0])))
+        mine = [np.frombuffer(embedding, dtype=np.float16)]
+        if turned:
+            mine.extend(np.frombuffer(turned, dtype=np.float16).reshape(-1, len(mine[0])))
         sims = (_unit(mine) @ library.T).max(axis=0)
-        features = _features(row.points, row.descriptors)
-        by_entry: dict[int, list[int]] = defaultdict(list)
+        taken: dict[int, int] = defaultdict(int)
         for j in np.argsort(-sims, kind="stable"):
             if sims[j] < MIN_COSINE:
                 break
-            if len(by_entry[refs[j].entry_id]) < CANDIDATES:
-                by_entry[refs[j].entry_id].append(int(j))
-        for entry_id, candidates in sorted(by_entry.items()):
-            found = max(
-                (verify(features, _features(refs[j].points, refs[j].descriptors)), j)
-                for j in candidates
-            )
-            (inliers, cover), j = found
-            if inliers >= SERIES_MIN_INLIERS and cover >= SERIES_MIN_COVER:
-                entry = entries[entry_id]
-                yield Hit(
-                    int(row.item_id),
-                    "seen_series",
-                    entry,
-                    f"same room as {_seen(entry)}: {inliers} features agree in one geometry "
-                    f"over {cover:.0%} of the picture with its {refs[j].ref} "
-                    f"(embedding cosine {sims[j]:.2f})",
-                    round(float(sims[j]), 3),
-                )
+            if taken[refs[j].entry_id] < CANDIDATES:
+                taken[refs[j].entry_id] += 1
+                pairs.append((round(float(sims[j]), 4), int(item_id), int(j)))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    best: dict[tuple[int, int], tuple[int, float, int, float]] = {}
+    features = _case_features(case, sorted({i for _, i, _ in pairs[:MAX_VERIFY]}))
+    for cos, item_id, j in pairs[:MAX_VERIFY]:
+        key = (item_id, refs[j].entry_id)
+        if key in best or item_id not in features:
+            continue  # the most similar passing candidate speaks for the pair
+        inliers, cover = verify(features[item_id], _features(refs[j].points, refs[j].descriptors))
+        if inliers >= SERIES_MIN_INLIERS and cover >= SERIES_MIN_COVER:
+            best[key] = (inliers, cover, j, cos)
+    for (item_id, entry_id), (inliers, cover, j, cos) in sorted(best.items()):
+        entry = entries[entry_id]
+        yield Hit(
+            item_id,
+            "seen_series",
+            entry,
+            f"same room as {_seen(entry)}: {inliers} features agree in one geometry "
+            f"over {cover:.0%} of the picture with its {refs[j].ref} "
+            f"(embedding cosine {cos:.2f})",
+            cos,
+        )
+
+
+def _case_features(case: Connection, ids: list[int]) -> dict[int, Any]:
+    sf = s.scene_features
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), 500):
+        query = select(sf.c.item_id, sf.c.points, sf.c.descriptors).where(
+            sf.c.item_id.in_(ids[start : start + 500])
+        )
+        for item_id, points, descriptors in case.execute(query):
+            found[int(item_id)] = _features(points, descriptors)
+    return found
 
 
 def verify(a: Any, b: Any) -> tuple[int, float]:
