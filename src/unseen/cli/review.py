@@ -112,6 +112,185 @@ def add_user(case: Case, name: str, role: str, password: str) -> None:
         engine.dispose()
 
 
+def _account_change(case_dir: Path, action: str, name: str, change: Any) -> dict[str, Any]:
+    """Run ``change(conn)`` (it returns the audit details) and audit it, in one immediate
+    transaction; the actor is the operating-system user running the CLI."""
+    from unseen.review import audit
+    from unseen.review.db import write_engine
+
+    case = _open(case_dir)
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:  # BEGIN IMMEDIATE: the write lock is held already
+            details: dict[str, Any] = change(conn)
+            audit.append(conn, f"cli:{current_user()}", action, name, details)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    return details
+
+
+def _say(text: str) -> None:
+    from rich.markup import escape
+
+    console.print(escape(text), highlight=False, soft_wrap=True)
+
+
+@user_app.command("list")
+def user_list(case_dir: CaseDir) -> None:
+    """Every account: role, state (active, disabled, removed, locked) and open sessions."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from unseen.review.auth import list_users
+
+    case = _open(case_dir)
+    with case.engine.connect() as conn:
+        users = list_users(conn)
+    table = Table("name", "role", "state", "sessions", "created", "by")
+    for u in users:
+        cells = (u["name"], u["role"], u["state"], u["sessions"], u["created_at"], u["created_by"])
+        table.add_row(*(escape(str(c)) for c in cells))
+    Console().print(table)
+
+
+@user_app.command("disable")
+def user_disable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
+    """Disable an account; its open sessions end at once."""
+    from unseen.review.auth import set_disabled
+
+    done = _account_change(
+        case_dir, "user_disable", name, lambda c: {"sessions_ended": set_disabled(c, name, True)}
+    )
+    _say(f"disabled {name}; {done['sessions_ended']} open sessions ended")
+
+
+@user_app.command("enable")
+def user_enable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
+    """Enable a disabled account again."""
+    from unseen.review.auth import set_disabled
+
+    def change(conn: Any) -> dict[str, Any]:
+        set_disabled(conn, name, False)
+        return {}
+
+    _account_change(case_dir, "user_enable", name, change)
+    _say(f"enabled {name}")
+
+
+@user_app.command("remove")
+def user_remove(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
+    """Remove an account for good (its name stays reserved for the audit log)."""
+    from unseen.review.auth import remove_user
+
+    done = _account_change(
+        case_dir, "user_remove", name, lambda c: {"sessions_ended": remove_user(c, name)}
+    )
+    _say(f"removed {name}; {done['sessions_ended']} open sessions ended")
+
+
+@user_app.command("reset")
+def user_reset(
+    case_dir: CaseDir,
+    name: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+) -> None:
+    """Set a new password; the account's open sessions end."""
+    from unseen.review.auth import generate_password, reset_password
+
+    if password_stdin and generate:
+        raise _fail(UserError("choose --password-stdin or --generate, not both"))
+    if generate:
+        password = generate_password()
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    done = _account_change(
+        case_dir,
+        "user_reset",
+        name,
+        lambda c: {"sessions_ended": reset_password(c, name, password)},
+    )
+    _say(f"new password for {name}; {done['sessions_ended']} open sessions ended")
+    if generate:
+        typer.echo(password)
+
+
+@user_app.command("role")
+def user_role(
+    case_dir: CaseDir,
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="admin, examiner, reviewer or read-only.")],
+) -> None:
+    """Change an account's role; its open sessions end so the change applies at once."""
+    from unseen.review.auth import set_role
+
+    def change(conn: Any) -> dict[str, Any]:
+        old, ended = set_role(conn, name, role)
+        return {"from": old, "to": role, "sessions_ended": ended}
+
+    done = _account_change(case_dir, "user_role", name, change)
+    _say(f"{name}: {done['from']} -> {role}; {done['sessions_ended']} open sessions ended")
+
+
+@user_app.command("sessions")
+def user_sessions(
+    case_dir: CaseDir,
+    name: Annotated[str, typer.Argument()],
+    revoke: Annotated[bool, typer.Option("--revoke", help="End them all now.")] = False,
+) -> None:
+    """List the account's open sessions, or end them all with --revoke."""
+    from unseen.review.auth import open_sessions
+
+    case = _open(case_dir)
+    try:
+        with case.engine.connect() as conn:
+            rows = open_sessions(conn, name)
+    except UnseenError as exc:
+        raise _fail(exc) from exc
+    if revoke:
+        user_revoke(case_dir, name)
+        return
+    for row in rows:
+        _say(f"session {row['id']}: since {row['created_at']}")
+    _say(f"{len(rows)} open sessions")
+
+
+@user_app.command("revoke")
+def user_revoke(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
+    """End every open session of the account now."""
+    from unseen.review.auth import get_account, revoke_sessions
+
+    done = _account_change(
+        case_dir,
+        "user_revoke",
+        name,
+        lambda c: {"sessions_ended": revoke_sessions(c, get_account(c, name).id)},
+    )
+    _say(f"{done['sessions_ended']} open sessions of {name} ended")
+
+
+@user_app.command("unlock")
+def user_unlock(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
+    """Lift the lockout (and back-off) an account got from failed logins."""
+    from unseen.review.auth import get_account
+    from unseen.review.throttle import unlock
+
+    def change(conn: Any) -> dict[str, Any]:
+        get_account(conn, name)
+        return {"was_locked": unlock(conn, name)}
+
+    done = _account_change(case_dir, "user_unlock", name, change)
+    _say(f"unlocked {name}" if done["was_locked"] else f"{name} was not locked")
+
+
 @audit_app.command("verify")
 def audit_verify(
     case_dir: CaseDir,

@@ -11,10 +11,11 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from unseen.core.errors import UserError
 from unseen.core.timeconv import utc_now
@@ -27,6 +28,8 @@ _hasher = PasswordHasher()
 # wrong password and response times do not reveal which names exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 8
+# Stored for removed accounts: not a PHC string, so no password ever verifies.
+REMOVED_HASH = "!removed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,11 @@ def authenticate(conn: Connection, name: str, password: str) -> User | None:
     return User(row.id, row.name, row.role, row.blur_px)
 
 
+def user_exists(conn: Connection, name: str) -> bool:
+    """Whether an account (enabled or not, removed included) has this name."""
+    return conn.execute(select(s.users.c.id).where(s.users.c.name == name)).first() is not None
+
+
 def token_hash(token: str) -> str:
     """SHA-256 (hex) of a session token: what the case stores instead of the token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -152,7 +160,100 @@ def set_blur(conn: Connection, user_id: int, blur_px: int) -> None:
 
 
 def list_users(conn: Connection) -> list[dict[str, object]]:
-    """Every account without its password hash, by name."""
-    u = s.users
+    """Every account without its password hash, by name, with its state and live
+    sessions (``active``, ``disabled``, ``removed``; ``locked`` after failed logins)."""
+    u, rs, t = s.users, s.review_sessions, s.login_throttle
     query = select(u.c.id, u.c.name, u.c.role, u.c.created_at, u.c.created_by, u.c.disabled)
-    return [dict(r._mapping) for r in conn.execute(query.order_by(u.c.name))]
+    query = query.add_columns(u.c.removed_at)
+    locked = {
+        k[len("user:") :]
+        for k in conn.execute(select(t.c.key).where(t.c.locked_at.is_not(None))).scalars()
+    }
+    live: dict[int, int] = {}
+    for uid in conn.execute(select(rs.c.user_id).where(rs.c.ended_at.is_(None))).scalars():
+        live[uid] = live.get(uid, 0) + 1
+    users = []
+    for r in conn.execute(query.order_by(u.c.name)):
+        row = dict(r._mapping)
+        state = "removed" if r.removed_at else "disabled" if r.disabled else "active"
+        row["state"] = state + (", locked" if r.name in locked else "")
+        row["sessions"] = live.get(r.id, 0)
+        users.append(row)
+    return users
+
+
+def get_account(conn: Connection, name: str) -> Row[Any]:
+    """The account's row (any state), or a UserError naming the missing user."""
+    row = conn.execute(select(s.users).where(s.users.c.name == name)).first()
+    if row is None:
+        raise UserError(f"the case has no user named {name!r}")
+    return row
+
+
+def revoke_sessions(conn: Connection, user_id: int) -> int:
+    """End every open session of the user now (their next request logs them out)."""
+    rs = s.review_sessions
+    done = conn.execute(
+        update(rs)
+        .where(rs.c.user_id == user_id, rs.c.ended_at.is_(None))
+        .values(ended_at=utc_now())
+    )
+    return int(done.rowcount or 0)
+
+
+def open_sessions(conn: Connection, name: str) -> list[dict[str, object]]:
+    """The user's sessions that have not ended, oldest first."""
+    rs = s.review_sessions
+    account = get_account(conn, name)
+    rows = conn.execute(
+        select(rs.c.id, rs.c.created_at, rs.c.last_seen)
+        .where(rs.c.user_id == account.id, rs.c.ended_at.is_(None))
+        .order_by(rs.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def set_disabled(conn: Connection, name: str, disabled: bool) -> int:
+    """Disable (sessions revoked at once) or re-enable an account; returns sessions ended."""
+    account = get_account(conn, name)
+    if account.removed_at and not disabled:
+        raise UserError(f"{name!r} was removed; add a new account instead")
+    conn.execute(update(s.users).where(s.users.c.id == account.id).values(disabled=disabled))
+    return revoke_sessions(conn, account.id) if disabled else 0
+
+
+def remove_user(conn: Connection, name: str) -> int:
+    """Remove an account: it can never log in again, its sessions end now. The row and
+    its name stay, so the audit log's entries by that name keep meaning one person."""
+    account = get_account(conn, name)
+    conn.execute(
+        update(s.users)
+        .where(s.users.c.id == account.id)
+        .values(disabled=True, removed_at=utc_now(), password_hash=REMOVED_HASH)
+    )
+    return revoke_sessions(conn, account.id)
+
+
+def reset_password(conn: Connection, name: str, password: str) -> int:
+    """Give the account a new password; its open sessions end (whoever held them)."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password has at least {MIN_PASSWORD} characters")
+    account = get_account(conn, name)
+    if account.removed_at:
+        raise UserError(f"{name!r} was removed; add a new account instead")
+    conn.execute(
+        update(s.users)
+        .where(s.users.c.id == account.id)
+        .values(password_hash=_hasher.hash(password))
+    )
+    return revoke_sessions(conn, account.id)
+
+
+def set_role(conn: Connection, name: str, role: str) -> tuple[str, int]:
+    """Change the account's role; returns the old role and the sessions ended (pages
+    open and media links granted under the old role must not outlive it)."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    account = get_account(conn, name)
+    conn.execute(update(s.users).where(s.users.c.id == account.id).values(role=role))
+    return str(account.role), revoke_sessions(conn, account.id)

@@ -44,6 +44,13 @@ class ReviewConfig:
     thumb_reveals_per_minute: int = 60
     # Default thumbnail blur for new users (CSS pixels); each user can change theirs.
     default_blur_px: int = 16
+    # Failed logins allowed (per account and per address) before back-off starts ...
+    login_free_failures: int = 3
+    # ... then each attempt waits this long, doubling per failure, up to the cap (s) ...
+    login_backoff_s: float = 1.0
+    login_backoff_max_s: float = 15 * 60
+    # ... and an account is locked after this many, until an admin unlocks it.
+    login_lockout_after: int = 10
     # Mark the session cookie Secure (only when served behind HTTPS).
     secure_cookies: bool = False
 

@@ -9,7 +9,7 @@ from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from unseen.review import audit, auth, explore, exposure
+from unseen.review import audit, auth, explore, exposure, throttle
 from unseen.review.context import app_context, current_session
 from unseen.review.grid import GridFilter, GridQuery
 from unseen.review.ids import PathId, QueryId
@@ -178,7 +178,16 @@ def users_page(request: Request) -> Response:
     with ctx.read() as conn:
         users = auth.list_users(conn)
         metered = exposure.by_user(conn)
-    return render(request, "users.html", current_session(request), users=users, metered=metered)
+        unknown = throttle.unknown_windows(conn)
+    return render(
+        request,
+        "users.html",
+        current_session(request),
+        users=users,
+        metered=metered,
+        unknown=unknown,
+        names_kept=throttle.NAMES_KEPT,
+    )
 
 
 def settings_page(request: Request, saved: str = "") -> Response:
