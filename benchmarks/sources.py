@@ -1,18 +1,21 @@
-"""Sources benchmark: an E01 against a folder of the same files; video hashing against decoding.
+"""Sources benchmark: disk-image formats against a folder of the same files; video hashing.
 
-1. **E01 vs folder.** The same camera-like JPEGs, once as a plain folder and once
-   inside a FAT32 partition of an MBR disk acquired into an E01 (ewfacquire, deflate).
-   ``process_case`` (fast pass only) runs on a fresh case for each, with the same
-   workers; the E01 once as by default (carving its free space too) and once with
-   carving off. Printed: seconds, files/s and the ratio folder seconds / E01 seconds
-   (1.0: reading through libewf and The Sleuth Kit costs nothing).
+1. **Image formats vs folder.** The same camera-like JPEGs, once as a plain folder and
+   once inside a FAT32 partition of an MBR disk, stored as that raw disk, an E01
+   (ewfacquire, deflate) and, made from the raw disk by ``qemu-img convert``, a VMDK,
+   a VHDX and a QCOW2. ``process_case`` (fast pass only, carving off so every side does
+   the same work) runs on a fresh case for each, with the same workers; the E01 once
+   more with carving on. Printed per format: seconds, files/s and the ratio folder
+   seconds / format seconds (1.0: the layers cost nothing) against its target (0.8
+   for raw, VMDK and VHDX; 0.7 for the compressed E01 and QCOW2).
 2. **Video.** A synthetic H.264 clip (640x360, 25 fps). The floor decodes every frame
    with PyAV and nothing else; unseen's video analyser decodes every frame too, then
    hashes one frame per second with PDQ and draws the contact sheet. Printed: seconds,
    decoded frames/s, and the ratio decode seconds / analysis seconds.
 
 Best of ``--repeat`` runs each, sides alternating. Always exits 0: a benchmark, not a
-test. Needs mkfs.vfat, mtools, sfdisk and ewfacquire for part 1, PyAV for part 2.
+test. Needs mkfs.vfat, mtools, sfdisk and ewfacquire for part 1 (qemu-img for the
+virtual disks, skipped without it), PyAV for part 2.
 
 Usage: ``.venv/bin/python benchmarks/sources.py [--quick] [--workers N] [--repeat N]``
 """
@@ -63,8 +66,13 @@ def run(*cmd: str | Path, stdin: bytes | None = None) -> None:
     subprocess.run([str(c) for c in cmd], check=True, capture_output=True, input=stdin)
 
 
-def build_evidence(root: Path, files: int, size: tuple[int, int]) -> tuple[Path, Path]:
-    """(folder, E01) holding the same ``files`` JPEGs."""
+# Format, file made from the raw disk, target ratio folder/format.
+TARGETS = {"raw": 0.8, "E01": 0.7, "VMDK": 0.8, "VHDX": 0.8, "QCOW2": 0.7}
+QEMU = {"VMDK": "vmdk", "VHDX": "vhdx", "QCOW2": "qcow2"}
+
+
+def build_evidence(root: Path, files: int, size: tuple[int, int]) -> tuple[Path, dict[str, Path]]:
+    """(folder, {format: image}) holding the same ``files`` JPEGs."""
     folder = root / "folder"
     folder.mkdir()
     for i in range(files):
@@ -81,8 +89,13 @@ def build_evidence(root: Path, files: int, size: tuple[int, int]) -> tuple[Path,
     run("dd", f"if={part}", f"of={disk}", "bs=1M", "seek=1", "conv=notrunc", "status=none")
     run("ewfacquire", "-u", "-q", "-t", root / "disk", "-f", "encase6", "-c", "deflate:fast", disk)
     part.unlink()
-    disk.unlink()
-    return folder, root / "disk.E01"
+    images = {"raw": disk, "E01": root / "disk.E01"}
+    if shutil.which("qemu-img"):
+        for name, fmt in QEMU.items():
+            target = root / f"disk.{fmt}"
+            run("qemu-img", "convert", "-q", "-f", "raw", "-O", fmt, disk, target)
+            images[name] = target
+    return folder, images
 
 
 def ingest(evidence: Path, work: Path, workers: int, carve: bool = True) -> float:
@@ -95,6 +108,37 @@ def ingest(evidence: Path, work: Path, workers: int, carve: bool = True) -> floa
     settings = Settings(skip=stages, carve_unallocated=carve)
     process_case(case, workers=workers, settings=settings)
     return time.perf_counter() - start
+
+
+def compare_formats(
+    root: Path, folder: Path, images: dict[str, Path], files: int, workers: int, repeat: int
+) -> None:
+    """Ingest the folder and every image format, alternating, and print the ratios."""
+    mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+
+    def side(name: str, evidence: Path, carve: bool = False) -> Callable[[], float]:
+        return lambda: ingest(evidence, root / f"case-{name}", workers, carve=carve)
+
+    names = list(images)
+    sides = [side("folder", folder), *(side(n, images[n]) for n in names)]
+    sides.append(side("E01-carving", images["E01"], carve=True))
+    t_folder, *t_formats, t_carving = best(repeat, *sides)
+    print(f"ingest: {files} JPEGs ({mb:.1f} MB), {workers} workers, carving off")
+    print(f"  folder {t_folder:7.2f} s  {files / t_folder:7.1f} files/s")
+    for name, seconds in zip(names, t_formats, strict=True):
+        ratio, target = t_folder / seconds, TARGETS[name]
+        verdict = "meets" if ratio >= target else "BELOW"
+        print(
+            f"  {name:<6} {seconds:7.2f} s  {files / seconds:7.1f} files/s  ratio folder/{name} "
+            f"= {ratio:.2f} ({verdict} target {target})"
+        )
+    missing = sorted(set(TARGETS) - set(images))
+    if missing:
+        print(f"  skipped: {', '.join(missing)} (needs qemu-img)")
+    print(
+        f"  E01 with carving of its free space: {t_carving:7.2f} s, ratio folder/E01 = "
+        f"{t_folder / t_carving:.2f}"
+    )
 
 
 def make_clip(path: Path, seconds: int) -> None:
@@ -160,22 +204,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="unseen-bench-sources-") as tmp:
         root = Path(tmp)
         if all(shutil.which(t) for t in ("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")):
-            folder, e01 = build_evidence(root, files, size)
-            mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
-            t_folder, t_e01, t_plain = best(
-                args.repeat,
-                lambda: ingest(folder, root / "case-folder", args.workers),
-                lambda: ingest(e01, root / "case-e01", args.workers),
-                lambda: ingest(e01, root / "case-e01-plain", args.workers, carve=False),
-            )
-            print(f"ingest: {files} JPEGs ({mb:.1f} MB), {args.workers} workers")
-            print(f"  folder {t_folder:7.2f} s  {files / t_folder:7.1f} files/s")
-            print(
-                f"  E01    {t_e01:7.2f} s  {files / t_e01:7.1f} files/s (carving its free space)"
-            )
-            print(f"  E01    {t_plain:7.2f} s  {files / t_plain:7.1f} files/s (carving off)")
-            ratio, plain = t_folder / t_e01, t_folder / t_plain
-            print(f"  ratio folder/E01 = {ratio:.2f} ({plain:.2f} without carving)")
+            folder, images = build_evidence(root, files, size)
+            compare_formats(root, folder, images, files, args.workers, args.repeat)
         else:
             print("ingest: skipped (needs mkfs.vfat, mtools, sfdisk, ewfacquire)")
         try:

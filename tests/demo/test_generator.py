@@ -33,7 +33,7 @@ EXPECTED_ROLES = {
     "hostile": 2,
     "document": 6,
     "internet": 10,
-    "disk_image": 1,
+    "disk_image": 2,
     "video": 1,
 }
 

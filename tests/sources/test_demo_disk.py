@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 from unseen.demo.builder import DemoBuilder
-from unseen.demo.disk import DATA_SECTOR, PART_START, SECTOR, picture, stick_image, usb_stick
+from unseen.demo.disk import (
+    DATA_SECTOR,
+    PART_START,
+    SECTOR,
+    laptop_vmdk,
+    picture,
+    stick_image,
+    usb_stick,
+)
+from unseen.sources.streams import binary
+from unseen.sources.vdisk import VirtualDiskReader
 
 from .artefacts import sha256
 from .conftest import Records
@@ -61,3 +71,31 @@ def test_usb_stick_role_writes_one_manifest_item(tmp_path: Path) -> None:
     data = (tmp_path / item.path).read_bytes()
     assert (item.size, item.sha256) == (len(data), sha256(data))
     assert len(data) == (PART_START + 4096) * SECTOR
+
+
+def test_laptop_vmdk_role_is_a_sparse_vmdk_of_a_stick_like_disk(
+    case_of: Callable[..., tuple[Any, Records]], tmp_path: Path
+) -> None:
+    pytest.importorskip("pyvmdk")
+    builder = DemoBuilder(tmp_path / "demo")
+    laptop_vmdk(builder)
+    (item,) = builder.items
+    assert (item.path, item.role) == ("Evidence/vm/laptop.vmdk", "disk_image")
+    shots = [picture(i) for i in range(30, 38)]
+    raw = tmp_path / "laptop.raw"
+    raw.write_bytes(stick_image(shots[:3], shots[3:5], shots[5:7], shots[7]))
+    with (tmp_path / "demo" / item.path).open("rb") as f:
+        media = VirtualDiskReader(binary(f)).media
+        media.seek(0)
+        assert media.read() == raw.read_bytes()
+    _, from_raw = case_of(raw)
+    _, from_folder = case_of(tmp_path / "demo" / "Evidence")
+    nested = {
+        r["path"].removeprefix("vm/laptop.vmdk!"): (r["deleted"], r["carved"], r["sha256"])
+        for r in from_folder.values()
+        if r["path"].startswith("vm/laptop.vmdk!")
+    }
+    assert nested == {
+        r["path"]: (r["deleted"], r["carved"], r["sha256"]) for r in from_raw.values()
+    }
+    assert len(nested) == 11

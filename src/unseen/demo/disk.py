@@ -4,7 +4,10 @@
 written byte by byte here, without tools, so every build is identical. It holds
 camera pictures, two deleted pictures (directory entries marked deleted, clusters
 free but intact: recoverable), a ZIP of two more pictures, and one picture that only
-exists in unallocated space (found by carving). ``video_clip`` writes
+exists in unallocated space (found by carving). ``laptop_vmdk`` writes
+``Evidence/vm/laptop.vmdk``: a VMware sparse virtual disk (written here too, grain by
+grain) holding a disk laid out like the stick with other pictures: a virtual disk
+found inside a folder, opened and examined. ``video_clip`` writes
 ``Users/sam/Videos/clip.mp4`` (MPEG-4, 6 s, 25 fps, with creation time, device and an
 ISO 6709 location) when PyAV (the ``video`` extra) is installed. Everything is drawn
 by code: gradients, shapes, noise.
@@ -196,6 +199,61 @@ def usb_stick(b: DemoBuilder) -> None:
         "disk_image",
         note="raw USB stick image (MBR, FAT12): 3 photos, 2 deleted photos, a ZIP of 2 "
         "photos, 1 photo only in unallocated space",
+    )
+
+
+GRAIN = 128  # sectors per VMDK grain (64 KiB), as VMware and qemu-img write them
+GRAINS_PER_TABLE = 512
+
+
+def sparse_vmdk(disk: bytes, name: str) -> bytes:
+    """``disk`` as a monolithic sparse VMDK: header, embedded descriptor, one grain
+    directory, grain tables, then only the grains that hold anything."""
+    sectors = -(-len(disk) // SECTOR)
+    grains = -(-sectors // GRAIN)
+    tables = -(-grains // GRAINS_PER_TABLE)
+    descriptor = (
+        "# Disk DescriptorFile\nversion=1\nCID=5eed0001\nparentCID=ffffffff\n"
+        'createType="monolithicSparse"\n\n# Extent description\n'
+        f'RW {sectors} SPARSE "{name}"\n\n# The Disk Data Base\n#DDB\n\n'
+        'ddb.adapterType = "ide"\nddb.virtualHWVersion = "4"\n'
+    ).encode()
+    desc_at, desc_sectors = 1, 20
+    gd_at = desc_at + desc_sectors
+    gt_at = gd_at + -(-tables * 4 // SECTOR)
+    overhead = -(-(gt_at + tables * 4) // GRAIN) * GRAIN
+    header = struct.pack(
+        "<4sIIQQQQIQQQB4sH",
+        b"KDMV", 1, 1, sectors, GRAIN, desc_at, desc_sectors, GRAINS_PER_TABLE,
+        0, gd_at, overhead, 0, b"\n \r\n", 0,
+    )  # fmt: skip
+    entries = [0] * (tables * GRAINS_PER_TABLE)
+    data = bytearray()
+    for g in range(grains):
+        grain = disk[g * GRAIN * SECTOR : (g + 1) * GRAIN * SECTOR].ljust(GRAIN * SECTOR, b"\0")
+        if grain.strip(b"\0"):
+            entries[g] = overhead + len(data) // SECTOR
+            data += grain
+    meta = bytearray(overhead * SECTOR)
+    meta[: len(header)] = header
+    meta[desc_at * SECTOR : desc_at * SECTOR + len(descriptor)] = descriptor
+    directory = [gt_at + 4 * t for t in range(tables)]
+    struct.pack_into(f"<{tables}I", meta, gd_at * SECTOR, *directory)
+    struct.pack_into(f"<{len(entries)}I", meta, gt_at * SECTOR, *entries)
+    return bytes(meta) + bytes(data)
+
+
+def laptop_vmdk(b: DemoBuilder) -> None:
+    """Role ``disk_image``: ``Evidence/vm/laptop.vmdk``."""
+    shots = [picture(i) for i in range(30, 38)]
+    disk = stick_image(shots[:3], shots[3:5], shots[5:7], shots[7])
+    b.write(
+        "Evidence/vm/laptop.vmdk",
+        sparse_vmdk(disk, "laptop.vmdk"),
+        STICK_TIME,
+        "disk_image",
+        note="VMware sparse virtual disk (MBR, FAT12): 3 photos, 2 deleted photos, a ZIP "
+        "of 2 photos, 1 photo only in unallocated space",
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from unseen.core.errors import UserError
 from unseen.demo.builder import DemoBuilder, DemoItem, DemoManifest
 from unseen.demo.copies import download_copies, duplicates, web_images
-from unseen.demo.disk import usb_stick, video_clip
+from unseen.demo.disk import laptop_vmdk, usb_stick, video_clip
 from unseen.demo.documents import documents
 from unseen.demo.internet import internet_usage
 from unseen.demo.oddities import corrupt, hostile, misleading_extensions, unusual_modes
@@ -42,6 +42,7 @@ ROLES: tuple[Role, ...] = (
     documents,
     internet_usage,
     usb_stick,
+    laptop_vmdk,
     video_clip,
 )
 
