@@ -108,6 +108,7 @@ def test_files_carry_hashes_exif_and_their_source(exported: tuple[Case, Path]) -
     assert nodes[f"kb:item-{item}-in"]["uco-core:target"] == {"@id": "kb:source-1"}
     broken = nodes[f"kb:item-{ids(case)['broken.jpg']}"]
     assert broken["@type"] == "uco-observable:File"  # unreadable items are not left out
+    assert "; errors: " in broken["uco-core:description"]
     assert nodes["kb:provenance-1"]["case-investigation:exhibitNumber"] == "EV1"
 
 

@@ -12,10 +12,10 @@ whom and what was found*. The document holds:
   and settings of each processing run), and each run as an investigative action
   (who, when, which sources);
 * every item as ``uco-observable:File`` - including items that could not be read,
-  so nothing is silently missing - with a file facet (name, path, size, times), a
-  content-data facet (MD5, SHA-1, SHA-256, MIME type), a raster-picture facet and an
-  EXIF facet where the picture has them, and a ``Contained_Within`` relationship to
-  its source;
+  with the errors met in its description, so nothing is silently missing - with a
+  file facet (name, path, size, times), a content-data facet (MD5, SHA-1, SHA-256,
+  MIME type), a raster-picture facet and an EXIF facet where the picture has them,
+  and a ``Contained_Within`` relationship to its source;
 * hash-set matches and reviewer categories as annotations on the file;
 * every audit-log entry (logins, reveals, categorisations, exports, promotions) as an
   investigative action with its performer, time, the files it concerns and its
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -282,8 +283,14 @@ class _Writer:
             .select_from(joined)
             .order_by(i.c.id)
         )
+        errors: dict[int, list[str]] = defaultdict(list)
+        e = s.item_errors
+        for item_id, analyser, message in self.conn.execute(
+            select(e.c.item_id, e.c.analyser, e.c.message).order_by(e.c.id)
+        ):
+            errors[int(item_id)].append(f"{analyser}: {message}")
         for r in self.conn.execute(query):
-            yield _file_nodes(r)
+            yield _file_nodes(r, errors.get(int(r.id), []))
 
     def _matches(self) -> Iterator[dict[str, Any]]:
         if "matches" not in self.tables:
@@ -354,7 +361,7 @@ def _item_ids(details: dict[str, Any], target: str) -> list[int]:
     return []
 
 
-def _file_nodes(r: Any) -> list[dict[str, Any]]:
+def _file_nodes(r: Any, errors: list[str]) -> list[dict[str, Any]]:
     """A file and its relationship to its source."""
     node_id = f"kb:item-{r.id}"
     name = str(r.path).rsplit("/", 1)[-1]
@@ -418,6 +425,8 @@ def _file_nodes(r: Any) -> list[dict[str, Any]]:
             }
         )
     status = "" if r.status == "done" else f"; not processed ({r.status})"
+    if errors:  # what could not be read is said, never left out
+        status += "; errors: " + "; ".join(errors)
     return [
         {
             "@id": node_id,
