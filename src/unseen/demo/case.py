@@ -10,6 +10,7 @@ from unseen.core.errors import UserError
 from unseen.demo.generator import build_demo_evidence
 from unseen.demo.hashsets import write_demo_hashsets
 from unseen.demo.intel import write_demo_intel
+from unseen.demo.phone import build_demo_phone
 from unseen.matching.library import Library
 from unseen.store import repo
 from unseen.store.case import Case
@@ -39,6 +40,9 @@ def build_demo_case(directory: Path) -> tuple[Case, str]:
     intel = write_demo_intel(directory, home)
     case = Case.create(case_dir, name="DEMO-001", examiner=EXAMINER)
     repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
+    phone = build_demo_phone(evidence / "phone")
+    repo.add_source(case, "apple_backup", str(evidence / "phone"), "EV02-phone", EXAMINER)
     return case, (
-        f"{manifest.files} synthetic files in {evidence}; 3 synthetic hash sets in {home}; {intel}"
+        f"{manifest.files} synthetic files in {evidence}; {phone}; "
+        f"3 synthetic hash sets in {home}; {intel}"
     )
