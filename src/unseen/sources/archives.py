@@ -8,6 +8,7 @@ checked again on opening. Nothing is extracted: members are streamed.
 from __future__ import annotations
 
 import bz2
+import io
 import lzma
 import struct
 import tarfile
@@ -220,7 +221,47 @@ class TarReader(ContainerReader):
             raise OSError(f"damaged TAR member: {exc}") from exc
         if stream is None:
             raise OSError("no such regular file in the TAR archive")
-        return cast(BinaryIO, stream)
+        return cast(BinaryIO, io.BufferedReader(_TarMemberStream(cast(BinaryIO, stream))))
+
+
+class _TarMemberStream(io.RawIOBase):
+    """A TAR member's content whose damage reads as ``OSError``, as readers promise.
+
+    tarfile raises ReadError, EOFError, zlib or lzma errors from a member's ``read``
+    when the archive is truncated or corrupt; a caller that records OSError as "cannot
+    read" would otherwise see them escape (a truncated .tar.gz stopped a whole run).
+    """
+
+    def __init__(self, inner: BinaryIO) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._inner.read(len(buffer))
+        except _TAR_ERRORS as exc:
+            raise OSError(f"damaged TAR member: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._inner.seek(offset, whence)
+        except _TAR_ERRORS as exc:
+            raise OSError(f"damaged TAR member: {exc}") from exc
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 CONTAINERS.register(ZipReader)
