@@ -67,9 +67,9 @@ def agencies(tmp_path_factory: pytest.TempPathFactory, unseen_exe: Path) -> dict
         found[who] = home
         found[f"{who}.pub"] = Path(done.stdout.strip())
     seed_intel(found["a"])
-    (root / "known.txt").write_text("\n".join(MD5S) + "\n")
+    (root / "known.csv").write_text(f"md5,pdq,category\n{MD5S[0]},{PDQ},C\n{MD5S[1]},,B\n")
     lib = Library.open(found["a"])
-    lib.import_file(root / "known.txt", "partner set", "md5list", scheme="uk", category="C")
+    lib.import_file(root / "known.csv", "partner set", "csv", scheme="uk")
     lib.close()
     for what, name, out in (("--intel", "bedroom series", "series.zip"),
                             ("--hashset", "partner set", "set.zip")):  # fmt: skip
@@ -133,11 +133,11 @@ def test_a_hash_set_round_trips(agencies: dict[str, Path], unseen_exe: Path) -> 
     info = lib.get("from A")
     with lib.engine.connect() as conn:
         rows = conn.exec_driver_sql(
-            "SELECT md5, category FROM entries WHERE set_id = ? ORDER BY md5", (info.id,)
+            "SELECT md5, pdq, category FROM entries WHERE set_id = ? ORDER BY md5", (info.id,)
         ).all()
     lib.close()
     assert (info.scheme, info.entries) == ("uk", 2)
-    assert [tuple(r) for r in rows] == [(MD5S[0], "C"), (MD5S[1], "C")]
+    assert [tuple(r) for r in rows] == [(MD5S[0], PDQ, "C"), (MD5S[1], None, "B")]
 
 
 def rewritten(src: Path, out: Path, change: dict[str, bytes | None]) -> Path:

@@ -25,6 +25,7 @@ members are refused.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import io
 import json
@@ -367,12 +368,18 @@ def _import_hashset(
         raise PackageRefused(path, "a hash-set package without vics.json")
     scheme = str(manifest.get("hashset", {}).get("scheme") or "") or None
     known_good = bool(manifest.get("hashset", {}).get("known_good", False))
+    try:
+        table = _csv([_hash_row(m) for m in json.loads(members[VICS])["value"]])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PackageRefused(path, f"its content is malformed ({exc!r})") from exc
     lib = Library.open(library_home)
     try:
         with tempfile.TemporaryDirectory(prefix="unseen-exchange-") as tmp:
-            vics = Path(tmp) / f"{path.stem}.vics.json"
-            vics.write_bytes(members[VICS])
-            result = lib.import_file(vics, name, "vics", scheme=scheme, known_good=known_good)
+            # Through the CSV reader, which keeps PDQ (VICS has no field for it) and
+            # reads categories as the set's own codes rather than a profile's numbers.
+            listing = Path(tmp) / f"{path.name}.csv"
+            listing.write_text(table, encoding="utf-8")
+            result = lib.import_file(listing, name, "csv", scheme=scheme, known_good=known_good)
     finally:
         lib.close()
     return Imported("hashset", result.info.label, result.imported, agency, signer)
@@ -435,6 +442,20 @@ def _hash_row(media: Mapping[str, Any]) -> dict[str, Any]:
     row["scheme"] = media.get("UnseenScheme")
     row["reviewer"] = media.get("UnseenReviewer")
     return row
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    """Hash rows as the CSV the hash-set library imports (category column if any)."""
+    columns = ["md5", "sha1", "sha256", "pdq", "source_ref"]
+    if any(r.get("category") for r in rows):
+        columns.insert(4, "category")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        values = {**r, "source_ref": r["ref"]}
+        writer.writerow([values.get(c) or "" for c in columns])
+    return out.getvalue()
 
 
 def _unb64(row: Mapping[str, Any], key: str) -> bytes | None:
