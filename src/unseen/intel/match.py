@@ -138,6 +138,10 @@ def _match(facts: list[ItemFacts], case: Connection, engine: Engine) -> list[Hit
             *_device_hits(facts, case, lib, entries),
             *_contact_hits(case, lib, entries),
         ]
+    # A copy of one of a series' own pictures is in its room by definition: one reason
+    # (the copy) per item and entry, not two for the same fact.
+    copies = {(h.item_id, h.entry.id) for h in hits if h.signal in ("seen_exact", "seen_near")}
+    hits = [h for h in hits if h.signal != "seen_series" or (h.item_id, h.entry.id) not in copies]
     return sorted(hits, key=lambda h: (h.item_id, h.signal, h.entry.name))
 
 
