@@ -28,7 +28,7 @@ from unseen.cli.match import match
 from unseen.cli.phones import messages, people
 from unseen.cli.privacy import private_by_default, warn_widened
 from unseen.cli.progress import RichProgress
-from unseen.cli.review import audit_app, record_export, serve, serve_demo, user_app
+from unseen.cli.review import audit_app, record_export, record_view, serve, serve_demo, user_app
 from unseen.cli.search import search
 from unseen.cli.verify import verify
 from unseen.core.errors import UnseenError, UserError
@@ -313,6 +313,8 @@ def report(
             known = ", ".join(REPORTS.names()) or "none yet"
             raise UserError(f"unknown report kind {kind!r} (known: {known})")
         case = Case.open(case_dir)
+        # Audited first, so the report's database digest and audit head include it.
+        record_view(case, "report", kind, {"output": str(output)})
         with _output(output) as out:
             REPORTS.get(kind)().render(case, out)
     except UnseenError as exc:

@@ -385,6 +385,20 @@ def record_export(case: Case, fmt: str, what: str, output: Path | None, count: i
         head_file.write_text(line, encoding="utf-8")
 
 
+def record_view(case: Case, action: str, target: str, details: dict[str, Any]) -> None:
+    """Audit that someone read the case at the command line (a report, leads, a search):
+    what was shown is as sensitive as what the review server shows."""
+    from unseen.review import audit
+    from unseen.review.db import write_engine
+
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            audit.append(conn, f"cli:{current_user()}", action, target, details)
+    finally:
+        engine.dispose()
+
+
 def free_port(host: str, preferred: int) -> int:
     """``preferred`` when it is free on ``host``, else a free port the system picks."""
     for candidate in (preferred, 0):

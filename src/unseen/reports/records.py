@@ -200,4 +200,13 @@ def _errors(conn: Connection, first: int, last: int) -> dict[int, list[str]]:
     )
     for item_id, analyser, message in rows:
         found[item_id].append(f"{analyser}: {message}")
+    # Internet-artefact parse errors belong to the item they came from, like any other.
+    a = s.artefact_errors
+    parsed = conn.execute(
+        select(a.c.item_id, a.c.parser, a.c.message)
+        .where(a.c.item_id.between(first, last))
+        .order_by(a.c.id)
+    )
+    for item_id, parser, message in parsed:
+        found[item_id].append(f"internet:{parser}: {message}")
     return found

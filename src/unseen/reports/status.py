@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, select
+from sqlalchemy import Connection, distinct, func, select, union
 
 from unseen.store import repo
 from unseen.store import schema as s
@@ -26,12 +26,7 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
             .order_by(count.desc(), i.c.mime)
         ).all()
     )
-    with_errors = conn.execute(select(func.count(distinct(s.item_errors.c.item_id)))).scalar()
-    by_analyser: dict[str, int] = dict(
-        conn.execute(
-            select(s.item_errors.c.analyser, count).group_by(s.item_errors.c.analyser)
-        ).all()
-    )
+    errors = error_counts(conn)
     not_examined = _not_examined(conn)
     total_size = conn.execute(select(func.coalesce(func.sum(i.c.size), 0))).scalar()
     images = conn.execute(select(count).where(i.c.mime.like("image/%"))).scalar()
@@ -58,10 +53,27 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
         "images": images,
         "pdq_hashed": hashed,
         "by_type": by_mime,
-        "items_with_errors": with_errors,
-        "errors_by_stage": by_analyser,
+        "items_with_errors": errors["items_with_errors"],
+        "errors_by_stage": errors["errors_by_stage"],
         "not_examined": not_examined,
     }
+
+
+def error_counts(conn: Connection) -> dict[str, Any]:
+    """Items with any recorded problem, and problems per stage: the analysers' errors and
+    the internet-artefact parsers' (``internet:PARSER``), so neither kind is invisible."""
+    ie, ae, count = s.item_errors, s.artefact_errors, func.count()
+    ids = union(
+        select(ie.c.item_id), select(ae.c.item_id).where(ae.c.item_id.is_not(None))
+    ).subquery()
+    with_errors = conn.execute(select(func.count()).select_from(ids)).scalar()
+    by_stage: dict[str, int] = dict(
+        conn.execute(select(ie.c.analyser, count).group_by(ie.c.analyser)).all()
+    )
+    parsers = conn.execute(select(ae.c.parser, count).group_by(ae.c.parser).order_by(ae.c.parser))
+    for parser, n in parsers:
+        by_stage[f"internet:{parser}"] = int(n)
+    return {"items_with_errors": int(with_errors or 0), "errors_by_stage": by_stage}
 
 
 NOT_EXAMINED_SHOWN = 50

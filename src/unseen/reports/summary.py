@@ -24,6 +24,7 @@ from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.reports.internet import environment
 from unseen.reports.registry import REPORTS, Report
+from unseen.reports.status import error_counts
 from unseen.review.audit import audit_head, signed_head
 from unseen.store import repo
 from unseen.store import schema as s
@@ -186,6 +187,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         counts = category_counts(conn)
         run = latest_run(conn)
         sources = repo.list_sources(conn)
+        problems = error_counts(conn)  # analysers' and internet-artefact parsers'
         # The head of the hash-chained audit log: proves later that no review decision,
         # reveal or export up to this report was changed or removed.
         head = audit_head(conn) if inspect(conn).has_table("audit_log") else None
@@ -202,6 +204,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         ],
         "overall": table(counts.get("", {}), categories),
         "run": run,
+        "problems": problems,
         "database": digest,
         "audit_head": head,
         "audit_head_record": signed.line().strip() if signed else None,

@@ -134,6 +134,15 @@ def time_key(view: CaseView, conn: Connection) -> ColumnElement[str]:
     return func.coalesce(exif_time, mtime, "")
 
 
+def has_errors() -> ColumnElement[bool]:
+    """The item has a recorded problem: an analyser's or an internet-artefact parser's."""
+    i = s.items
+    return or_(
+        exists().where(s.item_errors.c.item_id == i.c.id),
+        exists().where(s.artefact_errors.c.item_id == i.c.id),
+    )
+
+
 def _yes_no(choice: str, condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     return [condition if choice == "yes" else not_(condition)]
 
@@ -169,8 +178,10 @@ class GridQuery:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         v, f, i = self.view, self.flt, s.items
-        # Not-examined containers are rarely pictures: that filter shows every item.
-        conds: list[ColumnElement[bool]] = [] if f.unexamined == "yes" else [v.media()]
+        # Not-examined containers and unparsable artefacts (a browser's History) are
+        # rarely pictures: those filters show every item, or their problems stay unseen.
+        every = f.unexamined == "yes" or f.errors == "yes"
+        conds: list[ColumnElement[bool]] = [] if every else [v.media()]
         conds += self._category(f.cat)
         if f.source is not None:
             conds.append(i.c.source_id == f.source)
@@ -185,7 +196,7 @@ class GridQuery:
                 f.camera, or_(s.exif.c.make.is_not(None), s.exif.c.model.is_not(None))
             )
         if f.errors:
-            conds += _yes_no(f.errors, exists().where(s.item_errors.c.item_id == i.c.id))
+            conds += _yes_no(f.errors, has_errors())
         if f.unexamined:
             e = s.item_errors
             unexamined = exists().where(e.c.item_id == i.c.id, e.c.message.like("not examined:%"))
@@ -248,7 +259,7 @@ class GridQuery:
             self._thumbnail().label("thumbnail"),
             r.c.category.label("rev"),
             self.time.label("time"),
-            exists().where(s.item_errors.c.item_id == i.c.id).label("has_errors"),
+            has_errors().label("has_errors"),
             self.key.label("sort_key"),
         ]
         if v.auto is not None:

@@ -32,14 +32,7 @@ def item_detail(view: CaseView, conn: Connection, item_id: int) -> dict[str, Any
         "item": item,
         "image": _one(conn, s.images, item_id),
         "exif": _one(conn, s.exif, item_id),
-        "errors": [
-            dict(r._mapping)
-            for r in conn.execute(
-                select(s.item_errors.c.analyser, s.item_errors.c.message)
-                .where(s.item_errors.c.item_id == item_id)
-                .order_by(s.item_errors.c.id)
-            )
-        ],
+        "errors": _errors(conn, item_id),
         "reviews": history(conn, item_id),
         "review": _one(conn, s.review_state, item_id),
         "auto": None,
@@ -59,6 +52,22 @@ def item_detail(view: CaseView, conn: Connection, item_id: int) -> dict[str, Any
         detail["clusters"] = _clusters(conn, item_id)
     detail["disagree"] = _disagree(view, detail)
     return detail
+
+
+def _errors(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    """The item's recorded problems: analysers' first, then internet-artefact parsers'."""
+    ie, ae = s.item_errors, s.artefact_errors
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(ie.c.analyser, ie.c.message).where(ie.c.item_id == item_id).order_by(ie.c.id)
+        )
+    ]
+    parsed = conn.execute(
+        select(ae.c.parser, ae.c.message).where(ae.c.item_id == item_id).order_by(ae.c.id)
+    )
+    rows += [{"analyser": f"internet:{p}", "message": m} for p, m in parsed]
+    return rows
 
 
 def _one(conn: Connection, table: Any, item_id: int) -> dict[str, Any] | None:
