@@ -44,7 +44,7 @@ from unseen.core import keys
 from unseen.core.errors import UserError
 from unseen.core.timeconv import utc_now
 from unseen.intel.schema import intel_contacts, intel_devices, intel_hashes, intel_scenes
-from unseen.intel.store import IntelEntry, IntelLibrary, NewEntry, check_name
+from unseen.intel.store import IntelEntry, IntelLibrary, NewEntry, check_name, today
 from unseen.matching.library import Library
 from unseen.matching.library_schema import entries as hashset_entries
 from unseen.matching.mapping import vics_number, vics_profiles
@@ -418,6 +418,8 @@ def _import_intel(
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PackageRefused(path, f"its content is malformed ({exc!r})") from exc
+    if new.retain_until < today():
+        raise PackageRefused(path, f"its retention date {new.retain_until} has passed")
     with IntelLibrary.open(library_home) as lib:
         return lib.add(new, action="import")
 

@@ -50,7 +50,7 @@ from unseen.intel.schema import (
     intel_hashes,
     intel_scenes,
 )
-from unseen.intel.store import DB_FILE, IntelEntry, _entry, today
+from unseen.intel.store import DB_FILE, IntelEntry, entry_from_row, today
 from unseen.store import schema as s
 from unseen.store.case import make_engine
 
@@ -125,7 +125,7 @@ def _match(facts: list[ItemFacts], case: Connection, engine: Engine) -> list[Hit
         if not inspect(lib).has_table("intel_entries"):
             return []
         entries = {
-            int(r.id): _entry(r._mapping)
+            int(r.id): entry_from_row(r._mapping)
             for r in lib.execute(
                 select(intel_entries).where(intel_entries.c.retain_until >= today())
             )

@@ -172,7 +172,7 @@ class IntelLibrary:
         if not include_expired:
             query = query.where(intel_entries.c.retain_until >= today())
         with self.engine.connect() as conn:
-            return [_entry(row._mapping) for row in conn.execute(query)]
+            return [entry_from_row(row._mapping) for row in conn.execute(query)]
 
     def get(self, name: str) -> IntelEntry:
         for entry in self.entries(include_expired=True):
@@ -221,7 +221,7 @@ class IntelLibrary:
                         conn.execute(insert(table), _complete(table, rows, entry_id))
                 _audit(conn, action, new.name, {**_summary(row), **new.counts()})
                 found = conn.execute(select(intel_entries).where(intel_entries.c.id == entry_id))
-                return _entry(found.one()._mapping)
+                return entry_from_row(found.one()._mapping)
         except IntegrityError as exc:
             raise UserError(
                 f"an intelligence entry named {new.name!r} exists; choose another --name"
@@ -249,7 +249,7 @@ class IntelLibrary:
         due = conn.execute(select(intel_entries).where(intel_entries.c.retain_until < today()))
         names = []
         for row in due.all():
-            entry = _entry(row._mapping)
+            entry = entry_from_row(row._mapping)
             _delete(conn, entry.id)
             _audit(
                 conn,
@@ -301,7 +301,7 @@ def _audit(
     )
 
 
-def _entry(m: Any) -> IntelEntry:
+def entry_from_row(m: Any) -> IntelEntry:
     return IntelEntry(
         id=int(m["id"]),
         name=str(m["name"]),
