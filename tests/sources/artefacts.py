@@ -375,3 +375,27 @@ def luks(volume: Path, target: Path, password: str) -> Path:
         f.seek(offset)
         f.write(bytes(out))
     return target
+
+
+def overlapping_gpt(path: Path, files: dict[str, bytes]) -> None:
+    """A GPT disk whose second partition is moved to start inside the first (a small
+    FAT holding ``files``), its checksums recomputed so the table still validates."""
+    need("sfdisk", "mkfs.vfat", "mcopy")
+    part = path.with_suffix(".p1")
+    run("mkfs.vfat", "-C", part, "10240")
+    for name, data in files.items():
+        src = path.with_name(name)
+        src.write_bytes(data)
+        run("mcopy", "-i", part, src, f"::/{name}")
+    run("truncate", "-s", "40M", path)
+    table = b"label: gpt\nstart=2048, size=20480\nstart=22528, size=40000\n"
+    run("sfdisk", "-q", path, stdin=table)
+    disk = bytearray(path.read_bytes())
+    disk[2048 * 512 : 2048 * 512 + part.stat().st_size] = part.read_bytes()
+    entries_lba, count, size = struct.unpack_from("<QII", disk, 512 + 72)
+    at = entries_lba * 512
+    struct.pack_into("<Q", disk, at + size + 32, 10000)  # entry 2 starts in partition 1
+    struct.pack_into("<I", disk, 512 + 88, zlib.crc32(disk[at : at + count * size]))
+    struct.pack_into("<I", disk, 512 + 16, 0)
+    struct.pack_into("<I", disk, 512 + 16, zlib.crc32(disk[512 : 512 + 92]))
+    path.write_bytes(bytes(disk))

@@ -152,3 +152,18 @@ def test_evidence_is_not_modified(case_of: CaseOf, disk_image: Built) -> None:
 def _state(path: Path) -> tuple[int, int, str]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_overlapping_gpt_partitions_are_recorded_and_read(case_of: CaseOf, tmp_path: Path) -> None:
+    from . import artefacts as a
+
+    path = tmp_path / "overlap.raw"
+    a.overlapping_gpt(path, {"a.txt": b"still here\n"})
+    _, records = case_of(path)
+    got = {r["path"]: r for r in records.values()}
+    assert got["p1/a.txt"]["sha256"] == sha256(b"still here\n")
+    assert got["."]["errors"] == [
+        f"listing: partition table damaged: p2 (bytes {10000 * 512}-{(22528 + 40000) * 512 - 1}) "
+        f"overlaps p1 (bytes {2048 * 512}-{(2048 + 20480) * 512 - 1})"
+    ]
+    assert sorted(got) == [".", "p1/a.txt", "p2"]

@@ -82,7 +82,10 @@ class DiskReader(ContainerReader):
         return sniff_disk(head)
 
     def members(self, limits: Limits) -> Iterator[Member]:
-        return self.disk.members(limits)
+        try:
+            yield from self.disk.members(limits)
+        finally:
+            self.errors.extend(self.disk.errors)
 
     def open_member(self, member: bytes) -> BinaryIO:
         return self.disk.open_member(member)

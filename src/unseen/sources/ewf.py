@@ -122,6 +122,7 @@ class EwfReader(ContainerReader):
         try:
             yield from self.disk.members(limits)
         finally:
+            self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media))
 
     def open_member(self, member: bytes) -> BinaryIO:

@@ -27,6 +27,20 @@ _CARVED = re.compile(rb"c(\d+):(\d+)")
 _DECRYPTED = re.compile(rb"e(\d+)/(.+)", re.DOTALL)
 
 
+def overlaps(volumes: list[tuple[str, int, int, str]]) -> list[str]:
+    """A partition table whose partitions overlap is damaged or forged: each is still
+    read, and the overlap recorded, so the examiner knows the same bytes show twice."""
+    found = []
+    for i, (a, a_at, a_len, _) in enumerate(volumes):
+        for b, b_at, b_len, _ in volumes[i + 1 :]:
+            if a_at < b_at + b_len and b_at < a_at + a_len:
+                found.append(
+                    f"partition table damaged: {b.rstrip('/')} (bytes {b_at}-{b_at + b_len - 1}) "
+                    f"overlaps {a.rstrip('/')} (bytes {a_at}-{a_at + a_len - 1})"
+                )
+    return found
+
+
 def volume_name(prefix: str) -> str:
     """How ``--key`` names a volume: ``p2`` for a partition, ``whole`` for the image."""
     return prefix.rstrip("/") or WHOLE
@@ -42,6 +56,9 @@ class TskDisk:
         self.keys = keys or {}
         self._fs: dict[int, pytsk3.FS_Info] = {}
         self._decrypted: dict[int, TskDisk] = {}
+        self._volumes: list[tuple[str, int, int, str]] | None = None
+        # Problems of the disk as a whole (a damaged partition table), for the reader.
+        self.errors: list[str] = []
 
     def read(self, offset: int, length: int) -> bytes:
         self.stream.seek(offset)
@@ -49,6 +66,11 @@ class TskDisk:
 
     def volumes(self) -> list[tuple[str, int, int, str]]:
         """``(path prefix, byte offset, byte length, description)`` of each volume."""
+        if self._volumes is None:
+            self._volumes = self._read_volumes()
+        return self._volumes
+
+    def _read_volumes(self) -> list[tuple[str, int, int, str]]:
         try:
             vs = pytsk3.Volume_Info(self.img)
         except OSError:
@@ -59,6 +81,7 @@ class TskDisk:
             if int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC):
                 desc = part.desc.decode("utf-8", "replace")
                 found.append((f"p{len(found) + 1}/", part.start * bs, part.len * bs, desc))
+        self.errors.extend(overlaps(found))
         return found or [("", 0, self.size, "file system")]
 
     def fs(self, offset: int) -> pytsk3.FS_Info:

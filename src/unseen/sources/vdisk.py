@@ -56,6 +56,7 @@ class VirtualDiskReader(ContainerReader):
         try:
             yield from self.disk.members(limits)
         finally:
+            self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media, self.what))
 
     def open_member(self, member: bytes) -> BinaryIO:
