@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from unseen.internet.plan import item_pages
 from unseen.store import schema as s
@@ -26,22 +26,33 @@ def relink(conn: Connection) -> tuple[int, int]:
     """Tie every attachment to an item where possible; returns (tied, absent)."""
     a, m, i = s.msg_attachments, s.messages, s.items
     rows = conn.execute(
-        select(a.c.id, a.c.ref_path, a.c.sha256, i.c.source_id)
+        select(
+            a.c.id, a.c.ref_path, a.c.sha256, a.c.linked_item_id, a.c.link_method, i.c.source_id
+        )
         .join(m, m.c.id == a.c.message_id)
         .join(i, i.c.id == m.c.item_id)
     ).all()
     by_hash = _items_by_sha256(conn, {r.sha256 for r in rows if r.sha256})
     names = {_name(r.ref_path) for r in rows if r.ref_path}
     by_name = _items_by_name(conn, names)
+    changes = []
     tied = 0
     for r in rows:
         found = _tie(r, by_hash, by_name)
         item_id, method = found if found else (None, None)
         tied += item_id is not None
+        if (item_id, method) != (r.linked_item_id, r.link_method):
+            changes.append({"aid": r.id, "item": item_id, "how": method, "gone": item_id is None})
+    if changes:
         conn.execute(
             update(a)
-            .where(a.c.id == r.id)
-            .values(linked_item_id=item_id, link_method=method, absent=item_id is None)
+            .where(a.c.id == bindparam("aid"))
+            .values(
+                linked_item_id=bindparam("item"),
+                link_method=bindparam("how"),
+                absent=bindparam("gone"),
+            ),
+            changes,
         )
     return tied, len(rows) - tied
 

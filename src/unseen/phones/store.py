@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from unseen.core.timeconv import utc_now
-from unseen.phones.model import Extract
+from unseen.phones.model import Extract, Message
 from unseen.phones.worker import ItemOutcome, ParserOutcome
 from unseen.store import schema as s
 
 ERROR_PREFIX = "phones:"
+CHUNK = 5000  # messages per insert
 
 
 def forget_item(conn: Connection, item_id: int, parser: str) -> None:
@@ -132,6 +133,20 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
             insert(s.msg_participants),
             [{"conversation_id": a, "contact_id": b} for a, b in sorted(pairs)],
         )
+    for start in range(0, len(ex.messages), CHUNK):
+        _write_messages(conn, item_id, ex, ex.messages[start : start + CHUNK], contacts, chats)
+    return ex.records()
+
+
+def _write_messages(
+    conn: Connection,
+    item_id: int,
+    ex: Extract,
+    batch: list[Message],
+    contacts: dict[Any, int],
+    chats: dict[Any, int],
+) -> None:
+    """One chunk of messages and their attachments (chunks bound the memory used)."""
     rows = [
         {
             "item_id": item_id,
@@ -147,9 +162,9 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
             "from_wal": m.from_wal,
             "record_ref": m.record_ref,
         }
-        for m in ex.messages
+        for m in batch
     ]
-    ids = _insert_ids(conn, s.messages, rows, list(range(len(rows))))
+    ids = _insert_numbered(conn, s.messages, rows)
     files = [
         {
             "message_id": ids[n],
@@ -162,12 +177,29 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
             "link_method": None,
             "absent": True,
         }
-        for n, m in enumerate(ex.messages)
+        for n, m in enumerate(batch)
         for f in m.attachments
     ]
     if files:
-        conn.execute(insert(s.msg_attachments), files)
-    return ex.records()
+        _insert_numbered(conn, s.msg_attachments, files)
+
+
+def _insert_numbered(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows with ids numbered here, through the driver's own bulk insert (no
+    RETURNING, no per-row statement work): a phone holds millions of messages, and this
+    process is the only writer."""
+    first = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+    ids = list(range(first, first + len(rows)))
+    if not rows:
+        return ids
+    names = ["id", *rows[0]]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    )
+    values = [(new_id, *row.values()) for new_id, row in zip(ids, rows, strict=True)]
+    conn.exec_driver_sql(sql, values)
+    return ids
 
 
 def _insert_ids(

@@ -1,0 +1,170 @@
+"""Messages benchmark: a generated WhatsApp ``msgstore.db`` parsed and stored by the
+phones stage vs a bare ``sqlite3`` SELECT of the same rows.
+
+Writes a ``msgstore.db`` with the app's schema (``unseen.phones.appschemas``) holding N
+messages (default 1 million) in 2,000 chats, one in ten with a ``message_media`` row
+(100 k attachments at the default). Then, each in a fresh Python process so that peak
+RSS is its own:
+
+* floor: ``sqlite3`` runs the parser's own join (messages, chats, JIDs, media) and
+  iterates every row, discarding it - the least any tool must do to read them;
+* unseen: the ``phones`` stage on a case holding the database (parse on a private
+  copy, store contacts, conversations, messages and attachments, tie attachments to
+  items, derive provenance, rebuild the FTS5 text index).
+
+Prints seconds, messages/s, peak RSS and the ratio floor/unseen (goal >= 0.3; peak RSS
+goal < 500 MB). Always exits 0: a benchmark, not a test.
+
+Usage: ``.venv/bin/python benchmarks/messages.py [--messages N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from unseen.phones.appschemas import MSGSTORE_DDL
+
+CHATS = 2000
+MEDIA_EVERY = 10
+DB_REL = "data/data/com.whatsapp/databases/msgstore.db"
+T0_MS = 1_700_000_000_000
+RSS_GOAL_MB = 500
+RATIO_GOAL = 0.3
+
+
+def generate(path: Path, messages: int) -> None:
+    """The database, written in large transactions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(MSGSTORE_DDL)
+    conn.executemany(
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string) "
+        "VALUES (?, ?, 's.whatsapp.net', 0, 0, 0, ?)",
+        ((n, f"44770{n:07d}", f"44770{n:07d}@s.whatsapp.net") for n in range(1, CHATS + 1)),
+    )
+    conn.executemany(
+        "INSERT INTO chat (_id, jid_row_id) VALUES (?, ?)", ((n, n) for n in range(1, CHATS + 1))
+    )
+    conn.executemany(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, status, timestamp,"
+        " message_type, text_data, sort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (n, 1 + n % CHATS, n % 3 == 0, f"K{n}", 13, T0_MS + n * 1000,
+             1 if n % MEDIA_EVERY == 0 else 0, f"message number {n} about the garden", n)
+            for n in range(1, messages + 1)
+        ),
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO message_media (message_row_id, chat_row_id, file_path, file_size,"
+        " mime_type, media_name, file_hash) VALUES (?, ?, ?, ?, 'image/jpeg', ?, ?)",
+        (
+            (n, 1 + n % CHATS, f"Media/WhatsApp Images/IMG-{n:08d}.jpg", 50_000 + n,
+             f"IMG-{n:08d}.jpg",
+             base64.b64encode(hashlib.sha256(n.to_bytes(8, "little")).digest()).decode())
+            for n in range(MEDIA_EVERY, messages + 1, MEDIA_EVERY)
+        ),
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+
+
+def floor(db: Path) -> dict[str, float]:
+    from unseen.phones.parsers.whatsapp_android import CURRENT, MEDIA, MEDIA_JOIN
+
+    start = time.perf_counter()
+    conn = sqlite3.connect(db)
+    rows = 0
+    for _ in conn.execute(CURRENT.format(media=MEDIA, join=MEDIA_JOIN)):
+        rows += 1
+    conn.close()
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def prepare(evidence: Path, case_dir: Path) -> None:
+    """The case with the database listed and hashed (the fast pass), phones not run."""
+    from unseen import plugins
+    from unseen.core.settings import Settings
+    from unseen.engine.runner import process_case
+    from unseen.engine.stages import STAGES
+    from unseen.store import repo
+    from unseen.store.case import Case
+
+    plugins.load()
+    case = Case.create(case_dir, name="BENCH")
+    repo.add_source(case, "folder", str(evidence), "EV", "bench")
+    process_case(case, workers=0, settings=Settings(skip=tuple(STAGES.names())))
+    case.close()
+
+
+def unseen(case_dir: Path) -> dict[str, float]:
+    from unseen import plugins
+    from unseen.core.settings import Settings
+    from unseen.phones.stage import PhonesStage
+    from unseen.store.case import Case
+
+    plugins.load()
+    case = Case.open(case_dir)
+    start = time.perf_counter()
+    summary = PhonesStage().run(case, Settings(), workers=0)
+    seconds = time.perf_counter() - start
+    case.close()
+    return {"seconds": seconds, "summary": summary}  # type: ignore[dict-item]
+
+
+def _child(mode: str, *args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, *args], check=True, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, *rest = args.child
+        if mode == "prepare":
+            prepare(Path(rest[0]), Path(rest[1]))
+            result: dict[str, object] = {}
+        else:
+            result = dict(floor(Path(rest[0])) if mode == "floor" else unseen(Path(rest[0])))
+        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory(prefix="unseen-bench-messages-") as tmp:
+        evidence, case_dir = Path(tmp) / "evidence", Path(tmp) / "case"
+        db = evidence / DB_REL
+        t = time.perf_counter()
+        generate(db, args.messages)
+        size = db.stat().st_size / 1e6
+        print(f"generated {args.messages:,} messages, {args.messages // MEDIA_EVERY:,} "
+              f"attachments, {size:.0f} MB in {time.perf_counter() - t:.1f} s")  # fmt: skip
+        _child("prepare", str(evidence), str(case_dir))
+        low = _child("floor", str(db))
+        ours = _child("unseen", str(case_dir))
+    for name, r in (("bare sqlite3 SELECT", low), ("unseen phones stage", ours)):
+        secs = float(r["seconds"])  # type: ignore[arg-type]
+        print(f"{name:22s} {secs:8.2f} s  {args.messages / secs:12,.0f} messages/s  "
+              f"peak RSS {float(r['rss_mb']):6.0f} MB")  # type: ignore[arg-type]  # fmt: skip
+    print(f"unseen: {ours['summary']}")
+    ratio = float(low["seconds"]) / float(ours["seconds"])  # type: ignore[arg-type]
+    rss = float(ours["rss_mb"])  # type: ignore[arg-type]
+    print(f"floor/unseen = {ratio:.2f} (goal >= {RATIO_GOAL}); "
+          f"peak RSS {rss:.0f} MB (goal < {RSS_GOAL_MB} MB)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
