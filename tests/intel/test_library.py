@@ -166,3 +166,28 @@ def test_reviewed_material_is_seen_exactly_and_near_in_a_later_case(
         "2025/117, categorised A (uk) by rev1"
     )
     assert not {s for s in leads["b/new.jpg"] if s.startswith("seen_")}
+
+
+def test_reviewed_videos_are_promoted_with_their_frame_hashes(cases: tuple[Path, Case]) -> None:
+    from unseen.intel.promote import promote_reviewed
+
+    root, a = cases
+    one = ids(a)["a/one.jpg"]  # stands in for a video: frame rows are what count
+    with a.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO video_frames (item_id, frame_index, timestamp, pdq, quality) "
+            "VALUES (?, 0, 0.0, ?, 100), (?, 1, 1.0, ?, 90)",
+            (one, "c" * 64, one, "d" * 64),
+        )
+    with IntelLibrary.open(root / "home-frames") as library:
+        entry = promote_reviewed(a, library, "frames", retention_date(None))
+        with library.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT ref, md5, pdq, category, reviewer FROM intel_hashes "
+                "WHERE ref LIKE '%frame%' ORDER BY ref"
+            ).all()
+    assert entry.details["hashes"] == 4
+    assert [tuple(r) for r in rows] == [
+        (f"item {one} frame 0", None, "c" * 64, "A", "rev1"),
+        (f"item {one} frame 1", None, "d" * 64, "A", "rev1"),
+    ]
