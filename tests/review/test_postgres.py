@@ -71,3 +71,42 @@ def test_review_on_postgresql(pg_case: Path) -> None:
         verdict = audit.verify(conn)
     case.close()
     assert verdict.ok and verdict.entries == 4 + 3  # user_add x4, login, categorise, undo
+
+
+def test_hardening_on_postgresql(pg_case: Path) -> None:
+    """Throttle counters, unknown-name windows, thumbnail grants, evidence checks and
+    the error counts run on PostgreSQL too."""
+    from unseen.reports.status import case_status
+
+    with make_client(pg_case) as client:
+        for name in ("rob", "nobody"):  # a third would start the address back-off
+            page = client.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token
+            form = {"name": name, "password": "wrong", "csrf": token.group(1)}
+            assert client.post("/login", data=form).status_code == 401
+        csrf = login(client, "ron")
+        grid = client.get("/grid?q=IMG_0001").text
+        (item,) = [int(i) for i in re.findall(r'data-id="(\d+)" data-href', grid)]
+        headers = {"X-CSRF-Token": csrf}
+        grant = client.post("/api/reveal-thumbs", json={"items": [item]}, headers=headers)
+        assert client.get(f"/thumb/{item}?t={grant.json()['token']}").status_code == 200
+    with make_client(pg_case) as client:
+        csrf = login(client, "rob")
+        reveal = client.post(f"/api/reveal/{item}", headers={"X-CSRF-Token": csrf})
+        assert client.get(reveal.json()["url"]).status_code == 200
+    case = Case.open(pg_case)
+    with case.engine.connect() as conn:
+        actions = [e["action"] for e in audit.entries(conn)][4:]
+        status = case_status(conn, case.info)
+    case.close()
+    assert actions == [
+        "login_failed",
+        "login_failed_unknown",
+        "login",
+        "search",
+        "reveal_thumbs",
+        "login",
+        "reveal",
+    ]
+    assert status["items_with_errors"] >= 1
