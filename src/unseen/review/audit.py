@@ -18,8 +18,11 @@ recorded outside the database: every append also writes a signed head line
 signed head of their moment. ``verify(..., recorded=...)`` checks the chain against
 every one of them.
 
-Logged actions: ``login``, ``login_failed``, ``logout``, ``reveal``, ``categorise``,
-``undo``, ``export``, ``user_add`` (and whatever other review actions append).
+Logged actions: ``login``, ``login_failed``, ``login_locked``, ``login_failed_unknown``
+(one per hour), ``logout``, ``reveal``, ``reveal_thumbs`` (one per batch),
+``serve_refused``, ``search``, ``view_leads``, ``report``, ``categorise``, ``undo``,
+``export``, ``user_add`` and the other ``user_*`` account changes (and whatever other
+review actions append).
 """
 
 from __future__ import annotations
