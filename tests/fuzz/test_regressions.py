@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import struct
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,76 @@ def test_a_truncated_tar_gz_is_recorded_not_fatal(
         ),
         (2, "read", f"cannot read: {TRUNCATED}"),
     ]
+
+
+def _zipped(name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> bytearray:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        info = zipfile.ZipInfo(name)  # the only way to write an empty name
+        info.compress_type = method
+        zf.writestr(info, data)
+    return bytearray(buf.getvalue())
+
+
+def _bad_crc() -> bytes:
+    data = _zipped("a.txt", b"benign text\n" * 10, zipfile.ZIP_STORED)
+    data[data.index(b"benign")] ^= 1
+    return bytes(data)
+
+
+def _bad_deflate() -> bytes:
+    data = _zipped("a.txt", bytes(range(256)) * 20)
+    start = data.index(b"a.txt") + 10
+    for k in range(35):
+        data[start + k] ^= 0x55
+    return bytes(data)
+
+
+def _central_directory_too_far() -> bytes:
+    data = _zipped("a.txt", b"x" * 10)
+    end = data.rindex(b"PK\x05\x06")
+    offset = struct.unpack_from("<I", data, end + 16)[0]
+    struct.pack_into("<I", data, end + 16, offset + 2**24)
+    return bytes(data)
+
+
+def _read_zip(data: bytes) -> list[tuple[str, int | str]]:
+    reader = CONTAINERS.get("zip")(io.BytesIO(data))
+    out: list[tuple[str, int | str]] = []
+    for member in reader.members(Limits()):
+        try:
+            with reader.open_member(member.entry.locator) as stream:
+                out.append((member.entry.path, len(stream.read())))
+        except OSError as exc:
+            out.append((member.entry.path, str(exc)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (_bad_crc(), [("a.txt", "damaged ZIP member: Bad CRC-32 for file 'a.txt'")]),
+        (
+            _bad_deflate(),
+            [
+                (
+                    "a.txt",
+                    "damaged ZIP member: Error -3 while decompressing data: "
+                    "invalid distance too far back",
+                )
+            ],
+        ),
+        (
+            _central_directory_too_far(),
+            [("a.txt", "damaged ZIP member: negative seek value -16777216")],
+        ),
+        (bytes(_zipped("", b"x" * 10)), [("_", 10)]),  # is_dir() raised IndexError on ""
+    ],
+    ids=["bad-crc", "bad-deflate", "negative-seek", "empty-name"],
+)
+def test_damaged_zip_members_are_os_errors(
+    data: bytes, expected: list[tuple[str, object]]
+) -> None:
+    # Found by test_fuzz_archives: BadZipFile, zlib.error and ValueError escaped from
+    # member reads and opens, and IndexError from listing a member with an empty name.
+    assert _read_zip(data) == expected

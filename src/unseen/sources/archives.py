@@ -63,6 +63,10 @@ def _zip_mtime(extra: bytes) -> float | None:
     return None
 
 
+# What zipfile raises on a damaged member, opening or reading it.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, struct.error)
+
+
 class ZipReader(ContainerReader):
     NAME = "zip"
     DESCRIPTION = "ZIP archive (stored, deflate, bzip2, lzma members)"
@@ -82,7 +86,7 @@ class ZipReader(ContainerReader):
 
     def members(self, limits: Limits) -> Iterator[Member]:
         for index, info in enumerate(self.infos):
-            if info.is_dir():
+            if info.filename.endswith("/"):  # is_dir() fails on an empty name
                 continue
             shown, errors = member_path(info.filename)
             kind = "file"
@@ -107,10 +111,10 @@ class ZipReader(ContainerReader):
         if info.flag_bits & 1:
             raise OSError(ENCRYPTED)
         try:
-            return cast(BinaryIO, self.zip.open(info))
+            return guarded(cast(BinaryIO, self.zip.open(info)), _ZIP_ERRORS, "ZIP")
         except NotImplementedError as exc:
             raise OSError(f"unsupported ZIP compression: {exc}") from exc
-        except zipfile.BadZipFile as exc:
+        except _ZIP_ERRORS as exc:  # a local header pointing anywhere: a bad seek
             raise OSError(f"damaged ZIP member: {exc}") from exc
 
 
@@ -221,40 +225,41 @@ class TarReader(ContainerReader):
             raise OSError(f"damaged TAR member: {exc}") from exc
         if stream is None:
             raise OSError("no such regular file in the TAR archive")
-        return cast(BinaryIO, io.BufferedReader(_TarMemberStream(cast(BinaryIO, stream))))
+        return guarded(cast(BinaryIO, stream), _TAR_ERRORS, "TAR")
 
 
-class _TarMemberStream(io.RawIOBase):
-    """A TAR member's content whose damage reads as ``OSError``, as readers promise.
+class _GuardedMember(io.RawIOBase):
+    """A member's content whose damage reads as ``OSError``, as readers promise.
 
-    tarfile raises ReadError, EOFError, zlib or lzma errors from a member's ``read``
-    when the archive is truncated or corrupt; a caller that records OSError as "cannot
-    read" would otherwise see them escape (a truncated .tar.gz stopped a whole run).
+    zipfile and tarfile raise their own errors, EOFError, zlib or lzma errors from a
+    member's ``read`` when the archive is truncated or corrupt; a caller that records
+    OSError as "cannot read" would otherwise see them escape (a truncated .tar.gz or a
+    ZIP member with a bad CRC stopped a whole run).
     """
 
-    def __init__(self, inner: BinaryIO) -> None:
+    def __init__(self, inner: BinaryIO, errors: tuple[type[Exception], ...], what: str) -> None:
         super().__init__()
-        self._inner = inner
+        self._inner, self._errors, self._what = inner, errors, what
 
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
-        return True
+        return self._inner.seekable()
 
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._inner.read(len(buffer))
-        except _TAR_ERRORS as exc:
-            raise OSError(f"damaged TAR member: {exc}") from exc
+        except self._errors as exc:
+            raise OSError(f"damaged {self._what} member: {exc}") from exc
         buffer[: len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         try:
             return self._inner.seek(offset, whence)
-        except _TAR_ERRORS as exc:
-            raise OSError(f"damaged TAR member: {exc}") from exc
+        except self._errors as exc:
+            raise OSError(f"damaged {self._what} member: {exc}") from exc
 
     def tell(self) -> int:
         return self._inner.tell()
@@ -262,6 +267,11 @@ class _TarMemberStream(io.RawIOBase):
     def close(self) -> None:
         self._inner.close()
         super().close()
+
+
+def guarded(stream: BinaryIO, errors: tuple[type[Exception], ...], what: str) -> BinaryIO:
+    """``stream`` buffered, with read and seek errors of ``errors`` turned into OSError."""
+    return cast(BinaryIO, io.BufferedReader(_GuardedMember(stream, errors, what)))
 
 
 CONTAINERS.register(ZipReader)
