@@ -42,8 +42,9 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
     flt = GridFilter.from_params(request.query_params)
     with ctx.read() as conn:
         page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
-    if flt.q:
-        # A search shows what the case holds under a name someone chose: on the record.
+    if flt.q and not (after or before):
+        # A search shows what the case holds under a name someone chose: on the record
+        # (once per search, not again for each further page of its results).
         with ctx.write() as conn:
             details = {"filter": flt.params(), "matches": page.total}
             audit.append(conn, session.user.name, "search", flt.q[:128], details)
