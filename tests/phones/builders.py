@@ -17,6 +17,7 @@ from unseen.phones.appschemas import (
     CHATSTORAGE_DDL,
     MANIFEST_DDL,
     MSGSTORE_DDL,
+    PHOTOS_DDL,
     SMS_DDL,
     WA_DDL,
 )
@@ -309,6 +310,7 @@ def ios_backup(root: Path, encrypted: bool = False) -> dict[str, bytes]:
         "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG": camera,
         f"{WA_GROUP}/ChatStorage.sqlite": (staging / "wa/ChatStorage.sqlite").read_bytes(),
         f"{WA_GROUP}/{WA_IOS_MEDIA}": wa_pic,
+        "CameraRollDomain/Media/PhotoData/Photos.sqlite": photos_sqlite(staging / "Photos.sqlite"),
     }
     shutil.rmtree(staging)
     root.mkdir(parents=True)
@@ -408,3 +410,31 @@ def whatsapp_ios(container: Path) -> bytes:
     conn.commit()
     conn.close()
     return pic
+
+
+def photos_sqlite(path: Path) -> bytes:
+    """An iOS Photos library: IMG_0001 taken by the camera and hidden; IMG_0002 saved
+    from WhatsApp and in Recently Deleted; IMG_0003 saved by Safari (a download). Only
+    IMG_0001 is in the backup. Returns the database's bytes."""
+    conn = sqlite3.connect(path)
+    conn.executescript(PHOTOS_DDL)
+    rows = [  # pk, file, saved type, hidden, trashed, lat, lon, bundle, original name
+        (1, "IMG_0001.JPG", 3, 1, 0, 53.8, -1.55, None, "IMG_0001.JPG"),
+        (2, "IMG_0002.JPG", 0, 0, 1, -180.0, -180.0, "net.whatsapp.WhatsApp", "photo.jpg"),
+        (3, "IMG_0003.JPG", 0, 0, 0, -180.0, -180.0, "com.apple.mobilesafari", "tiles.jpg"),
+    ]
+    for pk, name, saved, hidden, trashed, lat, lon, bundle, original in rows:
+        conn.execute(
+            "INSERT INTO ZASSET (Z_PK, Z_ENT, ZDIRECTORY, ZFILENAME, ZSAVEDASSETTYPE, ZHIDDEN,"
+            " ZTRASHEDSTATE, ZLATITUDE, ZLONGITUDE, ZDATECREATED, ZKIND, ZADDITIONALATTRIBUTES)"
+            " VALUES (?, 3, 'DCIM/100APPLE', ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            (pk, name, saved, hidden, trashed, lat, lon, APPLE_T0_S + 600 * pk, pk),
+        )
+        conn.execute(
+            "INSERT INTO ZADDITIONALASSETATTRIBUTES (Z_PK, ZASSET, ZIMPORTEDBYBUNDLEIDENTIFIER,"
+            " ZORIGINALFILENAME) VALUES (?, ?, ?, ?)",
+            (pk, pk, bundle, original),
+        )
+    conn.commit()
+    conn.close()
+    return path.read_bytes()

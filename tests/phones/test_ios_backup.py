@@ -27,6 +27,7 @@ from .builders import (
 )
 
 SKIP = ("deep", "internet", "correlate")
+PHOTOS = "CameraRollDomain/Media/PhotoData/Photos.sqlite"
 
 
 def _case(tmp_path: Path, encrypted: bool) -> tuple[Case, dict[str, bytes]]:
@@ -68,6 +69,7 @@ def test_backup_items_under_domain_paths(tmp_path: Path) -> None:
             None,
             ("listed in Manifest.db but its file is not in the backup",),
         ),
+        (PHOTOS, "file", sha[PHOTOS], ()),
         ("HomeDomain/Library/SMS/sms.db", "file", sha["HomeDomain/Library/SMS/sms.db"], ()),
         ("Info.plist", "file", _sha(case, "Info.plist"), ()),
         ("Manifest.db", "file", _sha(case, "Manifest.db"), ()),
@@ -150,7 +152,7 @@ def test_unreadable_manifest_keeps_stored_names(tmp_path: Path, name: str) -> No
     process_case(case, workers=0, settings=Settings(skip=SKIP))
     (row,) = [r for r in _items(case) if r[0] == "Manifest.db"]
     assert row[3][0].startswith("Manifest.db not readable, files keep their stored names: ")
-    assert len([r for r in _items(case) if "/" in r[0]]) == 5
+    assert len([r for r in _items(case) if "/" in r[0]]) == 6
 
 
 def test_whatsapp_ios_messages(tmp_path: Path) -> None:
@@ -212,4 +214,84 @@ def test_whatsapp_ios_messages(tmp_path: Path) -> None:
             "bring the sheet music",
             "pending",
         ),
+    ]
+
+
+def test_photos_library_provenance_and_signals(tmp_path: Path) -> None:
+    from unseen.correlation.facts import load_facts
+    from unseen.phones.leads import PhoneSignals
+
+    case, _ = _case(tmp_path, encrypted=False)
+    ma, i, p = s.media_assets, s.items, s.media_provenance
+    with case.engine.connect() as conn:
+        assets = conn.execute(
+            select(
+                ma.c.ref_path,
+                ma.c.direction,
+                ma.c.app,
+                ma.c.ts_utc,
+                ma.c.hidden,
+                ma.c.deleted,
+                ma.c.gps_lat,
+                ma.c.original_name,
+                i.c.path,
+                ma.c.absent,
+            )
+            .outerjoin(i, i.c.id == ma.c.linked_item_id)
+            .order_by(ma.c.id)
+        ).all()
+        facts = conn.execute(
+            select(i.c.path, p.c.app, p.c.direction, p.c.ts_utc, p.c.source_of_record)
+            .join(i, i.c.id == p.c.item_id)
+            .where(p.c.message_id.is_(None))
+        ).all()
+        signals = [
+            (sig.signal, sig.detail, sig.provenance)
+            for sig in PhoneSignals().signals(load_facts(conn), conn)
+            if sig.signal in ("hidden_album", "recently_deleted")
+        ]
+    camera = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"
+    assert [tuple(r) for r in assets] == [
+        (
+            "Media/DCIM/100APPLE/IMG_0001.JPG",
+            "captured",
+            "Camera",
+            "2024-03-01T00:10:00.000000Z",
+            True,
+            False,
+            53.8,
+            "IMG_0001.JPG",
+            camera,
+            False,
+        ),
+        (
+            "Media/DCIM/100APPLE/IMG_0002.JPG",
+            "saved",
+            "net.whatsapp.WhatsApp",
+            "2024-03-01T00:20:00.000000Z",
+            False,
+            True,
+            None,
+            "photo.jpg",
+            None,
+            True,
+        ),
+        (
+            "Media/DCIM/100APPLE/IMG_0003.JPG",
+            "downloaded",
+            "com.apple.mobilesafari",
+            "2024-03-01T00:30:00.000000Z",
+            False,
+            False,
+            None,
+            "tiles.jpg",
+            None,
+            True,
+        ),
+    ]
+    assert [tuple(r) for r in facts] == [
+        (camera, "Camera", "captured", "2024-03-01T00:10:00.000000Z", f"{PHOTOS}: ZASSET Z_PK 1")
+    ]
+    assert signals == [
+        ("hidden_album", "in the photo library's Hidden album", f"{PHOTOS}: ZASSET Z_PK 1")
     ]

@@ -9,7 +9,9 @@ same contact sent. Signals:
 - ``received_from_prolific_sender``: received from a contact who sent other unknown
   pictures too;
 - ``camera_original_sent``: a picture the phone's camera took (DCIM, camera EXIF) that
-  the owner later sent, exactly or as a near-identical copy (self-produced and shared).
+  the owner later sent, exactly or as a near-identical copy (self-produced and shared);
+- ``hidden_album`` and ``recently_deleted``: the photo library keeps the picture in its
+  Hidden album, or in Recently Deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import ClassVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, or_, select
 
 from unseen.correlation.base import (
     GROUPINGS,
@@ -31,6 +33,7 @@ from unseen.correlation.base import (
 )
 from unseen.correlation.facts import ItemFacts
 from unseen.phones.facts import Exchange, exchanges
+from unseen.store import schema as s
 
 MIN_MEMBERS = 2
 NEAR_BITS = 31  # PDQ distance under which a sent copy is the same picture
@@ -104,6 +107,8 @@ class PhoneSignals(ItemSignals):
         "sent_by_owner": 2.0,
         "received_from_prolific_sender": 1.0,
         "camera_original_sent": 3.0,
+        "hidden_album": 1.5,
+        "recently_deleted": 1.0,
     }
 
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
@@ -112,6 +117,28 @@ class PhoneSignals(ItemSignals):
         yield from _sent(found)
         yield from _prolific(found, by_id)
         yield from _originals(found, facts, by_id)
+        yield from _library_states(conn, by_id)
+
+
+def _library_states(conn: Connection, by_id: dict[int, ItemFacts]) -> Iterator[Signal]:
+    """Hidden and recently-deleted pictures, as the phone's photo library records them."""
+    ma, i = s.media_assets, s.items
+    rows = conn.execute(
+        select(ma.c.linked_item_id, ma.c.hidden, ma.c.deleted, ma.c.record_ref, i.c.path)
+        .join(i, i.c.id == ma.c.db_item_id)
+        .where(ma.c.linked_item_id.is_not(None), or_(ma.c.hidden, ma.c.deleted))
+        .order_by(ma.c.id)
+    )
+    for item_id, hidden, deleted, ref, path in rows:
+        if item_id not in by_id:
+            continue
+        where = f"{path}: {ref}"
+        if hidden:
+            yield Signal(item_id, "hidden_album", "in the photo library's Hidden album", where)
+        if deleted:
+            yield Signal(
+                item_id, "recently_deleted", "in the photo library's Recently Deleted album", where
+            )
 
 
 def _sent(found: list[Exchange]) -> Iterator[Signal]:

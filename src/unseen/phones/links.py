@@ -11,9 +11,10 @@ Provenance is derived again whole on every run, so it always agrees with the lin
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, null, select, update
 
 from unseen.internet.plan import item_pages
 from unseen.store import schema as s
@@ -23,18 +24,38 @@ IN_CHUNK = 500
 
 
 def relink(conn: Connection) -> tuple[int, int]:
-    """Tie every attachment to an item where possible; returns (tied, absent)."""
-    a, m, i = s.msg_attachments, s.messages, s.items
-    rows = conn.execute(
+    """Tie every attachment and photo-library asset to an item where possible; returns
+    (tied, absent)."""
+    a, m, i, ma = s.msg_attachments, s.messages, s.items, s.media_assets
+    attachments = conn.execute(
         select(
             a.c.id, a.c.ref_path, a.c.sha256, a.c.linked_item_id, a.c.link_method, i.c.source_id
         )
         .join(m, m.c.id == a.c.message_id)
         .join(i, i.c.id == m.c.item_id)
     ).all()
+    assets = conn.execute(
+        select(
+            ma.c.id, ma.c.ref_path, null().label("sha256"), ma.c.linked_item_id,
+            ma.c.link_method, i.c.source_id,
+        ).join(i, i.c.id == ma.c.db_item_id)
+    ).all()  # fmt: skip
+    rows = [*attachments, *assets]
     by_hash = _items_by_sha256(conn, {r.sha256 for r in rows if r.sha256})
-    names = {_name(r.ref_path) for r in rows if r.ref_path}
-    by_name = _items_by_name(conn, names)
+    by_name = _items_by_name(conn, {_name(r.ref_path) for r in rows if r.ref_path})
+    tied = _apply(conn, a, attachments, by_hash, by_name)
+    tied += _apply(conn, ma, assets, by_hash, by_name)
+    return tied, len(rows) - tied
+
+
+def _apply(
+    conn: Connection,
+    table: Any,
+    rows: Sequence[Any],
+    by_hash: dict[str, int],
+    by_name: dict[str, list[tuple[int, int, str]]],
+) -> int:
+    """Store the links of ``rows`` that changed; returns how many rows are tied."""
     changes = []
     tied = 0
     for r in rows:
@@ -42,11 +63,11 @@ def relink(conn: Connection) -> tuple[int, int]:
         item_id, method = found if found else (None, None)
         tied += item_id is not None
         if (item_id, method) != (r.linked_item_id, r.link_method):
-            changes.append({"aid": r.id, "item": item_id, "how": method, "gone": item_id is None})
+            changes.append({"rid": r.id, "item": item_id, "how": method, "gone": item_id is None})
     if changes:
         conn.execute(
-            update(a)
-            .where(a.c.id == bindparam("aid"))
+            update(table)
+            .where(table.c.id == bindparam("rid"))
             .values(
                 linked_item_id=bindparam("item"),
                 link_method=bindparam("how"),
@@ -54,7 +75,7 @@ def relink(conn: Connection) -> tuple[int, int]:
             ),
             changes,
         )
-    return tied, len(rows) - tied
+    return tied
 
 
 def _tie(
@@ -114,7 +135,7 @@ def _items_by_name(conn: Connection, names: set[str]) -> dict[str, list[tuple[in
 def derive_provenance(conn: Connection) -> int:
     """One provenance row per tied attachment: who sent or received it, when, where."""
     p, a, m = s.media_provenance, s.msg_attachments, s.messages
-    conn.execute(delete(p).where(p.c.message_id.is_not(None)))
+    conn.execute(delete(p))  # every fact is derived again from messages and assets
     others = _single_other_party(conn)
     rows = conn.execute(
         select(
@@ -148,9 +169,30 @@ def derive_provenance(conn: Connection) -> int:
         }
         for r in rows
     ]
+    values += _asset_provenance(conn)
     if values:
         conn.execute(insert(p), values)
     return len(values)
+
+
+def _asset_provenance(conn: Connection) -> list[dict[str, Any]]:
+    """Captured / saved / downloaded facts from photo libraries, for tied assets."""
+    ma, i = s.media_assets, s.items
+    rows = conn.execute(
+        select(ma, i.c.path)
+        .join(i, i.c.id == ma.c.db_item_id)
+        .where(ma.c.linked_item_id.is_not(None))
+        .order_by(ma.c.id)
+    ).all()
+    return [
+        {
+            "item_id": r.linked_item_id, "db_item_id": r.db_item_id, "app": r.app,
+            "direction": r.direction, "contact_id": None, "conversation_id": None,
+            "message_id": None, "ts_utc": r.ts_utc,
+            "source_of_record": f"{r.path}: {r.record_ref}",
+        }
+        for r in rows
+    ]  # fmt: skip
 
 
 def _single_other_party(conn: Connection) -> dict[int, int]:

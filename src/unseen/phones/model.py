@@ -73,6 +73,23 @@ class Device:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class MediaAsset:
+    """A picture or video a photo library records: where the file should be (relative
+    to the phone's home, e.g. ``Media/DCIM/100APPLE/IMG_0001.HEIC``) and how it came."""
+
+    ref_path: str
+    direction: str  # captured, saved, downloaded
+    app: str
+    record_ref: str
+    ts_utc: str | None = None
+    original_name: str | None = None
+    hidden: bool = False
+    deleted: bool = False
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+
+
 @dataclass
 class Extract:
     """Everything one parser read from one database (or device file)."""
@@ -82,6 +99,7 @@ class Extract:
     conversations: list[Conversation] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
+    assets: list[MediaAsset] = field(default_factory=list)
 
     def contact(self, handle: str, name: str | None = None, owner: bool = False) -> str:
         """Register a handle (keeping the first name seen unless it had none)."""
@@ -91,4 +109,4 @@ class Extract:
         return handle
 
     def records(self) -> int:
-        return len(self.messages) + len(self.devices)
+        return len(self.messages) + len(self.devices) + len(self.assets)

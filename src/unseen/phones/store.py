@@ -33,6 +33,7 @@ def forget_item(conn: Connection, item_id: int, parser: str) -> None:
     conn.execute(delete(conv).where(conv.c.item_id == item_id))
     for table in (s.msg_contacts, s.phone_devices):
         conn.execute(delete(table).where(table.c.item_id == item_id))
+    conn.execute(delete(s.media_assets).where(s.media_assets.c.db_item_id == item_id))
     cov, err = s.msg_coverage, s.item_errors
     conn.execute(delete(cov).where((cov.c.item_id == item_id) & (cov.c.parser == parser)))
     conn.execute(
@@ -133,9 +134,25 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
             insert(s.msg_participants),
             [{"conversation_id": a, "contact_id": b} for a, b in sorted(pairs)],
         )
+    _write_assets(conn, item_id, ex)
     for start in range(0, len(ex.messages), CHUNK):
         _write_messages(conn, item_id, ex, ex.messages[start : start + CHUNK], contacts, chats)
     return ex.records()
+
+
+def _write_assets(conn: Connection, item_id: int, ex: Extract) -> None:
+    rows = [
+        {
+            "db_item_id": item_id, "app": a.app, "ref_path": a.ref_path,
+            "original_name": a.original_name, "direction": a.direction, "ts_utc": a.ts_utc,
+            "hidden": a.hidden, "deleted": a.deleted, "gps_lat": a.gps_lat,
+            "gps_lon": a.gps_lon, "record_ref": a.record_ref, "linked_item_id": None,
+            "link_method": None, "absent": True,
+        }
+        for a in ex.assets
+    ]  # fmt: skip
+    for start in range(0, len(rows), CHUNK):
+        _insert_numbered(conn, s.media_assets, rows[start : start + CHUNK])
 
 
 def _write_messages(

@@ -121,6 +121,7 @@ def _phones(conn: Connection) -> None:
         schema.messages,
         schema.msg_attachments,
         schema.media_provenance,
+        schema.media_assets,
     )
 
 

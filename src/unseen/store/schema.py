@@ -710,3 +710,28 @@ media_provenance = Table(
 )
 Index("ix_media_provenance_item", media_provenance.c.item_id)
 Index("ix_media_provenance_db", media_provenance.c.db_item_id)
+
+# Pictures and videos a phone's photo library records (iOS Photos.sqlite, Android
+# MediaStore): where the file should be, how it came (captured, saved, downloaded), the
+# app, hidden / recently-deleted state, and the case item it was tied to (absent: none).
+media_assets = Table(
+    "media_assets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("db_item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("app", String(128), nullable=False),
+    Column("ref_path", Text, nullable=False),
+    Column("original_name", Text),
+    Column("direction", String(16), nullable=False),  # captured, saved, downloaded
+    Column("ts_utc", String(32)),
+    Column("hidden", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),  # in "Recently Deleted" / trashed
+    Column("gps_lat", Float),
+    Column("gps_lon", Float),
+    Column("record_ref", Text, nullable=False),
+    Column("linked_item_id", Integer, ForeignKey("items.id")),
+    Column("link_method", String(16)),
+    Column("absent", Boolean, nullable=False),
+)
+Index("ix_media_assets_db", media_assets.c.db_item_id)
+Index("ix_media_assets_linked", media_assets.c.linked_item_id)
