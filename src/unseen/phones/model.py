@@ -105,8 +105,10 @@ class Extract:
         """Register a handle (keeping the first name seen unless it had none)."""
         known = self.contacts.get(handle)
         if known is None or (known.name is None and name):
-            self.contacts[handle] = Contact(handle, name or (known.name if known else None), owner)
-        return handle
+            kept = known.handle if known else handle
+            self.contacts[kept] = Contact(kept, name or (known.name if known else None), owner)
+            return kept
+        return known.handle  # the one stored string, shared by every message that names it
 
     def records(self) -> int:
         return len(self.messages) + len(self.devices) + len(self.assets)

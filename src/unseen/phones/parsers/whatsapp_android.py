@@ -143,11 +143,12 @@ def _current(
             title = subject if is_group else names.get(key)
             chats[key] = Conversation(key, title, is_group, (), f"chat _id {chat_id}")
             members[key] = set()
+        key = chats[key].key  # one string per chat, shared by its (millions of) messages
         sender = None
         if not from_me:
             sender = str(sender_jid) if is_group and sender_jid else (None if is_group else key)
             if sender:
-                out.contact(sender, names.get(sender))
+                sender = out.contact(sender, names.get(sender))
                 members[key].add(sender)
         elif not is_group:
             out.contact(key, names.get(key))
