@@ -111,3 +111,11 @@ def test_encrypted_partition_is_named_and_opened_by_its_key(
     assert key_digest(PASSWORD) in logged
     spec = SourceSpec(1, "raw", "x", "y", (("p2", PASSWORD),))
     assert PASSWORD not in repr(spec)
+
+
+def test_items_name_their_volume_in_the_export(tmp_path: Path, luks_disk: Path) -> None:
+    _, records = keyed_case(tmp_path / "case", luks_disk, {"p2": PASSWORD})
+    assert {(r["path"].split("/")[0], r["volume"], r["snapshot"]) for r in records} == {
+        ("p1", "p1", None),
+        ("p2", "p2", None),
+    }

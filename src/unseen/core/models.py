@@ -37,6 +37,8 @@ class Entry:
         deleted: found in a disk image as a deleted file (its name survives).
         carved: recovered by carving unallocated space, not from file-system metadata.
         offset: byte offset of a carved item in the disk image that holds it.
+        volume: the partition of a disk image the item lies in (``p2``), if any.
+        snapshot: the volume shadow copy it was found in, if any (none are read yet).
     """
 
     path: str
@@ -51,6 +53,8 @@ class Entry:
     deleted: bool = False
     carved: bool = False
     offset: int | None = None
+    volume: str | None = None
+    snapshot: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

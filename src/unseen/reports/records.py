@@ -51,6 +51,8 @@ def _query() -> Any:
             i.c.deleted,
             i.c.carved,
             i.c.offset,
+            i.c.volume,
+            i.c.snapshot,
             src.c.label.label("source"),
             im.c.width,
             im.c.height,
@@ -129,6 +131,8 @@ def to_record(
         "deleted": bool(m["deleted"]),
         "carved": bool(m["carved"]),
         "offset": m["offset"],
+        "volume": m["volume"],
+        "snapshot": m["snapshot"],
         "video": video,
     }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -39,6 +39,29 @@ def overlaps(volumes: list[tuple[str, int, int, str]]) -> list[str]:
                     f"overlaps {a.rstrip('/')} (bytes {a_at}-{a_at + a_len - 1})"
                 )
     return found
+
+
+def inner_errors(disk: TskDisk | None) -> list[str]:
+    """Problems of a decrypted volume's own partition table, taken once."""
+    if disk is None:
+        return []
+    found, disk.errors[:] = list(disk.errors), []
+    return found
+
+
+def in_volume(
+    prefix: str, members: Generator[Member, None, bool]
+) -> Generator[Member, None, bool]:
+    """The members of the partition named by ``prefix``, marked with it."""
+    volume = prefix.rstrip("/") or None
+    if volume is None:
+        return (yield from members)
+    while True:
+        try:
+            member = next(members)
+        except StopIteration as done:
+            return bool(done.value)
+        yield replace(member, entry=replace(member.entry, volume=volume))
 
 
 def volume_name(prefix: str) -> str:
@@ -94,29 +117,36 @@ class TskDisk:
         volumes = self.volumes()
         readable = 0
         for prefix, offset, length, desc in volumes:
-            try:
-                fs = self.fs(offset)
-            except OSError:
-                crypt = find_crypt(self.read(offset, 4096))
-                if crypt is not None:
-                    readable += 1
-                    yield from self._encrypted(crypt, prefix, offset, length, limits)
-                    continue
-                what = f"{desc}, {length} bytes at offset {offset}"
-                problem = f"no file system The Sleuth Kit can read ({what})"
-                if prefix:
-                    yield Member(
-                        Entry(prefix.rstrip("/"), b"v%d" % offset, "other", errors=(problem,))
-                    )
-                continue
-            readable += 1
-            yield from walk(fs, offset, prefix)
-            if limits.carve:
-                yield from self._carve(fs, offset, prefix, limits)
+            listed = self._volume_members(prefix, offset, length, desc, limits)
+            found = yield from in_volume(prefix, listed)
+            readable += found
         if not readable and not any(prefix for prefix, *_ in volumes):
             raise EvidenceError(
                 "neither a partition table nor a file system The Sleuth Kit can read"
             )
+
+    def _volume_members(
+        self, prefix: str, offset: int, length: int, desc: str, limits: Limits
+    ) -> Generator[Member, None, bool]:
+        """The members of one volume; returns whether it held something readable."""
+        try:
+            fs = self.fs(offset)
+        except OSError:
+            crypt = find_crypt(self.read(offset, 4096))
+            if crypt is not None:
+                yield from self._encrypted(crypt, prefix, offset, length, limits)
+                return True
+            what = f"{desc}, {length} bytes at offset {offset}"
+            problem = f"no file system The Sleuth Kit can read ({what})"
+            if prefix:
+                yield Member(
+                    Entry(prefix.rstrip("/"), b"v%d" % offset, "other", errors=(problem,))
+                )
+            return False
+        yield from walk(fs, offset, prefix)
+        if limits.carve:
+            yield from self._carve(fs, offset, prefix, limits)
+        return True
 
     def _encrypted(
         self, crypt: type[CryptFormat], prefix: str, offset: int, length: int, limits: Limits
@@ -125,21 +155,19 @@ class TskDisk:
         where = prefix.rstrip("/") or "."
         try:
             inner = self.decrypted(offset, crypt, volume_name(prefix), length)
-            members = list(inner.members(limits))
+            for member in inner.members(limits):  # streamed: a volume may hold millions
+                entry = member.entry
+                located = replace(
+                    entry, path=prefix + entry.path, locator=b"e%d/" % offset + entry.locator
+                )
+                yield replace(member, entry=located)
         except EvidenceError as exc:
             message = str(exc)
             if not message.startswith("not examined"):
                 message = f"not examined: decrypted {crypt.LABEL} volume: {message}"
             yield Member(Entry(where, b"v%d" % offset, "other", errors=(message,)))
-            return
-        for member in members:
-            entry = member.entry
-            yield replace(
-                member,
-                entry=replace(
-                    entry, path=prefix + entry.path, locator=b"e%d/" % offset + entry.locator
-                ),
-            )
+        finally:
+            self.errors.extend(inner_errors(self._decrypted.get(offset)))
 
     def decrypted(
         self, offset: int, crypt: type[CryptFormat], volume: str, length: int

@@ -126,9 +126,13 @@ def _phones(conn: Connection) -> None:
 
 
 def _expansion_budget(conn: Connection) -> None:
-    """One expansion budget per source, kept across runs."""
+    """Evidence layer: one expansion budget per source, kept across runs; keys for
+    encrypted volumes; the partition and shadow copy of each item (NULL in older cases,
+    as their export always had them)."""
     for name in ("expanded_bytes", "expanded_items", "volume_keys"):
         _add_column(conn, schema.sources, name)
+    for name in ("volume", "snapshot"):
+        _add_column(conn, schema.items, name)
 
 
 def _review_hardening(conn: Connection) -> None:

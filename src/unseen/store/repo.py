@@ -100,6 +100,8 @@ def insert_entries(
                 "deleted": e.deleted,
                 "carved": e.carved,
                 "offset": e.offset,
+                "volume": e.volume,
+                "snapshot": e.snapshot,
                 "status": "pending" if e.kind == "file" else "done",
             }
             for e in fresh

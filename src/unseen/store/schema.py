@@ -106,6 +106,9 @@ items = Table(
     Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
     Column("carved", Boolean, nullable=False, default=False, server_default=false()),
     Column("offset", BigInteger),
+    # Where in a disk image the item lies: its partition (``p2``) and shadow copy.
+    Column("volume", String(64)),
+    Column("snapshot", Integer),
     UniqueConstraint("source_id", "locator", name="uq_items_source_locator"),
 )
 Index("ix_items_status", items.c.status, items.c.id)
