@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_DIR ?= demo-case
 # Extras installed for tests and the demo (optional features included).
-EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case
+EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case,distributed
 # Debian packages the tests and the demo use (file-system tools to build test
 # images, libmagic for type sniffing, PostgreSQL for the store tests).
 APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin
 
-.PHONY: demo test apt venv lint clean
+.PHONY: demo test apt venv lint clean fuzz
 
 apt:
 	@bash scripts/apt-ensure.sh $(APT_PACKAGES)
@@ -35,6 +35,12 @@ lint: venv
 
 test: apt venv lint
 	bash scripts/with-postgres.sh $(BIN)/pytest -q
+
+# Long fuzzing of every evidence parser (make test runs a bounded, reproducible smoke of the
+# same properties): random exploration, FUZZ_EXAMPLES per property.
+FUZZ_EXAMPLES ?= 5000
+fuzz: venv
+	UNSEEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 demo: apt venv
 	rm -rf $(DEMO_DIR)

@@ -27,12 +27,17 @@ def fan_out(
     batches: Iterable[list[T]],
     store: Callable[[list[R]], None],
     crashed: Callable[[T], R],
+    task_errors: tuple[type[BaseException], ...] = (),
+    failed: Callable[[T, BaseException], R] | None = None,
 ) -> None:
     """Run ``work`` over ``batches`` on ``workers`` processes, storing every result.
 
     ``work`` must be picklable (a module-level function or a ``functools.partial`` of
     one). ``crashed(task)`` makes the result recorded for a task that killed its
-    worker even when run alone.
+    worker even when run alone. ``task_errors`` are failures of one task that leave
+    the executor working (a distributed cluster's ``KilledWorker``): the batch is
+    retried one item at a time and ``failed(task, error)`` records the item that
+    fails alone.
     """
     pending: Iterator[list[T]] = iter(batches)
     suspects: deque[T] = deque()  # tasks to retry alone after the pool broke
@@ -59,7 +64,9 @@ def fan_out(
             if not broken:
                 if not in_flight:
                     return
-                broken = _collect(in_flight, alone, suspects, store, crashed)
+                broken = _collect(
+                    in_flight, alone, suspects, store, crashed, task_errors, failed
+                )
             if broken:
                 for batch in in_flight.values():
                     suspects.extend(batch)
@@ -76,6 +83,8 @@ def _collect(
     suspects: deque[T],
     store: Callable[[list[R]], None],
     crashed: Callable[[T], R],
+    task_errors: tuple[type[BaseException], ...],
+    failed: Callable[[T, BaseException], R] | None,
 ) -> bool:
     """Store what finished; returns whether the pool broke (its victims become suspects)."""
     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -90,6 +99,11 @@ def _collect(
                 suspects.extend(batch)
                 continue
             results = [crashed(batch[0])]
+        except task_errors as exc:
+            if len(batch) > 1 or failed is None:
+                suspects.extend(batch)
+                continue
+            results = [failed(batch[0], exc)]
         store(results)
     return broken
 

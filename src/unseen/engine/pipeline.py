@@ -7,9 +7,11 @@ the same in this process, a process pool, or a distributed worker.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -39,6 +41,27 @@ class WorkerConfig:
     thumbs_dir: str
     analysers: tuple[str, ...] | None = None
     plugin_modules: tuple[str, ...] = ()
+    # Where workers on other machines find what this one calls a path: (prefix here,
+    # prefix there) pairs, e.g. ("/cases", "/mnt/cases"); the first that fits wins.
+    path_map: tuple[tuple[str, str], ...] = ()
+    # On another machine: a source that cannot be seen at all is refused (so it can
+    # be tried elsewhere) instead of recorded as unreadable on every item.
+    remote: bool = False
+
+    def mapped(self, path: str) -> str:
+        """``path`` as a worker sees it."""
+        for here, there in self.path_map:
+            if path == here or path.startswith(here.rstrip("/") + "/"):
+                return there.rstrip("/") + path[len(here.rstrip("/")) :]
+        return path
+
+
+class SourceUnreachable(Exception):
+    """This worker cannot see a source at all (a missing mount): another worker may.
+
+    Raised out of the task rather than recorded on the items, so the executor can run
+    it elsewhere; the main process records it only when no worker could.
+    """
 
 
 def worker_plugin_modules() -> tuple[str, ...]:
@@ -137,4 +160,17 @@ def _run(analyser: FileAnalyser, ctx: ItemContext) -> None:
 
 def process_batch(tasks: list[ItemTask], config: WorkerConfig) -> list[FileRecord]:
     """``process_item`` over a batch: fewer round trips between processes."""
+    if config.remote:
+        tasks = [_mapped(task, config) for task in tasks]
+        config = dataclasses.replace(config, thumbs_dir=config.mapped(config.thumbs_dir))
     return [process_item(task, config) for task in tasks]
+
+
+def _mapped(task: ItemTask, config: WorkerConfig) -> ItemTask:
+    source = dataclasses.replace(task.source, path=config.mapped(task.source.path))
+    if not os.path.exists(source.path):
+        raise SourceUnreachable(
+            f"worker {socket.gethostname()} pid {os.getpid()} cannot reach source "
+            f"{task.source.label} at {source.path}"
+        )
+    return dataclasses.replace(task, source=source)

@@ -20,7 +20,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from unseen import plugins
 from unseen.analysis.base import ordered, versions
@@ -28,13 +28,21 @@ from unseen.analysis.thumbnail import remove_partial
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
 from unseen.engine.fanout import batched, fan_out
-from unseen.engine.pipeline import WorkerConfig, process_batch, worker_plugin_modules
+from unseen.engine.pipeline import (
+    SourceUnreachable,
+    WorkerConfig,
+    process_batch,
+    worker_plugin_modules,
+)
 from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
 from unseen.sources.budget import charge
 from unseen.sources.containers import Limits
 from unseen.store import repo
 from unseen.store.case import Case, current_user
+
+if TYPE_CHECKING:
+    from unseen.engine.distributed import DaskCluster
 
 log = logging.getLogger(__name__)
 ENUMERATION_CHUNK = 1000
@@ -132,8 +140,18 @@ def process_case(
     settings: Settings | None = None,
     progress: Progress | None = None,
     executor_factory: ExecutorFactory = process_pool,
+    cluster: DaskCluster | None = None,
+    path_map: tuple[tuple[str, str], ...] = (),
 ) -> RunSummary:
-    """List and analyse everything pending in the case; safe to rerun after a kill."""
+    """List and analyse everything pending in the case; safe to rerun after a kill.
+
+    With ``cluster`` the fast pass runs on its Dask workers, which see the case's
+    paths through ``path_map`` ((prefix here, prefix there) pairs).
+    """
+    task_errors: tuple[type[BaseException], ...] = ()
+    if cluster is not None:
+        workers, executor_factory = cluster.workers(), cluster.executor
+        task_errors = cluster.task_errors
     workers = default_workers() if workers is None else workers
     if workers and executor_factory is process_pool:
         start_process_pool()  # first, so its imports overlap ours and the listing
@@ -146,7 +164,13 @@ def process_case(
     summary = RunSummary(run_id)
     remove_partial(case.thumbs_dir)  # left by a run killed mid-write
     summary.listed = enumerate_sources(case, settings)
-    config = WorkerConfig(settings, str(case.thumbs_dir), plugin_modules=worker_plugin_modules())
+    config = WorkerConfig(
+        settings,
+        str(case.thumbs_dir),
+        plugin_modules=worker_plugin_modules(),
+        path_map=path_map,
+        remote=cluster is not None,
+    )
     limits = Limits.from_settings(settings)  # one expansion budget per source
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
@@ -179,6 +203,8 @@ def process_case(
                         _store, case, run_id, summary=summary, progress=progress, limits=limits
                     ),
                     partial(_crashed, summary=summary),
+                    task_errors,
+                    partial(_failed, summary=summary),
                 )
     close_sources()
     for stage in ordered_stages():
@@ -216,4 +242,17 @@ def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:
     summary.crashed.append(task.path)
     record = FileRecord(item_id=task.item_id)
     record.error("engine", CRASHED)
+    return record
+
+
+def _failed(task: ItemTask, error: BaseException, summary: RunSummary) -> FileRecord:
+    """An item no worker of a cluster could finish: quarantined, with the reason."""
+    if isinstance(error, SourceUnreachable):
+        message = f"no worker could read this item's source: {error}"
+    else:
+        message = f"{CRASHED}; quarantined after it ended every worker that tried it"
+        summary.crashed.append(task.path)
+    log.error("item %d (%s) failed on the cluster: %s", task.item_id, task.path, error)
+    record = FileRecord(item_id=task.item_id)
+    record.error("engine", message)
     return record

@@ -1,0 +1,91 @@
+"""Dask distributed as the executor for per-item work: the machines a unit has.
+
+``unseen process CASE --scheduler tcp://HOST:8786`` sends the fast pass to a Dask
+cluster started with Dask's own commands (``dask scheduler``, ``dask worker``); the
+case database stays in this process, the only writer, and results stream back as
+they complete with a bounded number in flight (``engine.fanout``).
+
+Faults are Dask's to handle first: a worker that dies has its tasks rerun on the
+others. An item that kills every worker that touches it ends as Dask's
+``KilledWorker`` after ``distributed.scheduler.allowed-failures`` tries; the fan-out
+then retries its batch one item at a time and records the culprit as quarantined. A
+worker that cannot reach a source (a missing mount) refuses the task, which Dask
+retries (``RETRIES``, possibly elsewhere); an item no worker could read is recorded
+with that reason, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from unseen.core.errors import UserError
+from unseen.engine.pipeline import SourceUnreachable
+
+RETRIES = 2  # further tries of a task whose worker could not reach a source
+
+
+def _load_plugins(dask_worker: Any = None) -> None:
+    """Run on every worker when we connect: unseen's plugins are imported once per
+    worker, not once per task."""
+    from unseen import plugins
+
+    plugins.load()
+
+
+class DaskExecutor(Executor):
+    """A ``concurrent.futures`` executor over a Dask client, as the fan-out uses one."""
+
+    def __init__(self, client: Any) -> None:
+        self._inner = client.get_executor(pure=False, retries=RETRIES)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = self._inner.submit(fn, *args, **kwargs)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait and not cancel_futures)
+
+
+class DaskCluster:
+    """A connection to a running Dask scheduler."""
+
+    def __init__(self, address: str, timeout: float = 30.0) -> None:
+        try:
+            from distributed import Client, KilledWorker
+        except ImportError as exc:
+            raise UserError(
+                "distributed processing needs the 'distributed' extra (pip install "
+                "'unseen[distributed]')"
+            ) from exc
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+        except OSError as exc:
+            raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        self.client.run(_load_plugins)
+        self.task_errors: tuple[type[BaseException], ...] = (KilledWorker, SourceUnreachable)
+
+    def workers(self) -> int:
+        """Threads the cluster offers: how many batches to keep in flight (times 3)."""
+        threads = sum(self.client.nthreads().values())  # type: ignore[no-untyped-call]
+        if not threads:
+            raise UserError("the Dask scheduler has no workers; start some with 'dask worker'")
+        return int(threads)
+
+    def executor(self, _workers: int) -> Executor:
+        return DaskExecutor(self.client)
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[no-untyped-call]
+
+
+def parse_path_map(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    """``HERE=THERE`` options as (prefix here, prefix there), longest prefix first."""
+    found = []
+    for pair in pairs:
+        here, sep, there = pair.partition("=")
+        if not sep or not here.startswith("/") or not there.startswith("/"):
+            raise UserError(f"--path-map takes HERE=THERE with absolute paths, not {pair!r}")
+        found.append((here, there))
+    return tuple(sorted(found, key=lambda p: -len(p[0])))
