@@ -64,9 +64,7 @@ def fan_out(
             if not broken:
                 if not in_flight:
                     return
-                broken = _collect(
-                    in_flight, alone, suspects, store, crashed, task_errors, failed
-                )
+                broken = _collect(in_flight, alone, suspects, store, crashed, task_errors, failed)
             if broken:
                 for batch in in_flight.values():
                     suspects.extend(batch)
