@@ -67,6 +67,7 @@ BUILTIN_MODULES = (
     "unseen.phones.parsers.imessage",
     "unseen.phones.parsers.whatsapp_ios",
     "unseen.phones.parsers.ios_photos",
+    "unseen.phones.parsers.android_sms",
     "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",
