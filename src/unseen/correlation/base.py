@@ -67,12 +67,15 @@ class Signal:
     ``signal`` names its weight (``[lead]`` in ``weights.toml`` or the case's
     ``leads.toml``, else the plugin's own default); ``detail`` is what the examiner
     reads and ``provenance`` where the fact was found (a database row, a library).
+    ``about`` names known material the fact ties the item to, when it does ("series
+    'S' from case 2025/117"): lists show it as what the lead is associated with.
     """
 
     item_id: int
     signal: str
     detail: str
     provenance: str = ""
+    about: str = ""
 
 
 class ItemSignals(ABC):

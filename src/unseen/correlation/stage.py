@@ -63,7 +63,8 @@ def item_signals(
     for cls in ITEM_SIGNALS:
         for sig in cls().signals(facts, conn):
             weight = lead_w.get(sig.signal, cls.WEIGHTS.get(sig.signal, 0.0))
-            found[sig.item_id].append(Reason(sig.signal, weight, sig.detail, sig.provenance))
+            reason = Reason(sig.signal, weight, sig.detail, sig.provenance, sig.about)
+            found[sig.item_id].append(reason)
     return found
 
 

@@ -149,7 +149,7 @@ def _active(table: Any, entries: dict[int, IntelEntry]) -> Any:
     return table.c.entry_id.in_(sorted(entries))
 
 
-def _seen(entry: IntelEntry) -> str:
+def seen_label(entry: IntelEntry) -> str:
     """How a reason names an entry: "series 'S' from case 2025/117"."""
     kind = {"reviewed": "reviewed material", "group": "group"}.get(entry.kind, entry.kind)
     victim = f"; identified victim, record {entry.victim_ref}" if entry.victim_ref else ""
@@ -196,7 +196,7 @@ def _hash_hits(
                 item.id,
                 "seen_exact",
                 entry,
-                f"identical to {r.ref} of {_seen(entry)}{_category(r)}",
+                f"identical to {r.ref} of {seen_label(entry)}{_category(r)}",
             )
     yield from _near_hits(facts, case, rows, entries, exact)
 
@@ -238,7 +238,7 @@ def _near_hits(
             item_id,
             "seen_near",
             entry,
-            f"{what}near-duplicate (PDQ distance {d}) of {ref.ref} of {_seen(entry)}"
+            f"{what}near-duplicate (PDQ distance {d}) of {ref.ref} of {seen_label(entry)}"
             f"{_category(ref)}",
             round(1.0 - d / 256, 3),
         )
@@ -290,7 +290,7 @@ def _series_hits(
             item_id,
             "seen_series",
             entry,
-            f"same room as {_seen(entry)}: {inliers} features agree in one geometry "
+            f"same room as {seen_label(entry)}: {inliers} features agree in one geometry "
             f"over {cover:.0%} of the picture with its {refs[j].ref} "
             f"(embedding cosine {cos:.2f})",
             cos,
@@ -379,7 +379,7 @@ def _device_hits(
                     f.id,
                     "seen_camera",
                     entry,
-                    f"camera {d.camera} serial {d.serial} seen before: {_seen(entry)}",
+                    f"camera {d.camera} serial {d.serial} seen before: {seen_label(entry)}",
                 )
     printed = [d for d in devices if d.fingerprint and d.side]
     if printed and inspect(case).has_table("sensor_noise") and _has_pywt():
@@ -425,7 +425,7 @@ def _sensor_hits(
                     "seen_sensor",
                     entry,
                     f"sensor noise matches {d.camera} serial {d.serial or 'unknown'} "
-                    f"(PCE {pce:.0f} > {PCE_THRESHOLD:g}): {_seen(entry)}",
+                    f"(PCE {pce:.0f} > {PCE_THRESHOLD:g}): {seen_label(entry)}",
                 )
 
 
@@ -455,5 +455,5 @@ def _contact_hits(
                 e.item_id,
                 "seen_contact",
                 entry,
-                f"{verb} contact {e.contact_label} ({e.app}), seen before: {_seen(entry)}",
+                f"{verb} contact {e.contact_label} ({e.app}), seen before: {seen_label(entry)}",
             )

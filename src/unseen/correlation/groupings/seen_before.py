@@ -28,7 +28,7 @@ from unseen.correlation.base import (
     Signal,
 )
 from unseen.correlation.facts import ItemFacts
-from unseen.intel.match import Hit, seen_before
+from unseen.intel.match import Hit, seen_before, seen_label
 
 
 class SeenBeforeGrouping(Grouping):
@@ -89,7 +89,8 @@ class SeenBeforeSignals(ItemSignals):
 
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
         for hit in seen_before(facts, conn):
-            yield Signal(hit.item_id, hit.signal, hit.detail, hit.entry.provenance)
+            about = seen_label(hit.entry)
+            yield Signal(hit.item_id, hit.signal, hit.detail, hit.entry.provenance, about)
 
 
 GROUPINGS.register(SeenBeforeGrouping)
