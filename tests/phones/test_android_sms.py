@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.phones.appschemas import MMSSMS_DDL
+from unseen.phones.appschemas import MEDIASTORE_DDL, MMSSMS_DDL
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -111,3 +111,49 @@ def test_android_sms_and_mms(tmp_path: Path) -> None:
         ),
     ]
     assert [tuple(f) for f in files] == [("image/jpeg", "path", PART)]
+
+
+def test_android_mediastore_provenance(tmp_path: Path) -> None:
+    root = tmp_path / "android"
+    write(root / "data/media/0/DCIM/Camera/PXL_20240301_110000.jpg", picture(7))
+    write(root / "data/media/0/Pictures/WhatsApp/IMG-20240301-WA0009.jpg", picture(8))
+    db = root / "data/data/com.android.providers.media.module/databases/external.db"
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(MEDIASTORE_DDL)
+    rows = [  # id, path, owner, taken, trashed
+        (1, "/storage/emulated/0/DCIM/Camera/PXL_20240301_110000.jpg",
+         "com.google.android.GoogleCamera", T0_MS, 0),
+        (2, "/storage/emulated/0/Pictures/WhatsApp/IMG-20240301-WA0009.jpg", "com.whatsapp",
+         T0_MS + 60_000, 1),
+        (3, "/storage/emulated/0/Download/tiles.jpg", "com.android.chrome", T0_MS + 120_000, 0),
+    ]  # fmt: skip
+    for rowid, path, owner, taken, trashed in rows:
+        conn.execute(
+            "INSERT INTO files (_id, _data, media_type, owner_package_name, datetaken,"
+            " is_trashed, mime_type) VALUES (?, ?, 1, ?, ?, ?, 'image/jpeg')",
+            (rowid, path, owner, taken, trashed),
+        )
+    conn.execute("INSERT INTO files (_id, _data, media_type) VALUES (4, '/storage/x.txt', 0)")
+    conn.commit()
+    conn.close()
+    case = Case.create(tmp_path / "case", name="MEDIA")
+    repo.add_source(case, "folder", str(root), "ANDROID", "tester")
+    process_case(case, workers=0, settings=Settings(skip=("deep", "internet", "correlate")))
+    ma, i = s.media_assets, s.items
+    with case.engine.connect() as conn2:
+        assets = conn2.execute(
+            select(ma.c.ref_path, ma.c.direction, ma.c.app, ma.c.ts_utc, ma.c.deleted,
+                   i.c.path)
+            .outerjoin(i, i.c.id == ma.c.linked_item_id)
+            .order_by(ma.c.id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in assets] == [
+        ("DCIM/Camera/PXL_20240301_110000.jpg", "captured", "com.google.android.GoogleCamera",
+         "2024-03-01T11:00:00.000000Z", False, "data/media/0/DCIM/Camera/PXL_20240301_110000.jpg"),
+        ("Pictures/WhatsApp/IMG-20240301-WA0009.jpg", "saved", "com.whatsapp",
+         "2024-03-01T11:01:00.000000Z", True,
+         "data/media/0/Pictures/WhatsApp/IMG-20240301-WA0009.jpg"),
+        ("Download/tiles.jpg", "downloaded", "com.android.chrome", "2024-03-01T11:02:00.000000Z",
+         False, None),
+    ]  # fmt: skip

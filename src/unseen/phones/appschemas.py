@@ -155,3 +155,20 @@ CREATE TABLE part (_id INTEGER PRIMARY KEY AUTOINCREMENT, mid INTEGER, seq INTEG
 CREATE TABLE addr (_id INTEGER PRIMARY KEY, msg_id INTEGER, contact_id INTEGER, address TEXT,
   type INTEGER, charset INTEGER);
 """
+
+MEDIASTORE_DDL = """
+CREATE TABLE files (_id INTEGER PRIMARY KEY AUTOINCREMENT, _data TEXT UNIQUE COLLATE NOCASE,
+  _size INTEGER, format INTEGER, parent INTEGER, date_added INTEGER, date_modified INTEGER,
+  mime_type TEXT, title TEXT, description TEXT, _display_name TEXT, picasa_id TEXT,
+  orientation INTEGER, latitude DOUBLE, longitude DOUBLE, datetaken INTEGER,
+  mini_thumb_magic INTEGER, bucket_id TEXT, bucket_display_name TEXT, isprivate INTEGER,
+  title_key TEXT, artist_id INTEGER, album_id INTEGER, composer TEXT, track INTEGER,
+  year INTEGER CHECK(year!=0), is_ringtone INTEGER, is_music INTEGER, is_alarm INTEGER,
+  is_notification INTEGER, is_podcast INTEGER, album_artist TEXT, duration INTEGER,
+  bookmark INTEGER, artist TEXT, album TEXT, resolution TEXT, tags TEXT, category TEXT,
+  language TEXT, mini_thumb_data TEXT, name TEXT, media_type INTEGER, old_id INTEGER,
+  is_drm INTEGER, width INTEGER, height INTEGER, owner_package_name TEXT DEFAULT NULL,
+  volume_name TEXT DEFAULT NULL, relative_path TEXT DEFAULT NULL, is_pending INTEGER DEFAULT 0,
+  is_trashed INTEGER DEFAULT 0, date_expires INTEGER DEFAULT NULL,
+  is_favorite INTEGER DEFAULT 0);
+"""
