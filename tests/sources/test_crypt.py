@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,31 @@ def test_items_name_their_volume_in_the_export(tmp_path: Path, luks_disk: Path) 
         ("p1", "p1", None),
         ("p2", "p2", None),
     }
+
+
+def test_cli_add_with_key_audits_the_digest_only(
+    unseen_exe: Path, tmp_path: Path, luks_volume: Path
+) -> None:
+    def unseen(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        cmd = [str(unseen_exe), *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, env=os.environ, timeout=300)
+
+    case = tmp_path / "case"
+    assert unseen("init", case).returncode == 0
+    bad = unseen("add", case, luks_volume, "--key", PASSWORD)
+    assert bad.returncode == 2
+    assert "--key takes VOLUME=KEY" in bad.stderr and PASSWORD not in bad.stderr + bad.stdout
+    added = unseen("add", case, luks_volume, "--key", f"whole={PASSWORD}")
+    assert added.returncode == 0, added.stderr
+    assert PASSWORD not in added.stderr + added.stdout
+    opened = Case.open(case)
+    with opened.engine.connect() as conn:
+        (entry,) = conn.execute(
+            select(s.audit_log.c.details).where(s.audit_log.c.action == "volume keys")
+        ).all()
+        (spec,) = repo.source_specs(conn)
+    assert json.loads(entry.details) == {
+        "source": "secret.luks",
+        "volumes": {"whole": {"key_sha256": key_digest(PASSWORD)}},
+    }
+    assert spec.keys == (("whole", PASSWORD),)

@@ -114,9 +114,10 @@ def add(
             raise UserError(f"{source_path} does not exist")
         kind = detect_kind(path)
         label = label or path.name
+        keys = parse_keys(key or [])  # refused before anything is added
         spec = repo.add_source(case, kind, str(path), label, current_user())
-        if key:
-            store_keys(case, spec, parse_keys(key), current_user())
+        if keys:
+            store_keys(case, spec, keys, current_user())
         console.print(f"fingerprinting {spec.path} (read only) ...")
         try:
             integrity.record(case, spec)
