@@ -266,7 +266,8 @@ def test_the_summary_report_carries_the_signed_head(case_dir: Path, tmp_path: Pa
     html = out.read_text()
     fp = keys.fingerprint(keys.load_public(keys.public_path()))
     assert f'<span class="mono" id="audit-head-key">{fp}</span>' in html
-    assert "entry 6, signed by the agency key" in html
+    # Entry 7 is the report's own audit entry (writing a report is audited first).
+    assert "entry 7, signed by the agency key" in html
 
 
 def test_heads_are_unsigned_without_a_key_and_verify_says_so(
