@@ -53,7 +53,7 @@ class Message:
     sender: str | None  # Contact.handle; None for the owner
     direction: str  # SENT or RECEIVED
     ts_utc: str | None
-    ts_raw: str | None
+    ts_raw: int | float | str | None  # as stored; written as text (kept small in memory)
     ts_epoch: str | None
     text: str | None
     status: str | None = None

@@ -172,7 +172,7 @@ def _write_messages(
             "sender_id": contacts.get(m.sender) if m.sender else None,
             "direction": m.direction,
             "ts_utc": m.ts_utc,
-            "ts_raw": m.ts_raw,
+            "ts_raw": None if m.ts_raw is None else str(m.ts_raw),
             "ts_epoch": m.ts_epoch,
             "text": m.text,
             "status": m.status,

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from unseen.internet.timestamps import MAX_YEAR, MIN_YEAR
 
-Reading = tuple[str | None, str | None, str | None]
+# (utc text, the raw value as stored, its epoch's name)
+Reading = tuple[str | None, int | float | None, str | None]
 _1970 = datetime(1970, 1, 1)  # naive UTC: isoformat then has no offset to strip
 _2001 = datetime(2001, 1, 1)
 # Above this, an Apple time cannot be seconds (it would be after the year 5000).
@@ -48,8 +49,8 @@ def apple(raw: object) -> Reading:
         return _NONE
     assert isinstance(raw, int | float)
     if abs(raw) >= _APPLE_NS_FLOOR:
-        return _utc(_2001, int(raw) // 1000), str(raw), "mac_absolute_ns"
-    return _utc(_2001, raw * 1_000_000), str(raw), "mac_absolute_s"
+        return _utc(_2001, int(raw) // 1000), raw, "mac_absolute_ns"
+    return _utc(_2001, raw * 1_000_000), raw, "mac_absolute_s"
 
 
 def unix_ms(raw: object) -> Reading:
@@ -57,9 +58,9 @@ def unix_ms(raw: object) -> Reading:
 
     Example:
         >>> unix_ms(1_709_290_800_123)
-        ('2024-03-01T11:00:00.123000Z', '1709290800123', 'unix_ms')
+        ('2024-03-01T11:00:00.123000Z', 1709290800123, 'unix_ms')
     """
     if not _number(raw):
         return _NONE
     assert isinstance(raw, int | float)
-    return _utc(_1970, raw * 1000), str(raw), "unix_ms"
+    return _utc(_1970, raw * 1000), raw, "unix_ms"
