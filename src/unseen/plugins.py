@@ -69,6 +69,7 @@ BUILTIN_MODULES = (
     "unseen.phones.parsers.ios_photos",
     "unseen.phones.parsers.android_sms",
     "unseen.phones.parsers.android_media",
+    "unseen.phones.parsers.ios_containers",
     "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",

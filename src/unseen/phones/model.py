@@ -90,6 +90,15 @@ class MediaAsset:
     gps_lon: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AppContainer:
+    """An iOS app container: its folder and the bundle or group id that owns it."""
+
+    container: str
+    kind: str
+    identifier: str
+
+
 @dataclass
 class Extract:
     """Everything one parser read from one database (or device file)."""
@@ -100,6 +109,7 @@ class Extract:
     messages: list[Message] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     assets: list[MediaAsset] = field(default_factory=list)
+    apps: list[AppContainer] = field(default_factory=list)
 
     def contact(self, handle: str, name: str | None = None, owner: bool = False) -> str:
         """Register a handle (keeping the first name seen unless it had none)."""
@@ -111,4 +121,4 @@ class Extract:
         return known.handle  # the one stored string, shared by every message that names it
 
     def records(self) -> int:
-        return len(self.messages) + len(self.devices) + len(self.assets)
+        return len(self.messages) + len(self.devices) + len(self.assets) + len(self.apps)

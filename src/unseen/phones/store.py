@@ -34,6 +34,7 @@ def forget_item(conn: Connection, item_id: int, parser: str) -> None:
     for table in (s.msg_contacts, s.phone_devices):
         conn.execute(delete(table).where(table.c.item_id == item_id))
     conn.execute(delete(s.media_assets).where(s.media_assets.c.db_item_id == item_id))
+    conn.execute(delete(s.phone_apps).where(s.phone_apps.c.item_id == item_id))
     cov, err = s.msg_coverage, s.item_errors
     conn.execute(delete(cov).where((cov.c.item_id == item_id) & (cov.c.parser == parser)))
     conn.execute(
@@ -135,6 +136,15 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
             [{"conversation_id": a, "contact_id": b} for a, b in sorted(pairs)],
         )
     _write_assets(conn, item_id, ex)
+    if ex.apps:
+        conn.execute(
+            insert(s.phone_apps),
+            [
+                {"item_id": item_id, "container": a.container, "kind": a.kind,
+                 "identifier": a.identifier}
+                for a in ex.apps
+            ],
+        )  # fmt: skip
     for start in range(0, len(ex.messages), CHUNK):
         _write_messages(conn, item_id, ex, ex.messages[start : start + CHUNK], contacts, chats)
     return ex.records()

@@ -122,6 +122,7 @@ def _phones(conn: Connection) -> None:
         schema.msg_attachments,
         schema.media_provenance,
         schema.media_assets,
+        schema.phone_apps,
     )
 
 

@@ -738,3 +738,16 @@ media_assets = Table(
 )
 Index("ix_media_assets_db", media_assets.c.db_item_id)
 Index("ix_media_assets_linked", media_assets.c.linked_item_id)
+
+# iOS app containers of a file-system extraction: the UUID folder and the bundle or
+# group id its metadata plist names (so an examiner reads "net.whatsapp.WhatsApp").
+phone_apps = Table(
+    "phone_apps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),  # the plist
+    Column("container", Text, nullable=False),  # the container folder's display path
+    Column("kind", String(16), nullable=False),  # data, bundle, group, plugin
+    Column("identifier", Text, nullable=False),
+)
+Index("ix_phone_apps_item", phone_apps.c.item_id)
