@@ -15,7 +15,10 @@ own (workers included). The page cache is warmed before any timing, and the side
 alternate over the repeats, the fastest run of each kept. It prints files, MB,
 seconds, files/s, MB/s, CPU seconds and peak RSS for both, and the ratio floor
 seconds / unseen seconds (target >= 0.80: unseen costs at most 25 % more than the
-floor). Always exits 0: a benchmark, not a test.
+floor). It then prints what the JPEG draft policy costs: decode + PDQ seconds of the
+former policy (short side >= 256 px), the current one (``Settings.pdq_min_short_side``)
+and a full decode, with each policy's worst PDQ distance from the full decode.
+Always exits 0: a benchmark, not a test.
 
 Usage: ``.venv/bin/python benchmarks/ingest.py [--quick] [--workers N] ...``
 """
@@ -53,7 +56,9 @@ TARGET = 0.80
 BIG = (4000, 3000)  # 12 MP
 SMALL = (1632, 1224)  # 2 MP
 CHUNK = 16  # files per task, as unseen's default batch_size
-MIN_SHORT_SIDE = 256  # draft policy: keep the short side >= 256 px (as unseen)
+# Draft policy: keep the short side >= this (as unseen); 256 px was the former policy.
+MIN_SHORT_SIDE = Settings().pdq_min_short_side
+FORMER_MIN_SHORT_SIDE = 256
 GENERATOR = "unseen.demo.synth.make_camera_like_jpeg"
 
 # ----------------------------------------------------------------------------- corpus
@@ -273,6 +278,50 @@ def measure_in_subprocess(side: str, root: Path, workers: int, stages: bool) -> 
     return SideResult(**json.loads(done.stdout.splitlines()[-1]))
 
 
+# ---------------------------------------------------------------------- decode policy
+
+
+def _draft_pdq(data: bytes, min_short_side: int) -> tuple[str, float]:
+    """PDQ of a JPEG draft-decoded as far as the short side stays >= the minimum
+    (0: full decode), and the seconds the decode and hash took."""
+    started = time.perf_counter()
+    img = Image.open(io.BytesIO(data))
+    k = min(8, min(img.size) // min_short_side) if min_short_side else 1
+    if k >= 2:
+        img.draft("RGB", (math.ceil(img.width / k), math.ceil(img.height / k)))
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
+    bits, _quality = pdqhash.compute(np.asarray(rgb))
+    digest = np.packbits(bits.astype(np.uint8)).tobytes().hex()
+    return digest, time.perf_counter() - started
+
+
+def decode_policy_cost(paths: list[Path]) -> str:
+    """Decode + PDQ seconds of the former (256 px) and current draft policies against a
+    full decode, in this process, with each policy's worst distance from the full hash."""
+    totals = {0: 0.0, FORMER_MIN_SHORT_SIDE: 0.0, MIN_SHORT_SIDE: 0.0}
+    worst = dict.fromkeys(totals, 0)
+    for path in paths:
+        data = path.read_bytes()
+        full, seconds = _draft_pdq(data, 0)
+        totals[0] += seconds
+        for policy in (FORMER_MIN_SHORT_SIDE, MIN_SHORT_SIDE):
+            digest, seconds = _draft_pdq(data, policy)
+            totals[policy] += seconds
+            worst[policy] = max(worst[policy], (int(digest, 16) ^ int(full, 16)).bit_count())
+    lines = [f"decode policy on the {len(paths)} 12 MP JPEGs (decode + PDQ, one process):"]
+    for policy, label in (
+        (0, "full decode"),
+        (FORMER_MIN_SHORT_SIDE, "former"),
+        (MIN_SHORT_SIDE, "current"),
+    ):
+        name = f"{label} (short side >= {policy} px)" if policy else label
+        lines.append(
+            f"  {name:<34} {totals[policy]:6.2f} s = {totals[policy] / totals[0]:.2f} x full,"
+            f" worst PDQ distance from full {worst[policy]} bits"
+        )
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------- main
 
 
@@ -329,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PDQ hashes identical: {same} of {len(floor.hashes)}")
     if args.stages:
         print(f"then unseen process's whole-case stages: {stage_seconds:.2f} s (not compared)")
+    print(decode_policy_cost([p for p in corpus_files(root) if p.parent.name == "big"]))
     cpu_ratio = least_cpu["floor"] / least_cpu["unseen"]
     print(f"CPU-time ratio floor/unseen = {cpu_ratio:.2f} (least of each; all processes)")
     ratio = floor.seconds / unseen.seconds

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from unseen.core.models import FileRecord, ItemTask, SourceSpec
 from unseen.core.settings import Settings
+from unseen.engine.pipeline import WorkerConfig, process_item
 from unseen.engine.runner import process_case
 from unseen.reports.records import iter_records
 from unseen.store import repo
@@ -35,3 +37,15 @@ def process_files(
 def item_errors(record: dict[str, Any], *analysers: str) -> list[str]:
     """The record's errors reported by the named analysers, in order."""
     return [e for e in record["errors"] if e.split(": ", 1)[0] in analysers]
+
+
+def analyse(root: Path, name: str, data: bytes, settings: Settings | None = None) -> FileRecord:
+    """One file through the fast pass's per-item function (what every worker runs),
+    without a case: quicker where only the item's own facts matter."""
+    folder = root / "evidence"
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    (root / "thumbs").mkdir(exist_ok=True)
+    spec = SourceSpec(1, "folder", str(folder), "EV01")
+    config = WorkerConfig(settings or Settings(), str(root / "thumbs"))
+    return process_item(ItemTask(1, spec, name, name.encode(), len(data)), config)

@@ -31,7 +31,7 @@ def ingest() -> Iterator[ModuleType]:
 
 @pytest.fixture(scope="module")
 def corpus(ingest: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # 1200x900 is draft-decoded at 1/2 (short side 450 >= 256), 640x480 is decoded whole.
+    # Both sizes are decoded whole (short sides under twice the 768 px draft minimum).
     cache = tmp_path_factory.mktemp("bench")
     root: Path = ingest.build_corpus(cache, 2, 4, big_size=(1200, 900), small_size=(640, 480))
     return root

@@ -20,12 +20,12 @@ from .evidence import encode, exif_jpeg, jpeg, scene, write
 # JPEG sizes for the draft-decoding checks: (width, height) -> expected policy.
 DRAFT_SIZES = {
     (600, 450): "full",
-    (1024, 768): "jpeg-draft-1/2",
-    (2048, 1536): "jpeg-draft-1/4",
-    (4000, 3000): "jpeg-draft-1/8",
+    (1024, 768): "full",
+    (2048, 1536): "jpeg-draft-1/2",
+    (4000, 3000): "jpeg-draft-1/2",
 }
 
-# Non-RGB JPEGs of 1600 x 1200 (draft 1/4): CMYK (Adobe) and greyscale.
+# Non-RGB JPEGs of 1600 x 1536 (draft 1/2): CMYK (Adobe) and greyscale.
 DRAFT_MODES = ("CMYK", "L")
 
 SOUTH_WEST = {
@@ -131,7 +131,7 @@ def gallery_payloads() -> dict[str, bytes]:
     for (w, h), _policy in DRAFT_SIZES.items():
         files[f"draft/{w}x{h}.jpg"] = jpeg(w, h, seed=w, quality=90)
     for mode in DRAFT_MODES:  # draft-decoded in their own colour space
-        files[f"draft/{mode}.jpg"] = encode(scene(1600, 1200, 3).convert(mode), "JPEG")
+        files[f"draft/{mode}.jpg"] = encode(scene(1600, 1536, 3).convert(mode), "JPEG")
     base = scene(300, 220, 5)
     files["modes/cmyk.jpg"] = encode(base.convert("CMYK"), "JPEG", quality=90)
     files["modes/palette_transparent.png"] = encode(

@@ -38,7 +38,7 @@ def test_each_format_gives_size_and_reference_pdq(gallery: Gallery, name: str) -
 
 
 @pytest.mark.parametrize(("size", "policy"), sorted(DRAFT_SIZES.items()))
-def test_draft_decoded_pdq_is_within_10_bits_of_full_decode(
+def test_draft_decoded_pdq_is_within_8_bits_of_full_decode(
     gallery: Gallery, size: tuple[int, int], policy: str
 ) -> None:
     name = f"draft/{size[0]}x{size[1]}.jpg"
@@ -46,7 +46,7 @@ def test_draft_decoded_pdq_is_within_10_bits_of_full_decode(
     assert (rec["width"], rec["height"]) == size  # the true size, not the draft's
     assert rec["pdq_policy"] == policy
     reference, reference_quality = full_decode_pdq(gallery.payloads[name])
-    assert hamming(rec["pdq"], reference) <= 10
+    assert hamming(rec["pdq"], reference) <= 8
     assert rec["pdq_quality"] > 0 and reference_quality > 0
 
 
@@ -54,8 +54,8 @@ def test_draft_decoded_pdq_is_within_10_bits_of_full_decode(
 def test_draft_decoding_of_cmyk_and_grey_jpegs(gallery: Gallery, mode: str) -> None:
     name = f"draft/{mode}.jpg"
     rec = gallery.records[name]
-    assert (rec["width"], rec["height"], rec["pdq_policy"]) == (1600, 1200, "jpeg-draft-1/4")
-    assert hamming(rec["pdq"], full_decode_pdq(gallery.payloads[name])[0]) <= 10
+    assert (rec["width"], rec["height"], rec["pdq_policy"]) == (1600, 1536, "jpeg-draft-1/2")
+    assert hamming(rec["pdq"], full_decode_pdq(gallery.payloads[name])[0]) <= 8
     assert rec["pdq_quality"] > 0 and spine_errors(rec) == []
 
 

@@ -4,8 +4,9 @@ PDQ uses Meta's reference C++ core (``pdqhash``) on an RGB conversion of every m
 CMYK, palette, 1-bit and 16-bit images are converted, and alpha is dropped as the
 reference tools do, so our hashes compare with agency sets made by those tools.
 JPEGs are draft-decoded (DCT-domain downscale) as far as the short side stays at
-least ``pdq_min_short_side`` px: 5-13x faster and within a few bits of a full decode.
-Each hash records the decode policy that produced it.
+least ``pdq_min_short_side`` px (within 8 bits of a full decode), and every decode stays
+within the worker's pixel budget (``analysis.decode``). Each hash records the decode
+policy that produced it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 
 import numpy as np
 import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
+from unseen.analysis.decode import decode, pixel_budget
 from unseen.analysis.filetype import EMPTY
 from unseen.core.errors import EvidenceError
 from unseen.core.jpeg import IJG_LUMA
@@ -64,14 +65,6 @@ def to_rgb(img: Image.Image) -> Image.Image:
         scaled = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
     return img.convert("RGB")
-
-
-def draft_scale(img: Image.Image, min_short_side: int) -> int:
-    """The JPEG DCT scale (1, 2, 4 or 8) that keeps the short side >= the minimum."""
-    if img.format not in ("JPEG", "MPO") or min_short_side <= 0:
-        return 1
-    k = min(img.size) // min_short_side
-    return next((s for s in (8, 4, 2) if s <= k), 1)
 
 
 def qtables_fingerprint(tables: dict[int, list[int]]) -> str:
@@ -143,25 +136,27 @@ class ImageAnalyser(FileAnalyser):
                 f"possible decompression bomb: header claims {img.width}x{img.height} "
                 f"({pixels} pixels, limit {ctx.settings.max_image_pixels}); not decoded"
             )
-        # Only now may later analysers use it: some readers (PNG EXIF) decode on access.
-        ctx.image = img
+        # Only now may later analysers use it: some readers (PNG EXIF) decode on access,
+        # so a picture over the decode budget is only shared where reading it does not
+        # decode it (JPEG EXIF sits before the image data).
+        if pixels <= pixel_budget(ctx.settings) or img.format in ("JPEG", "MPO"):
+            ctx.image = img
         self._hash(ctx, img, rec)
 
     def _hash(self, ctx: ItemContext, img: Image.Image, rec: ImageRecord) -> None:
-        scale = draft_scale(img, ctx.settings.pdq_min_short_side)
-        if scale > 1:
-            img.draft("RGB", (math.ceil(img.width / scale), math.ceil(img.height / scale)))
         try:
-            rgb = to_rgb(img)
-            pixels = np.ascontiguousarray(np.asarray(rgb))
+            budget, short = pixel_budget(ctx.settings), ctx.settings.pdq_min_short_side
+            decoded = decode(img, ctx.data or b"", budget, short, to_rgb)
+            pixels = np.ascontiguousarray(np.asarray(decoded.rgb))
         except OSError as exc:  # Pillow's decoders report broken data as OSError
             raise EvidenceError(f"cannot decode: {exc}") from exc
         hashes, quality = pdqhash.compute_dihedral(pixels)
-        ctx.rgb = rgb  # decoded: the thumbnail may use it
+        del pixels
+        ctx.rgb = decoded.rgb  # decoded: the thumbnail may use it
         rec.pdq_dihedral = tuple(pdq_hex(h) for h in hashes)
         rec.pdq = rec.pdq_dihedral[0]
         rec.pdq_quality = int(quality)
-        rec.pdq_policy = f"jpeg-draft-1/{scale}" if scale > 1 else "full"
+        rec.pdq_policy = decoded.policy
 
 
 ANALYSERS.register(ImageAnalyser)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, Table, and_, delete, insert, select
 
 from unseen import plugins
+from unseen.analysis.decode import pixel_budget
 from unseen.core.models import ItemTask
 from unseen.core.settings import Settings
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser
@@ -49,7 +50,7 @@ class DeepStage(CaseStage):
         with case.engine.connect() as conn:
             todo = list(_todo(conn, usable))
         writer = _Writer(case, usable)
-        work = partial(deep_batch, names=names)
+        work = partial(deep_batch, names=names, budget=pixel_budget(settings))
         if workers == 0:
             for batch in batched(todo, BATCH):
                 writer.store(work(batch))

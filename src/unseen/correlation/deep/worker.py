@@ -10,8 +10,10 @@ from typing import Any
 from PIL import Image
 
 from unseen import plugins
+from unseen.analysis.decode import decode, pixel_budget
 from unseen.analysis.image import SAFE_FORMATS, to_rgb
 from unseen.core.models import ItemTask
+from unseen.core.settings import Settings
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext
 from unseen.correlation.facts import ItemFacts
 from unseen.engine.pipeline import describe
@@ -19,6 +21,7 @@ from unseen.sources.base import open_source
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_PIXELS = 180_000_000
+DEFAULT_BUDGET = pixel_budget(Settings())
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +44,19 @@ def _analysers(names: tuple[str, ...]) -> list[DeepAnalyser]:
     return [DEEP_ANALYSERS.get(name)() for name in names]
 
 
-def deep_batch(batch: list[DeepTask], names: tuple[str, ...]) -> list[DeepResult]:
-    """Run the named deep analysers over a batch (in a worker process or here)."""
-    return [deep_item(t, names) for t in batch]
+def deep_batch(
+    batch: list[DeepTask], names: tuple[str, ...], budget: int = DEFAULT_BUDGET
+) -> list[DeepResult]:
+    """Run the named deep analysers over a batch (in a worker process or here), decoding
+    each picture within ``budget`` pixels."""
+    return [deep_item(t, names, budget) for t in batch]
 
 
-def deep_item(t: DeepTask, names: tuple[str, ...]) -> DeepResult:
+def deep_item(t: DeepTask, names: tuple[str, ...], budget: int = DEFAULT_BUDGET) -> DeepResult:
     result = DeepResult(t.task.item_id)
     analysers = [a for a in _analysers(names) if a.applies_to(t.facts)]
     try:
-        image = _decode(t.task)
+        image = _decode(t.task, budget)
     except Exception as exc:  # hostile evidence: recorded on the item, never raised
         result.errors.append(("deep", f"cannot decode for deep analysis: {describe(exc)}"))
         result.done.extend((a.NAME, a.VERSION) for a in analysers)
@@ -67,7 +73,7 @@ def deep_item(t: DeepTask, names: tuple[str, ...]) -> DeepResult:
     return result
 
 
-def _decode(task: ItemTask) -> Image.Image:
+def _decode(task: ItemTask, budget: int) -> Image.Image:
     with open_source(task.source).open(task.locator) as stream:
         data = stream.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
@@ -75,5 +81,6 @@ def _decode(task: ItemTask) -> Image.Image:
     img = Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
     if img.width * img.height > MAX_PIXELS:
         raise ValueError(f"claims {img.width}x{img.height} pixels")
-    img.load()  # decode now: a broken picture is one error here, not one per analyser
-    return to_rgb(img)
+    # Decoded now (a broken picture is one error here, not one per analyser), at full
+    # size where the worker's budget allows, reduced while decoding where it does not.
+    return decode(img, data, budget, 0, to_rgb).rgb
