@@ -1,0 +1,68 @@
+"""The phones stage on a case kept in PostgreSQL (UNSEEN_TEST_PG_URL; ``bash
+scripts/with-postgres.sh`` starts a throwaway server): the same messages, links and
+provenance as on SQLite, and text search without FTS5."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones.people import rank_people
+from unseen.phones.search import search_ids
+from unseen.store import repo
+from unseen.store.case import Case
+
+from .builders import ios_sms, whatsapp_android
+from .test_phone_pipeline import SKIP, _attachments, _messages
+
+SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not SERVER,
+        reason="UNSEEN_TEST_PG_URL is not set; run under `bash scripts/with-postgres.sh`",
+    ),
+]
+
+
+@pytest.fixture
+def cases(tmp_path: Path) -> Iterator[tuple[Case, Case]]:
+    assert SERVER
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    name = f"unseen_phones_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    whatsapp_android(tmp_path / "android")
+    ios_sms(tmp_path / "iphone/private/var/mobile")
+    built = []
+    for label, db in (("pg", url), ("lite", None)):
+        case = Case.create(tmp_path / label, name=label, database_url=db)
+        repo.add_source(case, "folder", str(tmp_path / "android"), "ANDROID", "tester")
+        repo.add_source(case, "folder", str(tmp_path / "iphone"), "IPHONE", "tester")
+        process_case(case, workers=0, settings=Settings(skip=SKIP))
+        built.append(case)
+    yield built[0], built[1]
+    for case in built:
+        case.close()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_same_results_on_postgresql(cases: tuple[Case, Case]) -> None:
+    pg, lite = cases
+    for app in ("WhatsApp", "iMessage/SMS"):
+        assert _messages(pg, app) == _messages(lite, app)
+    assert _attachments(pg) == _attachments(lite)
+    with pg.engine.connect() as a, lite.engine.connect() as b:
+        assert [p.label for p in rank_people(a)] == [p.label for p in rank_people(b)]
+        assert len(search_ids(a, "SHED meeting")) == len(search_ids(b, "SHED meeting")) == 1
