@@ -49,6 +49,7 @@ def test_conversation_thread(built: Built, tmp_path: Path) -> None:  # noqa: F81
         listing = client.get("/conversations")
         assert listing.status_code == 200
         assert f'<a href="/conversations/{chat}">chat with Sam Carter</a>' in listing.text
+        assert "<td>Google Pixel 7</td><td>14</td>" in listing.text  # the device, from build.prop
         page = client.get(f"/conversations/{chat}")
     assert page.status_code == 200
     text = page.text

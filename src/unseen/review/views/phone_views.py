@@ -27,9 +27,19 @@ from unseen.store import schema as s
 
 def conversations_page(request: Request) -> Response:
     ctx = app_context(request)
+    d, src = s.phone_devices, s.sources
     with ctx.read() as conn:
         rows = conversation_rows(conn)
-    return render(request, "phone_conversations.html", current_session(request), rows=rows)
+        devices = conn.execute(
+            select(src.c.label, d.c.platform, d.c.name, d.c.model, d.c.os_version, d.c.serial,
+                   d.c.imei, d.c.phone_number)
+            .join(src, src.c.id == d.c.source_id)
+            .order_by(d.c.id)
+        ).all()  # fmt: skip
+    return render(
+        request, "phone_conversations.html", current_session(request), rows=rows,
+        devices=devices,
+    )  # fmt: skip
 
 
 def conversation_page(request: Request, conversation_id: PathId) -> Response:
