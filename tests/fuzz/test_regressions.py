@@ -7,15 +7,20 @@ import sqlite3
 import struct
 import tarfile
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from unseen import plugins
 from unseen.engine.runner import process_case
+from unseen.matching.formats import FORMATS
+from unseen.matching.formats.base import BadFile
 from unseen.sources.containers import CONTAINERS, Limits
 from unseen.store import repo
 from unseen.store.case import Case
+
+from .parsers import parse_bytes
 
 plugins.load()
 TRUNCATED = "damaged TAR member: Compressed file ended before the end-of-stream marker was reached"
@@ -142,3 +147,68 @@ def test_damaged_zip_members_are_os_errors(
     # Found by test_fuzz_archives: BadZipFile, zlib.error and ValueError escaped from
     # member reads and opens, and IndexError from listing a member with an empty name.
     assert _read_zip(data) == expected
+
+
+def _schema_not_utf8(path: Path) -> Path:
+    """An SQLite file whose schema names a table in bytes that are not UTF-8: SQLite's
+    "malformed database schema (...)" message then quotes them."""
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE urls (id INTEGER)")
+        db.commit()
+    data = bytearray(path.read_bytes())
+    name = data.index(b"tableurlsurls") + 6
+    data[name] = 0xB4  # the name column: "u\xb4ls"
+    sql = data.index(b"CREATE TABLE urls")
+    data[sql + 14] = 0x20  # so that the schema no longer parses
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_browser_database_with_a_non_utf8_schema_is_a_database_error(tmp_path: Path) -> None:
+    # Found by test_fuzz_browsers: Python could not build SQLite's error and raised
+    # UnicodeDecodeError from opening the copy.
+    data = _schema_not_utf8(tmp_path / "seed").read_bytes()
+    rel = "Users/u/AppData/Local/Google/Chrome/User Data/Default/History"
+    with pytest.raises(sqlite3.DatabaseError) as err:
+        parse_bytes("chromium_history", tmp_path / "ev", rel, data)
+    assert str(err.value) == (
+        "corrupt database: 'utf-8' codec can't decode byte 0xb4 in position 28: invalid start byte"
+    )
+
+
+def test_an_nsrl_file_with_a_non_utf8_schema_is_a_bad_file(tmp_path: Path) -> None:
+    path = _schema_not_utf8(tmp_path / "nsrl.db")
+    with pytest.raises(BadFile) as err:
+        FORMATS.get("nsrl")(path).header()
+    assert str(err.value) == (
+        "database: not a readable SQLite database: 'utf-8' codec can't decode byte 0xb4 "
+        "in position 28: invalid start byte"
+    )
+
+
+def test_a_csv_header_with_a_stray_carriage_return_is_a_bad_file(tmp_path: Path) -> None:
+    # Found by test_fuzz_hashsets: csv.Error escaped from reading the header.
+    path = tmp_path / "set.csv"
+    path.write_bytes(b"md5,cat\regory\n" + b"0" * 31 + b"1,1\n")
+    with pytest.raises(BadFile) as err:
+        FORMATS.get("csv")(path).header()
+    assert str(err.value) == (
+        "line 1: header is not CSV: new-line character seen in unquoted field - "
+        "do you need to open the file in universal-newline mode?"
+    )
+
+
+def test_a_corrupt_lzma_stream_in_a_7z_member_is_an_os_error() -> None:
+    # Found by test_fuzz_archives: LZMAError escaped from extracting the member.
+    py7zr = pytest.importorskip("py7zr")
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as archive:
+        archive.writestr(bytes(range(256)) * 40, "a.bin")
+    data = bytearray(buf.getvalue())
+    for k in range(40, 80):  # the packed stream, after the 32-byte signature header
+        data[k] ^= 0x5A
+    reader = CONTAINERS.get("7z")(io.BytesIO(bytes(data)))
+    (member,) = list(reader.members(Limits()))
+    with pytest.raises(OSError) as err:
+        reader.open_member(member.entry.locator)
+    assert str(err.value) == "7z member not readable: Corrupt input data"

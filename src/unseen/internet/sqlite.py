@@ -66,7 +66,8 @@ def open_copy(ctx: ParseContext, limit: int) -> Iterator[sqlite3.Connection]:
     Raises:
         WrongFormat: the item is not an SQLite database.
         TooLarge: the database or a sibling is bigger than ``limit``.
-        sqlite3.DatabaseError: the copy is corrupt or encrypted.
+        sqlite3.DatabaseError: the copy is corrupt or encrypted (also when SQLite's
+            message about it is not valid UTF-8).
     """
     folder = ctx.temp_dir()
     target = folder / COPY_NAME
@@ -87,6 +88,10 @@ def open_copy(ctx: ParseContext, limit: int) -> Iterator[sqlite3.Connection]:
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         yield conn
+    except UnicodeDecodeError as exc:
+        # SQLite's error message quoted bytes of a corrupt schema that are not UTF-8,
+        # and Python could not build the DatabaseError it meant (found by fuzzing).
+        raise sqlite3.DatabaseError(f"corrupt database: {exc}") from exc
     finally:
         conn.close()
 

@@ -8,7 +8,9 @@ members of a solid block are decompressed from the block's start each time.
 
 from __future__ import annotations
 
+import lzma
 import tempfile
+import zlib
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
@@ -35,7 +37,14 @@ except ImportError:  # pragma: no cover - depends on the extra
 MAGIC = b"7z\xbc\xaf\x27\x1c"
 MISSING = "7z archive not read: install unseen[archives] (py7zr)"
 # Anything py7zr raises on hostile input that is not a bug of ours.
-_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, ValueError, LookupError)
+_ERRORS: tuple[type[BaseException], ...] = (
+    EOFError,
+    OSError,
+    ValueError,
+    LookupError,
+    lzma.LZMAError,  # a corrupt LZMA/LZMA2 stream, raised from extract (found by fuzzing)
+    zlib.error,
+)
 if py7zr is not None:
     _ERRORS += (ArchiveError, PasswordRequired)
 

@@ -46,7 +46,8 @@ class NsrlFormat(HashSetFormat):
     def _columns(self, conn: sqlite3.Connection) -> list[str]:
         try:
             rows = conn.execute("PRAGMA table_info(FILE)").fetchall()
-        except sqlite3.DatabaseError as exc:
+        # UnicodeDecodeError: SQLite's message quoted a corrupt schema's non-UTF-8 bytes.
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             raise BadFile("database", f"not a readable SQLite database: {exc}") from exc
         columns = [str(row[1]).lower() for row in rows]
         if not set(HASHES) <= set(columns):
@@ -69,7 +70,7 @@ class NsrlFormat(HashSetFormat):
                     yield _entry(
                         f"FILE row {rowid}", row[1:4], dict(zip(extras, row[4:], strict=True))
                     )
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 raise BadFile(f"FILE row {rowid}", f"database unreadable after it: {exc}") from exc
 
 

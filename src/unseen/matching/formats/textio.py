@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from unseen.matching.formats.base import Rejected
+from unseen.matching.formats.base import BadFile, Rejected
 
 MAX_LINE = 1 << 20  # bytes; longer lines are rejected, never read whole
 _CHUNK = 1 << 16
@@ -62,7 +62,10 @@ def first_line(head: bytes) -> str:
 def split_header(line: str) -> tuple[str, list[str]]:
     """The delimiter and cells of a header line: the delimiter that splits it most."""
     best = max(DELIMITERS, key=line.count)
-    return best, next(csv.reader([line], delimiter=best))
+    try:
+        return best, next(csv.reader([line], delimiter=best))
+    except csv.Error as exc:  # e.g. a stray carriage return inside it (found by fuzzing)
+        raise BadFile("line 1", f"header is not CSV: {exc}") from exc
 
 
 def normalise(name: str) -> str:
