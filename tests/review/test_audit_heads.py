@@ -281,3 +281,15 @@ def test_heads_are_unsigned_without_a_key_and_verify_says_so(
     assert done.exit_code == 0, done.output
     assert "0 signed and 1 unsigned recorded heads match" in done.output
     assert "warning: unsigned heads prove little" in done.output
+
+
+def test_a_widened_key_leaves_unsigned_heads_that_verify_flags(
+    case_dir: Path, library: Path
+) -> None:
+    (library / "keys" / "agency.key").chmod(0o644)
+    _append(Case.open(case_dir), "after the key was exposed")  # the action still happens
+    assert records(case_heads(case_dir))[-1].sig is None
+    assert verify(case_dir).problem == (
+        f"the head of entry 7 in {case_heads(case_dir)} is unsigned although earlier heads "
+        "were signed"
+    )

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from sqlalchemy import Connection, event
 
 from unseen.core import keys
+from unseen.core.errors import UnseenError
 from unseen.core.home import library_home
 from unseen.core.timeconv import utc_now
 from unseen.store.case import case_root_for
@@ -123,19 +124,29 @@ def head_files(case_uuid: str, url: str, library: Path | None = None) -> list[Pa
 
 
 # The private key, read once per process (and again if the file changes).
-_key_cache: dict[Path, tuple[int, Ed25519PrivateKey]] = {}
+_key_cache: dict[Path, tuple[tuple[int, int], Ed25519PrivateKey]] = {}
 
 
 def agency_key(library: Path | None = None) -> Ed25519PrivateKey | None:
-    """The agency key when the library has one; None otherwise (heads go unsigned)."""
+    """The agency key when the library has a usable one; None otherwise (heads unsigned).
+
+    A key that exists but cannot be used (readable by others, damaged) is logged as an
+    error rather than raised: refusing every audited action (logins included) would
+    stop the review; the unsigned heads it leaves are flagged by ``unseen audit verify``.
+    """
     path = keys.private_path(library)
     try:
-        mtime = path.stat().st_mtime_ns
+        st = path.stat()
     except OSError:
         return None
+    stamp = (st.st_mtime_ns, st.st_mode)
     cached = _key_cache.get(path)
-    if cached is None or cached[0] != mtime:
-        _key_cache[path] = (mtime, keys.load_private(library))
+    if cached is None or cached[0] != stamp:
+        try:
+            _key_cache[path] = (stamp, keys.load_private(library))
+        except UnseenError as exc:
+            log.error("audit heads are written unsigned: %s", exc)
+            return None
     return _key_cache[path][1]
 
 
