@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from sqlalchemy import func, select
 
 from unseen import plugins
 from unseen.analysis.base import ItemContext
@@ -43,6 +44,7 @@ from unseen.engine.runner import default_workers, process_case
 from unseen.engine.stages import ordered_stages
 from unseen.sources.base import detect_kind
 from unseen.store import repo
+from unseen.store import schema as s
 from unseen.store.case import Case
 
 
@@ -98,7 +100,10 @@ def build_evidence(root: Path, files: int, size: tuple[int, int]) -> tuple[Path,
     return folder, images
 
 
-def ingest(evidence: Path, work: Path, workers: int, carve: bool = True) -> float:
+def ingest(
+    evidence: Path, work: Path, workers: int, carve: bool = True, expected: int = 0
+) -> float:
+    """Seconds of the fast pass; warns when fewer than ``expected`` JPEGs were hashed."""
     shutil.rmtree(work, ignore_errors=True)
     case = Case.create(work, name="BENCH", examiner="bench")
     repo.add_source(case, detect_kind(evidence), str(evidence), evidence.name, "bench")
@@ -107,7 +112,16 @@ def ingest(evidence: Path, work: Path, workers: int, carve: bool = True) -> floa
     stages = tuple(stage.NAME for stage in ordered_stages())
     settings = Settings(skip=stages, carve_unallocated=carve)
     process_case(case, workers=workers, settings=settings)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    with case.engine.connect() as conn:
+        pictures = conn.execute(
+            select(func.count()).where(
+                s.items.c.mime == "image/jpeg", s.items.c.sha256.is_not(None)
+            )
+        ).scalar_one()
+    if pictures < expected:  # a side that failed is not fast, it is wrong
+        print(f"  WARNING: {evidence.name}: only {pictures} JPEGs hashed")
+    return seconds
 
 
 def compare_formats(
@@ -117,7 +131,7 @@ def compare_formats(
     mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
 
     def side(name: str, evidence: Path, carve: bool = False) -> Callable[[], float]:
-        return lambda: ingest(evidence, root / f"case-{name}", workers, carve=carve)
+        return lambda: ingest(evidence, root / f"case-{name}", workers, carve, files)
 
     names = list(images)
     sides = [side("folder", folder), *(side(n, images[n]) for n in names)]
