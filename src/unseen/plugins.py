@@ -70,6 +70,7 @@ BUILTIN_MODULES = (
     "unseen.phones.parsers.android_sms",
     "unseen.phones.parsers.android_media",
     "unseen.phones.parsers.ios_containers",
+    "unseen.phones.parsers.kik_ios",
     "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",
