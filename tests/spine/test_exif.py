@@ -21,6 +21,7 @@ def test_south_west_below_sea_level_with_offset_and_thumbnail(gallery: Gallery) 
         "gps_alt": -42.35,  # altitude reference 1: below sea level
         "orientation": 1,
         "thumbnail": True,
+        "serial_source": "EXIF BodySerialNumber (0xA431)",
     }
     assert spine_errors(rec) == []
 
@@ -40,6 +41,7 @@ def test_north_east_above_sea_level_without_offset_or_thumbnail(gallery: Gallery
         "gps_alt": 123.5,
         "orientation": 6,
         "thumbnail": False,
+        "serial_source": None,
     }
     assert spine_errors(rec) == []
 

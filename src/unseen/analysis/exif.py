@@ -2,12 +2,15 @@
 
 GPS becomes signed decimal degrees (south and west negative, below sea level
 negative), ``DateTimeOriginal`` becomes ISO 8601 (with its offset when the camera
-recorded one). A malformed field is recorded as an error; the other fields survive.
+recorded one). The body serial comes from EXIF's ``BodySerialNumber`` or, where that is
+empty, from the maker note (``analysis.makernotes``); ``serial_source`` names the tag.
+A malformed field is recorded as an error; the other fields survive.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -16,6 +19,7 @@ from typing import Any
 from PIL import ExifTags, Image
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
+from unseen.analysis.makernotes import MAKER_NOTE, maker_note_serial, maker_of
 from unseen.core.models import ExifRecord
 
 _IFD0 = {"make": 0x010F, "model": 0x0110, "software": 0x0131}
@@ -23,6 +27,7 @@ _EXIF_IFD = {"serial": 0xA431, "lens": 0xA434}
 _ORIENTATION = 0x0112
 _DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 0x9003, 0x9011
 _THUMB_OFFSET = 0x0201
+BODY_SERIAL_SOURCE = "EXIF BodySerialNumber (0xA431)"
 
 
 def text(value: Any) -> str | None:
@@ -86,8 +91,11 @@ def altitude(value: Any, ref: Any) -> float | None:
 
 class ExifAnalyser(FileAnalyser):
     NAME = "exif"
-    VERSION = "1"
-    DESCRIPTION = "camera EXIF: make, model, serial, lens, software, time, GPS, orientation"
+    VERSION = "2"
+    DESCRIPTION = (
+        "camera EXIF: make, model, serial (also from maker notes), lens, software, time, "
+        "GPS, orientation"
+    )
     DEPENDS_ON = ("image",)
 
     def applies_to(self, ctx: ItemContext) -> bool:
@@ -121,7 +129,29 @@ class ExifAnalyser(FileAnalyser):
                 continue
             if value is not None:
                 setattr(rec, name, value)
+        if rec.serial is not None:
+            rec.serial_source = BODY_SERIAL_SOURCE
+        else:
+            self._maker_note_serial(ctx, exif, ifd, rec)
         ctx.record.exif = rec
+
+    def _maker_note_serial(
+        self, ctx: ItemContext, exif: Image.Exif, ifd: Any, rec: ExifRecord
+    ) -> None:
+        """The body serial from the maker note, where EXIF's own field is empty."""
+        note = ifd.get(MAKER_NOTE)
+        if not isinstance(note, bytes) or maker_of(rec.make) is None:
+            return
+        assert ctx.image is not None
+        raw = ctx.image.info.get("exif")
+        tiff = raw[6:] if isinstance(raw, bytes) and raw.startswith(b"Exif\x00\x00") else b""
+        try:
+            found = maker_note_serial(ctx.data or b"", tiff, note, rec.make)
+        except (ValueError, struct.error) as exc:
+            ctx.record.error(self.NAME, f"EXIF maker note malformed: {exc}")
+            return
+        if found is not None:
+            rec.serial, rec.serial_source = found.value, found.source
 
 
 def _text_of(tags: Any, tag: int) -> str | None:

@@ -83,6 +83,8 @@ class ExifRecord:
     gps_alt: float | None = None
     orientation: int | None = None
     thumbnail: bool = False
+    # The tag the serial was read from: EXIF BodySerialNumber or a maker-note tag.
+    serial_source: str | None = None
 
 
 @dataclass(slots=True)

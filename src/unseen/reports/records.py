@@ -20,7 +20,7 @@ from unseen.store import schema as s
 
 EXIF_KEYS = (
     "make", "model", "serial", "lens", "software", "datetime_original",
-    "gps_lat", "gps_lon", "gps_alt", "orientation",
+    "gps_lat", "gps_lon", "gps_alt", "orientation", "serial_source",
 )  # fmt: skip
 VIDEO_KEYS = (
     "duration", "video_codec", "audio_codec", "width", "height", "fps", "frames",

@@ -104,6 +104,11 @@ def _extension_mismatch(conn: Connection) -> None:
     _add_column(conn, schema.items, "extension_mismatch")
 
 
+def _lead_views(conn: Connection) -> None:
+    """Each reviewer's "looked at" marks on leads."""
+    _create(conn, schema.lead_views)
+
+
 def _lead_history(conn: Connection) -> None:
     """Leads learn from decisions: each ranking's weights and every score change."""
     _create(conn, schema.lead_runs, schema.lead_changes)
@@ -142,6 +147,11 @@ def _review_hardening(conn: Connection) -> None:
     _add_column(conn, schema.users, "removed_at")
 
 
+def _fidelity(conn: Connection) -> None:
+    """Which tag each camera serial came from (EXIF or a maker note)."""
+    _add_column(conn, schema.exif, "serial_source")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -151,9 +161,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "correlation", _correlation),
     Migration(7, "extension mismatch", _extension_mismatch),
     Migration(8, "lead history", _lead_history),
+    Migration(15, "lead views", _lead_views),
     Migration(9, "review hardening", _review_hardening),
     Migration(14, "phones and messages", _phones),
     Migration(11, "expansion budget", _expansion_budget),
+    Migration(10, "fidelity", _fidelity),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

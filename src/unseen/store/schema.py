@@ -150,6 +150,8 @@ exif = Table(
     Column("gps_alt", Float),
     Column("orientation", Integer),
     Column("thumbnail", Boolean, nullable=False, default=False),
+    # Which tag the serial came from (EXIF BodySerialNumber or a maker-note tag).
+    Column("serial_source", Text),
 )
 
 item_errors = Table(
@@ -233,6 +235,21 @@ lead_changes = Table(
     Column("lost", Text, nullable=False),  # JSON reasons
 )
 Index("ix_lead_changes_target", lead_changes.c.target_kind, lead_changes.c.target_id)
+
+# Which leads each reviewer has looked at (and the score then), so the queue shows
+# what is new since their last visit. Groups are keyed by kind and key, which survive
+# a re-correlation; items by id.
+lead_views = Table(
+    "lead_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user", String(128), nullable=False),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_key", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+Index("ix_lead_views_user", lead_views.c.user, lead_views.c.target_kind, lead_views.c.target_key)
 
 # --- review (issue 6) ----------------------------------------------------------------
 
