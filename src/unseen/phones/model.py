@@ -52,7 +52,7 @@ class Message:
     conversation: str | None  # Conversation.key
     sender: str | None  # Contact.handle; None for the owner
     direction: str  # SENT or RECEIVED
-    ts_utc: str | None
+    ts_utc: str | None  # None: derived from ts_raw and ts_epoch when stored
     ts_raw: int | float | str | None  # as stored; written as text (kept small in memory)
     ts_epoch: str | None
     text: str | None

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from unseen.core.timeconv import utc_now
 from unseen.phones.model import Extract, Message
+from unseen.phones.times import utc_of
 from unseen.phones.worker import ItemOutcome, ParserOutcome
 from unseen.store import schema as s
 
@@ -181,7 +182,7 @@ def _write_messages(
             "conversation_id": chats.get(m.conversation) if m.conversation else None,
             "sender_id": contacts.get(m.sender) if m.sender else None,
             "direction": m.direction,
-            "ts_utc": m.ts_utc,
+            "ts_utc": m.ts_utc or utc_of(m.ts_raw, m.ts_epoch),
             "ts_raw": None if m.ts_raw is None else str(m.ts_raw),
             "ts_epoch": m.ts_epoch,
             "text": m.text,

@@ -64,3 +64,23 @@ def unix_ms(raw: object) -> Reading:
         return _NONE
     assert isinstance(raw, int | float)
     return _utc(_1970, raw * 1000), raw, "unix_ms"
+
+
+_BASES = {"mac_absolute_ns": (_2001, 0.001), "mac_absolute_s": (_2001, 1_000_000.0),
+          "unix_ms": (_1970, 1000.0), "unix_s": (_1970, 1_000_000.0)}  # fmt: skip
+
+
+def utc_of(raw: object, epoch: str | None) -> str | None:
+    """The UTC text of a raw value in one of this module's epochs (None if unknown).
+
+    Example:
+        >>> utc_of(1_709_290_800_123, "unix_ms"), utc_of(730_944_000, "mac_absolute_s")
+        ('2024-03-01T11:00:00.123000Z', '2024-03-01T00:00:00.000000Z')
+    """
+    if epoch not in _BASES or not _number(raw):
+        return None
+    assert isinstance(raw, int | float)
+    base, unit = _BASES[epoch]
+    if epoch == "mac_absolute_ns":
+        return _utc(base, int(raw) // 1000)
+    return _utc(base, raw * unit)

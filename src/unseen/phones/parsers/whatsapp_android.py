@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import sqlite3
+import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -153,10 +154,13 @@ def _current(
         elif not is_group:
             out.contact(key, names.get(key))
             members[key].add(key)
-        utc, raw, epoch = unix_ms(ts)
+        # The UTC text is derived when stored: millions of messages need not hold it here.
+        raw, epoch = (ts, "unix_ms") if isinstance(ts, int | float) and ts else (None, None)
+        utc = None
         media: tuple[Attachment, ...] = ()
         if path or fhash or mime:
-            media = (Attachment(path, mname, mime, size, _hex_sha256(fhash)),)
+            kind = sys.intern(mime) if isinstance(mime, str) else mime
+            media = (Attachment(path, mname, kind, size, _hex_sha256(fhash)),)
         out.messages.append(
             Message(
                 f"message _id {mid}",
