@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from unseen.core.settings import Settings
@@ -169,4 +170,27 @@ def test_review_grid_filters_not_examined_items(case_of: CaseOf, nested: Path) -
         "fake.vhd",
         "flat.vmdk",
         "overlay.qcow2",
+    ]
+
+
+def test_truncated_sparse_vmdk_records_what_it_lost(case_of: CaseOf, tmp_path: Path) -> None:
+    a.need("mkfs.vfat", "mcopy")
+    rng = np.random.default_rng(7)
+    first, second = rng.bytes(300_000), rng.bytes(300_000)
+    fs = tmp_path / "fs.raw"
+    a.run("mkfs.vfat", "-C", fs, "8192")
+    for name, data in (("a.bin", first), ("b.bin", second)):
+        (tmp_path / name).write_bytes(data)
+        a.run("mcopy", "-i", fs, tmp_path / name, f"::/{name}")
+    whole = a.virtual_disk(fs, "vmdk", tmp_path / "whole.vmdk").read_bytes()
+    cut = tmp_path / "cut" / "cut.vmdk"
+    cut.parent.mkdir()
+    cut.write_bytes(whole[: len(whole) - 200_000])  # the last grains are gone
+    _, records = case_of(cut, settings=NO_CARVE)
+    got = {r["path"]: r for r in records.values()}
+    assert (got["a.bin"]["sha256"], got["a.bin"]["errors"]) == (a.sha256(first), [])
+    assert got["b.bin"]["sha256"] is None
+    assert got["b.bin"]["errors"] == [
+        "read: cannot read: content not recoverable: the VMDK image is damaged under it "
+        "(reading at byte 0 of the file)"
     ]

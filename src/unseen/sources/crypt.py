@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from typing import Any, BinaryIO, ClassVar
 
 from unseen.core.registry import Registry
-from unseen.sources.media import MediaStream, libyal, not_examined
+from unseen.sources.media import MediaStream, libyal, libyal_cause, not_examined
 from unseen.sources.streams import Slice
 
 WHOLE = "whole"
@@ -67,14 +67,9 @@ class CryptFormat(ABC):
         except OSError as exc:
             raise not_examined(
                 f"encrypted {cls.LABEL} volume not unlocked with the key given for {volume} "
-                f"(sha256 {key_digest(key)[:16]}...): {_cause(exc)}"
+                f"(sha256 {key_digest(key)[:16]}...): {libyal_cause(exc)}"
             ) from None
         return MediaStream(handle, int(handle.get_size()))
-
-
-def _cause(exc: Exception) -> str:
-    links = [part.strip() for part in str(exc).split(". ") if part.strip()]
-    return (links[1] if len(links) > 1 else links[0] if links else "no detail").rstrip(".")
 
 
 class Luks(CryptFormat):

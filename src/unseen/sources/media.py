@@ -86,7 +86,8 @@ class MediaStream(PositionalStream):
         super().__init__(size)
         self.handle = handle
         self._keep = keep  # extent files the handle reads from, kept open with it
-        self.damaged: dict[int, int] = {}  # offset -> length read as zeros
+        self.damaged: dict[int, int] = {}  # offset -> length read as zeros (the first ones)
+        self.damaged_reads = 0
 
     def _read_at(self, offset: int, n: int) -> bytes:
         try:
@@ -94,7 +95,9 @@ class MediaStream(PositionalStream):
         except OSError:
             data = b""
         if len(data) < n:
-            self.damaged[offset + len(data)] = n - len(data)
+            self.damaged_reads += 1
+            if len(self.damaged) < 100:  # enough to show; a wrecked image must not eat memory
+                self.damaged[offset + len(data)] = n - len(data)
             data += bytes(n - len(data))
         return data
 
@@ -105,7 +108,8 @@ def damage(media: MediaStream, what: str) -> list[str]:
         return []
     ranges = sorted(media.damaged.items())
     shown = ", ".join(f"{length} bytes at {at}" for at, length in ranges[:10])
-    more = f" and {len(ranges) - 10} more ranges" if len(ranges) > 10 else ""
+    rest = media.damaged_reads - min(len(ranges), 10)
+    more = f" and {rest} more ranges" if rest > 0 else ""
     return [f"{what} damaged: parts not decodable read as zeros ({shown}{more})"]
 
 
@@ -155,9 +159,14 @@ def _failed(what: str, exc: Exception) -> EvidenceError:
     libyal messages chain every calling function ("binding: ... . lib_a: cause. ...");
     the second link is the check that failed, which is what an examiner can act on.
     """
+    return not_examined(f"{what} damaged or unreadable ({libyal_cause(exc)})")
+
+
+def libyal_cause(exc: Exception) -> str:
+    """The failed check in a libyal error chain (its second link), without the rest."""
     links = [part.strip() for part in str(exc).split(". ") if part.strip()]
     cause = links[1] if len(links) > 1 else (links[0] if links else "no detail")
-    return not_examined(f"{what} damaged or unreadable ({cause.rstrip('.')})")
+    return cause.rstrip(".")
 
 
 def _refuse_parent(what: str, role: str, name: str | bytes | None) -> None:

@@ -60,7 +60,41 @@ class VirtualDiskReader(ContainerReader):
             self.errors.extend(damage(self.media, self.what))
 
     def open_member(self, member: bytes) -> BinaryIO:
-        return self.disk.open_member(member)
+        return binary(Undamaged(self.disk.open_member(member), self.media, self.what))
+
+
+class Undamaged(io.RawIOBase):
+    """A member's content that fails, instead of reading zeros, where the virtual disk
+    could not be decoded: the item records the error rather than a wrong hash."""
+
+    cheap_seek = True  # positional all the way down: containers inside read in place
+
+    def __init__(self, inner: BinaryIO, media: MediaStream, what: str) -> None:
+        super().__init__()
+        self._inner, self._media, self._what = inner, media, what
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        before, at = self._media.damaged_reads, self._inner.tell()
+        data = self._inner.read(len(buffer))
+        if self._media.damaged_reads > before:
+            raise OSError(
+                f"content not recoverable: the {self._what} image is damaged under it "
+                f"(reading at byte {at} of the file)"
+            )
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def evidence_files(path: Path) -> list[Path]:
