@@ -26,9 +26,10 @@ from unseen.sources.media import NOT_EXAMINED, not_examined
 from unseen.sources.streams import random_access
 
 # Names examiners expect to be opened: disk images, virtual disks, archives. An item so
-# named that no reader opens is recorded as not examined.
+# named that no reader opens is recorded as not examined. Not ".raw": camera raw
+# pictures carry it too.
 CONTAINER_SUFFIXES = (
-    ".e01", ".ex01", ".l01", ".s01", ".aff", ".aff4", ".dd", ".raw", ".img", ".001",
+    ".e01", ".ex01", ".l01", ".s01", ".aff", ".aff4", ".dd", ".img", ".001",
     ".iso", ".dmg", ".sparseimage", ".sparsebundle", ".vmdk", ".vhd", ".vhdx", ".vdi",
     ".qcow", ".qcow2", ".hdd", ".hds", ".zip", ".7z", ".rar", ".tar", ".tgz", ".tar.gz",
     ".tar.bz2", ".tar.xz", ".cab", ".arj", ".lzh", ".zipx",
