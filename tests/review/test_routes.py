@@ -49,6 +49,8 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "categorise": DECIDERS,
     "categorise_filter": DECIDERS,
     "undo": DECIDERS,
+    "lead_looked": EVERYONE,
+    "categorise_group": DECIDERS,
     "exposure": EVERYONE,
     "break": EVERYONE,
 }
@@ -78,6 +80,8 @@ def call(client: TestClient, route: APIRoute, ids: dict[str, int], csrf: str = "
         "categorise": {"items": [image], "code": "A"},
         "categorise_filter": {"filter": {"q": "IMG_0001"}, "code": "A", "expected": 1},
         "exposure": {"item": image, "kind": "thumb", "ms": 100},
+        "lead_looked": {"kind": "item", "target": image},
+        "categorise_group": {"cluster": 1, "code": "A", "expected": 0},
         "reveal_thumbs": {"items": [image]},
     }
     forms = {

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from unseen.review.auth import ADMIN, EXAMINER, READ_ONLY, REVIEWER
-from unseen.review.views import api, auth_views, like_views, media_views, pages, phone_views
+from unseen.review.views import (
+    api,
+    auth_views,
+    lead_views,
+    like_views,
+    media_views,
+    pages,
+    phone_views,
+)
 
 PUBLIC: frozenset[str] = frozenset()
 EVERYONE = frozenset({ADMIN, EXAMINER, REVIEWER, READ_ONLY})
@@ -51,7 +59,7 @@ ROUTES: tuple[Route, ...] = (
     Route("timeline", "GET", "/timeline", pages.timeline, EVERYONE, label="Timeline"),
     Route("clusters", "GET", "/clusters", pages.clusters_page, EVERYONE, label="Clusters"),
     Route("cluster", "GET", "/clusters/{cluster_id}", pages.cluster_page, EVERYONE),
-    Route("leads", "GET", "/leads", pages.leads_page, EVERYONE, label="Leads"),
+    Route("leads", "GET", "/leads", lead_views.leads_page, EVERYONE, label="Leads"),
     Route("like", "GET", "/like", like_views.like_page, EVERYONE),
     Route(
         "conversations",
@@ -97,6 +105,15 @@ ROUTES: tuple[Route, ...] = (
         kind="api",
     ),
     Route("undo", "POST", "/api/undo", api.undo, DECIDERS, kind="api"),
+    Route("lead_looked", "POST", "/api/leads/looked", lead_views.looked, EVERYONE, kind="api"),
+    Route(
+        "categorise_group",
+        "POST",
+        "/api/leads/categorise-group",
+        lead_views.categorise_group,
+        DECIDERS,
+        kind="api",
+    ),
     Route("exposure", "POST", "/api/exposure", api.exposure, EVERYONE, kind="api"),
     Route("break", "POST", "/api/break", api.take_break, EVERYONE, kind="api"),
 )

@@ -132,27 +132,6 @@ def cluster_page(request: Request, cluster_id: PathId) -> Response:
     return RedirectResponse(f"/grid?cluster={cluster_id}", status_code=303)
 
 
-def leads_page(request: Request) -> Response:
-    ctx = app_context(request)
-    items: list[dict[str, Any]] = []
-    groups: list[dict[str, Any]] = []
-    if ctx.view.features.leads:
-        with ctx.read() as conn:
-            items = explore.leads(conn, "item")
-            groups = explore.leads(conn, "cluster") if ctx.view.features.clusters else []
-    with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
-        details = {"items": len(items), "groups": len(groups)}
-        audit.append(conn, current_session(request).user.name, "view_leads", "leads", details)
-    return render(
-        request,
-        "leads.html",
-        current_session(request),
-        items=items,
-        groups=groups,
-        labels=category_labels(ctx),
-    )
-
-
 def audit_page(request: Request, before: QueryId = 0) -> Response:
     ctx = app_context(request)
     log = s.audit_log
