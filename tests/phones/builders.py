@@ -240,9 +240,20 @@ def ios_sms(home: Path) -> bytes:
     for rowid, chat, text, body, handle, date, me, read in rows:
         conn.execute(
             "INSERT INTO message (ROWID, guid, text, attributedBody, handle_id, service, date,"
-            " is_from_me, is_read, is_delivered, is_sent) VALUES (?, ?, ?, ?, ?, 'iMessage', ?,"
-            " ?, ?, 1, ?)",
-            (rowid, f"GUID-{rowid}", text, body, handle if not me else 1, date, me, read, me),
+            " is_from_me, is_read, is_delivered, is_sent, account) VALUES (?, ?, ?, ?, ?,"
+            " 'iMessage', ?, ?, ?, 1, ?, ?)",
+            (
+                rowid,
+                f"GUID-{rowid}",
+                text,
+                body,
+                handle if not me else 1,
+                date,
+                me,
+                read,
+                me,
+                "E:owner@example.com" if me else None,
+            ),
         )
         conn.execute("INSERT INTO chat_message_join VALUES (?, ?, ?)", (chat, rowid, date))
     conn.execute(

@@ -504,3 +504,10 @@ def test_prolific_sender_signal() -> None:
             "db: row 2",
         ),
     ]
+
+
+def test_owner_account(built: Built) -> None:
+    c = s.msg_contacts
+    with built.case.engine.connect() as conn:
+        owners = conn.execute(select(c.c.app, c.c.handle).where(c.c.owner)).all()
+    assert [tuple(r) for r in owners] == [("iMessage/SMS", "owner@example.com")]

@@ -55,6 +55,7 @@ class IMessage(SqliteMessageParser):
     ) -> Extract:
         out = Extract(APP)
         handles = {int(rowid): str(h) for rowid, h in conn.execute(HANDLES) if h}
+        _owner_accounts(conn, out)
         chats = _chats(conn, out, handles)
         files = _attachments(conn, ctx)
         have = columns(conn, "message")
@@ -97,6 +98,21 @@ class IMessage(SqliteMessageParser):
                 )
             )
         return out
+
+
+def _owner_accounts(conn: sqlite3.Connection, out: Extract) -> None:
+    """The phone's own accounts: ``message.account`` of what it sent (``E:`` an Apple ID
+    e-mail, ``P:`` a phone number)."""
+    if "account" not in columns(conn, "message"):
+        return
+    rows = conn.execute(
+        "SELECT DISTINCT account FROM message WHERE is_from_me = 1 AND account IS NOT NULL "
+        "ORDER BY account"
+    )
+    for (account,) in rows:
+        handle = str(account).split(":", 1)[-1]
+        if handle:
+            out.contact(handle, owner=True)
 
 
 def _chats(conn: sqlite3.Connection, out: Extract, handles: dict[int, str]) -> dict[int, str]:
