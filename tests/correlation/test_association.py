@@ -192,3 +192,22 @@ def test_hostile_names_print_as_text(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "a[/]b.jpg" in result.output and "[red]x[bold].jpg" in result.output
     case.close()
+
+
+def test_reading_leads_and_searching_at_the_command_line_is_audited(ranked: Ranked) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["leads", str(ranked.case.root), "--json"]).exit_code == 0
+    seed = str(ranked.ids()["Pictures/Camera Uploads/DSC_0000.JPG"])
+    args = ["search", str(ranked.case.root), "--like", seed, "--by", "camera", "--json"]
+    assert runner.invoke(app, args).exit_code == 0
+    with ranked.case.engine.connect() as conn:
+        rows = conn.execute(
+            select(s.audit_log.c.action, s.audit_log.c.target, s.audit_log.c.details)
+            .where(s.audit_log.c.action.in_(["view_leads", "search"]))
+            .order_by(s.audit_log.c.id)
+        ).all()
+    assert [(r.action, r.target) for r in rows][-2:] == [
+        ("view_leads", "leads"),
+        ("search", "search"),
+    ]
+    assert json.loads(rows[-1].details) == {"like": int(seed), "by": ["camera"], "hits": 31}

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError
 from unseen.correlation.queries import top_leads
 from unseen.correlation.reasons import Reason, associated_with, describe
@@ -31,6 +32,8 @@ def leads(
         raise typer.Exit(exc.exit_code) from exc
     with case.engine.connect() as conn:
         found = {kind: top_leads(conn, kind, top) for kind in ("item", "cluster")}
+    # The ranked list says which pictures matter most: reading it is audited.
+    record_view(case, "view_leads", "leads", {k: len(v) for k, v in found.items()})
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError, UserError
 from unseen.correlation.like import KINDS, LikeHit, cluster_members, more_like
 from unseen.correlation.search import (
@@ -71,6 +72,12 @@ def search(
                 like_hits = more_like(conn, seeds, kinds, limit)
             else:
                 face_hits = search_faces(conn, face, face_id, threshold, limit)
+        query = {"text": text, "face": face, "face_id": face_id, "like": like,
+                 "like_cluster": like_cluster, "by": kinds}  # fmt: skip
+        hits = len(text_hits) + len(face_hits) + len(like_hits)
+        record_view(
+            case, "search", "search", {k: v for k, v in query.items() if v} | {"hits": hits}
+        )
     except UnseenError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from exc
