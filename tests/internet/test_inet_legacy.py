@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.engine.stages import ordered_stages
 from unseen.internet.base import parsers_for
+from unseen.internet.coverage import coverage
+from unseen.internet.profile import Groups
+from unseen.store import repo
+from unseen.store.case import Case
 
 from .builders import (
     MAC_OFFSET_S,
@@ -115,3 +122,34 @@ def test_a_broken_plist_is_a_recorded_failure(tmp_path: Path) -> None:
     (tmp_path / rel).write_bytes(b"bplist00\xff\xff garbage")
     parsed = run("safari_downloads_plist", tmp_path, rel)
     assert parsed.outcome.status == "failed"
+
+
+def test_known_artefacts_without_a_parser_are_listed_in_coverage(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    present = [
+        "Users/alex/AppData/Local/Microsoft/Windows/WebCache/WebCacheV01.dat",
+        "Users/alex/Pictures/Thumbs.db",
+        "Users/alex/Pictures/2019/Thumbs.db",
+        "Users/alex/AppData/Local/Ares/Data/ShareH.dat",
+        "Users/alex/Documents/notes.txt",
+    ]
+    for rel in present:
+        (evidence / rel).parent.mkdir(parents=True, exist_ok=True)
+        (evidence / rel).write_bytes(b"not parsed here\n")
+    case = Case.create(tmp_path / "case", name="T", examiner="T")
+    repo.add_source(case, "folder", str(evidence), "EV01", "T")
+    skip = tuple(stage.NAME for stage in ordered_stages())
+    process_case(case, workers=0, settings=Settings(skip=skip))
+    with case.engine.connect() as conn:
+        section = coverage(conn, Groups())
+    (table,) = [t for t in section.tables if t.title.startswith("Known artefacts present")]
+    assert [line.cells for line in table.lines] == [
+        ["Ares Galaxy shared and downloaded files", "1", present[3]],
+        ["Internet Explorer 10-11 / Edge Legacy history (ESE database)", "1", present[0]],
+        ["Windows XP folder thumbnails (may hold deleted pictures)", "2", present[1]],
+    ]
+    assert (
+        "The evidence holds 3 kinds of known artefacts that this version does not read "
+        "(listed below): their contents are not in this report."
+    ) in section.facts
+    case.close()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from unseen.core.timeconv import utc_now
 from unseen.internet import presence, sections
-from unseen.internet.base import ARTEFACT_PARSERS
+from unseen.internet.base import ARTEFACT_PARSERS, GlobIndex
 from unseen.internet.profile import Groups, Heatmap, Line, Profile, Section, Table, text
 from unseen.store import repo
 from unseen.store import schema as s
@@ -28,6 +29,35 @@ ACTIVITY_TYPES = (
 VISIT_SEARCHES = ("url", "keyword_search_terms")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_ERRORS_SHOWN = 200
+# Known artefact locations that no parser of this version reads: when the evidence holds
+# them, the coverage section lists them, so that silence is never taken for absence.
+KNOWN_UNPARSED: tuple[tuple[str, str], ...] = (
+    ("**/WebCacheV01.dat", "Internet Explorer 10-11 / Edge Legacy history (ESE database)"),
+    ("**/index.dat", "Internet Explorer 9 and older history and cache index"),
+    ("**/Opera/**/global_history.dat", "Opera (Presto) history"),
+    ("**/Safari/LastSession.plist", "Safari last session (open tabs)"),
+    ("**/Safari/TopSites.plist", "Safari top sites"),
+    ("**/Cookies.binarycookies", "Safari cookies"),
+    ("**/BrowserState.db", "Safari on iOS open tabs"),
+    ("**/sessionstore.jsonlz4", "Firefox open tabs and session history"),
+    ("**/cookies.sqlite", "Firefox cookies"),
+    ("**/User Data/*/Login Data", "Chromium saved logins (user names, sites)"),
+    ("**/User Data/*/Web Data", "Chromium autofill and search engines"),
+    ("**/User Data/*/Cookies", "Chromium cookies"),
+    ("**/User Data/*/Network/Cookies", "Chromium cookies"),
+    ("**/Ares/**/ShareH.dat", "Ares Galaxy shared and downloaded files"),
+    ("**/Ares/**/ShareL.dat", "Ares Galaxy library"),
+    ("**/Shareaza/**/Library1.dat", "Shareaza library"),
+    ("**/Shareaza/**/Library2.dat", "Shareaza library"),
+    ("**/LimeWire/**/library.dat", "LimeWire library"),
+    ("**/FrostWire/**/library.dat", "FrostWire library"),
+    ("**/Thumbs.db", "Windows XP folder thumbnails (may hold deleted pictures)"),
+    ("**/thumbcache_*.db", "Windows thumbnail cache (may hold deleted pictures)"),
+    ("**/AutomaticDestinations/*.automaticDestinations-ms", "Windows jump lists"),
+    ("**/CustomDestinations/*.customDestinations-ms", "Windows jump lists"),
+    ("**/Recent/*.lnk", "Windows recent-file shortcuts"),
+    ("**/$Recycle.Bin/**/$I*", "Windows recycle bin records (original names, times)"),
+)
 
 
 def heatmap(conn: Connection) -> Heatmap:
@@ -123,6 +153,13 @@ def coverage(conn: Connection, groups: Groups) -> Section:
             "were found in the evidence, so nothing could be read from them (listed below)."
         )
         section.tables.append(missing)
+    unread = unparsed(conn)
+    if unread.lines:
+        section.facts.append(
+            f"The evidence holds {len(unread.lines)} kinds of known artefacts that this "
+            "version does not read (listed below): their contents are not in this report."
+        )
+        section.tables.append(unread)
     section.tables.append(_errors(conn))
     section.caveats += [
         "Absence of records does not show absence of activity: history may have been "
@@ -132,6 +169,28 @@ def coverage(conn: Connection, groups: Groups) -> Section:
         "value and its epoch are in the provenance rows.",
     ]
     return section
+
+
+def unparsed(conn: Connection) -> Table:
+    """Known artefact locations present in the evidence that no parser reads, with how
+    many items each has and the first one's path."""
+    index = GlobIndex(list(enumerate(glob for glob, _ in KNOWN_UNPARSED)))
+    found: dict[str, list[Any]] = {}
+    rows = conn.execute(
+        select(s.items.c.path).where(s.items.c.kind == "file").order_by(s.items.c.id)
+    )
+    for (path,) in rows:
+        for key in index.match(path):
+            what = KNOWN_UNPARSED[key][1]
+            entry = found.setdefault(what, [0, path])
+            entry[0] += 1
+    table = Table(
+        "Known artefacts present, not read by any parser",
+        ["artefact", "items", "first found at"],
+    )
+    for what, (count, first) in sorted(found.items()):
+        table.lines.append(Line([what, f"{count:,}", text(first)]))
+    return table
 
 
 def _errors(conn: Connection) -> Table:
