@@ -162,6 +162,12 @@ def whatsapp_android(root: Path) -> dict[str, bytes]:
     shutil.copyfile(str(base) + "-wal", db_dir / "msgstore.db-wal")
     conn.close()
     shutil.rmtree(work)
+    write(
+        root / "data/data/com.whatsapp/shared_prefs/com.whatsapp_preferences_light.xml",
+        b"<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<map>\n"
+        b'    <string name="cc">44</string>\n    <string name="ph">7700900999</string>\n'
+        b"</map>\n",
+    )
     wa = sqlite3.connect(db_dir / "wa.db")
     wa.executescript(WA_DDL)
     wa.execute(

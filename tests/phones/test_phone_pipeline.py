@@ -164,14 +164,20 @@ def test_whatsapp_contacts_and_conversations(built: Built) -> None:
     c, conv = s.msg_contacts, s.msg_conversations
     with built.case.engine.connect() as conn:
         contacts = conn.execute(
-            select(c.c.handle, c.c.name).where(c.c.app == "WhatsApp").order_by(c.c.handle)
+            select(c.c.handle, c.c.name, c.c.owner)
+            .where(c.c.app == "WhatsApp")
+            .order_by(c.c.handle)
         ).all()
         chats = conn.execute(
             select(conv.c.key, conv.c.title, conv.c.is_group)
             .where(conv.c.app == "WhatsApp")
             .order_by(conv.c.id)
         ).all()
-    assert [tuple(r) for r in contacts] == [(SAM, "Sam Carter"), (JO, "Jo")]
+    assert [tuple(r) for r in contacts] == [
+        (SAM, "Sam Carter", False),
+        (JO, "Jo", False),
+        ("447700900999@s.whatsapp.net", None, True),
+    ]
     assert [tuple(r) for r in chats] == [
         (SAM, "Sam Carter", False),
         (JO, "Jo", False),
@@ -510,4 +516,7 @@ def test_owner_account(built: Built) -> None:
     c = s.msg_contacts
     with built.case.engine.connect() as conn:
         owners = conn.execute(select(c.c.app, c.c.handle).where(c.c.owner)).all()
-    assert [tuple(r) for r in owners] == [("iMessage/SMS", "owner@example.com")]
+    assert sorted(tuple(r) for r in owners) == [
+        ("WhatsApp", "447700900999@s.whatsapp.net"),
+        ("iMessage/SMS", "owner@example.com"),
+    ]

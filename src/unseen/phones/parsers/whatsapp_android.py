@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import sqlite3
 import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from unseen.core.errors import EvidenceError
-from unseen.internet.base import ParseContext, ParseTask, Sibling
+from unseen.internet.base import ParseContext, ParseTask, Sibling, read_bounded
 from unseen.internet.sqlite import open_copy, tables
 from unseen.phones.base import MESSAGE_PARSERS, MessageParser, SqliteMessageParser, from_wal
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
 from unseen.phones.times import unix_ms
 
 APP = "WhatsApp"
+PREFS = "shared_prefs/com.whatsapp_preferences_light.xml"
+PREFS_LIMIT = 4 * 1024 * 1024
 GROUP_SERVER = "g.us"
 STATUS = {0: "received", 4: "sent to server", 5: "delivered", 6: "control", 8: "played"}
 STATUS.update({13: "read"})
@@ -65,7 +68,8 @@ class WhatsAppAndroid(SqliteMessageParser):
     @classmethod
     def sibling_paths(cls, path: str) -> tuple[str, ...]:
         folder = path[: -len("msgstore.db")]
-        return (*super().sibling_paths(path), folder + "wa.db", folder + "wa.db-wal")
+        app = folder[: -len("databases/")]
+        return (*super().sibling_paths(path), folder + "wa.db", folder + "wa.db-wal", app + PREFS)
 
     def parse_db(
         self, ctx: ParseContext, conn: sqlite3.Connection, checkpointed: set[object] | None
@@ -73,6 +77,9 @@ class WhatsAppAndroid(SqliteMessageParser):
         found = tables(conn)
         out = Extract(APP)
         names = _names(ctx)
+        owner = _owner(ctx)
+        if owner:
+            out.contact(owner, owner=True)
         if "message" in found and "jid" in found:
             _current(conn, out, names, checkpointed)
         elif "messages" in found:
@@ -82,6 +89,30 @@ class WhatsAppAndroid(SqliteMessageParser):
         else:
             raise sqlite3.DatabaseError("not a WhatsApp msgstore.db: no message table")
         return out
+
+
+def _owner(ctx: ParseContext) -> str | None:
+    """The phone's own WhatsApp id, from the app's preferences (``registration_jid``, or
+    ``cc`` + ``ph``); read as text, never parsed as XML (hostile input)."""
+    path = ctx.task.path[: -len("databases/msgstore.db")] + PREFS
+    sibling = ctx.sibling(path)
+    if sibling is None:
+        return None
+    try:
+        with ctx.open_sibling(sibling) as stream:
+            text = read_bounded(stream, PREFS_LIMIT, path).decode("utf-8", "replace")
+    except Exception as exc:  # the owner is a detail: its loss never stops the messages
+        ctx.error(f"{PREFS} not read: {exc}")
+        return None
+    values = dict(
+        re.findall(r'<string name="(registration_jid|cc|ph)">([^<]{1,64})</string>', text)
+    )
+    if "registration_jid" in values:
+        jid = values["registration_jid"]
+        return jid if "@" in jid else f"{jid}@s.whatsapp.net"
+    if "cc" in values and "ph" in values:
+        return f"{values['cc']}{values['ph']}@s.whatsapp.net"
+    return None
 
 
 def _safe(conn: sqlite3.Connection, sql: str) -> list[Any]:
