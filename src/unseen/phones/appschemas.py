@@ -195,3 +195,22 @@ CREATE TABLE ZKIKUSER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
   ZGROUPTAG VARCHAR, ZJID VARCHAR, ZLASTNAME VARCHAR, ZPPTIMESTAMP VARCHAR, ZPPURL VARCHAR,
   ZSTATUS VARCHAR, ZUSERNAME VARCHAR, ZCONTENTLINKSPROTODATA BLOB);
 """
+
+# WhatsApp for Android before 2022: one ``messages`` table keyed by the chat's JID.
+MSGSTORE_LEGACY_DDL = """
+CREATE TABLE messages (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT NOT NULL,
+  key_from_me INTEGER, key_id TEXT NOT NULL, status INTEGER, needs_push INTEGER, data TEXT,
+  timestamp INTEGER, media_url TEXT, media_mime_type TEXT, media_wa_type TEXT,
+  media_size INTEGER, media_name TEXT, media_caption TEXT, media_hash TEXT,
+  media_duration INTEGER, origin INTEGER, latitude REAL, longitude REAL, thumb_image TEXT,
+  remote_resource TEXT, received_timestamp INTEGER, send_timestamp INTEGER,
+  receipt_server_timestamp INTEGER, receipt_device_timestamp INTEGER,
+  read_device_timestamp INTEGER, played_device_timestamp INTEGER, raw_data BLOB,
+  recipient_count INTEGER, participant_hash TEXT, starred INTEGER, quoted_row_id INTEGER,
+  mentioned_jids TEXT, multicast_id TEXT, edit_version INTEGER, media_enc_hash TEXT,
+  payment_transaction_id TEXT, forwarded INTEGER, preview_type INTEGER, send_count INTEGER,
+  lookup_tables INTEGER, future_message_type INTEGER, message_add_on_flags INTEGER);
+CREATE TABLE chat_list (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT UNIQUE,
+  message_table_id INTEGER, subject TEXT, creation INTEGER, last_read_message_table_id INTEGER,
+  last_read_receipt_sent_message_table_id INTEGER, archived INTEGER, sort_timestamp INTEGER);
+"""
