@@ -30,6 +30,7 @@ from unseen.cli.privacy import private_by_default, warn_widened
 from unseen.cli.progress import RichProgress
 from unseen.cli.review import audit_app, record_export, record_view, serve, serve_demo, user_app
 from unseen.cli.search import search
+from unseen.cli.validate import validate
 from unseen.cli.verify import verify
 from unseen.core.errors import UnseenError, UserError
 from unseen.store.case import Case, current_user
@@ -376,6 +377,7 @@ app.command()(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.command()(verify)
+app.command()(validate)
 
 
 def main() -> None:  # pragma: no cover - console script shim

@@ -1,0 +1,1 @@
+"""Published error rates: each signal measured against benign generated data."""
