@@ -212,3 +212,15 @@ def test_a_corrupt_lzma_stream_in_a_7z_member_is_an_os_error() -> None:
     with pytest.raises(OSError) as err:
         reader.open_member(member.entry.locator)
     assert str(err.value) == "7z member not readable: Corrupt input data"
+
+
+def test_an_icse_header_with_a_stray_carriage_return_is_a_bad_file(tmp_path: Path) -> None:
+    # Found by test_fuzz_hashsets: csv.Error escaped from reading an ICSE file's header.
+    path = tmp_path / "set.csv"
+    path.write_bytes(b"MD5,SHA1,Cat\regory\n")
+    with pytest.raises(BadFile) as err:
+        list(FORMATS.get("icse")(path).records())
+    assert str(err.value) == (
+        "line 1: header is not CSV: new-line character seen in unquoted field - "
+        "do you need to open the file in universal-newline mode?"
+    )

@@ -89,10 +89,13 @@ class CsvRows:
     def read_header(self) -> list[str]:
         with self.path.open("rb") as stream:
             lines = Lines(stream)
-            for row in csv.reader(lines, delimiter=self.delimiter):
-                if any(cell.strip() for cell in row):
-                    self.header = [cell.strip() for cell in row]
-                    return self.header
+            try:
+                for row in csv.reader(lines, delimiter=self.delimiter):
+                    if any(cell.strip() for cell in row):
+                        self.header = [cell.strip() for cell in row]
+                        return self.header
+            except csv.Error as exc:  # found by fuzzing: a stray carriage return
+                raise BadFile(f"line {lines.number}", f"header is not CSV: {exc}") from exc
         return []
 
     def rows(self) -> Iterator[tuple[str, list[str]] | Rejected]:
