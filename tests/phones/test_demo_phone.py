@@ -49,7 +49,7 @@ def test_demo_phone(tmp_path: Path) -> None:
     assert sorted(facts) == ["received", "received", "received", "sent"]
     signals = {
         (path, r["signal"]) for path, raw in reasons for r in json.loads(raw)
-        if r["signal"] in ("camera_original_sent", "sent_by_owner")
+        if r["signal"] in ("camera_original_sent", "sent_by_owner", "seized_phone_model")
     }  # fmt: skip
     assert ("CameraRollDomain/Media/DCIM/100APPLE/IMG_0101.JPG", "camera_original_sent") in (
         signals
@@ -57,3 +57,7 @@ def test_demo_phone(tmp_path: Path) -> None:
     assert ("CameraRollDomain/Media/DCIM/100APPLE/IMG_0102.JPG", "camera_original_sent") not in (
         signals
     )
+    assert {path for path, sig in signals if sig == "seized_phone_model"} == {
+        "CameraRollDomain/Media/DCIM/100APPLE/IMG_0101.JPG",
+        "CameraRollDomain/Media/DCIM/100APPLE/IMG_0102.JPG",
+    }

@@ -412,6 +412,7 @@ def _phone_reasons(case: Case) -> list[tuple[str, str, str, str]]:
                 "sent_by_owner",
                 "received_from_prolific_sender",
                 "camera_original_sent",
+                "seized_phone_model",
             ):
                 out.append((path, r["signal"], r["detail"], r.get("provenance", "")))
     return out
@@ -460,6 +461,13 @@ def test_phone_signals_on_leads(built: Built) -> None:
             "camera_original_sent",
             f"camera original (Google Pixel 7) sent as a copy (PDQ distance 0), {SENT_REASON}",
             msgstore,
+        ),
+        (
+            CAMERA_ORIGINAL,
+            "seized_phone_model",
+            "EXIF camera Google Pixel 7 is the model of the seized phone Google Pixel 7 "
+            "(serial 28021FDH300XYZ)",
+            "system/build.prop",
         ),
         (
             "private/var/mobile/" + SMS_ATTACHMENT,

@@ -11,7 +11,9 @@ same contact sent. Signals:
 - ``camera_original_sent``: a picture the phone's camera took (DCIM, camera EXIF) that
   the owner later sent, exactly or as a near-identical copy (self-produced and shared);
 - ``hidden_album`` and ``recently_deleted``: the photo library keeps the picture in its
-  Hidden album, or in Recently Deleted.
+  Hidden album, or in Recently Deleted;
+- ``seized_phone_model``: the picture's EXIF camera is the model of a phone seized in the
+  case (the same model; the same handset is for the examiner to establish).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from unseen.correlation.base import (
     Signal,
 )
 from unseen.correlation.facts import ItemFacts
+from unseen.phones.devices import device_cameras
 from unseen.phones.facts import Exchange, exchanges
 from unseen.store import schema as s
 
@@ -109,6 +112,7 @@ class PhoneSignals(ItemSignals):
         "camera_original_sent": 3.0,
         "hidden_album": 1.5,
         "recently_deleted": 1.0,
+        "seized_phone_model": 1.0,
     }
 
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
@@ -118,6 +122,19 @@ class PhoneSignals(ItemSignals):
         yield from _prolific(found, by_id)
         yield from _originals(found, facts, by_id)
         yield from _library_states(conn, by_id)
+        yield from _seized_models(conn, facts)
+
+
+def _seized_models(conn: Connection, facts: list[ItemFacts]) -> Iterator[Signal]:
+    """Pictures whose EXIF camera is the model of a phone seized in this case: possibly
+    taken with it (the same model, not proven the same handset)."""
+    cameras = device_cameras(conn)
+    for f in facts:
+        camera = (f.camera or "").casefold()
+        if f.is_image and camera in cameras:
+            label, where = cameras[camera]
+            detail = f"EXIF camera {f.camera} is the model of the seized phone {label}"
+            yield Signal(f.id, "seized_phone_model", detail, where)
 
 
 def _library_states(conn: Connection, by_id: dict[int, ItemFacts]) -> Iterator[Signal]:
