@@ -11,8 +11,12 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from unseen import plugins
+from unseen.core.models import ItemTask, SourceSpec
+from unseen.core.settings import Settings
+from unseen.engine import pipeline
 from unseen.engine.runner import process_case
 from unseen.matching.formats import FORMATS
 from unseen.matching.formats.base import BadFile
@@ -224,3 +228,24 @@ def test_an_icse_header_with_a_stray_carriage_return_is_a_bad_file(tmp_path: Pat
         "line 1: header is not CSV: new-line character seen in unquoted field - "
         "do you need to open the file in universal-newline mode?"
     )
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on the corrupt tags
+def test_a_tiff_with_a_damaged_frame_chain_is_recorded_and_still_read(tmp_path: Path) -> None:
+    # Found by test_fuzz_images: counting a TIFF's frames made Pillow raise TypeError
+    # ("Missing dimensions", from a KeyError) out of the image analyser.
+    buf = io.BytesIO()
+    Image.new("RGB", (48, 32), (200, 60, 20)).save(buf, "TIFF")
+    data = bytearray(buf.getvalue())
+    data[8] ^= 0xFF
+    (tmp_path / "damaged.tif").write_bytes(bytes(data))
+    (tmp_path / "thumbs").mkdir()
+    task = ItemTask(1, SourceSpec(1, "folder", str(tmp_path), "EV"), "damaged.tif",
+                    b"damaged.tif", len(data))  # fmt: skip
+    config = pipeline.WorkerConfig(Settings(), str(tmp_path / "thumbs"))
+    record = pipeline.process_item(task, config)
+    assert record.image is not None
+    assert (record.image.width, record.image.height, record.image.frames) == (48, 32, None)
+    assert [e for e in record.errors if e[0] == "image"] == [
+        ("image", "frame count unreadable (damaged frame chain): Missing dimensions")
+    ]

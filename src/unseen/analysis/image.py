@@ -125,7 +125,7 @@ class ImageAnalyser(FileAnalyser):
         rec = ctx.record.image = ImageRecord(
             format=img.format, mode=img.mode, width=img.width, height=img.height
         )
-        rec.frames = getattr(img, "n_frames", 1)
+        rec.frames = _frame_count(img, ctx, self.NAME)
         tables = getattr(img, "quantization", None)
         if tables:
             rec.jpeg_qtables = qtables_fingerprint(tables)
@@ -157,6 +157,17 @@ class ImageAnalyser(FileAnalyser):
         rec.pdq = rec.pdq_dihedral[0]
         rec.pdq_quality = int(quality)
         rec.pdq_policy = decoded.policy
+
+
+def _frame_count(img: Image.Image, ctx: ItemContext, stage: str) -> int | None:
+    """How many frames the file declares, or None (recorded) when its frame chain is
+    damaged: Pillow walks a TIFF's IFDs to count them and raises KeyError or TypeError
+    on a corrupt one (found by fuzzing); the first frame may still decode."""
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except (KeyError, TypeError, IndexError, ValueError, OSError, EOFError) as exc:
+        ctx.record.error(stage, f"frame count unreadable (damaged frame chain): {exc}")
+        return None
 
 
 ANALYSERS.register(ImageAnalyser)
