@@ -21,7 +21,7 @@ MIN_SIDE = 32  # px: smaller pictures (icons) show no scene
 
 class SceneAnalyser(DeepAnalyser):
     NAME = "scene"
-    VERSION = "1"
+    VERSION = "2"
     DESCRIPTION = "scene embedding (EfficientNet-Lite0, ONNX) and ORB local features"
     TABLES: ClassVar[tuple[str, ...]] = ("scene_features",)
 
