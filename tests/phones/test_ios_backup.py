@@ -4,6 +4,7 @@ device identity, messages tied to attachments, and encrypted backups recorded.""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,21 @@ def test_photos_library_provenance_and_signals(tmp_path: Path) -> None:
     assert signals == [
         ("hidden_album", "in the photo library's Hidden album", f"{PHOTOS}: ZASSET Z_PK 1")
     ]
+
+
+def test_hostile_manifest_paths_stay_inside_their_domain(tmp_path: Path) -> None:
+    """Manifest.db is evidence: ``..`` parts, empty parts and NULs never shape a path."""
+    from unseen.phones.sources.ios_backup import read_manifest
+
+    backup = tmp_path / "b"
+    ios_backup(backup)
+    with sqlite3.connect(backup / "Manifest.db") as db:
+        db.execute(
+            "INSERT INTO Files VALUES ('ff' || hex(randomblob(19)), 'HomeDomain', ?, 1, NULL)",
+            ("../../..//etc/./pass\x00wd",),
+        )
+        db.execute("INSERT INTO Files VALUES ('ab', NULL, NULL, 1, x'00ff')")
+    paths = {m.path for m in read_manifest(backup / "Manifest.db").values()}
+    assert "HomeDomain/etc/pass\\x00wd" in paths
+    assert "UnknownDomain" in paths
+    assert not any(".." in p.split("/") for p in paths)
