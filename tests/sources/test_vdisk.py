@@ -77,6 +77,7 @@ def nested(root: Path, fat_image: Built) -> Path:
     a.run("qemu-img", "create", "-q", "-u", "-f", "qcow2", "-b", "base.raw", "-F", "raw",
           folder / "overlay.qcow2", "8M")  # fmt: skip
     (folder / "fake.vhd").write_bytes(b"not a disk at all\n" * 10)
+    a.virtual_disk(fat_image.path, "vmdk", folder / "split.vmdk", "subformat=twoGbMaxExtentSparse")
     return folder
 
 
@@ -105,12 +106,17 @@ def test_virtual_disks_that_cannot_be_examined_say_so(case_of: CaseOf, nested: P
         "inside other evidence are not opened; add the image with its files as a source",
         "overlay.qcow2": "QCOW overlay whose backing file 'base.raw' is never opened (it lies "
         "outside this evidence); add the complete chain as evidence",
+        "split.vmdk": "VMDK extent file 'split-s001.vmdk' not opened: files beside an image "
+        "held inside other evidence are not opened; add the image with its files as a source",
+        "split-s001.vmdk": "one extent of a split VMDK, without a descriptor of its own: it is "
+        "read through the descriptor .vmdk that names it; add that descriptor with its "
+        "extent files as a source",
     }
     for name, reason in expected.items():
         assert got[name]["errors"] == [f"containers: not examined: {reason}"], name
         assert not any(p.startswith(f"{name}!") for p in got)
     status = case_status_of(case)["not_examined"]
-    assert status["items"] == 4
+    assert status["items"] == 6
     order = list(got)  # listing order, as status shows them
     assert [(r["path"], r["reason"]) for r in status["shown"]] == sorted(
         expected.items(), key=lambda kv: order.index(kv[0])
@@ -170,6 +176,8 @@ def test_review_grid_filters_not_examined_items(case_of: CaseOf, nested: Path) -
         "fake.vhd",
         "flat.vmdk",
         "overlay.qcow2",
+        "split-s001.vmdk",
+        "split.vmdk",
     ]
 
 

@@ -19,7 +19,9 @@ never opened, and what they would supply is recorded as missing.
 from __future__ import annotations
 
 import os
+import re
 import stat
+import struct
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import IO, Any, BinaryIO, ClassVar
@@ -180,6 +182,34 @@ def _refuse_parent(what: str, role: str, name: str | bytes | None) -> None:
         )
 
 
+_CREATE_TYPE = re.compile(rb'createType\s*=\s*"([A-Za-z0-9]+)"')
+_ONE_FILE = (b"monolithicSparse", b"streamOptimized")
+
+
+def _refuse_split_extent(stream: BinaryIO) -> None:
+    """One sparse extent of a split VMDK carries a copy of the set's descriptor but no
+    disk of its own: say so, rather than calling it damaged."""
+    stream.seek(0)
+    header = stream.read(512)
+    if header[:4] != b"KDMV" or len(header) < 44:
+        return
+    at, sectors = struct.unpack_from("<QQ", header, 28)
+    if at:  # an embedded descriptor: blank or naming a split type in split extents
+        if not 0 < sectors <= 2048:
+            return  # odd: its decoder judges
+        stream.seek(at * 512)
+        text = stream.read(sectors * 512)
+        stream.seek(0)
+        found = _CREATE_TYPE.search(text)
+        if (found and found[1] in _ONE_FILE) or (not found and text.strip(b"\0")):
+            return  # a whole disk in one file (or a damaged one: its decoder says so)
+    raise not_examined(
+        "one extent of a split VMDK, without a descriptor of its own: it is read through "
+        "the descriptor .vmdk that names it; add that descriptor with its extent files "
+        "as a source"
+    )
+
+
 class Vmdk(MediaFormat):
     NAME = "vmdk"
     DESCRIPTION = "VMware VMDK (sparse, flat, split; descriptor file or embedded)"
@@ -202,6 +232,7 @@ class Vmdk(MediaFormat):
 
     @classmethod
     def open(cls, stream: BinaryIO, siblings: Siblings, problems: list[str]) -> MediaStream:
+        _refuse_split_extent(stream)
         pyvmdk = libyal("pyvmdk")
         handle = pyvmdk.handle()
         try:
