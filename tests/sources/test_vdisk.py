@@ -87,7 +87,9 @@ def test_virtual_disks_inside_a_folder_and_an_archive_are_examined(
     _, records = case_of(nested, settings=NO_CARVE)
     got = {r["path"]: r for k, r in records.items() if k.startswith("nested:")}
     files = fat_image.photos
-    for outer in ("camera.vmdk!", "pack.zip!vm/disk.qcow2!", "flat-flat.vmdk!"):
+    # A descriptor and its extent files in the same folder are read together.
+    examined = ("camera.vmdk!", "pack.zip!vm/disk.qcow2!", "flat.vmdk!", "split.vmdk!")
+    for outer in (*examined, "flat-flat.vmdk!"):
         for name, data in files.items():
             item = got[outer + name]
             assert (item["sha256"], item["deleted"]) == (a.sha256(data), name == "deleted_me.jpg")
@@ -102,12 +104,8 @@ def test_virtual_disks_that_cannot_be_examined_say_so(case_of: CaseOf, nested: P
         "cut.vmdk": "VMDK descriptor damaged or unreadable (libvmdk_descriptor_file_read_extents:"
         " invalid line index value out of bounds)",
         "fake.vhd": "named .vhd but its content is no format unseen reads",
-        "flat.vmdk": "VMDK extent file 'flat-flat.vmdk' not opened: files beside an image held "
-        "inside other evidence are not opened; add the image with its files as a source",
         "overlay.qcow2": "QCOW overlay whose backing file 'base.raw' is never opened (it lies "
         "outside this evidence); add the complete chain as evidence",
-        "split.vmdk": "VMDK extent file 'split-s001.vmdk' not opened: files beside an image "
-        "held inside other evidence are not opened; add the image with its files as a source",
         "split-s001.vmdk": "one extent of a split VMDK, without a descriptor of its own: it is "
         "read through the descriptor .vmdk that names it; add that descriptor with its "
         "extent files as a source",
@@ -116,7 +114,7 @@ def test_virtual_disks_that_cannot_be_examined_say_so(case_of: CaseOf, nested: P
         assert got[name]["errors"] == [f"containers: not examined: {reason}"], name
         assert not any(p.startswith(f"{name}!") for p in got)
     status = case_status_of(case)["not_examined"]
-    assert status["items"] == 6
+    assert status["items"] == 4
     order = list(got)  # listing order, as status shows them
     assert [(r["path"], r["reason"]) for r in status["shown"]] == sorted(
         expected.items(), key=lambda kv: order.index(kv[0])
@@ -174,10 +172,8 @@ def test_review_grid_filters_not_examined_items(case_of: CaseOf, nested: Path) -
     assert sorted(r["path"] for r in page.rows) == [
         "cut.vmdk",
         "fake.vhd",
-        "flat.vmdk",
         "overlay.qcow2",
         "split-s001.vmdk",
-        "split.vmdk",
     ]
 
 
@@ -202,3 +198,32 @@ def test_truncated_sparse_vmdk_records_what_it_lost(case_of: CaseOf, tmp_path: P
         "read: cannot read: content not recoverable: the VMDK image is damaged under it "
         "(reading at byte 0 of the file)"
     ]
+
+
+def test_extent_beside_a_descriptor_in_a_folder_is_never_a_link(
+    case_of: CaseOf, tmp_path: Path, fat_image: Built
+) -> None:
+    outside = tmp_path / "outside.raw"
+    outside.write_bytes(fat_image.path.read_bytes())
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    a.virtual_disk(fat_image.path, "vmdk", tmp_path / "d.vmdk", "subformat=monolithicFlat")
+    descriptor = (tmp_path / "d.vmdk").read_text()
+    (folder / "up.vmdk").write_text(descriptor.replace('"d-flat.vmdk"', '"../outside.raw"'))
+    (folder / "link.vmdk").write_text(descriptor.replace('"d-flat.vmdk"', '"link-flat.vmdk"'))
+    (folder / "link-flat.vmdk").symlink_to(outside)
+    _, records = case_of(folder, settings=NO_CARVE)
+    got = {r["path"]: r["errors"] for r in records.values()}
+    assert got == {
+        "link-flat.vmdk": [
+            "listing: symbolic link not followed (points to '" + str(outside) + "')"
+        ],
+        "link.vmdk": [
+            "containers: not examined: VMDK extent file 'link-flat.vmdk' not opened: not a "
+            "regular file (a link or device is never followed)"
+        ],
+        "up.vmdk": [
+            "containers: not examined: VMDK extent file '../outside.raw' not opened: it names "
+            "a file outside the evidence folder (never followed)"
+        ],
+    }

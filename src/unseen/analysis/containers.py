@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.sources.base import open_source
 from unseen.sources.containers import (
     Limits,
     depth,
@@ -68,7 +69,8 @@ class ContainerAnalyser(FileAnalyser):
                 "members not listed"
             )
         try:
-            reader = reader_cls(random_access(ctx.stream))
+            beside = open_source(ctx.task.source).siblings(ctx.task.locator)
+            reader = reader_cls.open_with(random_access(ctx.stream), beside)
         except WrongFormat:
             if suffix is None:
                 return  # looked like a container, is not one, nor named like one

@@ -19,6 +19,7 @@ from unseen.core.models import Entry, SourceSpec
 from unseen.core.registry import Registry
 from unseen.core.settings import Settings
 from unseen.sources.containers import ReaderCache
+from unseen.sources.media import Siblings
 
 
 class Source(ABC):
@@ -31,7 +32,7 @@ class Source(ABC):
         self.spec = spec
         # Limits applied while listing (set by the runner before ``entries``).
         self.settings = Settings()
-        self._readers = ReaderCache(self._open_top)
+        self._readers = ReaderCache(self._open_top, self.siblings)
 
     @classmethod
     @abstractmethod
@@ -49,6 +50,11 @@ class Source(ABC):
         Raises:
             OSError: the entry cannot be read; the caller records it.
         """
+
+    def siblings(self, locator: bytes) -> Siblings | None:
+        """How to open files beside the item at ``locator`` (a VMDK's extents), where
+        this source can; None elsewhere."""
+        return None
 
     def open(self, locator: bytes) -> BinaryIO:
         """A read-only binary stream of one entry's content, nested or not.

@@ -30,6 +30,7 @@ from typing import BinaryIO, ClassVar
 from unseen.core.models import Entry
 from unseen.core.registry import Registry
 from unseen.core.settings import Settings
+from unseen.sources.media import Siblings
 from unseen.sources.streams import random_access
 
 SEP = b"\x00"
@@ -153,6 +154,12 @@ class ContainerReader(ABC):
     def sniff(cls, head: bytes, mime: str | None) -> bool:
         """Whether content starting with ``head`` looks like this format."""
 
+    @classmethod
+    def open_with(cls, stream: BinaryIO, siblings: Siblings | None) -> ContainerReader:
+        """The reader over ``stream``; formats made of several files (a VMDK and its
+        extents) also get the files beside it, where the source can open them."""
+        return cls(stream)
+
     @abstractmethod
     def members(self, limits: Limits) -> Iterator[Member]:
         """Every member, in a stable order, with member-relative paths and locators."""
@@ -275,8 +282,13 @@ class ReaderCache:
     it reads from alive, and everything closes when nothing refers to it any more.
     """
 
-    def __init__(self, open_top: Callable[[bytes], BinaryIO]) -> None:
+    def __init__(
+        self,
+        open_top: Callable[[bytes], BinaryIO],
+        siblings: Callable[[bytes], Siblings | None] | None = None,
+    ) -> None:
         self._open_top = open_top
+        self._siblings = siblings
         self._readers: OrderedDict[tuple[bytes, str], ContainerReader] = OrderedDict()
 
     def open(self, locator: bytes) -> BinaryIO:
@@ -297,7 +309,8 @@ class ReaderCache:
             cls = CONTAINERS.get(fmt)
         except KeyError:
             raise OSError(f"unknown container format {fmt!r} in locator") from None
-        reader = cls(random_access(self.open(container)))
+        beside = self._siblings(container) if self._siblings else None
+        reader = cls.open_with(random_access(self.open(container)), beside)
         self._readers[key] = reader
         while len(self._readers) > OPEN_READERS:
             self._readers.popitem(last=False)

@@ -13,11 +13,13 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from unseen.core.models import Entry
 from unseen.core.paths import display_name, join
 from unseen.sources.base import SOURCES, Source
+from unseen.sources.containers import SEP
+from unseen.sources.media import Siblings
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -163,6 +165,18 @@ class FolderSource(Source):
                 os.close(fd)
         except OSError as exc:
             return f"<unreadable: {exc.strerror}>"
+
+    def siblings(self, locator: bytes) -> Siblings | None:
+        """Files beside an item listed here, opened as any item is (never a link)."""
+        if SEP in locator:
+            return None
+        folder = locator.rpartition(b"/")[0]
+
+        def beside(name: str) -> IO[bytes]:
+            raw = os.fsencode(name)
+            return self._open_top(folder + b"/" + raw if folder else raw)
+
+        return Siblings(None, beside)
 
     def _open_top(self, locator: bytes) -> BinaryIO:
         fd = _open_fd(self._root, locator, _READ_FLAGS | os.O_NONBLOCK)

@@ -23,6 +23,7 @@ import re
 import stat
 import struct
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, BinaryIO, ClassVar
 
@@ -48,8 +49,13 @@ class Siblings:
     the image's own folder is a regular file (``lstat``, links not followed) opens.
     """
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(
+        self, folder: Path | None, opener: Callable[[str], IO[bytes]] | None = None
+    ) -> None:
+        """``folder`` on the host, or ``opener``: how the source holding the image opens a
+        file beside it (a folder source's own no-follow open)."""
         self.folder = folder
+        self.opener = opener
 
     def open(self, name: str) -> IO[bytes]:
         """The sibling file ``name``, opened read-only.
@@ -57,13 +63,21 @@ class Siblings:
         Raises:
             OSError: no such sibling, or the name points outside the image's folder.
         """
-        if self.folder is None:
+        if self.folder is None and self.opener is None:
             raise OSError(
                 "files beside an image held inside other evidence are not opened; "
                 "add the image with its files as a source"
             )
         if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
             raise OSError("it names a file outside the evidence folder (never followed)")
+        if self.opener is not None:
+            try:
+                return self.opener(name)
+            except FileNotFoundError:
+                raise OSError("not found beside the image") from None
+            except OSError:
+                raise OSError("not a regular file (a link or device is never followed)") from None
+        assert self.folder is not None
         target = self.folder / name
         try:
             st = os.lstat(target)

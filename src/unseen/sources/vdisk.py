@@ -52,6 +52,10 @@ class VirtualDiskReader(ContainerReader):
     def sniff(cls, head: bytes, mime: str | None) -> bool:
         return find_media(head) is not None
 
+    @classmethod
+    def open_with(cls, stream: BinaryIO, siblings: Siblings | None) -> ContainerReader:
+        return cls(stream, siblings)
+
     def members(self, limits: Limits) -> Iterator[Member]:
         try:
             yield from self.disk.members(limits)
