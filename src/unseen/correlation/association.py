@@ -174,6 +174,7 @@ class Associator:
         self.known = known
         self.w = weights
         self._held: dict[tuple[int, int], Held] = {}
+        self._reasons: dict[tuple[int, int], Reason] = {}
 
     def held(self, n: Neighbourhood, polarity: int) -> Held:
         key = (id(n), polarity)
@@ -198,9 +199,17 @@ class Associator:
             ):
                 if n.kind not in table:
                     continue
-                held = self.held(n, polarity).without(item_id, self.known.get(item_id))
-                if held.ids:
+                shared = self.held(n, polarity)
+                held = shared.without(item_id, self.known.get(item_id))
+                if not held.ids:
+                    continue
+                if held is not shared:  # the item is an anchor itself: its own count
                     found.append(self._reason(n, held, table[n.kind], suffix))
+                    continue
+                key = (id(n), polarity)
+                if key not in self._reasons:  # the same for every other member
+                    self._reasons[key] = self._reason(n, held, table[n.kind], suffix)
+                found.append(self._reasons[key])
         return found
 
     def _reason(self, n: Neighbourhood, held: Held, weight: float, suffix: str) -> Reason:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from unseen.core.schemes import Scheme, load_scheme
 from unseen.correlation import ledger
@@ -62,7 +62,7 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
         after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
     _write(conn, "item", before, after)
     ledger.rerank(conn, "item")
-    clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights)
+    clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights, after)
     _write(conn, "cluster", clusters_before, clusters_after)
     ledger.rerank(conn, "cluster")
     keyed_before = {("item", k): v for k, v in before.items()} | {
@@ -136,10 +136,12 @@ def _cluster_leads(
     hoods: dict[int, Neighbourhood],
     known: dict[int, Anchor],
     weights: dict[str, dict[str, float]],
+    rescored: dict[int, ledger.Lead],
 ) -> tuple[dict[int, ledger.Lead], dict[int, ledger.Lead]]:
     """The touched clusters' leads before and after, from their members' new scores."""
     members = {m for n in hoods.values() for m in n.members}
-    scores = {i: lead.score for i, lead in ledger.current(conn, "item", members).items()}
+    others = ledger.current(conn, "item", members - set(rescored))
+    scores = {i: x.score for i, x in (others | rescored).items()}
     for chunk in _chunks(scores):
         for item_id in reviews(conn, chunk):
             scores.pop(item_id, None)
@@ -157,23 +159,24 @@ def _write(
 ) -> None:
     """Update changed leads, add new ones, delete those gone (ranks follow)."""
     lead = s.leads
-    for target, new in after.items():
-        if target not in before:
-            conn.execute(
-                lead.insert().values(
-                    target_kind=kind,
-                    target_id=target,
-                    score=new.score,
-                    rank=0,
-                    reasons=ledger.as_json(new.reasons),
-                )
-            )
-        elif before[target] != new:
-            conn.execute(
-                update(lead)
-                .where(lead.c.target_kind == kind, lead.c.target_id == target)
-                .values(score=new.score, reasons=ledger.as_json(new.reasons))
-            )
+    added = [
+        {"target_kind": kind, "target_id": target, "score": new.score, "rank": 0,
+         "reasons": ledger.as_json(new.reasons)}
+        for target, new in after.items() if target not in before
+    ]  # fmt: skip
+    if added:
+        conn.execute(lead.insert(), added)
+    changed = [
+        {"k": kind, "t": target, "sc": new.score, "rs": ledger.as_json(new.reasons)}
+        for target, new in after.items() if target in before and before[target] != new
+    ]  # fmt: skip
+    if changed:
+        conn.execute(
+            update(lead)
+            .where(lead.c.target_kind == bindparam("k"), lead.c.target_id == bindparam("t"))
+            .values(score=bindparam("sc"), reasons=bindparam("rs")),
+            changed,
+        )
     gone = [t for t in before if t not in after]
     for chunk in _chunks(gone):
         conn.execute(lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk)))
