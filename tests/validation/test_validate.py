@@ -45,4 +45,8 @@ def test_quick_report(tmp_path: Path, unseen_exe: Path) -> None:
     kept = int(false_row.split("every pair of ")[1].split(" ")[0])
     assert f" / {kept * (kept - 1) // 2:,} |" in false_row
     assert "<h1>Validation report</h1>" in page.read_text()
+    assert "## Same-room verification (scene grouping)" in text
+    if "Not measured here" not in text:  # the scene extra is installed
+        assert "| same room, pairs with: occluder over 20 % |" in text
+        assert "| different rooms (false matches) |" in text
     assert Rate(3, 4).value == 0.75

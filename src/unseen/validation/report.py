@@ -10,25 +10,30 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import unseen
+from unseen.validation import scene
 from unseen.validation.pdq import SIZE, TRANSFORMS, PdqResult, measure
 from unseen.validation.stats import Rate
 
-FULL = (300, 1416)  # originals; distractors (1416 rooms give 1,001,820 pairs)
-QUICK = (12, 60)
+FULL = (300, 1416, 40)  # originals; distractors (1,001,820 pairs); scene rooms
+QUICK = (12, 60, 4)
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     pdq: PdqResult
+    scene: scene.SceneResult | None
+    scene_missing: str | None
     seconds: float
     quick: bool
 
 
 def run(quick: bool = False) -> Report:
-    originals, distractors = QUICK if quick else FULL
+    originals, distractors, rooms = QUICK if quick else FULL
     started = time.perf_counter()
     result = measure(originals, distractors)
-    return Report(result, time.perf_counter() - started, quick)
+    missing = scene.unavailable()
+    rooms_result = scene.measure(rooms) if missing is None else None
+    return Report(result, rooms_result, missing, time.perf_counter() - started, quick)
 
 
 def _pct(value: float) -> str:
@@ -68,6 +73,25 @@ def _tables(report: Report) -> tuple[list[str], list[list[str]], list[list[str]]
     return facts, true, false
 
 
+SCENE_HEAD = ["pairs", "verified", "rate", "95 % interval"]
+
+
+def _scene_lines(report: Report) -> tuple[str, list[list[str]]]:
+    """The scene section's lead sentence and table rows."""
+    r = report.scene
+    if r is None:
+        return f"Not measured here: {report.scene_missing}.", []
+    lead = (
+        f"{r.rooms} benign synthetic rooms ({scene.SIZE[0]} x {scene.SIZE[1]} px), each "
+        f"shot {len(scene.SHOTS)} ways; every pair verified with the grouping's ORB + "
+        "RANSAC + photometric check (candidate proposal by embedding not measured)."
+    )
+    rows = [["same room, all pairs", *_rate_cells(r.recall)]]
+    rows += [[f"same room, pairs with: {s}", *_rate_cells(v)] for s, v in r.recall_by_shot.items()]
+    rows.append(["different rooms (false matches)", *_rate_cells(r.false_match)])
+    return lead, rows
+
+
 TRUE_HEAD = ["transformation", "matched", "true-match rate", "95 % interval"]
 FALSE_HEAD = ["distractor pairs", "matched", "false-match rate", "95 % interval", "closest"]
 FINDINGS = (
@@ -80,8 +104,8 @@ FINDINGS = (
     "document; the scene grouping (same room, other shot) is the signal for those.",
 )
 NOT_MEASURED = (
-    "Not measured in this version: scene and series grouping, PRNU sensor linking, "
-    "faces and OCR (each has its own tests and benchmarks; their validation is pending)."
+    "Not measured in this version: PRNU sensor linking, faces and OCR (each has its own "
+    "tests and benchmarks; their validation is pending)."
 )
 
 
@@ -94,6 +118,9 @@ def markdown(report: Report) -> str:
     lines += ["", "### False matches", ""]
     lines += _md_table(FALSE_HEAD, false)
     lines += ["", "### Findings", ""] + [f"- {f}" for f in FINDINGS]
+    lead, rows = _scene_lines(report)
+    lines += ["", "## Same-room verification (scene grouping)", "", lead, ""]
+    lines += _md_table(SCENE_HEAD, rows) if rows else []
     lines += ["", "## Other signals", "", NOT_MEASURED, ""]
     return "\n".join(lines)
 
@@ -116,6 +143,7 @@ def html_page(report: Report) -> str:
 
     items = "".join(f"<li>{html.escape(f)}</li>" for f in facts)
     findings = "".join(f"<li>{html.escape(f)}</li>" for f in FINDINGS)
+    lead, rows = _scene_lines(report)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<title>unseen validation report</title><style>body{font-family:sans-serif;"
@@ -125,5 +153,7 @@ def html_page(report: Report) -> str:
         f"<h2>PDQ near-duplicate matching</h2><h3>True matches</h3>{table(TRUE_HEAD, true)}"
         f"<h3>False matches</h3>{table(FALSE_HEAD, false)}"
         f"<h3>Findings</h3><ul>{findings}</ul>"
+        f"<h2>Same-room verification (scene grouping)</h2><p>{html.escape(lead)}</p>"
+        f"{table(SCENE_HEAD, rows) if rows else ''}"
         f"<h2>Other signals</h2><p>{html.escape(NOT_MEASURED)}</p></body></html>\n"
     )

@@ -34,7 +34,7 @@ EXACT_LIMIT = 50_000  # pictures; above this, approximate search (FAISS inverted
 NLIST, NPROBE, TRAIN_SAMPLE = 1024, 16, 50_000
 _CACHE_LIMIT = 2_000_000
 # (SHA-256 a, SHA-256 b) -> (inliers, ncc): content, not item ids, which every case reuses.
-_verdicts: dict[tuple[str, str], tuple[int, float]] = {}
+_verdicts: dict[tuple[str, str], tuple[int, float, float]] = {}
 
 faiss: Any
 try:
@@ -69,13 +69,13 @@ class SceneGrouping(Grouping):
                 verdict = scene.verify(first, second)
                 if len(_verdicts) >= _CACHE_LIMIT:
                     _verdicts.clear()
-                _verdicts[(sha[i], sha[j])] = (verdict.inliers, verdict.ncc)
+                _verdicts[(sha[i], sha[j])] = (verdict.inliers, verdict.ncc, verdict.blocks)
         uf = UnionFind()
         best: dict[int, tuple[float, int, int, float]] = {}  # item -> (ncc, other, inl, cos)
         for cos, i, j in pairs:
             a, b = ids[i], ids[j]
-            inliers, ncc = _verdicts.get((sha[i], sha[j]), (0, -1.0))
-            if not scene.Verdict(inliers, ncc).same:
+            inliers, ncc, blocks = _verdicts.get((sha[i], sha[j]), (0, -1.0, -1.0))
+            if not scene.Verdict(inliers, ncc, blocks).same:
                 continue
             uf.union(a, b)
             for one, other in ((a, b), (b, a)):
@@ -96,6 +96,7 @@ class SceneGrouping(Grouping):
                     "min_cosine": MIN_COSINE,
                     "min_inliers": scene.MIN_INLIERS,
                     "min_ncc": scene.MIN_NCC,
+                    "min_block_ncc": scene.MIN_BLOCK_NCC,
                 },
             )
 
