@@ -227,3 +227,26 @@ def test_extent_beside_a_descriptor_in_a_folder_is_never_a_link(
             "a file outside the evidence folder (never followed)"
         ],
     }
+
+
+def test_status_lists_not_examined_items_with_hostile_names_as_text(
+    case_of: CaseOf, tmp_path: Path, unseen_exe: Path
+) -> None:
+    import os
+    import subprocess
+
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "a[red]b.vhd").write_bytes(b"not a disk\n")
+    case, _ = case_of(folder, fresh=True)
+    shown = subprocess.run(
+        [str(unseen_exe), "status", str(case.root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "not examined" in shown.stdout
+    assert "ev:a[red]b.vhd" in shown.stdout
+    assert "named .vhd but its content is no format unseen reads" in shown.stdout
