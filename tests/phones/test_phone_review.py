@@ -100,3 +100,22 @@ def test_anonymous_is_sent_to_login(built: Built, tmp_path: Path) -> None:  # no
     with make_client(root) as client:
         for path in ("/conversations", "/people", f"/conversations/{_chat_id(root, SAM)}"):
             assert client.get(path).status_code in (302, 303, 307)
+
+
+def test_an_item_page_says_in_which_conversation_it_was_exchanged(
+    built: Built,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    root = _copy(built, tmp_path)
+    chat = _chat_id(root, SAM)
+    with sqlite3.connect(root / "case.db") as db:
+        item = db.execute(
+            "SELECT item_id FROM media_provenance WHERE conversation_id = ? ORDER BY id",
+            (chat,),
+        ).fetchone()[0]
+    with make_client(root) as client:
+        login(client, "rob")
+        page = client.get(f"/item/{item}").text
+    section = page[page.index('id="phone-provenance"') :]
+    assert f'<a href="/conversations/{chat}' in section
+    assert "chat with Sam Carter" in section

@@ -38,7 +38,9 @@ class CorrelationStage(CaseStage):
     NAME = "correlate"
     VERSION = "2"
     DESCRIPTION = "group the case (camera, place, time, scene, faces) and rank the unknown"
-    DEPENDS_ON = ("match",)
+    # Its groupings read what these stages write: hash-set decisions, downloads and
+    # P2P links, contacts and conversations.
+    DEPENDS_ON = ("match", "internet", "phones")
 
     def run(self, case: Case, settings: Settings, workers: int) -> str:
         weights = load_weights(case.root)

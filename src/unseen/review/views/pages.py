@@ -9,6 +9,7 @@ from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
+from unseen.phones.conversations import item_conversations
 from unseen.review import audit, auth, explore, exposure, throttle
 from unseen.review.context import app_context, current_session
 from unseen.review.grid import GridFilter, GridQuery
@@ -79,6 +80,7 @@ def item_page(request: Request, item_id: PathId) -> Response:
             raise HTTPException(status_code=404, detail="no such item")
         near = similar(conn, item_id, ctx.config.similar_max_distance, ctx.config.similar_limit)
         has_thumb = thumbnail_path(ctx.view, conn, ctx.thumbs_dir, item_id) is not None
+        phone = item_conversations(conn, item_id)
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
         request,
@@ -87,6 +89,7 @@ def item_page(request: Request, item_id: PathId) -> Response:
         d=detail,
         has_thumb=has_thumb,
         similar=near,
+        phone=phone,
         keys=keys,
         labels=category_labels(ctx),
     )
