@@ -110,3 +110,50 @@ def test_hardening_on_postgresql(pg_case: Path) -> None:
         "reveal",
     ]
     assert status["items_with_errors"] >= 1
+
+
+def test_two_servers_two_reviewers_one_item(pg_case: Path) -> None:
+    """A team server: two ``unseen serve`` processes on one PostgreSQL case, two
+    reviewers grading the same picture at once. The later decision is the effective
+    one; both stay in the item's history and in the audit log, nothing lost."""
+    import threading
+
+    from unseen.review import decisions
+
+    first, second = make_client(pg_case), make_client(pg_case)  # two servers
+    with first as a, second as b:
+        csrf_a, csrf_b = login(a, "rob"), login(b, "eve")
+        grid = a.get("/grid", params={"q": "IMG_0001"}).text
+        (item,) = [int(i) for i in re.findall(r'data-id="(\d+)" data-href', grid)]
+        answers: dict[str, int] = {}
+
+        def grade(client: object, csrf: str, code: str, who: str) -> None:
+            response = client.post(  # type: ignore[attr-defined]
+                "/api/categorise", json={"items": [item], "code": code},
+                headers={"X-CSRF-Token": csrf},
+            )  # fmt: skip
+            answers[who] = response.status_code
+
+        threads = [
+            threading.Thread(target=grade, args=(a, csrf_a, "A", "rob")),
+            threading.Thread(target=grade, args=(b, csrf_b, "C", "eve")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert answers == {"rob": 200, "eve": 200}
+    case = Case.open(pg_case)
+    with case.engine.connect() as conn:
+        history = decisions.history(conn, item)
+        state = conn.execute(
+            text('SELECT category, "user" FROM review_state WHERE item_id = :i'), {"i": item}
+        ).one()
+        graded = [e for e in audit.entries(conn) if e["action"] == "categorise"]
+        verdict = audit.verify(conn)
+    case.close()
+    assert sorted((h["user"], h["category"]) for h in history) == [("eve", "C"), ("rob", "A")]
+    last = max(history, key=lambda h: int(str(h["id"])))
+    assert (state.category, state.user) == (last["category"], last["user"])
+    assert sorted(e["user"] for e in graded) == ["eve", "rob"]
+    assert verdict.ok
