@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -146,3 +147,21 @@ def test_cli_add_with_key_audits_the_digest_only(
         "volumes": {"whole": {"key_sha256": key_digest(PASSWORD)}},
     }
     assert spec.keys == (("whole", PASSWORD),)
+
+
+def test_the_review_server_opens_items_inside_an_unlocked_volume(
+    tmp_path: Path, luks_volume: Path
+) -> None:
+    from unseen.review.media import open_original, original
+
+    case, records = keyed_case(tmp_path / "case", luks_volume, {"whole": PASSWORD})
+    files = [r for r in records if r["kind"] == "file" and r["sha256"]]
+    assert files
+    with case.engine.connect() as conn:
+        ids = dict(conn.execute(select(s.items.c.path, s.items.c.id)).all())
+        for r in files:
+            found = original(conn, ids[r["path"]])
+            assert found is not None
+            with open_original(found) as stream:
+                assert hashlib.sha256(stream.read()).hexdigest() == r["sha256"], r["path"]
+    case.close()

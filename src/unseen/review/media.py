@@ -25,6 +25,7 @@ from unseen.core.models import SourceSpec
 from unseen.review import decoder, evidence
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
+from unseen.store import repo
 from unseen.store import schema as s
 
 # Shown inline; everything else is converted (images) or sent as an attachment.
@@ -116,13 +117,14 @@ def original(conn: Connection, item_id: int) -> Original | None:
     i, src = s.items, s.sources
     row = conn.execute(
         select(i.c.locator, i.c.mime, i.c.size, i.c.sha256, src.c.id, src.c.kind, src.c.path)
-        .add_columns(src.c.label)
+        .add_columns(src.c.label, src.c.volume_keys)
         .select_from(i.join(src, src.c.id == i.c.source_id))
         .where(i.c.id == item_id, i.c.kind == "file")
     ).first()
     if row is None:
         return None
-    spec = SourceSpec(row.id, row.kind, row.path, row.label)
+    # Items inside encrypted volumes open with the keys given when the source was added.
+    spec = SourceSpec(row.id, row.kind, row.path, row.label, repo.volume_keys(row.volume_keys))
     mime = row.mime or "application/octet-stream"
     return Original(spec, bytes(row.locator), mime, row.size, row.sha256)
 
