@@ -153,8 +153,10 @@ def test_the_review_server_opens_items_inside_an_unlocked_volume(
     tmp_path: Path, luks_volume: Path
 ) -> None:
     from unseen.review.media import open_original, original
+    from unseen.sources.base import close_sources
 
     case, records = keyed_case(tmp_path / "case", luks_volume, {"whole": PASSWORD})
+    close_sources()  # as in a fresh server process: nothing opened with the keys yet
     files = [r for r in records if r["kind"] == "file" and r["sha256"]]
     assert files
     with case.engine.connect() as conn:
