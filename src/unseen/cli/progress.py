@@ -46,14 +46,15 @@ class RichProgress:
         self._progress.stop()
 
     def start(self, files: int, size: int) -> None:
-        """Begin, or (when items found inside items are pending) extend, the totals."""
+        """Begin, or set the totals to what is done plus what is still pending (items
+        found inside items arrive while the pass runs: "found so far")."""
         if self._files is None or self._mb is None:
             self._files = self._progress.add_task("files", total=files, rate="")
             self._mb = self._progress.add_task("MB", total=max(1, size // 1_000_000), rate="")
             return
-        for task_id, extra in ((self._files, files), (self._mb, size // 1_000_000)):
+        for task_id, pending in ((self._files, files), (self._mb, size / 1_000_000)):
             task = self._progress.tasks[task_id]
-            self._progress.update(task_id, total=(task.total or 0) + extra)
+            self._progress.update(task_id, total=max(1, task.completed + pending))
 
     def advance(self, files: int, size: int) -> None:
         assert self._files is not None and self._mb is not None

@@ -50,7 +50,12 @@ CRASHED = "worker process died while analysing this item (a decoder crashed or r
 
 
 class Progress(Protocol):
-    """What the runner reports as it goes; the CLI draws it."""
+    """What the runner reports as it goes; the CLI draws it.
+
+    ``start`` says how much is still pending (files, bytes), at the beginning and
+    again whenever items found inside items (archive members) add to it, so a total
+    is always what is done plus what is pending: done never passes it.
+    """
 
     def start(self, files: int, size: int) -> None: ...
 
@@ -230,11 +235,15 @@ def _store(
     with case.engine.begin() as conn:
         charge(conn, records, limits)
         repo.write_records(conn, run_id, records)
+        found_inside = any(r.children for r in records)
+        pending = repo.pending_totals(conn) if found_inside else None
     done = sum(r.size or 0 for r in records)
     summary.processed += len(records)
     summary.bytes += done
     summary.errors += sum(1 for r in records if r.errors)
     progress.advance(len(records), done)
+    if pending is not None:  # members of an archive or disk: the totals grow, now
+        progress.start(*pending)
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:

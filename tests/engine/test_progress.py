@@ -1,0 +1,61 @@
+"""Progress that never lies: archive members found during the pass grow the totals,
+so the fast pass never shows more files done than its total."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from rich.console import Console
+
+from unseen.cli.progress import RichProgress
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.store import repo
+from unseen.store.case import Case
+
+
+class Checked(RichProgress):
+    """The command line's progress bars, checked after every step."""
+
+    def __init__(self) -> None:
+        super().__init__(Console(file=io.StringIO(), width=100))
+        self.seen: list[tuple[float, float]] = []
+
+    def advance(self, files: int, size: int) -> None:
+        super().advance(files, size)
+        task = self._progress.tasks[0]
+        self.seen.append((task.completed, task.total or 0))
+
+
+def nested_zip(path: Path, depth: int, members: int) -> None:
+    """A zip of ``members`` text files and, below ``depth``, a zip like itself."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for n in range(members):
+            z.writestr(f"level{depth}/note{n}.txt", f"level {depth} note {n}\n")
+        if depth > 1:
+            inner = path.with_name(f"inner{depth}.zip")
+            nested_zip(inner, depth - 1, members)
+            z.write(inner, f"level{depth}/inner.zip")
+            inner.unlink()
+    path.write_bytes(buffer.getvalue())
+
+
+def test_done_never_passes_the_total_on_nested_archives(tmp_path: Path) -> None:
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    for n in range(3):
+        nested_zip(ev / f"bundle{n}.zip", depth=3, members=5)
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(ev), "EV1", "test")
+    progress = Checked()
+    with progress:
+        summary = process_case(
+            case, workers=0, settings=Settings(batch_size=2, skip=("deep",)), progress=progress
+        )
+    assert summary.processed == 3 * (1 + 3 * 5 + 2)  # each: itself, 15 notes, 2 inner zips
+    assert all(done <= total for done, total in progress.seen), progress.seen
+    assert progress.seen[-1] == (summary.processed, summary.processed)
+    case.close()
