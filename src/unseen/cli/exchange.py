@@ -6,29 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from unseen.cli.common import LibraryOpt, console, fail
 from unseen.core.errors import UnseenError, UserError
 
 exchange_app = typer.Typer(
     help="Signed exchange packages (VICS 2.0 + series and device fingerprints; no media).",
     no_args_is_help=True,
 )
-console = Console(stderr=True, soft_wrap=True)
-
-LibraryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        help="Library folder (default: $UNSEEN_HOME, else ~/.local/share/unseen).",
-    ),
-]
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 @exchange_app.command("export")
@@ -53,7 +39,7 @@ def export(
         else:
             manifest = export_hashset(library, str(hashset), output)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(
         f"wrote {escape(str(output))}: {manifest['what']} {escape(manifest['name'])}, signed by "
         f"{escape(manifest['agency'])} (key {manifest['signer']})",
@@ -74,7 +60,7 @@ def import_(
     try:
         done = import_package(file, trust, library, name)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(
         f"imported {done.what} {escape(done.name)} ({done.entries} hashes) from "
         f"{escape(done.agency)}, signature verified (key {done.signer})",

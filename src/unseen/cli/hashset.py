@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.common import LibraryOpt, console, fail
 from unseen.core.errors import UnseenError
 
 if TYPE_CHECKING:  # the library (SQLAlchemy, ijson) loads only when a command runs
@@ -20,21 +21,7 @@ hashset_app = typer.Typer(
     help="The hash-set library shared by all cases (known material, known-good files).",
     no_args_is_help=True,
 )
-console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay on one line
 SHOWN_PROBLEMS = 20  # problems printed after an import; all are counted
-
-LibraryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        help="Library folder (default: $UNSEEN_HOME, else ~/.local/share/unseen).",
-    ),
-]
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 @hashset_app.command("import")
@@ -74,9 +61,9 @@ def import_(
             )  # fmt: skip
     except HashSetImportError as exc:
         console.print(f"read {exc.read} records before the failure", highlight=False)
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _print_result(result)
 
 
@@ -109,7 +96,7 @@ def list_(
     try:
         sets = Library.open(library).sets(include_removed=show_all)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([s.to_dict() for s in sets], indent=2))
         return
@@ -138,5 +125,5 @@ def remove(
     try:
         count = Library.open(library).remove(name)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"removed {count} version(s) of {name}", highlight=False, markup=False)

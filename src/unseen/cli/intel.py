@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.common import LibraryOpt, console, fail
 from unseen.core.errors import UnseenError, UserError
 
 if TYPE_CHECKING:  # the library (SQLAlchemy, numpy) loads only when a command runs
@@ -22,20 +23,6 @@ intel_app = typer.Typer(
     "promoted from cases, matched in every later case.",
     no_args_is_help=True,
 )
-console = Console(stderr=True, soft_wrap=True)
-
-LibraryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        help="Library folder (default: $UNSEEN_HOME, else ~/.local/share/unseen).",
-    ),
-]
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 def _open(library: Path | None) -> IntelLibrary:
@@ -87,7 +74,7 @@ def promote(
             lib.close()
             case.close()
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _print_entry("promoted", entry)
 
 
@@ -115,7 +102,7 @@ def list_(
         entries = lib.entries()
         lib.close()
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([e.to_dict() for e in entries], indent=2))
         return
@@ -147,5 +134,5 @@ def remove(
         entry = lib.remove(name)
         lib.close()
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _print_entry("removed", entry)

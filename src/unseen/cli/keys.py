@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from unseen.cli.common import LibraryOpt, console, fail
 from unseen.core import keys
 from unseen.core.errors import UnseenError
 
@@ -16,20 +14,6 @@ keys_app = typer.Typer(
     help="The agency's Ed25519 signing key (audit heads, exchange packages).",
     no_args_is_help=True,
 )
-console = Console(stderr=True, soft_wrap=True)
-
-LibraryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        help="Library folder (default: $UNSEEN_HOME, else ~/.local/share/unseen).",
-    ),
-]
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 @keys_app.command("init")
@@ -44,7 +28,7 @@ def init(
         pub = keys.init_keys(library, agency)
         fp = keys.fingerprint(keys.load_public(pub))
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"agency key created; fingerprint {fp}", highlight=False)
     typer.echo(str(pub))  # stdout: the one thing scripts want
 
@@ -57,7 +41,7 @@ def show(library: LibraryOpt = None) -> None:
         fp = keys.fingerprint(keys.load_public(pub))
         info = keys.agency_info(library)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"agency: {info.get('agency', '')}")
     typer.echo(f"public key: {pub}")
     typer.echo(f"fingerprint: {fp}")
