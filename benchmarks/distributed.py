@@ -20,6 +20,7 @@ Usage: ``.venv/bin/python benchmarks/distributed.py [--quick] [--workers N] [--r
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import signal
@@ -30,11 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import build_corpus, corpus_files, default_workers, new_case, warm_cache  # type: ignore[import-not-found]
-
-# This file's name is Dask's package name: once ``ingest`` is imported, take this
-# folder off the path so ``import distributed`` finds Dask's, not this script.
+# This file's name is Dask's package name, so its folder must not be on the path
+# (``import distributed`` would find this script); ``ingest`` is loaded by file.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+_spec = importlib.util.spec_from_file_location("ingest", Path(__file__).with_name("ingest.py"))
+assert _spec is not None and _spec.loader is not None
+ingest = sys.modules["ingest"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ingest)
 
 from unseen.core.settings import Settings  # noqa: E402 - after the path fix above
 from unseen.engine.distributed import DaskCluster  # noqa: E402
@@ -85,12 +88,14 @@ def start_cluster(workers: int, work: Path) -> tuple[str, list[subprocess.Popen[
 
 def fast_pass(root: Path, work: Path, workers: int, cluster: DaskCluster | None) -> float:
     shutil.rmtree(work / "case", ignore_errors=True)
-    case = new_case(root, work)
+    case = ingest.new_case(root, work)
     skip = tuple(stage.NAME for stage in ordered_stages())
     started = time.perf_counter()
-    process_case(case, workers=workers, settings=Settings(skip=skip), cluster=cluster)
+    summary = process_case(case, workers=workers, settings=Settings(skip=skip), cluster=cluster)
     seconds = time.perf_counter() - started
     case.close()
+    if summary.errors or summary.crashed:  # a broken side must not pass for a fast one
+        raise SystemExit(f"{summary.errors} items with errors on one side: no comparison")
     return seconds
 
 
@@ -101,7 +106,7 @@ def analysis_only(root: Path, work: Path) -> float:
     from unseen.store import repo
 
     shutil.rmtree(work / "case", ignore_errors=True)
-    case = new_case(root, work)
+    case = ingest.new_case(root, work)
     enumerate_sources(case)
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
@@ -129,15 +134,15 @@ def round_trip(cluster: DaskCluster, tries: int = 50) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--workers", type=int, default=ingest.default_workers())
     parser.add_argument("--quick", action="store_true", help="6 big + 24 small JPEGs")
     parser.add_argument("--repeat", type=int, default=3, help="runs per side (median kept)")
     parser.add_argument("--dir", type=Path, default=Path(".bench/ingest"), help="corpus cache")
     args = parser.parse_args(argv)
     big, small = (6, 24) if args.quick else (60, 240)
-    root = build_corpus(args.dir, big, small)
-    paths = corpus_files(root)
-    warm_cache(paths)
+    root = ingest.build_corpus(args.dir, big, small)
+    paths = ingest.corpus_files(root)
+    ingest.warm_cache(paths)
     work = Path(tempfile.mkdtemp(prefix="unseen-dist-"))
     address, procs = start_cluster(args.workers, work)
     cluster = DaskCluster(address)
