@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from unseen.cli.progress import RichProgress
@@ -59,3 +60,33 @@ def test_done_never_passes_the_total_on_nested_archives(tmp_path: Path) -> None:
     assert all(done <= total for done, total in progress.seen), progress.seen
     assert progress.seen[-1] == (summary.processed, summary.processed)
     case.close()
+
+
+def test_a_reader_that_breaks_its_contract_costs_only_its_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container member whose stream raises something other than OSError (a bug in a
+    reader, or a library's own exception) is recorded on that item; the run goes on."""
+    from unseen.core.models import FileRecord, ItemTask, SourceSpec
+    from unseen.engine import pipeline
+
+    class Broken:
+        def read(self, size: int = -1) -> bytes:
+            raise EOFError("compressed stream ended early")
+
+        def __enter__(self) -> Broken:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    class Source:
+        def open(self, locator: bytes) -> Broken:
+            return Broken()
+
+    spec = SourceSpec(1, "folder", str(tmp_path), "EV1")
+    task = ItemTask(7, spec, "a.tar.gz/inner.jpg", b"x", 10)
+    config = pipeline.WorkerConfig(Settings(), str(tmp_path))
+    monkeypatch.setattr(pipeline, "open_source", lambda _spec: Source())
+    record: FileRecord = pipeline.process_item(task, config)
+    assert record.errors == [("read", "cannot read: EOFError: compressed stream ended early")]

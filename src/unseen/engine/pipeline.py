@@ -139,7 +139,7 @@ def process_item(task: ItemTask, config: WorkerConfig) -> FileRecord:
         ctx = ItemContext(task, record, config.settings, Path(config.thumbs_dir), stream)
         try:
             ctx.head = stream.read(HEAD_BYTES)
-        except OSError as exc:
+        except Exception as exc:  # a reader off its OSError contract must not stop the run
             record.error(READ, f"cannot read: {describe(exc)}")
             return record
         for analyser in analysers_for(config):
