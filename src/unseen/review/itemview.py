@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from unseen.core.timeconv import unix_to_iso
 from unseen.review.data import CaseView
@@ -115,9 +115,35 @@ def _bits(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
 
 
+class _CaseHashes:
+    """The case's PDQ hashes as one packed matrix, read once per process and read again
+    only when the images table has changed (its row count or highest item id), so an
+    item page costs a vectorised scan, not a read of every hash in the case."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, int, int] | None = None
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.bits = np.zeros((0, 32), dtype=np.uint8)
+
+    def get(self, conn: Connection) -> tuple[np.ndarray, np.ndarray]:
+        im = s.images
+        count, top = conn.execute(select(func.count(), func.max(im.c.item_id))).one()
+        key = (str(conn.engine.url), int(count or 0), int(top or 0))
+        if key != self._key:
+            rows = conn.execute(select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None)))
+            found = [(int(i), h) for i, h in rows if _is_pdq(h)]
+            self.ids = np.array([i for i, _ in found], dtype=np.int64)
+            self.bits = _bits([h for _, h in found]) if found else np.zeros((0, 32), np.uint8)
+            self._key = key
+        return self.ids, self.bits
+
+
+_hashes = _CaseHashes()
+
+
 def similar(conn: Connection, item_id: int, max_distance: int, limit: int) -> list[dict[str, Any]]:
     """Case images within ``max_distance`` PDQ bits of this one (any of its 8 rotations
-    and mirrors), nearest first. Brute force over the case's hashes: fine to ~10^6."""
+    and mirrors), nearest first: an exact scan of the case's cached hash matrix."""
     im = s.images
     target = conn.execute(
         select(im.c.pdq, im.c.pdq_dihedral).where(im.c.item_id == item_id)
@@ -125,20 +151,18 @@ def similar(conn: Connection, item_id: int, max_distance: int, limit: int) -> li
     if target is None or not target.pdq:
         return []
     probes = target.pdq_dihedral.split(",") if target.pdq_dihedral else [target.pdq]
-    rows = conn.execute(
-        select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None), im.c.item_id != item_id)
-    ).all()
-    rows = [r for r in rows if _is_pdq(r.pdq)]
-    if not rows:
+    ids, hashes = _hashes.get(conn)
+    if not len(ids):
         return []
-    hashes = _bits([r.pdq for r in rows])
-    best = np.full(len(rows), 257, dtype=np.int32)
-    for probe in _bits([p for p in probes if _is_pdq(p)]):
-        distance = np.unpackbits(hashes ^ probe, axis=1).sum(axis=1, dtype=np.int32)
+    words = hashes.view(np.uint64)
+    best = np.full(len(ids), 257, dtype=np.int32)
+    for probe in _bits([p for p in probes if _is_pdq(p)]).view(np.uint64):
+        distance = np.bitwise_count(words ^ probe).sum(axis=1, dtype=np.int32)
         best = np.minimum(best, distance)
+    best[ids == item_id] = 257  # not itself
     order = np.argsort(best, kind="stable")
     hits = [int(k) for k in order[:limit] if best[k] <= max_distance]
-    return _describe(conn, [(rows[k].item_id, int(best[k])) for k in hits])
+    return _describe(conn, [(int(ids[k]), int(best[k])) for k in hits])
 
 
 def _describe(conn: Connection, hits: list[tuple[int, int]]) -> list[dict[str, Any]]:
