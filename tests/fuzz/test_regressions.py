@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from unseen import plugins
-from unseen.core.models import ItemTask, SourceSpec
+from unseen.core.models import FileRecord, ItemTask, SourceSpec
 from unseen.core.settings import Settings
 from unseen.engine import pipeline
 from unseen.engine.runner import process_case
@@ -25,6 +25,7 @@ from unseen.store import repo
 from unseen.store.case import Case
 
 from .parsers import parse_bytes
+from .test_fuzz_images import seeds as image_seeds
 
 plugins.load()
 TRUNCATED = "damaged TAR member: Compressed file ended before the end-of-stream marker was reached"
@@ -248,4 +249,35 @@ def test_a_tiff_with_a_damaged_frame_chain_is_recorded_and_still_read(tmp_path: 
     assert (record.image.width, record.image.height, record.image.frames) == (48, 32, None)
     assert [e for e in record.errors if e[0] == "image"] == [
         ("image", "frame count unreadable (damaged frame chain): Missing dimensions")
+    ]
+
+
+def _fast_pass(folder: Path, name: str, data: bytes) -> FileRecord:
+    (folder / name).write_bytes(data)
+    (folder / "thumbs").mkdir(exist_ok=True)
+    task = ItemTask(1, SourceSpec(1, "folder", str(folder), "EV"), name, name.encode(), len(data))
+    return pipeline.process_item(task, pipeline.WorkerConfig(Settings(), str(folder / "thumbs")))
+
+
+def test_a_gif_with_a_cut_frame_chain_is_recorded(tmp_path: Path) -> None:
+    # Found by test_fuzz_images: counting its frames made Pillow raise struct.error.
+    data = b"GIF87a" + b"\x00" * 7 + b",\x00\x00\x00\x00\x00\x01\x00\x01\x00\x00\x00,"
+    record = _fast_pass(tmp_path, "cut.gif", data)
+    assert record.errors == [
+        ("image", "frame count unreadable (damaged frame chain): unpack_from requires a "
+         "buffer of at least 2 bytes for unpacking 2 bytes at offset 0 (actual buffer size "
+         "is 0)"),
+        ("image", "cannot decode: image file is truncated (1 bytes not processed)"),
+    ]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on the corrupt tags
+def test_a_tiff_tile_outside_the_image_is_recorded(tmp_path: Path) -> None:
+    # Found by test_fuzz_images: Pillow's decoder raised SystemError out of the analyser.
+    data = bytearray(image_seeds()["TIFF"])
+    data[178] ^= 0xFF
+    record = _fast_pass(tmp_path, "tile.tif", bytes(data))
+    assert record.errors == [
+        ("image", "frame count unreadable (damaged frame chain): Missing dimensions"),
+        ("image", "cannot decode: tile cannot extend outside image"),
     ]

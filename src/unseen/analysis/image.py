@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 
 import numpy as np
 import pdqhash
@@ -148,7 +149,9 @@ class ImageAnalyser(FileAnalyser):
             budget, short = pixel_budget(ctx.settings), ctx.settings.pdq_min_short_side
             decoded = decode(img, ctx.data or b"", budget, short, to_rgb)
             pixels = np.ascontiguousarray(np.asarray(decoded.rgb))
-        except OSError as exc:  # Pillow's decoders report broken data as OSError
+        # Pillow's decoders report broken data as OSError, and a tile that does not fit
+        # the image (a corrupt TIFF, found by fuzzing) as SystemError.
+        except (OSError, SystemError) as exc:
             raise EvidenceError(f"cannot decode: {exc}") from exc
         hashes, quality = pdqhash.compute_dihedral(pixels)
         del pixels
@@ -162,10 +165,11 @@ class ImageAnalyser(FileAnalyser):
 def _frame_count(img: Image.Image, ctx: ItemContext, stage: str) -> int | None:
     """How many frames the file declares, or None (recorded) when its frame chain is
     damaged: Pillow walks a TIFF's IFDs to count them and raises KeyError or TypeError
-    on a corrupt one (found by fuzzing); the first frame may still decode."""
+    on a corrupt one, a GIF struct.error (found by fuzzing); the first frame may
+    still decode."""
     try:
         return int(getattr(img, "n_frames", 1))
-    except (KeyError, TypeError, IndexError, ValueError, OSError, EOFError) as exc:
+    except (KeyError, TypeError, IndexError, ValueError, OSError, EOFError, struct.error) as exc:
         ctx.record.error(stage, f"frame count unreadable (damaged frame chain): {exc}")
         return None
 
