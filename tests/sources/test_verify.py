@@ -94,3 +94,29 @@ def test_a_vmdk_fingerprint_covers_its_extent_file(
         f.write(b"x")
     (verdict,) = verify(case)
     assert (verdict.status, verdict.notes) == ("MISMATCH", ["sha256 fingerprint differs (sha256)"])
+
+
+def test_a_folder_like_source_is_fingerprinted_as_a_tree(tmp_path: Path) -> None:
+    """A phone backup is a folder with a source kind of its own: its names, sizes and
+    links are fingerprinted like any folder's (it was hashed as one file, and failed)."""
+    from unseen.core.models import SourceSpec
+    from unseen.sources.verify import fingerprint, record
+    from unseen.store.case import Case
+
+    backup = tmp_path / "backup"
+    (backup / "ab").mkdir(parents=True)
+    (backup / "ab" / "ab12").write_bytes(b"blob")
+    (backup / "Manifest.db").write_bytes(b"not really a database")
+    assert fingerprint("apple_backup", backup) == fingerprint("folder", backup)
+    case = Case.create(tmp_path / "case")
+    with case.engine.begin() as conn:
+        source_id = conn.execute(
+            s.sources.insert().values(label="PHONE", kind="apple_backup", path=str(backup),
+                                      added_by="t", added_at="t")
+        ).inserted_primary_key[0]  # fmt: skip
+    record(case, SourceSpec(int(source_id), "apple_backup", str(backup), "PHONE"))
+    (backup / "ab" / "ab12").write_bytes(b"blob, changed")
+    (verdict,) = list(verify(case))
+    case.close()
+    assert verdict.status == "MISMATCH"
+    assert verdict.notes[0].startswith("tree fingerprint differs")

@@ -12,6 +12,7 @@ from unseen.demo.hashsets import write_demo_hashsets
 from unseen.demo.intel import write_demo_intel
 from unseen.demo.phone import build_demo_phone
 from unseen.matching.library import Library
+from unseen.sources import verify
 from unseen.store import repo
 from unseen.store.case import Case
 
@@ -39,9 +40,11 @@ def build_demo_case(directory: Path) -> tuple[Case, str]:
         library.close()
     intel = write_demo_intel(directory, home)
     case = Case.create(case_dir, name="DEMO-001", examiner=EXAMINER)
-    repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
+    laptop = repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
     phone = build_demo_phone(evidence / "phone")
-    repo.add_source(case, "apple_backup", str(evidence / "phone"), "EV02-phone", EXAMINER)
+    backup = repo.add_source(case, "apple_backup", str(evidence / "phone"), "EV02-phone", EXAMINER)
+    for spec in (laptop, backup):  # as `unseen add` does: `unseen verify` can then check
+        verify.record(case, spec)
     return case, (
         f"{manifest.files} synthetic files in {evidence}; {phone}; "
         f"3 synthetic hash sets in {home}; {intel}"

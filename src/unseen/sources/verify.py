@@ -56,7 +56,7 @@ def segments(kind: str, path: Path) -> list[Path]:
 def fingerprint(kind: str, path: Path, method: str = "tree") -> dict[str, Any]:
     """How the evidence at ``path`` looks now (see the module docstring); folders by
     ``method`` (the one recorded, when checking)."""
-    if kind == "folder":
+    if kind == "folder" or path.is_dir():  # folder-like sources (a phone backup) too
         return _tree_stat(path) if method == "tree-stat" else _tree(path)
     digest, total = hashlib.sha256(), 0
     parts = segments(kind, path)
