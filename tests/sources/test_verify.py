@@ -111,9 +111,10 @@ def test_a_folder_like_source_is_fingerprinted_as_a_tree(tmp_path: Path) -> None
     case = Case.create(tmp_path / "case")
     with case.engine.begin() as conn:
         source_id = conn.execute(
-            s.sources.insert().values(label="PHONE", kind="apple_backup", path=str(backup),
-                                      added_by="t", added_at="t")
-        ).inserted_primary_key[0]  # fmt: skip
+            s.sources.insert().values(
+                label="PHONE", kind="apple_backup", path=str(backup), added_by="t", added_at="t"
+            )
+        ).inserted_primary_key[0]
     record(case, SourceSpec(int(source_id), "apple_backup", str(backup), "PHONE"))
     (backup / "ab" / "ab12").write_bytes(b"blob, changed")
     (verdict,) = list(verify(case))
