@@ -169,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     per_item = work_only / n
     writer = max(one - work_only, 1e-6) / n
     batch = Settings().batch_size
-    print(f"model inputs: {per_item * 1000:.1f} ms per item in one process, "
-          f"round trip {trip * 1000:.1f} ms per batch of {batch}, "
-          f"writer about {writer * 1000:.2f} ms per item")  # fmt: skip
+    print(
+        f"model inputs: {per_item * 1000:.1f} ms per item in one process, "
+        f"round trip {trip * 1000:.1f} ms per batch of {batch}, "
+        f"writer about {writer * 1000:.2f} ms per item"
+    )
     for workers in (4, 16, 64):
         rate = min(workers / (per_item + trip / batch), 1.0 / writer)
         print(f"  model: {workers:3d} workers -> {rate:8.1f} items/s")

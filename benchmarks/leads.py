@@ -341,8 +341,10 @@ def ranking(root: Path, variants: list[str], workers: int, size: tuple[int, int]
         decide(case, sc)
         after = ranking_quality(case, relevant - _decided(case))
         ok = "ok" if min(before[0], after[0]) >= 0.9 else "MISSED"
-        print(f"{variant:14} {len(relevant):3d} {_quality(before)}   after decisions: "
-              f"{_quality(after)}  {ok}")  # fmt: skip
+        print(
+            f"{variant:14} {len(relevant):3d} {_quality(before)}   after decisions: "
+            f"{_quality(after)}  {ok}"
+        )
         case.close()
 
 

@@ -55,10 +55,14 @@ class Ranked:
     def leads(self) -> list[tuple[str, int, float, int, str]]:
         with self.case.engine.connect() as conn:
             rows = conn.execute(
-                select(s.leads.c.target_kind, s.leads.c.target_id, s.leads.c.score,
-                       s.leads.c.rank, s.leads.c.reasons).order_by(s.leads.c.target_kind,
-                                                                    s.leads.c.rank)
-            )  # fmt: skip
+                select(
+                    s.leads.c.target_kind,
+                    s.leads.c.target_id,
+                    s.leads.c.score,
+                    s.leads.c.rank,
+                    s.leads.c.reasons,
+                ).order_by(s.leads.c.target_kind, s.leads.c.rank)
+            )
             return [tuple(r) for r in rows]  # type: ignore[misc]
 
 

@@ -65,13 +65,26 @@ def start_cluster(root: Path, nanny: bool, preload: str | None = None) -> Iterat
     procs = [
         subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-    ]  # fmt: skip
+    ]
     workers = []
     for n in range(2):
-        args = [DASK, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{n}",
-                "--local-directory", str(root / f"w{n}")]  # fmt: skip
+        args = [
+            DASK,
+            "worker",
+            address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--name",
+            f"w{n}",
+            "--local-directory",
+            str(root / f"w{n}"),
+        ]
         args += [] if nanny else ["--no-nanny"]
         args += ["--preload", preload] if preload else []
         workers.append(
@@ -120,11 +133,20 @@ def records(case: Case) -> list[tuple[object, ...]]:
     i, im = s.items, s.images
     with case.engine.connect() as conn:
         rows = conn.execute(
-            select(i.c.path, i.c.status, i.c.size, i.c.md5, i.c.sha256, i.c.mime, im.c.pdq,
-                   im.c.width, im.c.height)
+            select(
+                i.c.path,
+                i.c.status,
+                i.c.size,
+                i.c.md5,
+                i.c.sha256,
+                i.c.mime,
+                im.c.pdq,
+                im.c.width,
+                im.c.height,
+            )
             .select_from(i.outerjoin(im, im.c.item_id == i.c.id))
             .order_by(i.c.path)
-        )  # fmt: skip
+        )
         return [tuple(r) for r in rows]
 
 

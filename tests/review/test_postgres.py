@@ -129,9 +129,10 @@ def test_two_servers_two_reviewers_one_item(pg_case: Path) -> None:
 
         def grade(client: object, csrf: str, code: str, who: str) -> None:
             response = client.post(  # type: ignore[attr-defined]
-                "/api/categorise", json={"items": [item], "code": code},
+                "/api/categorise",
+                json={"items": [item], "code": code},
                 headers={"X-CSRF-Token": csrf},
-            )  # fmt: skip
+            )
             answers[who] = response.status_code
 
         threads = [

@@ -160,16 +160,23 @@ def _write(
     """Update changed leads, add new ones, delete those gone (ranks follow)."""
     lead = s.leads
     added = [
-        {"target_kind": kind, "target_id": target, "score": new.score, "rank": 0,
-         "reasons": ledger.as_json(new.reasons)}
-        for target, new in after.items() if target not in before
-    ]  # fmt: skip
+        {
+            "target_kind": kind,
+            "target_id": target,
+            "score": new.score,
+            "rank": 0,
+            "reasons": ledger.as_json(new.reasons),
+        }
+        for target, new in after.items()
+        if target not in before
+    ]
     if added:
         conn.execute(lead.insert(), added)
     changed = [
         {"k": kind, "t": target, "sc": new.score, "rs": ledger.as_json(new.reasons)}
-        for target, new in after.items() if target in before and before[target] != new
-    ]  # fmt: skip
+        for target, new in after.items()
+        if target in before and before[target] != new
+    ]
     if changed:
         conn.execute(
             update(lead)

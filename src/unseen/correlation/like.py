@@ -35,8 +35,12 @@ class LikeHit:
     why: tuple[str, ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {"item_id": self.item_id, "path": self.path, "score": self.score,
-                "why": list(self.why)}  # fmt: skip
+        return {
+            "item_id": self.item_id,
+            "path": self.path,
+            "score": self.score,
+            "why": list(self.why),
+        }
 
 
 class _Tally:
@@ -71,16 +75,23 @@ def more_like(
         if kind in chosen:
             finder(conn, seed_set, tally)
     ranked = sorted(
-        ((round(sum(v[0] for v in found.values()), 3), item_id, found)
-         for item_id, found in tally.best.items() if item_id not in seed_set),
+        (
+            (round(sum(v[0] for v in found.values()), 3), item_id, found)
+            for item_id, found in tally.best.items()
+            if item_id not in seed_set
+        ),
         key=lambda x: (-x[0], x[1]),
-    )[:limit]  # fmt: skip
+    )[:limit]
     paths = _paths(conn, [item_id for _, item_id, _ in ranked])
     return [
-        LikeHit(item_id, paths.get(item_id, ""), score,
-                tuple(why for _, why in sorted(found.values(), key=lambda v: -v[0])))
+        LikeHit(
+            item_id,
+            paths.get(item_id, ""),
+            score,
+            tuple(why for _, why in sorted(found.values(), key=lambda v: -v[0])),
+        )
         for score, item_id, found in ranked
-    ]  # fmt: skip
+    ]
 
 
 def cluster_members(conn: Connection, cluster_id: int, most: int = 500) -> list[int]:
@@ -96,9 +107,10 @@ def _scene(conn: Connection, seeds: set[int], tally: _Tally) -> None:
     t = s.scene_features
     probes = [
         _unit(np.frombuffer(blob, dtype=np.float16))
-        for blob in conn.execute(select(t.c.embedding).where(t.c.item_id.in_(sorted(seeds))))
-        .scalars()
-    ]  # fmt: skip
+        for blob in conn.execute(
+            select(t.c.embedding).where(t.c.item_id.in_(sorted(seeds)))
+        ).scalars()
+    ]
     if not probes:
         return
     queries = np.stack(probes)

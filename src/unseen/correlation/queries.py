@@ -32,7 +32,13 @@ def top_leads(conn: Connection, kind: str = "item", limit: int = 20) -> list[dic
         reasons = json.loads(r.reasons)
         tied = associated_with([Reason.from_dict(x) for x in reasons])
         found.append(
-            {"rank": r.rank, "score": r.score, kind: r.label, "id": r.id,
-             "associated_with": tied, "reasons": reasons}
-        )  # fmt: skip
+            {
+                "rank": r.rank,
+                "score": r.score,
+                kind: r.label,
+                "id": r.id,
+                "associated_with": tied,
+                "reasons": reasons,
+            }
+        )
     return found

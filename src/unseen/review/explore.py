@@ -171,13 +171,19 @@ def latest_moves(conn: Connection, kind: str, targets: list[int]) -> dict[int, d
     if not targets:
         return moves
     rows = conn.execute(
-        select(ch.c.target_id, ch.c.old_score, ch.c.new_score, ch.c.gained, ch.c.lost,
-               run.c.cause, run.c.at)
+        select(
+            ch.c.target_id,
+            ch.c.old_score,
+            ch.c.new_score,
+            ch.c.gained,
+            ch.c.lost,
+            run.c.cause,
+            run.c.at,
+        )
         .join(run, run.c.id == ch.c.run_id)
-        .where(ch.c.target_kind == kind, ch.c.target_id.in_(targets),
-               run.c.cause != "correlation")
+        .where(ch.c.target_kind == kind, ch.c.target_id.in_(targets), run.c.cause != "correlation")
         .order_by(ch.c.id.desc())
-    )  # fmt: skip
+    )
     for r in rows:
         if r.target_id in moves or r.old_score is None or r.new_score is None:
             continue

@@ -66,10 +66,13 @@ def looked(conn: Connection, user: str, kind: str, leads: list[dict[str, Any]]) 
     marks: dict[str, tuple[str, float]] = {}
     rows = conn.execute(
         select(v.c.target_key, v.c.at, v.c.score)
-        .where(v.c.user == user, v.c.target_kind == kind,
-               v.c.target_key.in_([k for k in keys.values() if k]))
+        .where(
+            v.c.user == user,
+            v.c.target_kind == kind,
+            v.c.target_key.in_([k for k in keys.values() if k]),
+        )
         .order_by(v.c.id)
-    )  # fmt: skip
+    )
     for key, at, score in rows:
         marks[str(key)] = (str(at), float(score))
     for x in leads:

@@ -50,10 +50,12 @@ class WindowGrouping(Grouping):
             start.isoformat(),
             label,
             0.5,
-            tuple(Member(f.id, f"taken {when:%H:%M:%S} by {f.camera or 'an unnamed camera'}")
-                  for when, f in run),
+            tuple(
+                Member(f.id, f"taken {when:%H:%M:%S} by {f.camera or 'an unnamed camera'}")
+                for when, f in run
+            ),
             {"start": start.isoformat(), "end": end.isoformat(), "cameras": len(cameras)},
-        )  # fmt: skip
+        )
 
 
 GROUPINGS.register(WindowGrouping)

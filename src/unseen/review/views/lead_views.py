@@ -52,9 +52,14 @@ def leads_page(request: Request) -> Response:
         audit.append(conn, session.user.name, "view_leads", "leads", details)
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
-        request, "leads.html", session, items=items, groups=groups,
-        labels=category_labels(ctx), keys=keys,
-    )  # fmt: skip
+        request,
+        "leads.html",
+        session,
+        items=items,
+        groups=groups,
+        labels=category_labels(ctx),
+        keys=keys,
+    )
 
 
 def looked(request: Request, body: LookedBody) -> dict[str, Any]:

@@ -31,9 +31,17 @@ def like_page(request: Request, item: QueryId = 0, cluster: QueryId = 0, by: str
         hits = more_like(conn, seeds, kinds, LIMIT)
     target = f"item {item}" if item else f"cluster {cluster}"
     with ctx.write() as conn:
-        audit.append(conn, session.user.name, "more_like_this", target,
-                     {"by": kinds, "hits": len(hits)})  # fmt: skip
+        audit.append(
+            conn, session.user.name, "more_like_this", target, {"by": kinds, "hits": len(hits)}
+        )
     return render(
-        request, "like.html", session, hits=hits, kinds=kinds, all_kinds=KINDS,
-        item=item, cluster=cluster, target=target,
-    )  # fmt: skip
+        request,
+        "like.html",
+        session,
+        hits=hits,
+        kinds=kinds,
+        all_kinds=KINDS,
+        item=item,
+        cluster=cluster,
+        target=target,
+    )
