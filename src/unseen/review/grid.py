@@ -48,6 +48,12 @@ class GridFilter:
     camera: str = ""
     errors: str = ""
     unexamined: str = ""  # "", yes, no: containers whose contents were not examined
+    mismatch: str = ""  # "", yes, no: a picture or video named as something else
+    carved: str = ""  # "", yes, no: recovered from unallocated space
+    faces: str = ""  # "", yes, no: the deep pass found a face
+    linked: str = ""  # "", yes, no: downloaded, shared over P2P or exchanged in a message
+    text: str = ""  # text read in the picture contains
+    serial: str = ""  # camera body serial is
     cluster: int | None = None
     q: str = ""  # path contains
     tfrom: str = ""  # time key >= (ISO prefix)
@@ -75,6 +81,12 @@ class GridFilter:
             camera=choice("camera"),
             errors=choice("errors"),
             unexamined=choice("unexamined"),
+            mismatch=choice("mismatch"),
+            carved=choice("carved"),
+            faces=choice("faces"),
+            linked=choice("linked"),
+            text=params.get("text", "")[:128],
+            serial=params.get("serial", "")[:64],
             cluster=number("cluster"),
             q=params.get("q", "")[:256],
             tfrom=params.get("tfrom", "")[:32],
@@ -132,6 +144,22 @@ def time_key(view: CaseView, conn: Connection) -> ColumnElement[str]:
     else:
         mtime = func.strftime("%Y-%m-%dT%H:%M:%S", i.c.mtime, "unixepoch")
     return func.coalesce(exif_time, mtime, "")
+
+
+def _like(words: str) -> str:
+    """A LIKE pattern for text containing ``words`` literally (escape character \\)."""
+    return "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _linked() -> ColumnElement[bool]:
+    """The item arrived by a route the case recorded: a P2P or browser download tied to
+    it, or a message that carried it."""
+    i = s.items
+    return or_(
+        exists().where(s.artefact_links.c.item_id == i.c.id),
+        exists().where(s.media_provenance.c.item_id == i.c.id),
+        exists().where(s.msg_attachments.c.linked_item_id == i.c.id),
+    )
 
 
 def has_errors() -> ColumnElement[bool]:
@@ -201,16 +229,36 @@ class GridQuery:
             e = s.item_errors
             unexamined = exists().where(e.c.item_id == i.c.id, e.c.message.like("not examined:%"))
             conds += _yes_no(f.unexamined, unexamined)
+        conds += self._facts()
         if f.cluster is not None and v.features.clusters:
             cm = s.cluster_members
             conds.append(exists().where(cm.c.item_id == i.c.id, cm.c.cluster_id == f.cluster))
         if f.q:
-            escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conds.append(i.c.path.like(f"%{escaped}%", escape="\\"))
+            conds.append(i.c.path.like(_like(f.q), escape="\\"))
         if f.tfrom:
             conds.append(self.time >= f.tfrom)
         if f.tto:
             conds.append(self.time < f.tto)
+        return conds
+
+    def _facts(self) -> list[ColumnElement[bool]]:
+        """Filters on what the pipeline recorded about an item (one per fact)."""
+        f, i = self.flt, s.items
+        conds: list[ColumnElement[bool]] = []
+        if f.mismatch:
+            conds += _yes_no(f.mismatch, i.c.extension_mismatch.is_(True))
+        if f.carved:
+            conds += _yes_no(f.carved, i.c.carved.is_(True))
+        if f.faces:
+            conds += _yes_no(f.faces, exists().where(s.faces.c.item_id == i.c.id))
+        if f.linked:
+            conds += _yes_no(f.linked, _linked())
+        if f.text:
+            o = s.ocr_text
+            said = o.c.text.ilike(_like(f.text), escape="\\")
+            conds.append(exists().where(o.c.item_id == i.c.id, said))
+        if f.serial:
+            conds.append(s.exif.c.serial == f.serial)  # EXIF is joined in every grid query
         return conds
 
     def _category(self, cat: str) -> list[ColumnElement[bool]]:
