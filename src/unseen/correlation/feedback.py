@@ -44,7 +44,8 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
         weights.setdefault(section, dict(values))
     hoods = _neighbourhoods(conn, _clusters_of(conn, decided))
     members = {m for n in hoods.values() for m in n.members}
-    affected = set(ledger.current(conn, "item", members))
+    before = ledger.current(conn, "item", members)
+    affected = set(before)
     if not affected:
         return 0
     hoods.update(_neighbourhoods(conn, _clusters_of(conn, affected) - set(hoods)))
@@ -54,7 +55,6 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
         for m in n.members:
             by_item[m].append(n)
     associator = Associator(known, AssociationWeights.from_file(weights))
-    before = ledger.current(conn, "item", affected)
     after: dict[int, ledger.Lead] = {}
     for item_id, old in before.items():
         base = [r for r in old.reasons if not is_association(r.signal)]
