@@ -32,6 +32,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/python scripts/import_cycles.py
 
 test: apt venv lint
 	bash scripts/with-postgres.sh $(BIN)/pytest -q

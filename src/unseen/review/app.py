@@ -16,7 +16,7 @@ from unseen.review.data import CaseView
 from unseen.review.db import write_engine
 from unseen.review.evidence import Verified
 from unseen.review.media import MediaTokens
-from unseen.review.routes import ROUTES
+from unseen.review.routes import ROUTES, allowed, navigation
 from unseen.review.security import (
     LoginRequired,
     SecurityHeaders,
@@ -64,6 +64,8 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         tokens=MediaTokens(config.media_token_s),
         thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),
         verified=Verified(),
+        allowed=allowed,
+        navigation=navigation,
     )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="unseen review")
     app.state.ctx = ctx

@@ -33,21 +33,10 @@ from unseen.sources.crypt import find_crypt
 from unseen.sources.disk import DiskReader, sniff_disk
 from unseen.sources.ewf import MAGIC, EwfReader
 from unseen.sources.media import find_media
-from unseen.sources.streams import PositionalStream, binary
+from unseen.sources.streams import PositionalStream, binary, open_readonly
 
 HEAD = 64 * 1024
 ARCHIVES = ("zip", "tar", "7z", "rar")
-_NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def open_readonly(path: Path) -> io.FileIO:
-    """``path`` opened for reading only, without updating its access time if allowed."""
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags | _NOATIME)
-    except PermissionError:  # O_NOATIME needs ownership of the file
-        fd = os.open(path, flags)
-    return io.FileIO(fd, "rb", closefd=True)
 
 
 def head_of(path: Path) -> bytes:

@@ -29,7 +29,7 @@ from typing import IO, Any, BinaryIO, ClassVar
 
 from unseen.core.errors import EvidenceError
 from unseen.core.registry import Registry
-from unseen.sources.streams import PositionalStream
+from unseen.sources.streams import PositionalStream, open_readonly
 
 MISSING = "virtual disk not read: install unseen[disk] (dfvfs and its libyal libraries)"
 NOT_EXAMINED = "not examined"
@@ -85,7 +85,6 @@ class Siblings:
             raise OSError("not found beside the image") from None
         if not stat.S_ISREG(st.st_mode):
             raise OSError("not a regular file (a link or device is never followed)")
-        from unseen.sources.files import open_readonly
 
         return open_readonly(target)
 

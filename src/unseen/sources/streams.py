@@ -8,6 +8,7 @@ to seek, copying a compressed member to a spool when needed.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tempfile
 from typing import IO, BinaryIO, cast
@@ -91,3 +92,16 @@ def random_access(stream: IO[bytes]) -> BinaryIO:
         spool.close()
         raise
     return cast(BinaryIO, spool)
+
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def open_readonly(path: str | os.PathLike[str]) -> io.FileIO:
+    """``path`` opened for reading only, without updating its access time if allowed."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | _NOATIME)
+    except PermissionError:  # O_NOATIME needs ownership of the file
+        fd = os.open(path, flags)
+    return io.FileIO(fd, "rb", closefd=True)

@@ -18,9 +18,9 @@ from typing import BinaryIO
 from unseen.core.errors import EvidenceError, WrongFormat
 from unseen.sources.base import SOURCES
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
-from unseen.sources.files import FileContainerSource, head_of, open_readonly
+from unseen.sources.files import FileContainerSource, head_of
 from unseen.sources.media import MediaStream, Siblings, Vmdk, damage, find_media
-from unseen.sources.streams import binary
+from unseen.sources.streams import binary, open_readonly
 
 
 class VirtualDiskReader(ContainerReader):

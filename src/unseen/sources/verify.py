@@ -33,8 +33,8 @@ from sqlalchemy import select, update
 from unseen.core.errors import EvidenceError
 from unseen.core.models import SourceSpec
 from unseen.sources.ewf import acquisition, damage, media_stream, open_ewf
-from unseen.sources.files import ewf_segments, open_readonly, raw_segments
-from unseen.sources.streams import PositionalStream
+from unseen.sources.files import ewf_segments, raw_segments
+from unseen.sources.streams import PositionalStream, open_readonly
 from unseen.store import schema as s
 from unseen.store.case import Case
 

@@ -22,8 +22,6 @@ def render(
 
     Jinja2 escapes every value (autoescape): file names and paths are hostile text.
     """
-    from unseen.review.routes import allowed, navigation
-
     ctx = app_context(request)
     role = session.user.role if session else ""
     page = {
@@ -34,9 +32,9 @@ def render(
         "blur": session.user.blur_px if session else ctx.config.default_blur_px,
         "nav": [
             {"href": r.path, "label": r.label, "active": r.path == request.url.path}
-            for r in navigation(role)
+            for r in ctx.navigation(role)
         ],
-        "can": lambda name: bool(session) and allowed(role, name),
+        "can": lambda name: bool(session) and ctx.allowed(role, name),
         "scheme": ctx.scheme,
         "features": ctx.view.features,
         "config": ctx.config,
