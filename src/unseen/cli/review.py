@@ -29,6 +29,20 @@ def _fail(exc: UnseenError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _password(from_stdin: bool, generate: bool, prompt: str) -> str:
+    """The password an account command was given: generated, read from standard input,
+    or prompted for twice."""
+    from unseen.review.auth import generate_password
+
+    if from_stdin and generate:
+        raise _fail(UserError("choose --password-stdin or --generate, not both"))
+    if generate:
+        return generate_password()
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
 def _open(case_dir: Path) -> Case:
     try:
         return Case.open(case_dir)
@@ -78,16 +92,7 @@ def user_add(
     ] = False,
 ) -> None:
     """Add a review account (the password is prompted for unless told otherwise)."""
-    from unseen.review.auth import generate_password
-
-    if password_stdin and generate:
-        raise _fail(UserError("choose --password-stdin or --generate, not both"))
-    if generate:
-        password = generate_password()
-    elif password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, generate, "password")
     case = _open(case_dir)
     try:
         add_user(case, name, role, password)
@@ -202,16 +207,9 @@ def user_reset(
     ] = False,
 ) -> None:
     """Set a new password; the account's open sessions end."""
-    from unseen.review.auth import generate_password, reset_password
+    from unseen.review.auth import reset_password
 
-    if password_stdin and generate:
-        raise _fail(UserError("choose --password-stdin or --generate, not both"))
-    if generate:
-        password = generate_password()
-    elif password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, generate, "new password")
     done = _account_change(
         case_dir,
         "user_reset",

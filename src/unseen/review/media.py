@@ -48,24 +48,27 @@ EXTENSIONS |= {"image/bmp": "bmp", "video/mp4": "mp4", "video/webm": "webm", "vi
 @dataclass(frozen=True, slots=True)
 class Grant:
     session_id: int
-    item_id: int
+    items: frozenset[int]
     expires: float
 
 
 class MediaTokens:
-    """Tokens the reveal endpoint hands out: one item, one session, a few minutes."""
+    """Tokens handed out by an audited reveal: for one session and the items it names,
+    for a short while. Full-size media take one item per token; thumbnail reveal
+    grants (``thumbs.ThumbGrants``) take a batch."""
 
     def __init__(self, lifetime_s: int) -> None:
         self.lifetime_s = lifetime_s
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
 
-    def issue(self, session_id: int, item_id: int) -> str:
+    def issue(self, session_id: int, items: int | frozenset[int]) -> str:
+        named = frozenset([items]) if isinstance(items, int) else items
         token = secrets.token_urlsafe(24)
         now = time.monotonic()
         with self._lock:
             self._grants = {k: g for k, g in self._grants.items() if g.expires > now}
-            self._grants[token] = Grant(session_id, item_id, now + self.lifetime_s)
+            self._grants[token] = Grant(session_id, named, now + self.lifetime_s)
         return token
 
     def check(self, token: str, session_id: int, item_id: int) -> bool:
@@ -74,7 +77,7 @@ class MediaTokens:
         return (
             grant is not None
             and grant.session_id == session_id
-            and grant.item_id == item_id
+            and item_id in grant.items
             and grant.expires > time.monotonic()
         )
 

@@ -13,15 +13,14 @@ Thumbnails are files the pipeline wrote into the case (not evidence), JPEG only.
 from __future__ import annotations
 
 import io
-import secrets
-import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageFilter
+
+from unseen.review.media import MediaTokens
 
 # Largest thumbnail side the server will process (the pipeline writes 256 px).
 MAX_SIDE = 2048
@@ -48,14 +47,7 @@ def _blurred(path: str, mtime_ns: int, size: int, radius: int) -> bytes:
     return out.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class ThumbGrant:
-    session_id: int
-    items: frozenset[int]
-    expires: float
-
-
-class ThumbGrants:
+class ThumbGrants(MediaTokens):
     """Reveal grants for clear thumbnails, and the per-session meter that limits them.
 
     ``limit_per_minute`` items may be revealed by one session in any 60 s; beyond that
@@ -64,11 +56,9 @@ class ThumbGrants:
     """
 
     def __init__(self, lifetime_s: int, limit_per_minute: int) -> None:
-        self.lifetime_s = lifetime_s
+        super().__init__(lifetime_s)
         self.limit_per_minute = limit_per_minute
-        self._grants: dict[str, ThumbGrant] = {}
         self._recent: dict[int, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def allow(self, session_id: int, count: int) -> bool:
         """Count ``count`` reveals against the session's window; False when over it."""
@@ -81,21 +71,3 @@ class ThumbGrants:
                 return False
             recent.extend([now] * count)
             return True
-
-    def issue(self, session_id: int, items: frozenset[int]) -> str:
-        token = secrets.token_urlsafe(24)
-        now = time.monotonic()
-        with self._lock:
-            self._grants = {k: g for k, g in self._grants.items() if g.expires > now}
-            self._grants[token] = ThumbGrant(session_id, items, now + self.lifetime_s)
-        return token
-
-    def check(self, token: str, session_id: int, item_id: int) -> bool:
-        with self._lock:
-            grant = self._grants.get(token)
-        return (
-            grant is not None
-            and grant.session_id == session_id
-            and item_id in grant.items
-            and grant.expires > time.monotonic()
-        )
