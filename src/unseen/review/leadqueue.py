@@ -49,45 +49,36 @@ def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> di
     return dict(found)
 
 
-def target_key(conn: Connection, kind: str, target: int) -> str | None:
-    """The stable key a mark is kept under (None: no such lead target)."""
-    if kind == "item":
-        found = conn.execute(select(s.items.c.id).where(s.items.c.id == target)).scalar()
-        return str(target) if found is not None else None
-    c = s.clusters
-    row = conn.execute(select(c.c.kind, c.c.key).where(c.c.id == target)).first()
-    return f"{row.kind}|{row.key}" if row is not None else None
-
-
 def looked(conn: Connection, user: str, kind: str, leads: list[dict[str, Any]]) -> None:
     """Add ``looked`` (the latest mark: when, at which score) and ``new`` to each lead."""
-    keys = {x["target_id"]: _key(conn, kind, x["target_id"]) for x in leads}
+    keys = _keys(conn, kind, [x["target_id"] for x in leads])
     v = s.lead_views
     marks: dict[str, tuple[str, float]] = {}
     rows = conn.execute(
         select(v.c.target_key, v.c.at, v.c.score)
-        .where(
-            v.c.user == user,
-            v.c.target_kind == kind,
-            v.c.target_key.in_([k for k in keys.values() if k]),
-        )
+        .where(v.c.user == user, v.c.target_kind == kind, v.c.target_key.in_(keys.values()))
         .order_by(v.c.id)
     )
     for key, at, score in rows:
         marks[str(key)] = (str(at), float(score))
     for x in leads:
-        mark = marks.get(keys[x["target_id"]] or "")
+        mark = marks.get(keys.get(x["target_id"], ""))
         x["looked"] = {"at": mark[0], "score": mark[1]} if mark else None
         x["new"] = mark is None or x["score"] > mark[1]
 
 
-def _key(conn: Connection, kind: str, target: int) -> str | None:
-    return str(target) if kind == "item" else target_key(conn, kind, target)
+def _keys(conn: Connection, kind: str, targets: list[int]) -> dict[int, str]:
+    """The stable keys of many lead targets, in one query."""
+    if kind == "item":
+        return {t: str(t) for t in targets}
+    c = s.clusters
+    rows = conn.execute(select(c.c.id, c.c.kind, c.c.key).where(c.c.id.in_(targets)))
+    return {int(i): f"{k}|{key}" for i, k, key in rows}
 
 
 def mark_looked(conn: Connection, user: str, kind: str, target: int) -> bool:
     """Record that ``user`` looked at a lead (audited); False when there is no such lead."""
-    key = target_key(conn, kind, target)
+    key = _keys(conn, kind, [target]).get(target)
     lead = s.leads
     score = conn.execute(
         select(lead.c.score).where(lead.c.target_kind == kind, lead.c.target_id == target)
@@ -106,14 +97,22 @@ def mark_looked(conn: Connection, user: str, kind: str, target: int) -> bool:
 def undecided_unknown(conn: Connection, cluster_id: int) -> list[int]:
     """A group's members that are neither hash-set known nor reviewer-decided: what
     categorising the group from the leads page decides."""
-    m, a, rs = s.cluster_members, s.auto_categories, s.review_state
-    query = (
-        select(m.c.item_id)
-        .where(
-            m.c.cluster_id == cluster_id,
-            m.c.item_id.not_in(select(a.c.item_id)),
-            m.c.item_id.not_in(select(rs.c.item_id)),
-        )
-        .order_by(m.c.item_id)
+    query = select(s.cluster_members.c.item_id).where(*_undecided(cluster_id))
+    return [int(i) for i in conn.execute(query.order_by(s.cluster_members.c.item_id)).scalars()]
+
+
+def undecided_counts(conn: Connection, cluster_ids: Sequence[int]) -> dict[int, int]:
+    """How many undecided unknown members each group has, in one query."""
+    m = s.cluster_members
+    rows = conn.execute(
+        select(m.c.cluster_id, func.count())
+        .where(*_undecided(None), m.c.cluster_id.in_(list(cluster_ids)))
+        .group_by(m.c.cluster_id)
     )
-    return [int(i) for i in conn.execute(query).scalars()]
+    return {int(c): int(n) for c, n in rows}
+
+
+def _undecided(cluster_id: int | None) -> list[Any]:
+    m, a, rs = s.cluster_members, s.auto_categories, s.review_state
+    conds = [m.c.item_id.not_in(select(a.c.item_id)), m.c.item_id.not_in(select(rs.c.item_id))]
+    return conds if cluster_id is None else [m.c.cluster_id == cluster_id, *conds]

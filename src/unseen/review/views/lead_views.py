@@ -41,10 +41,11 @@ def leads_page(request: Request) -> Response:
         with ctx.read() as conn:
             items = explore.leads(conn, "item")
             groups = explore.leads(conn, "cluster") if ctx.view.features.clusters else []
-            strip = leadqueue.strips(conn, [g["target_id"] for g in groups])
+            ids = [g["target_id"] for g in groups]
+            strip, undecided = leadqueue.strips(conn, ids), leadqueue.undecided_counts(conn, ids)
             for g in groups:
                 g["strip"] = strip.get(g["target_id"], [])
-                g["undecided"] = len(leadqueue.undecided_unknown(conn, g["target_id"]))
+                g["undecided"] = undecided.get(g["target_id"], 0)
             leadqueue.looked(conn, session.user.name, "item", items)
             leadqueue.looked(conn, session.user.name, "cluster", groups)
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
