@@ -20,6 +20,9 @@ class Settings:
     # JPEG draft decoding keeps the short side at least this long: measured to keep PDQ
     # within 8 bits of a full decode on quality-100 and rotated photos (256 reached 16).
     pdq_min_short_side: int = 768
+    # PDQ distance (bits of 256) under which two pictures are the same picture: copies,
+    # resizes and recompressions land within it (the PDQ paper's operating point).
+    pdq_radius: int = 31
     # Memory one worker may use to decode one picture; decodes that would need more are
     # reduced while decoding (JPEG draft, PNG strips) or refused (analysis/decode.py).
     decode_memory_bytes: int = 1024**3

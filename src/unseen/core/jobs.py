@@ -1,0 +1,149 @@
+"""The job model: every piece of work unseen does to a case is a job.
+
+A job has a stable ``NAME``, a ``VERSION`` and the jobs it ``DEPENDS_ON``. What it
+produced for an item is recorded in one ledger, ``done(item, job, version)``
+(``store.done``): a job re-runs exactly the items whose ledger entry carries another
+version than the job's current one, and every job that depends on it re-runs those
+items too. A job's version is its ``VERSION`` plus the values of the ``Settings``
+fields that change its results (``SETTINGS``), so changing such a setting re-runs it
+as a version bump would.
+
+Two shapes:
+
+- ``ItemJob``: per-item work. ``select`` names the items it applies to, ``work`` is a
+  pure function of a batch of tasks (run by any ``concurrent.futures`` executor: this
+  process, a process pool, a Dask client) and ``store`` writes the results, in the
+  single writer's transaction, to the tables the job owns (``TABLES``). The default
+  ``store`` replaces the job's rows for each item with the ``Outcome`` rows.
+- ``CaseJob``: whole-case work (matching, correlation, reports of a case): ``run``
+  reads the case and rewrites what it owns; its ledger entry is item 0.
+
+The driver (``engine.driver``) does fan-out, crash isolation, batching, progress and
+error records for every job alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+from sqlalchemy import insert
+
+from unseen.core.registry import Registry
+from unseen.core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+
+    from unseen.store.case import Case
+
+CASE_WIDE = 0  # the ledger's item id for whole-case jobs
+
+
+class Task(Protocol):
+    """What a per-item job works on: anything that names its item."""
+
+    @property
+    def item_id(self) -> int: ...
+
+
+@dataclass
+class Outcome:
+    """What a per-item job found for one item: rows for its own tables and errors.
+
+    ``rows`` are ``(table name, column values)``; ``item_id`` is added on storing.
+    ``errors`` are messages recorded against the item under the job's name.
+    """
+
+    item_id: int
+    rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Job(ABC):
+    """What every job declares; see the module docstring."""
+
+    NAME: ClassVar[str]
+    VERSION: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    DEPENDS_ON: ClassVar[tuple[str, ...]] = ()
+    # Settings fields whose values change this job's results: part of its version.
+    SETTINGS: ClassVar[tuple[str, ...]] = ()
+    # Tables this job owns and writes (created with the case schema; rows for an item
+    # are replaced whenever the job re-runs that item).
+    TABLES: ClassVar[tuple[Table, ...]] = ()
+
+    @classmethod
+    def version(cls, settings: Settings) -> str:
+        """``VERSION``, plus a short digest of the result-changing settings, if any."""
+        if not cls.SETTINGS:
+            return cls.VERSION
+        values = {name: getattr(settings, name) for name in cls.SETTINGS}
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode())
+        return f"{cls.VERSION}+{digest.hexdigest()[:8]}"
+
+    def unavailable(self) -> str | None:
+        """Why this job cannot run here (a missing optional extra), or None."""
+        return None
+
+
+T = TypeVar("T", bound=Task)
+R = TypeVar("R")
+
+
+class ItemJob(Job, Generic[T, R]):
+    """Per-item work; see the module docstring."""
+
+    # Tasks handed to a worker at once.
+    BATCH: ClassVar[int] = 8
+
+    @abstractmethod
+    def select(self, conn: Connection, settings: Settings) -> Iterable[T]:
+        """Every item this job applies to, as tasks (done or not: the driver skips
+        those the ledger says are done in the current version)."""
+
+    @abstractmethod
+    def work(self, tasks: list[T], settings: Settings) -> list[R]:
+        """The results for a batch of tasks. Pure: reads evidence, never the case
+        database; runs in any process. Failures of one item are recorded in its
+        result, never raised."""
+
+    def crashed(self, task: T, message: str) -> R:
+        """The result recorded for a task that killed every worker that tried it."""
+        return Outcome(task.item_id, errors=[message])  # type: ignore[return-value]
+
+    def item_of(self, result: R) -> int:
+        return result.item_id  # type: ignore[attr-defined, no-any-return]
+
+    def errors_of(self, result: R) -> list[str]:
+        """Messages to record against the result's item under the job's name."""
+        return list(getattr(result, "errors", ()))
+
+    def store(self, conn: Connection, results: list[R]) -> None:
+        """Write a batch of results to the job's own tables; the driver has already
+        removed these items' old rows and records errors and the ledger itself.
+        The default stores ``Outcome`` rows, one insert per table."""
+        tables = {table.name: table for table in self.TABLES}
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for result in results:
+            for name, values in getattr(result, "rows", ()):
+                rows.setdefault(name, []).append({"item_id": self.item_of(result), **values})
+        for name, batch in rows.items():
+            conn.execute(insert(tables[name]), batch)
+
+
+class CaseJob(Job):
+    """Whole-case work; see the module docstring."""
+
+    @abstractmethod
+    def run(self, case: Case, settings: Settings, workers: int) -> str:
+        """Do the work on the case; return a one-line summary for the user.
+
+        Must be rerunnable: a second run after a kill gives the same case."""
+
+
+JOBS: Registry[type[Job]] = Registry("jobs")
