@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection
 
 from unseen.core.registry import Registry
+from unseen.core.settings import Settings
 from unseen.correlation.facts import ItemFacts
 
 
@@ -51,6 +52,11 @@ class Grouping(ABC):
     VERSION: ClassVar[str]
     KIND: ClassVar[str]
     DESCRIPTION: ClassVar[str]
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        # The run's settings: thresholds that change clusters are read from here, so a
+        # case that sets its own (case.toml, --set) groups by them and records them.
+        self.settings = settings if settings is not None else Settings()
 
     @abstractmethod
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterable[Cluster]:

@@ -47,7 +47,7 @@ class CorrelationStage(CaseStage):
         scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:
             facts = load_facts(conn)
-            clusters = [c for cls in GROUPINGS for c in cls().group(facts, conn)]
+            clusters = [c for cls in GROUPINGS for c in cls(settings).group(facts, conn)]
             signals = item_signals(facts, conn, weights)
         first_gen, leads = rank_items(facts, clusters, weights, scheme, signals)
         cluster_leads = rank_clusters(clusters, leads, anchors(facts, scheme), weights)
