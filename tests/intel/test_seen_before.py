@@ -138,7 +138,7 @@ def test_the_review_ui_shows_seen_before_on_the_item_and_cluster_pages(
 
     from unseen.review import auth
     from unseen.review.app import create_app
-    from unseen.review.db import write_engine
+    from unseen.store.case import write_engine
 
     b = world[1]
     engine = write_engine(b.engine.url.render_as_string(hide_password=False))

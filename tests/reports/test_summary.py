@@ -236,7 +236,7 @@ def test_a_case_never_matched_says_so(tmp_path: Path) -> None:
 
 
 def test_audit_head_is_printed(report: tuple[str, Path]) -> None:
-    from unseen.review.audit import audit_head
+    from unseen.store.audit import audit_head
     from unseen.store.case import Case
 
     html, root = report

@@ -18,11 +18,11 @@ import piexif
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from unseen.review import audit, auth
+from unseen.review import auth
 from unseen.review.app import create_app
 from unseen.review.config import ReviewConfig
-from unseen.review.db import write_engine
-from unseen.store.case import Case
+from unseen.store import audit
+from unseen.store.case import Case, write_engine
 
 PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "eve": "examiner", "rob": "reviewer", "ron": "read-only"}

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from unseen.cli.main import app as cli
-from unseen.review import audit
+from unseen.store import audit
 from unseen.store.case import Case
 
 from .helpers import item_ids, login, make_client

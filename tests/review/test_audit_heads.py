@@ -11,10 +11,9 @@ from typer.testing import CliRunner
 
 from unseen.cli.main import app as cli
 from unseen.core import keys
-from unseen.review import audit
-from unseen.review.audit_heads import HeadRecord
-from unseen.review.db import write_engine
-from unseen.store.case import Case
+from unseen.store import audit
+from unseen.store.audit_heads import HeadRecord
+from unseen.store.case import Case, write_engine
 
 runner = CliRunner()
 ENTRIES = 6

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from unseen.review.config import ReviewConfig
-from unseen.review.db import write_engine
 from unseen.review.throttle import unlock
+from unseen.store.case import write_engine
 
 from .helpers import PASSWORD, make_client
 

@@ -14,8 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from unseen.engine.runner import process_case
-from unseen.review import audit
-from unseen.store import repo
+from unseen.store import audit, repo
 from unseen.store.case import Case
 
 from .helpers import build_evidence, login, make_client, make_users

@@ -105,8 +105,9 @@ def user_add(
 
 def add_user(case: Case, name: str, role: str, password: str) -> None:
     """Create the account and record it in the audit log, in one transaction."""
-    from unseen.review import audit, auth
-    from unseen.review.db import write_engine
+    from unseen.review import auth
+    from unseen.store import audit
+    from unseen.store.case import write_engine
 
     engine = write_engine(case.engine.url.render_as_string(hide_password=False))
     try:
@@ -120,8 +121,8 @@ def add_user(case: Case, name: str, role: str, password: str) -> None:
 def _account_change(case_dir: Path, action: str, name: str, change: Any) -> dict[str, Any]:
     """Run ``change(conn)`` (it returns the audit details) and audit it, in one immediate
     transaction; the actor is the operating-system user running the CLI."""
-    from unseen.review import audit
-    from unseen.review.db import write_engine
+    from unseen.store import audit
+    from unseen.store.case import write_engine
 
     case = _open(case_dir)
     engine = write_engine(case.engine.url.render_as_string(hide_password=False))
@@ -312,7 +313,7 @@ def audit_verify(
     """
     from rich.markup import escape
 
-    from unseen.review.audit import recorded_heads, verify
+    from unseen.store.audit import recorded_heads, verify
 
     case = _open(case_dir)
     try:
@@ -361,8 +362,8 @@ def _verify_keys(key_files: list[Path]) -> list[Any]:
 
 def record_export(case: Case, fmt: str, what: str, output: Path | None, count: int) -> None:
     """Append an ``export`` entry to the case's audit log (called by ``unseen export``)."""
-    from unseen.review import audit
-    from unseen.review.db import write_engine
+    from unseen.store import audit
+    from unseen.store.case import write_engine
 
     details: dict[str, Any] = {"format": fmt, "what": what, "records": count}
     details["output"] = str(output) if output else "stdout"
@@ -386,8 +387,8 @@ def record_export(case: Case, fmt: str, what: str, output: Path | None, count: i
 def record_view(case: Case, action: str, target: str, details: dict[str, Any]) -> None:
     """Audit that someone read the case at the command line (a report, leads, a search):
     what was shown is as sensitive as what the review server shows."""
-    from unseen.review import audit
-    from unseen.review.db import write_engine
+    from unseen.store import audit
+    from unseen.store.case import write_engine
 
     engine = write_engine(case.engine.url.render_as_string(hide_password=False))
     try:

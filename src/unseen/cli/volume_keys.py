@@ -42,7 +42,7 @@ def parse_keys(values: list[str]) -> dict[str, str]:
 
 def store_keys(case: Case, spec: SourceSpec, keys: dict[str, str], user: str) -> None:
     """Keep the keys with the source and audit their use by digest only."""
-    from unseen.review import audit
+    from unseen.store import audit
 
     details: dict[str, Any] = {
         "source": spec.label,

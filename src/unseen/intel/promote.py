@@ -35,8 +35,8 @@ from unseen.core.errors import UserError
 from unseen.correlation.facts import load_facts
 from unseen.correlation.groupings.sensor import is_camera_original, spread
 from unseen.intel.store import IntelEntry, IntelLibrary, NewEntry
-from unseen.review.audit import append
 from unseen.store import schema as s
+from unseen.store.audit import append
 from unseen.store.case import Case, current_user
 
 Parts = dict[str, list[dict[str, Any]]]

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from unseen.internet.coverage import WEEKDAYS, build_profile
 from unseen.phones.report import add_communications
 from unseen.reports.registry import REPORTS, Report
-from unseen.review.audit import signed_head
+from unseen.store.audit import signed_head
 from unseen.store.case import Case
 
 HEAT_LEVELS = 5

@@ -25,9 +25,9 @@ from unseen.core.timeconv import utc_now
 from unseen.reports.internet import environment
 from unseen.reports.registry import REPORTS, Report
 from unseen.reports.status import error_counts
-from unseen.review.audit import audit_head, signed_head
 from unseen.store import repo
 from unseen.store import schema as s
+from unseen.store.audit import audit_head, signed_head
 from unseen.store.case import Case, current_user
 
 # Buckets beside the scheme's own codes (``~`` cannot start a scheme code).

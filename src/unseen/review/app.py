@@ -13,7 +13,6 @@ from unseen.core.schemes import load_scheme
 from unseen.review.config import ReviewConfig
 from unseen.review.context import AppContext
 from unseen.review.data import CaseView
-from unseen.review.db import write_engine
 from unseen.review.evidence import Verified
 from unseen.review.media import MediaTokens
 from unseen.review.routes import ROUTES, allowed, navigation
@@ -24,7 +23,7 @@ from unseen.review.security import (
     make_guard,
 )
 from unseen.review.thumbs import ThumbGrants
-from unseen.store.case import Case
+from unseen.store.case import Case, write_engine
 
 STATIC_DIR = Path(__file__).with_name("static")
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select
 from unseen.core.schemes import Scheme
 from unseen.core.timeconv import utc_now
 from unseen.correlation import feedback
-from unseen.review import audit
+from unseen.store import audit
 from unseen.store import schema as s
 
 # SQLite allows 32 766 bound parameters per statement; stay well below it.

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from unseen.core.timeconv import utc_now
-from unseen.review import audit
+from unseen.store import audit
 from unseen.store import schema as s
 
 STRIP = 6  # pictures shown per group

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 
 import unseen
@@ -55,6 +55,31 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+# Writes that read before they write (the audit chain's "read the last hash, append
+# the next entry") must not interleave with another writer: on SQLite they go through
+# a second engine whose transactions start with BEGIN IMMEDIATE, taking the write lock
+# before the first read. Readers keep their own engine (WAL: never blocked).
+
+
+def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling would BEGIN DEFERRED; we emit BEGIN ourselves.
+    dbapi_conn.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def write_engine(url: str) -> Engine:
+    """An engine for serialised writes (review server, account and audit commands):
+    immediate transactions on SQLite, so a read-then-append is never interleaved."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _no_implicit_begin)
+        event.listen(engine, "begin", _begin_immediate)
     return engine
 
 

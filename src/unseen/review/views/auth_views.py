@@ -13,11 +13,12 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
-from unseen.review import audit, auth, throttle
+from unseen.review import auth, throttle
 from unseen.review.config import ReviewConfig
 from unseen.review.context import app_context, current_session
 from unseen.review.security import check_origin, load_session, safe_next, set_cookie
 from unseen.review.views.common import render
+from unseen.store import audit
 
 LOGIN_COOKIE_SUFFIX = "_login"
 

@@ -16,10 +16,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from unseen.core.errors import UserError
-from unseen.review import audit, decisions, explore, leadqueue
+from unseen.review import decisions, explore, leadqueue
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import MAX_ID, BodyId
 from unseen.review.views.common import category_labels, render
+from unseen.store import audit
 
 
 class LookedBody(BaseModel):

@@ -11,10 +11,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
 from unseen.correlation.like import KINDS, cluster_members, more_like
-from unseen.review import audit
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import QueryId
 from unseen.review.views.common import render
+from unseen.store import audit
 
 LIMIT = 120
 

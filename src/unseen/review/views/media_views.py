@@ -10,9 +10,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from unseen.review import audit, evidence, media, thumbs
+from unseen.review import evidence, media, thumbs
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import BodyId, PathId
+from unseen.store import audit
 
 CHUNK = 256 * 1024
 MAX_THUMB_BATCH = 24  # thumbnails one reveal request may name

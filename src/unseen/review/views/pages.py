@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from unseen.phones.conversations import item_conversations
-from unseen.review import audit, auth, explore, exposure, throttle
+from unseen.review import auth, explore, exposure, throttle
 from unseen.review.context import app_context, current_session
 from unseen.review.grid import GridFilter, GridQuery
 from unseen.review.ids import PathId, QueryId
 from unseen.review.itemview import item_detail, similar
 from unseen.review.media import thumbnail_path
 from unseen.review.views.common import category_labels, render
+from unseen.store import audit
 from unseen.store import schema as s
 
 AUDIT_PAGE = 200

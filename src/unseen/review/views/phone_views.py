@@ -18,10 +18,10 @@ from sqlalchemy import Connection, select
 from unseen.phones.conversations import conversation_rows, thread
 from unseen.phones.facts import contact_label
 from unseen.phones.people import rank_people
-from unseen.review import audit
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import PathId
 from unseen.review.views.common import render
+from unseen.store import audit
 from unseen.store import schema as s
 
 

@@ -40,9 +40,9 @@ from sqlalchemy import Connection, insert, select, text, update
 
 from unseen.core import keys
 from unseen.core.timeconv import utc_now
-from unseen.review import audit_heads
-from unseen.review.audit_heads import HeadRecord, Recorded
+from unseen.store import audit_heads
 from unseen.store import schema as s
+from unseen.store.audit_heads import HeadRecord, Recorded
 
 GENESIS_PREFIX = "unseen-audit-genesis:"
 GENESIS_KEY = "audit_genesis"  # case_info key of the secret genesis
