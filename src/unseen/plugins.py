@@ -1,5 +1,11 @@
 """The built-in plugins, listed once, plus third-party ones from entry points.
 
+Every plugin module is imported (it registers its jobs, sources, analysers ... in
+their registries) and registered with the hook manager (its ``@hookimpl`` functions
+put its facts in the export, the grid, the item page and the report: see
+``unseen.core.hooks``). The callers of the hooks use the functions below, which load
+the plugins first, so a fact's key is in every export however the export is reached.
+
 Set ``UNSEEN_LOAD_PLUGINS=0`` to load only the built-ins (tests do).
 """
 
@@ -8,6 +14,12 @@ from __future__ import annotations
 import importlib
 import os
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from unseen.core import hooks
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 BUILTIN_MODULES = (
     "unseen.sources.folder",
@@ -27,6 +39,7 @@ BUILTIN_MODULES = (
     "unseen.analysis.thumbnail",
     "unseen.analysis.containers",
     "unseen.analysis.video",
+    "unseen.analysis.mismatch",
     "unseen.reports.jsonl",
     "unseen.reports.vics",
     "unseen.reports.csv_export",
@@ -81,13 +94,46 @@ _loaded = False
 
 
 def load() -> None:
-    """Import every plugin module once; each registers itself in its registry."""
+    """Import every plugin module once (each registers itself in its registry) and
+    register it with the hook manager."""
     global _loaded
     if _loaded:
         return
     for name in BUILTIN_MODULES:
-        importlib.import_module(name)
+        _register(importlib.import_module(name), name)
     if os.environ.get("UNSEEN_LOAD_PLUGINS", "1") != "0":
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            ep.load()
+            _register(ep.load(), ep.value)
     _loaded = True
+
+
+def _register(plugin: object, name: str) -> None:
+    # Two entry points may name one module: its hooks count once.
+    if not hooks.manager.is_registered(plugin):
+        hooks.manager.register(plugin, name)
+
+
+def export_fields() -> list[hooks.ExportField]:
+    """Every plugin's export keys (built-ins first)."""
+    load()
+    found = hooks.collect(hooks.manager.hook.export_fields())
+    return hooks.unique(found, lambda f: f.name, "export key")
+
+
+def grid_filters() -> list[hooks.FactFilter]:
+    """Every plugin's grid filters (built-ins first)."""
+    load()
+    found = hooks.collect(hooks.manager.hook.grid_filters())
+    return hooks.unique(found, lambda f: f.name, "grid filter")
+
+
+def item_panels(conn: Connection, item_id: int) -> list[hooks.Panel]:
+    """Every plugin's blocks for one item page."""
+    load()
+    return hooks.collect(hooks.manager.hook.item_panels(conn=conn, item_id=item_id))
+
+
+def report_sections(conn: Connection) -> list[hooks.Panel]:
+    """Every plugin's sections of the summary report."""
+    load()
+    return hooks.collect(hooks.manager.hook.report_sections(conn=conn))

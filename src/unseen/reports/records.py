@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
+from unseen import plugins
+from unseen.core.hooks import ExportField
 from unseen.core.timeconv import unix_to_iso
 from unseen.correlation.export import correlation_fields
 from unseen.correlation.export import empty as correlation_empty
@@ -41,7 +43,6 @@ def _query() -> Any:
             i.c.sha1,
             i.c.sha256,
             i.c.mime,
-            i.c.extension_mismatch,
             i.c.mtime,
             i.c.atime,
             i.c.ctime,
@@ -110,7 +111,6 @@ def to_record(
         "sha1": m["sha1"],
         "sha256": m["sha256"],
         "mime": m["mime"],
-        "extension_mismatch": m["extension_mismatch"],
         "width": m["width"],
         "height": m["height"],
         "pdq": m["pdq"],
@@ -142,6 +142,7 @@ def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
     after = 0
     query = _query()
     chains = _Chains(conn)
+    extra = plugins.export_fields()
     while True:
         rows = conn.execute(query.where(s.items.c.id > after).limit(PAGE)).all()
         if not rows:
@@ -150,6 +151,8 @@ def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
         frames = _hashed_frames(conn, rows[0].id, rows[-1].id)
         known = item_categories(conn, rows[0].id, rows[-1].id)
         correlated = correlation_fields(conn, rows[0].id, rows[-1].id)
+        ids = [row.id for row in rows]
+        found = [f.values(conn, ids) for f in extra]
         for row in rows:
             record = to_record(
                 row, errors.get(row.id, []), chains.of(row.parent_id), frames.get(row.id, 0)
@@ -157,12 +160,46 @@ def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
             # category, category_source, category_reason, category_conflict, known_good,
             # matches: from hash-set matching and, where a reviewer decided, review.
             # clusters, first_generation, lead, faces, ocr_text, place: from correlation.
-            yield (
+            # Then the plugins' keys (export_fields hooks), each in its declared place.
+            record = (
                 record
                 | known.get(row.id, no_category())
                 | correlated.get(row.id, correlation_empty())
             )
+            yield placed(
+                record, [(f, found[i].get(row.id, f.default)) for i, f in enumerate(extra)]
+            )
         after = rows[-1].id
+
+
+def placed(record: dict[str, Any], extra: list[tuple[ExportField, Any]]) -> dict[str, Any]:
+    """The record with the plugins' keys: each right after its ``after`` key when the
+    record (or another plugin's key) has it, the others at the end in hook order."""
+    if not extra:
+        return record
+    names = {f.name for f, _ in extra} | set(record)
+    following: dict[str | None, list[tuple[str, Any]]] = {}
+    for f, value in extra:
+        if f.name in record:
+            raise ValueError(f"export key {f.name!r} is the record's own")
+        anchor = f.after if f.after in names else None
+        following.setdefault(anchor, []).append((f.name, value))
+    out: dict[str, Any] = {}
+
+    def put(key: str, value: Any) -> None:
+        out[key] = value
+        for name, inner in following.pop(key, ()):
+            put(name, inner)
+
+    for key, value in record.items():
+        put(key, value)
+    for name, value in following.pop(None, ()):
+        put(name, value)
+    for rest in list(following.values()):  # keys placed after each other in a circle
+        for name, value in rest:
+            if name not in out:
+                put(name, value)
+    return out
 
 
 class _Chains:
