@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +23,7 @@ CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
 user_app = typer.Typer(help="Review accounts of a case.", no_args_is_help=True)
 audit_app = typer.Typer(help="The case's hash-chained audit log.", no_args_is_help=True)
 HEAD_SUFFIX = ".audit-head"  # beside each exported file: its signed audit head
+T = TypeVar("T")
 
 
 def _fail(exc: UnseenError) -> typer.Exit:
@@ -93,48 +95,25 @@ def user_add(
 ) -> None:
     """Add a review account (the password is prompted for unless told otherwise)."""
     password = _password(password_stdin, generate, "password")
-    case = _open(case_dir)
-    try:
-        add_user(case, name, role, password)
-    except UnseenError as exc:
-        raise _fail(exc) from exc
+    from unseen.review.auth import create_account
+
+    _account(
+        case_dir,
+        lambda case, actor: create_account(case, actor, name, role, password, current_user()),
+    )
     console.print(f"added {role} [bold]{name}[/bold]")
     if generate:
         typer.echo(password)
 
 
-def add_user(case: Case, name: str, role: str, password: str) -> None:
-    """Create the account and record it in the audit log, in one transaction."""
-    from unseen.review import auth
-    from unseen.store import audit
-    from unseen.store.case import write_engine
-
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
-    try:
-        with engine.begin() as conn:
-            auth.add_user(conn, name, role, password, created_by=current_user())
-            audit.append(conn, f"cli:{current_user()}", "user_add", name, {"role": role})
-    finally:
-        engine.dispose()
-
-
-def _account_change(case_dir: Path, action: str, name: str, change: Any) -> dict[str, Any]:
-    """Run ``change(conn)`` (it returns the audit details) and audit it, in one immediate
-    transaction; the actor is the operating-system user running the CLI."""
-    from unseen.store import audit
-    from unseen.store.case import write_engine
-
+def _account(case_dir: Path, change: Callable[[Case, str], T]) -> T:
+    """Run one of ``review.auth``'s audited account changes (given the case and the
+    actor: the operating-system user), turning its refusal into the command's error."""
     case = _open(case_dir)
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
     try:
-        with engine.begin() as conn:  # BEGIN IMMEDIATE: the write lock is held already
-            details: dict[str, Any] = change(conn)
-            audit.append(conn, f"cli:{current_user()}", action, name, details)
+        return change(case, f"cli:{current_user()}")
     except UnseenError as exc:
         raise _fail(exc) from exc
-    finally:
-        engine.dispose()
-    return details
 
 
 def _say(text: str) -> None:
@@ -164,36 +143,28 @@ def user_list(case_dir: CaseDir) -> None:
 @user_app.command("disable")
 def user_disable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
     """Disable an account; its open sessions end at once."""
-    from unseen.review.auth import set_disabled
+    from unseen.review.auth import disable_account
 
-    done = _account_change(
-        case_dir, "user_disable", name, lambda c: {"sessions_ended": set_disabled(c, name, True)}
-    )
-    _say(f"disabled {name}; {done['sessions_ended']} open sessions ended")
+    ended = _account(case_dir, lambda case, actor: disable_account(case, actor, name))
+    _say(f"disabled {name}; {ended} open sessions ended")
 
 
 @user_app.command("enable")
 def user_enable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
     """Enable a disabled account again."""
-    from unseen.review.auth import set_disabled
+    from unseen.review.auth import enable_account
 
-    def change(conn: Any) -> dict[str, Any]:
-        set_disabled(conn, name, False)
-        return {}
-
-    _account_change(case_dir, "user_enable", name, change)
+    _account(case_dir, lambda case, actor: enable_account(case, actor, name))
     _say(f"enabled {name}")
 
 
 @user_app.command("remove")
 def user_remove(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
     """Remove an account for good (its name stays reserved for the audit log)."""
-    from unseen.review.auth import remove_user
+    from unseen.review.auth import remove_account
 
-    done = _account_change(
-        case_dir, "user_remove", name, lambda c: {"sessions_ended": remove_user(c, name)}
-    )
-    _say(f"removed {name}; {done['sessions_ended']} open sessions ended")
+    ended = _account(case_dir, lambda case, actor: remove_account(case, actor, name))
+    _say(f"removed {name}; {ended} open sessions ended")
 
 
 @user_app.command("reset")
@@ -208,16 +179,11 @@ def user_reset(
     ] = False,
 ) -> None:
     """Set a new password; the account's open sessions end."""
-    from unseen.review.auth import reset_password
+    from unseen.review.auth import reset_account
 
     password = _password(password_stdin, generate, "new password")
-    done = _account_change(
-        case_dir,
-        "user_reset",
-        name,
-        lambda c: {"sessions_ended": reset_password(c, name, password)},
-    )
-    _say(f"new password for {name}; {done['sessions_ended']} open sessions ended")
+    ended = _account(case_dir, lambda case, actor: reset_account(case, actor, name, password))
+    _say(f"new password for {name}; {ended} open sessions ended")
     if generate:
         typer.echo(password)
 
@@ -229,14 +195,10 @@ def user_role(
     role: Annotated[str, typer.Argument(help="admin, examiner, reviewer or read-only.")],
 ) -> None:
     """Change an account's role; its open sessions end so the change applies at once."""
-    from unseen.review.auth import set_role
+    from unseen.review.auth import change_role
 
-    def change(conn: Any) -> dict[str, Any]:
-        old, ended = set_role(conn, name, role)
-        return {"from": old, "to": role, "sessions_ended": ended}
-
-    done = _account_change(case_dir, "user_role", name, change)
-    _say(f"{name}: {done['from']} -> {role}; {done['sessions_ended']} open sessions ended")
+    old, ended = _account(case_dir, lambda case, actor: change_role(case, actor, name, role))
+    _say(f"{name}: {old} -> {role}; {ended} open sessions ended")
 
 
 @user_app.command("sessions")
@@ -265,29 +227,19 @@ def user_sessions(
 @user_app.command("revoke")
 def user_revoke(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
     """End every open session of the account now."""
-    from unseen.review.auth import get_account, revoke_sessions
+    from unseen.review.auth import revoke_account
 
-    done = _account_change(
-        case_dir,
-        "user_revoke",
-        name,
-        lambda c: {"sessions_ended": revoke_sessions(c, get_account(c, name).id)},
-    )
-    _say(f"{done['sessions_ended']} open sessions of {name} ended")
+    ended = _account(case_dir, lambda case, actor: revoke_account(case, actor, name))
+    _say(f"{ended} open sessions of {name} ended")
 
 
 @user_app.command("unlock")
 def user_unlock(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> None:
     """Lift the lockout (and back-off) an account got from failed logins."""
-    from unseen.review.auth import get_account
-    from unseen.review.throttle import unlock
+    from unseen.review.auth import unlock_account
 
-    def change(conn: Any) -> dict[str, Any]:
-        get_account(conn, name)
-        return {"was_locked": unlock(conn, name)}
-
-    done = _account_change(case_dir, "user_unlock", name, change)
-    _say(f"unlocked {name}" if done["was_locked"] else f"{name} was not locked")
+    was_locked = _account(case_dir, lambda case, actor: unlock_account(case, actor, name))
+    _say(f"unlocked {name}" if was_locked else f"{name} was not locked")
 
 
 @audit_app.command("verify")
@@ -412,14 +364,14 @@ def free_port(host: str, preferred: int) -> int:
 
 def serve_demo(case: Case, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Create an admin with a one-time password, print how to log in, and serve."""
-    from unseen.review.auth import generate_password
+    from unseen.review.auth import create_account, generate_password
     from unseen.review.server import serve as run_server
     from unseen.review.server import url_for
 
     password = generate_password()
     name = "admin"
     port = free_port(host, port)
-    add_user(case, name, "admin", password)
+    create_account(case, f"cli:{current_user()}", name, "admin", password, current_user())
     out = Console()
     out.print(f"\n[bold]review UI:[/bold] {url_for(host, port)}")
     out.print(f"log in as [bold]{name}[/bold] with the one-time password: [bold]{password}[/bold]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,10 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from unseen.core.errors import UserError
 from unseen.core.timeconv import utc_now
+from unseen.review.throttle import unlock
+from unseen.store import audit
 from unseen.store import schema as s
+from unseen.store.case import Case, write_engine
 
 ADMIN, EXAMINER, REVIEWER, READ_ONLY = "admin", "examiner", "reviewer", "read-only"
 ROLES = (ADMIN, EXAMINER, REVIEWER, READ_ONLY)
@@ -257,3 +261,111 @@ def set_role(conn: Connection, name: str, role: str) -> tuple[str, int]:
     account = get_account(conn, name)
     conn.execute(update(s.users).where(s.users.c.id == account.id).values(role=role))
     return str(account.role), revoke_sessions(conn, account.id)
+
+
+# Account changes made outside the server (the account commands, the screenshot tool).
+# Each runs with its audit entry in one immediate transaction on the write engine, so
+# an account never changes without the log saying who changed it, and a change that
+# fails leaves no entry behind. The actor is how the log names whoever ran it, e.g.
+# ``cli:<operating-system user>``.
+
+
+def _audited(
+    case: Case, actor: str, action: str, name: str, change: Callable[[Connection], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run ``change`` (it returns the audit details) and append its audit entry."""
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:  # BEGIN IMMEDIATE: the write lock is held already
+            details = change(conn)
+            audit.append(conn, actor, action, name, details)
+    finally:
+        engine.dispose()
+    return details
+
+
+def create_account(
+    case: Case, actor: str, name: str, role: str, password: str, created_by: str
+) -> None:
+    """Add an account (``created_by``: the person, as the users table shows them)."""
+
+    def change(conn: Connection) -> dict[str, Any]:
+        add_user(conn, name, role, password, created_by=created_by)
+        return {"role": role}
+
+    _audited(case, actor, "user_add", name, change)
+
+
+def disable_account(case: Case, actor: str, name: str) -> int:
+    """Disable the account; returns the open sessions ended."""
+    done = _audited(
+        case,
+        actor,
+        "user_disable",
+        name,
+        lambda c: {"sessions_ended": set_disabled(c, name, True)},
+    )
+    return int(done["sessions_ended"])
+
+
+def enable_account(case: Case, actor: str, name: str) -> None:
+    """Enable a disabled account again."""
+
+    def change(conn: Connection) -> dict[str, Any]:
+        set_disabled(conn, name, False)
+        return {}
+
+    _audited(case, actor, "user_enable", name, change)
+
+
+def remove_account(case: Case, actor: str, name: str) -> int:
+    """Remove the account for good; returns the open sessions ended."""
+    done = _audited(
+        case, actor, "user_remove", name, lambda c: {"sessions_ended": remove_user(c, name)}
+    )
+    return int(done["sessions_ended"])
+
+
+def reset_account(case: Case, actor: str, name: str, password: str) -> int:
+    """Set a new password; returns the open sessions ended."""
+    done = _audited(
+        case,
+        actor,
+        "user_reset",
+        name,
+        lambda c: {"sessions_ended": reset_password(c, name, password)},
+    )
+    return int(done["sessions_ended"])
+
+
+def change_role(case: Case, actor: str, name: str, role: str) -> tuple[str, int]:
+    """Give the account another role; returns the old role and the sessions ended."""
+
+    def change(conn: Connection) -> dict[str, Any]:
+        old, ended = set_role(conn, name, role)
+        return {"from": old, "to": role, "sessions_ended": ended}
+
+    done = _audited(case, actor, "user_role", name, change)
+    return str(done["from"]), int(done["sessions_ended"])
+
+
+def revoke_account(case: Case, actor: str, name: str) -> int:
+    """End every open session of the account now; returns how many."""
+    done = _audited(
+        case,
+        actor,
+        "user_revoke",
+        name,
+        lambda c: {"sessions_ended": revoke_sessions(c, get_account(c, name).id)},
+    )
+    return int(done["sessions_ended"])
+
+
+def unlock_account(case: Case, actor: str, name: str) -> bool:
+    """Lift the account's login lockout; returns whether it was locked."""
+
+    def change(conn: Connection) -> dict[str, Any]:
+        get_account(conn, name)
+        return {"was_locked": unlock(conn, name)}
+
+    return bool(_audited(case, actor, "user_unlock", name, change)["was_locked"])

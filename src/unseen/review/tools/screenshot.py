@@ -21,11 +21,10 @@ from pathlib import Path
 import uvicorn
 from PIL import Image
 
-from unseen.cli.review import add_user
 from unseen.core.errors import UserError
 from unseen.review.app import create_app
-from unseen.review.auth import generate_password
-from unseen.store.case import Case
+from unseen.review.auth import create_account, generate_password
+from unseen.store.case import Case, current_user
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -45,12 +44,12 @@ def screenshot(case_dir: Path, output: Path, path: str = "/grid", width: int = 1
 
     case = Case.open(case_dir)
     password = generate_password()
-    name = "reviewer"
+    actor, name = f"cli:{current_user()}", "reviewer"  # the log names whoever ran it
     try:
-        add_user(case, name, "reviewer", password)
+        create_account(case, actor, name, "reviewer", password, current_user())
     except UserError:  # taken: a unique name instead
         name = f"reviewer-{int(time.time())}"
-        add_user(case, name, "reviewer", password)
+        create_account(case, actor, name, "reviewer", password, current_user())
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
