@@ -29,9 +29,10 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed-$(EXTRAS)
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 	$(BIN)/python scripts/import_cycles.py
 
 test: apt venv lint

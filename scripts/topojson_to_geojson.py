@@ -4,7 +4,7 @@ The review map's offline base layer was made once with this script::
 
     npm pack world-atlas            # world-atlas 2.0.2, ISC; Natural Earth data, public domain
     tar xzf world-atlas-2.0.2.tgz
-    python -m unseen.review.tools.topojson_to_geojson \\
+    python scripts/topojson_to_geojson.py \\
         package/countries-110m.json src/unseen/review/static/geo/world-110m.geojson
 
 Only what the map needs is kept: polygons with their country name, coordinates

@@ -3,7 +3,7 @@
 Used for the README picture of the grid::
 
     unseen demo --dir /tmp/demo --no-serve
-    python -m unseen.review.tools.screenshot /tmp/demo/case docs/screenshot-grid.png
+    python scripts/screenshot.py /tmp/demo/case docs/screenshot-grid.png
 
 It adds a reviewer account (``reviewer``) to the case (recorded in the audit
 log like any account), serves the case on a free localhost port, logs in and takes
