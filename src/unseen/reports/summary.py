@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
 import unseen
+from unseen import plugins
 from unseen.core.errors import UserError
 from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
@@ -194,6 +195,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         # The same head signed with the agency key (kept outside the case): a printed
         # report then proves the log's state even to someone who distrusts the case.
         signed = signed_head(conn) if head is not None else None
+        sections = plugins.report_sections(conn)  # report_sections hooks: escaped HTML
     scheme = case_.info.get("scheme") or "uk"
     categories = _categories(scheme, {b for per in counts.values() for b in per})
     return {
@@ -213,6 +215,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         "tool_version": unseen.__version__,
         "generated_at": utc_now(),
         "generated_by": current_user(),
+        "sections": sections,
     }
 
 

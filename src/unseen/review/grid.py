@@ -28,6 +28,8 @@ from sqlalchemy import (
     select,
 )
 
+from unseen import plugins
+from unseen.core.hooks import FactFilter
 from unseen.review.data import CaseView
 from unseen.store import schema as s
 
@@ -48,7 +50,6 @@ class GridFilter:
     camera: str = ""
     errors: str = ""
     unexamined: str = ""  # "", yes, no: containers whose contents were not examined
-    mismatch: str = ""  # "", yes, no: a picture or video named as something else
     carved: str = ""  # "", yes, no: recovered from unallocated space
     faces: str = ""  # "", yes, no: the deep pass found a face
     linked: str = ""  # "", yes, no: downloaded, shared over P2P or exchanged in a message
@@ -59,6 +60,8 @@ class GridFilter:
     tfrom: str = ""  # time key >= (ISO prefix)
     tto: str = ""  # time key < (ISO prefix)
     sort: str = "id"
+    # The plugins' filters (grid_filters hooks) that are set: (name, value) pairs.
+    facts: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> GridFilter:
@@ -81,7 +84,6 @@ class GridFilter:
             camera=choice("camera"),
             errors=choice("errors"),
             unexamined=choice("unexamined"),
-            mismatch=choice("mismatch"),
             carved=choice("carved"),
             faces=choice("faces"),
             linked=choice("linked"),
@@ -92,7 +94,12 @@ class GridFilter:
             tfrom=params.get("tfrom", "")[:32],
             tto=params.get("tto", "")[:32],
             sort=sort if sort in SORTS else "id",
+            facts=_fact_params(params),
         )
+
+    def fact(self, name: str) -> str:
+        """The value of a plugin's filter ("" when not set)."""
+        return dict(self.facts).get(name, "")
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The non-default fields as query parameters (for links and forms)."""
@@ -100,9 +107,33 @@ class GridFilter:
         out = {}
         for f in fields(self):
             value = getattr(current, f.name)
-            if value not in ("", None) and not (f.name == "sort" and value == "id"):
+            if f.name == "facts":
+                out.update(value)
+            elif value not in ("", None) and not (f.name == "sort" and value == "id"):
                 out[f.name] = str(value)
         return out
+
+
+def fact_filters() -> list[FactFilter]:
+    """The plugins' grid filters; one named as a parameter of the grid is refused (it
+    would read the built-in filter's value)."""
+    found = plugins.grid_filters()
+    taken = {f.name for f in fields(GridFilter)} | {"after", "before"}
+    for spec in found:
+        if spec.name in taken:
+            raise ValueError(f"grid filter {spec.name!r} is one of the grid's own")
+    return found
+
+
+def _fact_params(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The plugins' filters in the query string, parsed as leniently as the others."""
+    found = []
+    for spec in fact_filters():
+        value = params.get(spec.name, "")
+        value = value[:128] if spec.text else (value if value in CHOICES else "")
+        if value:
+            found.append((spec.name, value))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +276,12 @@ class GridQuery:
         """Filters on what the pipeline recorded about an item (one per fact)."""
         f, i = self.flt, s.items
         conds: list[ColumnElement[bool]] = []
-        if f.mismatch:
-            conds += _yes_no(f.mismatch, i.c.extension_mismatch.is_(True))
+        for spec in fact_filters():
+            value = f.fact(spec.name)
+            if value and spec.text:
+                conds.append(spec.where(value))
+            elif value:
+                conds += _yes_no(value, spec.where("yes"))
         if f.carved:
             conds += _yes_no(f.carved, i.c.carved.is_(True))
         if f.faces:

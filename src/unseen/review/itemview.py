@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, select
 
+from unseen import plugins
 from unseen.core.timeconv import unix_to_iso
 from unseen.review.data import CaseView
 from unseen.review.decisions import history
@@ -39,6 +40,8 @@ def item_detail(view: CaseView, conn: Connection, item_id: int) -> dict[str, Any
         "matches": [],
         "clusters": [],
         "children": _children(conn, item_id),
+        # What plugins show of their own facts (item_panels hooks), already escaped.
+        "panels": plugins.item_panels(conn, item_id),
     }
     if view.auto is not None:
         auto = conn.execute(select(view.auto).where(view.auto.c.item_id == item_id)).first()

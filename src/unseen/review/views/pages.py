@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from unseen.phones.conversations import item_conversations
 from unseen.review import auth, explore, exposure, throttle
 from unseen.review.context import app_context, current_session
-from unseen.review.grid import GridFilter, GridQuery
+from unseen.review.grid import GridFilter, GridQuery, fact_filters
 from unseen.review.ids import PathId, QueryId
 from unseen.review.itemview import item_detail, similar
 from unseen.review.media import thumbnail_path
@@ -70,6 +70,7 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
         keys=keys,
         labels=category_labels(ctx),
         filter_json=json.dumps(flt.params()),
+        fact_filters=fact_filters(),
     )
 
 
