@@ -42,7 +42,7 @@ _spec.loader.exec_module(ingest)
 from unseen.core.settings import Settings  # noqa: E402 - after the path fix above
 from unseen.engine.distributed import DaskCluster  # noqa: E402
 from unseen.engine.runner import process_case  # noqa: E402
-from unseen.engine.stages import ordered_stages  # noqa: E402
+from unseen.engine.driver import ordered_jobs  # noqa: E402
 
 DASK = str(Path(sys.executable).with_name("dask"))
 
@@ -89,7 +89,7 @@ def start_cluster(workers: int, work: Path) -> tuple[str, list[subprocess.Popen[
 def fast_pass(root: Path, work: Path, workers: int, cluster: DaskCluster | None) -> float:
     shutil.rmtree(work / "case", ignore_errors=True)
     case = ingest.new_case(root, work)
-    skip = tuple(stage.NAME for stage in ordered_stages())
+    skip = tuple(job.NAME for job in ordered_jobs())
     started = time.perf_counter()
     summary = process_case(case, workers=workers, settings=Settings(skip=skip), cluster=cluster)
     seconds = time.perf_counter() - started

@@ -41,7 +41,7 @@ from unseen.analysis.video import VideoAnalyser
 from unseen.core.models import FileRecord, ItemTask, SourceSpec
 from unseen.core.settings import Settings
 from unseen.engine.runner import default_workers, process_case
-from unseen.engine.stages import ordered_stages
+from unseen.engine.driver import ordered_jobs
 from unseen.sources.base import detect_kind
 from unseen.store import repo
 from unseen.store import schema as s
@@ -109,7 +109,7 @@ def ingest(
     repo.add_source(case, detect_kind(evidence), str(evidence), evidence.name, "bench")
     start = time.perf_counter()
     # The fast pass only: whole-case stages (matching, correlation...) are not sources.
-    stages = tuple(stage.NAME for stage in ordered_stages())
+    stages = tuple(job.NAME for job in ordered_jobs())
     settings = Settings(skip=stages, carve_unallocated=carve)
     process_case(case, workers=workers, settings=settings)
     seconds = time.perf_counter() - start

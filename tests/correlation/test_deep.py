@@ -27,7 +27,9 @@ class BrightnessAnalyser(DeepAnalyser):
     NAME = "test_brightness"
     VERSION = "1"
     DESCRIPTION = "mean brightness (test only)"
-    TABLES: ClassVar[tuple[str, ...]] = ("test_brightness",)
+    TABLES: ClassVar[tuple[Table, ...]] = (
+        Table("test_brightness", MetaData(), Column("item_id", Integer), Column("mean", Float)),
+    )
 
     def analyse(self, ctx: DeepContext) -> list[DeepRow]:
         SEEN.append(ctx.facts.path)
@@ -43,7 +45,7 @@ def registered() -> Iterator[None]:
     plugins.load()
     DEEP_ANALYSERS.register(BrightnessAnalyser)
     yield
-    DEEP_ANALYSERS._items.pop(BrightnessAnalyser.NAME)
+    DEEP_ANALYSERS.unregister(BrightnessAnalyser.NAME)
 
 
 def make_case(tmp_path: Path) -> Case:
@@ -53,14 +55,6 @@ def make_case(tmp_path: Path) -> Case:
         Image.new("RGB", (64, 48), (level, level, level)).save(ev / name)
     case = Case.create(tmp_path / "case")
     repo.add_source(case, "folder", str(ev), "EV1", "tester")
-    with case.engine.begin() as conn:
-        table = Table(
-            "test_brightness",
-            MetaData(),
-            Column("item_id", Integer),
-            Column("mean", Float),
-        )
-        table.create(conn)
     return case
 
 

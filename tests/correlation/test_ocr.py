@@ -127,8 +127,8 @@ def test_text_is_read_exactly_with_word_boxes(case: Case) -> None:
 def test_pictures_without_text_have_no_row_and_tiny_ones_are_not_read(case: Case) -> None:
     done = rows(
         case,
-        "SELECT i.path FROM deep_done d JOIN items i ON i.id = d.item_id "
-        "WHERE d.analyser = 'ocr' ORDER BY i.path",
+        "SELECT i.path FROM job_done d JOIN items i ON i.id = d.item_id "
+        "WHERE d.job = 'ocr' ORDER BY i.path",
     )
     assert done == [("invoice.png",), ("page.png",), ("plain.png",), ("sign.png",)]
     assert rows(case, "SELECT count(*) FROM item_errors WHERE analyser = 'ocr'") == [(0,)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.engine.stages import ordered_stages
+from unseen.engine.driver import ordered_jobs
 from unseen.internet.base import parsers_for
 from unseen.internet.coverage import coverage
 from unseen.internet.profile import Groups
@@ -138,7 +138,7 @@ def test_known_artefacts_without_a_parser_are_listed_in_coverage(tmp_path: Path)
         (evidence / rel).write_bytes(b"not parsed here\n")
     case = Case.create(tmp_path / "case", name="T", examiner="T")
     repo.add_source(case, "folder", str(evidence), "EV01", "T")
-    skip = tuple(stage.NAME for stage in ordered_stages())
+    skip = tuple(job.NAME for job in ordered_jobs())
     process_case(case, workers=0, settings=Settings(skip=skip))
     with case.engine.connect() as conn:
         section = coverage(conn, Groups())

@@ -11,7 +11,7 @@ import pytest
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.engine.stages import ordered_stages
+from unseen.engine.driver import ordered_jobs
 from unseen.store.case import Case
 
 from . import artefacts as a
@@ -38,7 +38,7 @@ def test_add_process_export_verify(
     assert "added archive source" in unseen(unseen_exe, "add", case, archive).stderr
     # Processing through the library, with a real pool of two workers; the whole-case
     # stages (matching, correlation...) are others' and skipped here.
-    stages = tuple(stage.NAME for stage in ordered_stages())
+    stages = tuple(job.NAME for job in ordered_jobs())
     process_case(Case.open(case), workers=2, settings=Settings(skip=stages))
     out = unseen(unseen_exe, "export", case, "--format", "jsonl").stdout
     records = {(r["source"], r["path"]): r for r in map(json.loads, out.splitlines())}

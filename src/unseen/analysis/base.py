@@ -9,11 +9,12 @@ and ``analyse``. Analysers read the item through the context and write facts int
 from __future__ import annotations
 
 import graphlib
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING
 
+from unseen.core.jobs import JOBS, Job
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.registry import Registry
 from unseen.core.settings import Settings
@@ -50,13 +51,13 @@ class ItemContext:
     scratch: dict[str, object] = field(default_factory=dict)
 
 
-class FileAnalyser(ABC):
-    """Analyses one item at a time; one instance per worker process."""
+class FileAnalyser(Job):
+    """Analyses one item at a time; one instance per worker process.
 
-    NAME: ClassVar[str]
-    VERSION: ClassVar[str]
-    DESCRIPTION: ClassVar[str]
-    DEPENDS_ON: ClassVar[tuple[str, ...]] = ()
+    A job of the fast pass: the pass runs every analyser on an item together (they
+    share one read and one decode) and records each in the ledger, so bumping one
+    analyser's version re-runs the pass on exactly the items that analyser looked at.
+    """
 
     def applies_to(self, ctx: ItemContext) -> bool:
         """Whether this item is one this analyser looks at (default: all)."""
@@ -70,7 +71,7 @@ class FileAnalyser(ABC):
         """
 
 
-ANALYSERS: Registry[type[FileAnalyser]] = Registry("analysers")
+ANALYSERS: Registry[type[FileAnalyser]] = Registry("analysers", also=JOBS)
 
 
 def ordered(names: list[str] | None = None) -> list[type[FileAnalyser]]:

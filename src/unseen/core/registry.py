@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class Named(Protocol):
@@ -20,16 +20,27 @@ class Registry(Generic[T]):
         >>> r: Registry[type] = Registry("analysers")
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, also: Registry[Any] | None = None) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        # A wider registry every plugin of this one also belongs to (a family of jobs
+        # in the registry of all jobs), so its names are unique across families.
+        self.also = also
 
     def register(self, plugin: T) -> T:
         name = plugin.NAME
         if name in self._items:
             raise KeyError(f"{self.kind}: {name!r} is registered twice")
+        if self.also is not None:
+            self.also.register(plugin)
         self._items[name] = plugin
         return plugin
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin (tests register their own for a while)."""
+        self._items.pop(name)
+        if self.also is not None:
+            self.also.unregister(name)
 
     def get(self, name: str) -> T:
         try:

@@ -11,34 +11,42 @@ found and recorded as such, and everything else is still processed.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.forkserver
-import os
-import sys
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import Connection
+
 from unseen import plugins
 from unseen.analysis.base import ordered, versions
 from unseen.analysis.thumbnail import remove_partial
+from unseen.core.jobs import CASE_WIDE, CaseJob, ItemJob
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
-from unseen.engine.fanout import batched, fan_out
+from unseen.engine.driver import (
+    CRASHED,
+    ExecutorFactory,
+    Workers,
+    default_workers,
+    dependents,
+    drive,
+    ordered_jobs,
+    process_pool,
+    run_item_job,
+    start_process_pool,
+)
 from unseen.engine.pipeline import (
     SourceUnreachable,
     WorkerConfig,
     process_batch,
     worker_plugin_modules,
 )
-from unseen.engine.stages import ordered_stages
 from unseen.sources.base import close_sources, open_source
 from unseen.sources.budget import charge
 from unseen.sources.containers import Limits
-from unseen.store import repo
+from unseen.store import done, repo
 from unseen.store.case import Case, current_user
 
 if TYPE_CHECKING:
@@ -46,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ENUMERATION_CHUNK = 1000
-CRASHED = "worker process died while analysing this item (a decoder crashed or ran out of memory)"
+__all__ = ["CRASHED", "ExecutorFactory", "default_workers", "process_case", "process_pool"]
 
 
 class Progress(Protocol):
@@ -79,41 +87,6 @@ class RunSummary:
     errors: int = 0
     crashed: list[str] = field(default_factory=list)
     stages: dict[str, str] = field(default_factory=dict)
-
-
-ExecutorFactory = Callable[[int], Executor]
-
-
-_FAST_PASS_PACKAGES = ("unseen.sources.", "unseen.analysis.")
-
-
-def _forkserver() -> multiprocessing.context.ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    # Imported once by the fork server, so workers fork ready instead of each importing:
-    # what a fast-pass worker needs (pipeline.worker_plugin_modules decides exactly; this
-    # is a warm-up) and, under the ``unseen`` command, the CLI that every worker
-    # re-imports as its main module.
-    fast_pass = [m for m in plugins.BUILTIN_MODULES if m.startswith(_FAST_PASS_PACKAGES)]
-    preload = ["unseen.engine.pipeline", *fast_pass]
-    if "unseen.cli.main" in sys.modules:
-        preload.append("unseen.cli.main")
-    context.set_forkserver_preload(preload)
-    return context
-
-
-def process_pool(workers: int) -> Executor:
-    """A process pool whose workers start from a clean fork server, not a copy of us."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver())
-
-
-def start_process_pool() -> None:
-    """Start the fork server now: its imports then overlap listing the evidence."""
-    _forkserver()
-    multiprocessing.forkserver.ensure_running()
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
 
 
 def enumerate_sources(case: Case, settings: Settings | None = None) -> int:
@@ -179,6 +152,9 @@ def process_case(
     limits = Limits.from_settings(settings)  # one expansion budget per source
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
+    with case.engine.begin() as conn:
+        reopen_stale(conn)
+    pool = Workers(workers, executor_factory, task_errors)
     # Items can add items (archive members): go round until nothing is pending.
     while True:
         with case.engine.connect() as conn:
@@ -187,40 +163,54 @@ def process_case(
             break
         progress.start(files, size)
         with case.engine.connect() as reader:
-            batches = batched(repo.pending_tasks(reader, specs, 1000), settings.batch_size)
-            if workers == 0:
-                for batch in batches:
-                    _store(
-                        case,
-                        run_id,
-                        process_batch(batch, config),
-                        summary=summary,
-                        progress=progress,
-                        limits=limits,
-                    )
-            else:
-                fan_out(
-                    executor_factory,
-                    workers,
-                    partial(process_batch, config=config),
-                    batches,
-                    partial(
-                        _store, case, run_id, summary=summary, progress=progress, limits=limits
-                    ),
-                    partial(_crashed, summary=summary),
-                    task_errors,
-                    partial(_failed, summary=summary),
-                )
+            drive(
+                partial(process_batch, config=config),
+                repo.pending_tasks(reader, specs, 1000),
+                partial(_store, case, run_id, summary=summary, progress=progress, limits=limits),
+                partial(_crashed, summary=summary),
+                pool,
+                settings.batch_size,
+                partial(_failed, summary=summary),
+            )
     close_sources()
-    for stage in ordered_stages():
-        if stage.NAME in settings.skip:
-            summary.stages[stage.NAME] = "skipped"
+    for job in ordered_jobs():
+        if job.NAME in settings.skip:
+            summary.stages[job.NAME] = "skipped"
             continue
-        summary.stages[stage.NAME] = stage().run(case, settings, workers)
-        log.info("stage %s: %s", stage.NAME, summary.stages[stage.NAME])
+        summary.stages[job.NAME] = _run_job(case, job, settings, workers)
+        log.info("job %s: %s", job.NAME, summary.stages[job.NAME])
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
     return summary
+
+
+def _run_job(case: Case, cls: type, settings: Settings, workers: int) -> str:
+    """Run one whole-case or per-item job after the fast pass, recording it in the ledger."""
+    job = cls()
+    reason = job.unavailable()
+    if reason:
+        return f"unavailable: {reason}"
+    if isinstance(job, ItemJob):
+        return run_item_job(case, job, settings, workers)
+    assert isinstance(job, CaseJob)
+    summary = job.run(case, settings, workers)
+    with case.engine.begin() as conn:
+        done.mark(conn, job.NAME, job.version(settings), [CASE_WIDE])
+    return summary
+
+
+def reopen_stale(conn: Connection) -> int:
+    """Send back to the fast pass every item a fast-pass analyser did in another version
+    than its current one, and the jobs that depend on that analyser with them; returns
+    how many items."""
+    reopened: set[int] = set()
+    for cls in ordered():
+        ids = done.stale_ids(conn, cls.NAME, cls.VERSION)
+        if ids:
+            done.forget(conn, dependents(cls.NAME), ids)
+            reopened.update(ids)
+    repo.reopen(conn, sorted(reopened))
+    return len(reopened)
 
 
 def _store(
@@ -235,6 +225,7 @@ def _store(
     with case.engine.begin() as conn:
         charge(conn, records, limits)
         repo.write_records(conn, run_id, records)
+        _mark(conn, records)
         found_inside = any(r.children for r in records)
         pending = repo.pending_totals(conn) if found_inside else None
     done = sum(r.size or 0 for r in records)
@@ -244,6 +235,22 @@ def _store(
     progress.advance(len(records), done)
     if pending is not None:  # members of an archive or disk: the totals grow, now
         progress.start(*pending)
+
+
+def _mark(conn: Connection, records: list[FileRecord]) -> None:
+    """The ledger entries of a stored batch: each analyser that looked at each item, in
+    the version it ran (entries of analysers that no longer apply go); the jobs that
+    depend on them do these items again."""
+    ids = [r.item_id for r in records]
+    names = [cls.NAME for cls in ordered()]
+    done.forget(conn, names, ids)
+    ran: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in records:
+        for name, version in r.analysers.items():
+            ran[(name, version)].append(r.item_id)
+    for (name, version), item_ids in ran.items():
+        done.mark(conn, name, version, item_ids)
+    done.forget(conn, set().union(*(dependents(n) for n in names)), ids)
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Generic, TypeVar
 
 from unseen.core.errors import EvidenceError
+from unseen.core.jobs import JOBS, Job
 from unseen.core.models import SourceSpec
 from unseen.core.registry import Registry
 from unseen.internet.records import Artefact, Provenance
@@ -145,7 +146,7 @@ def read_bounded(stream: BinaryIO, limit: int, what: str) -> bytes:
     return b"".join(parts)
 
 
-class ArtefactParser(ABC):
+class ArtefactParser(Job):
     """Turns one kind of application file into artefact records.
 
     ``PATH_GLOBS`` are case-insensitive globs over item display paths (``**/`` is any
@@ -174,7 +175,7 @@ class ArtefactParser(ABC):
         """
 
 
-ARTEFACT_PARSERS: Registry[type[ArtefactParser]] = Registry("artefact parsers")
+ARTEFACT_PARSERS: Registry[type[ArtefactParser]] = Registry("artefact parsers", also=JOBS)
 
 
 def glob_to_regex(glob: str) -> str:

@@ -1,23 +1,22 @@
 """The ``internet`` case stage: parse browser, P2P and registry artefacts, scan for tool
 presence, and tie P2P records to files in the case.
 
-Items are chosen by path (``plan``); parsing fans out to the process pool like the
-fast pass (``engine.fanout``; in-process with ``workers=0``) and each batch of
-outcomes is written in one transaction by this process, the single writer. The stage
-is resumable and rerunnable: a parser already run on an item in its current version
-is skipped, and everything it stores replaces what the same (item, parser) stored.
+Items are chosen by path (``plan``); parsing fans out through the driver like every
+per-item job (``engine.driver``) and each batch of outcomes is written in one
+transaction by this process, the single writer. The stage is resumable and
+rerunnable: a parser already run on an item in its current version (the ledger) is
+skipped, and everything it stores replaces what the same (item, parser) stored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TypeVar
 
 from unseen import plugins
 from unseen.core.settings import Settings
-from unseen.engine.fanout import batched, fan_out
-from unseen.engine.runner import process_pool
+from unseen.engine.driver import drive
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.internet import links, presence
 from unseen.internet.plan import make_plan, path_rows
@@ -60,7 +59,7 @@ class InternetStage(CaseStage):
             totals[0] += records
             totals[1] += errors
 
-        _run(workers, parse_batch, plan.tasks, store, crashed)
+        drive(parse_batch, plan.tasks, store, crashed, workers, BATCH)
         with case.engine.connect() as conn:
             found = presence.scan(path_rows(conn))
         with case.engine.begin() as conn:
@@ -79,26 +78,11 @@ class InternetStage(CaseStage):
             plan = links.make_link_plan(conn)
 
         def runner(tasks: list[HashTask], store: Callable[[list[HashResult]], None]) -> None:
-            _run(workers, hash_batch, tasks, store, hash_crashed)
+            drive(hash_batch, tasks, store, hash_crashed, workers, BATCH)
 
         results = links.run_hashes(plan, runner)
         with case.engine.begin() as conn:
             return links.store_links(conn, plan, results)
-
-
-def _run(
-    workers: int,
-    work: Callable[[list[T]], list[R]],
-    tasks: Iterable[T],
-    store: Callable[[list[R]], None],
-    on_crash: Callable[[T], R],
-) -> None:
-    """Work in batches, in-process (``workers=0``) or in the process pool."""
-    if workers == 0:
-        for batch in batched(tasks, BATCH):
-            store(work(batch))
-    else:
-        fan_out(process_pool, workers, work, batched(tasks, BATCH), store, on_crash)
 
 
 STAGES.register(InternetStage)

@@ -11,19 +11,18 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, and_, delete, insert, select
 
+from unseen.core.jobs import CASE_WIDE
 from unseen.core.timeconv import utc_now
+from unseen.internet.base import ARTEFACT_PARSERS
 from unseen.internet.records import Artefact, ArtefactRow, to_row
 from unseen.internet.worker import ItemOutcome
+from unseen.store import done
 from unseen.store import schema as s
 
 
 def coverage_versions(conn: Connection) -> dict[tuple[int, str], str]:
-    """(item id, parser) -> parser version, for every pair that has run."""
-    c = s.artefact_coverage
-    rows = conn.execute(
-        select(c.c.item_id, c.c.parser, c.c.parser_version).where(c.c.item_id.is_not(None))
-    )
-    return {(r.item_id, r.parser): r.parser_version for r in rows}
+    """(item id, parser) -> parser version, for every pair that has run (the ledger)."""
+    return done.pairs(conn, ARTEFACT_PARSERS.names())
 
 
 def delete_pair(conn: Connection, item_id: int | None, parser: str) -> None:
@@ -39,6 +38,7 @@ def delete_pair(conn: Connection, item_id: int | None, parser: str) -> None:
     for table in (s.artefact_coverage, s.artefact_errors):
         match = table.c.item_id.is_(None) if item_id is None else table.c.item_id == item_id
         conn.execute(delete(table).where(and_(match, table.c.parser == parser)))
+    done.forget(conn, (parser,), [CASE_WIDE if item_id is None else item_id])
 
 
 def insert_rows(conn: Connection, pairs: Sequence[tuple[int, ArtefactRow]]) -> int:
@@ -92,6 +92,7 @@ def write_outcomes(conn: Connection, outcomes: Iterable[ItemOutcome]) -> tuple[i
                     run_at=now,
                 )
             )
+            done.mark(conn, p.parser, p.version, [outcome.item_id])
             if p.errors:
                 conn.execute(
                     insert(s.artefact_errors),
@@ -121,3 +122,4 @@ def replace_case_wide(
             run_at=utc_now(),
         )
     )
+    done.mark(conn, parser, version, [CASE_WIDE])

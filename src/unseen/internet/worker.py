@@ -14,8 +14,8 @@ from typing import BinaryIO
 
 from unseen import plugins
 from unseen.core.models import SourceSpec
+from unseen.engine.driver import CRASHED
 from unseen.engine.pipeline import describe
-from unseen.engine.runner import CRASHED
 from unseen.internet.base import ARTEFACT_PARSERS, ParseContext, ParseTask, TooLarge
 from unseen.internet.ed2k import ed2k_stream
 from unseen.internet.records import ArtefactRow, to_row

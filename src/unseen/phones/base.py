@@ -10,19 +10,20 @@ disk image, and never touches the case database.
 from __future__ import annotations
 
 import sqlite3
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
 from unseen.core.errors import WrongFormat
+from unseen.core.jobs import JOBS, Job
 from unseen.core.registry import Registry
 from unseen.internet.base import ParseContext
 from unseen.internet.sqlite import SIBLING_SUFFIXES, open_copy, tables
 from unseen.phones.model import Extract
 
 
-class MessageParser(ABC):
+class MessageParser(Job):
     """Turns one application's database into contacts, conversations and messages."""
 
     NAME: ClassVar[str]
@@ -42,7 +43,7 @@ class MessageParser(ABC):
         """Read the item; raise on what stops it, ``ctx.error`` for partial losses."""
 
 
-MESSAGE_PARSERS: Registry[type[MessageParser]] = Registry("message parsers")
+MESSAGE_PARSERS: Registry[type[MessageParser]] = Registry("message parsers", also=JOBS)
 
 
 class SqliteMessageParser(MessageParser):

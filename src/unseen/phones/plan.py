@@ -16,7 +16,7 @@ from unseen.core.models import SourceSpec
 from unseen.internet.base import GlobIndex, ParseTask, Sibling
 from unseen.internet.plan import item_pages
 from unseen.phones.base import MESSAGE_PARSERS
-from unseen.store import repo
+from unseen.store import done, repo
 from unseen.store import schema as s
 
 IN_CHUNK = 500
@@ -29,9 +29,8 @@ class Plan:
 
 
 def done_versions(conn: Connection) -> dict[tuple[int, str], str]:
-    c = s.msg_coverage
-    rows = conn.execute(select(c.c.item_id, c.c.parser, c.c.parser_version))
-    return {(r.item_id, r.parser): r.parser_version for r in rows}
+    """(item id, parser) -> parser version, for every pair that has run (the ledger)."""
+    return done.pairs(conn, MESSAGE_PARSERS.names())
 
 
 def make_plan(conn: Connection) -> Plan:

@@ -1,10 +1,10 @@
 """The ``phones`` case stage: parse message databases and device files, tie
 attachments to case items, derive each picture's provenance, index message text.
 
-Like the internet stage: items chosen by path, parsing fanned out crash-isolated to
-the process pool (in-process with ``workers=0``), each batch written in one
-transaction by this process. Rerunnable: a parser already run on an item in its
-current version is skipped; links, provenance and the text index are rebuilt whole.
+Like the internet stage: items chosen by path, parsing fanned out crash-isolated by
+the driver, each batch written in one transaction by this process. Rerunnable: a
+parser already run on an item in its current version (the ledger) is skipped;
+links, provenance and the text index are rebuilt whole.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import logging
 
 from unseen import plugins
 from unseen.core.settings import Settings
-from unseen.engine.fanout import batched, fan_out
-from unseen.engine.runner import process_pool
+from unseen.engine.driver import drive
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.phones import links
 from unseen.phones.plan import make_plan
@@ -45,11 +44,7 @@ class PhonesStage(CaseStage):
             totals[0] += records
             totals[1] += errors
 
-        if workers == 0:
-            for batch in batched(plan.tasks, BATCH):
-                store(parse_batch(batch))
-        else:
-            fan_out(process_pool, workers, parse_batch, batched(plan.tasks, BATCH), store, crashed)
+        drive(parse_batch, plan.tasks, store, crashed, workers, BATCH)
         with case.engine.begin() as conn:
             tied, absent = links.relink(conn)
             provenance = links.derive_provenance(conn)

@@ -15,6 +15,7 @@ from unseen.core.timeconv import utc_now
 from unseen.phones.model import Extract, Message
 from unseen.phones.times import utc_of
 from unseen.phones.worker import ItemOutcome, ParserOutcome
+from unseen.store import done
 from unseen.store import schema as s
 
 ERROR_PREFIX = "phones:"
@@ -38,6 +39,7 @@ def forget_item(conn: Connection, item_id: int, parser: str) -> None:
     conn.execute(delete(s.phone_apps).where(s.phone_apps.c.item_id == item_id))
     cov, err = s.msg_coverage, s.item_errors
     conn.execute(delete(cov).where((cov.c.item_id == item_id) & (cov.c.parser == parser)))
+    done.forget(conn, (parser,), [item_id])
     conn.execute(
         delete(err).where((err.c.item_id == item_id) & (err.c.analyser == ERROR_PREFIX + parser))
     )
@@ -68,6 +70,7 @@ def _write_coverage(conn: Connection, item_id: int, out: ParserOutcome) -> int:
             run_at=utc_now(),
         )
     )
+    done.mark(conn, out.parser, out.version, [item_id])
     for message in out.errors:
         conn.execute(
             insert(s.item_errors).values(

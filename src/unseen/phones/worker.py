@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from unseen import plugins
+from unseen.engine.driver import CRASHED
 from unseen.engine.pipeline import describe
-from unseen.engine.runner import CRASHED
 from unseen.internet.base import ParseContext, ParseTask, TooLarge
 from unseen.phones.base import MESSAGE_PARSERS
 from unseen.phones.model import Extract

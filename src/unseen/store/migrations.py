@@ -8,10 +8,23 @@ brings a database of the previous version to the new one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.schema import CreateColumn
 
 from unseen.core.errors import CaseError
@@ -53,6 +66,16 @@ def _sources(conn: Connection) -> None:
     _create(conn, schema.videos, schema.video_frames)
 
 
+# The deep analysers' own ledger before the one ledger (``job_done``) replaced it.
+_DEEP_DONE = Table(
+    "deep_done",
+    MetaData(),
+    Column("item_id", Integer, primary_key=True),
+    Column("analyser", String(64), primary_key=True),
+    Column("version", String(16), nullable=False),
+)
+
+
 def _correlation(conn: Connection) -> None:
     _create(
         conn,
@@ -60,7 +83,7 @@ def _correlation(conn: Connection) -> None:
         schema.cluster_members,
         schema.first_generation,
         schema.leads,
-        schema.deep_done,
+        _DEEP_DONE,
         schema.sensor_noise,
         schema.scene_features,
         schema.faces,
@@ -152,6 +175,41 @@ def _fidelity(conn: Connection) -> None:
     _add_column(conn, schema.exif, "serial_source")
 
 
+def _one_ledger(conn: Connection) -> None:
+    """One ledger of work done, ``job_done``, filled from the three it replaces: the
+    fast pass's analyser names per item (versions from their run), the deep analysers'
+    ``deep_done`` (dropped) and the parsers' coverage rows (kept: they are the
+    coverage report's record of how each parse went)."""
+    _create(conn, schema.job_done)
+    done: dict[tuple[str, int], str] = {}
+    runs = {
+        r.id: json.loads(r.analysers or "{}")
+        for r in conn.execute(select(schema.runs.c.id, schema.runs.c.analysers))
+    }
+    i = schema.items
+    rows = conn.execute(
+        select(i.c.id, i.c.run_id, i.c.analysers).where(
+            and_(i.c.analysers.is_not(None), i.c.analysers != "")
+        )
+    )
+    for item_id, run_id, names in rows:
+        ran = runs.get(run_id, {})
+        for name in names.split(","):
+            done[(name, item_id)] = ran.get(name, "?")
+    if inspect(conn).has_table("deep_done"):
+        for item_id, name, version in conn.execute(select(_DEEP_DONE)):
+            done[(name, item_id)] = version
+        _DEEP_DONE.drop(conn)
+    for table in (schema.artefact_coverage, schema.msg_coverage):
+        for item_id, name, version in conn.execute(
+            select(table.c.item_id, table.c.parser, table.c.parser_version)
+        ):
+            done[(name, item_id or 0)] = version
+    rows_out = [{"job": j, "item_id": n, "version": v} for (j, n), v in done.items()]
+    for start in range(0, len(rows_out), 1000):
+        conn.execute(insert(schema.job_done), rows_out[start : start + 1000])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -166,6 +224,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "phones and messages", _phones),
     Migration(11, "expansion budget", _expansion_budget),
     Migration(10, "fidelity", _fidelity),
+    Migration(12, "one ledger", _one_ledger),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -152,6 +152,13 @@ def finish_run(case: Case, run_id: int) -> None:
         conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(finished_at=utc_now()))
 
 
+def reopen(conn: Connection, item_ids: list[int]) -> None:
+    """Make done items pending again, so the fast pass analyses them anew."""
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        conn.execute(update(s.items).where(s.items.c.id.in_(chunk)).values(status="pending"))
+
+
 def pending_totals(conn: Connection) -> tuple[int, int]:
     """Number and total stated size of items still to process."""
     row = conn.execute(

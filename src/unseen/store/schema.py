@@ -362,13 +362,16 @@ exposure = Table(
 Index("ix_exposure_session", exposure.c.session_id, exposure.c.id)
 Index("ix_items_path", items.c.path, items.c.id)
 
-deep_done = Table(
-    "deep_done",
+# The one ledger of work done: which job ran on which item in which version (item 0:
+# a whole-case job). A job re-runs the items whose entry carries another version.
+job_done = Table(
+    "job_done",
     metadata,
-    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
-    Column("analyser", String(64), primary_key=True),
-    Column("version", String(16), nullable=False),
+    Column("job", String(64), primary_key=True),
+    Column("item_id", BigInteger, primary_key=True),
+    Column("version", String(64), nullable=False),
 )
+Index("ix_job_done_item", job_done.c.item_id)
 
 # Sensor noise (PRNU) of one picture: the signs of its noise residual over a square
 # centre crop (``side`` px, stored orientation), packed 8 per byte; width and height

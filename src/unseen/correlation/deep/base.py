@@ -8,13 +8,14 @@ skipped with that reason shown, never silently.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from PIL import Image
 
 from unseen.analysis.exif import apply_orientation
+from unseen.core.jobs import JOBS, Job
 from unseen.core.registry import Registry
 from unseen.correlation.facts import ItemFacts
 
@@ -42,16 +43,13 @@ class DeepRow:
     values: dict[str, Any]
 
 
-class DeepAnalyser(ABC):
-    NAME: ClassVar[str]
-    VERSION: ClassVar[str]
-    DESCRIPTION: ClassVar[str]
-    # Tables whose rows for an item this analyser replaces when it analyses the item.
-    TABLES: ClassVar[tuple[str, ...]] = ()
+class DeepAnalyser(Job):
+    """A job of the deep stage: the stage decodes each picture once for all of them,
+    and each records its own ledger entry and owns its ``TABLES`` (rows for an item
+    are replaced when the analyser re-runs it)."""
 
-    def unavailable(self) -> str | None:
-        """Why this analyser cannot run here (a missing extra), or None."""
-        return None
+    # Deep analysers read the fast pass's facts about the picture.
+    DEPENDS_ON: ClassVar[tuple[str, ...]] = ("image",)
 
     def applies_to(self, facts: ItemFacts) -> bool:
         return facts.is_image and facts.width is not None
@@ -61,4 +59,4 @@ class DeepAnalyser(ABC):
         """Rows describing the picture; raise on failure (recorded on the item)."""
 
 
-DEEP_ANALYSERS: Registry[type[DeepAnalyser]] = Registry("deep analysers")
+DEEP_ANALYSERS: Registry[type[DeepAnalyser]] = Registry("deep analysers", also=JOBS)

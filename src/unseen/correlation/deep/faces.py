@@ -25,10 +25,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import Table
 
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext, DeepRow
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.search import EMBEDDING
+from unseen.store import schema as s
 
 MODEL = "dlib-hog+resnet-v1"
 SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"  # not the 68-point one (non-commercial data)
@@ -72,7 +74,7 @@ class FaceAnalyser(DeepAnalyser):
     NAME = "faces"
     VERSION = "1"
     DESCRIPTION = "faces (dlib HOG detector) with 128-d embeddings (dlib ResNet)"
-    TABLES: ClassVar[tuple[str, ...]] = ("faces",)
+    TABLES: ClassVar[tuple[Table, ...]] = (s.faces,)
 
     def unavailable(self) -> str | None:
         if importlib.util.find_spec("dlib") is None:

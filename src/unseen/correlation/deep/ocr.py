@@ -31,9 +31,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import Table
 
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext, DeepRow
 from unseen.correlation.facts import ItemFacts
+from unseen.store import schema as s
 
 LANG = "eng"
 MIN_SIDE = 24  # px: smaller pictures (icons) hold no readable text
@@ -62,7 +64,7 @@ class OcrAnalyser(DeepAnalyser):
     NAME = "ocr"
     VERSION = "1"
     DESCRIPTION = f"text in pictures (Tesseract, language {LANG})"
-    TABLES: ClassVar[tuple[str, ...]] = ("ocr_text",)
+    TABLES: ClassVar[tuple[Table, ...]] = (s.ocr_text,)
 
     def unavailable(self) -> str | None:
         if importlib.util.find_spec("pytesseract") is None:

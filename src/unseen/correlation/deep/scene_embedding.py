@@ -12,9 +12,11 @@ import importlib.util
 from typing import ClassVar
 
 import numpy as np
+from sqlalchemy import Table
 
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext, DeepRow
 from unseen.correlation.facts import ItemFacts
+from unseen.store import schema as s
 
 MIN_SIDE = 32  # px: smaller pictures (icons) show no scene
 
@@ -23,7 +25,7 @@ class SceneAnalyser(DeepAnalyser):
     NAME = "scene"
     VERSION = "2"
     DESCRIPTION = "scene embedding (EfficientNet-Lite0, ONNX) and ORB local features"
-    TABLES: ClassVar[tuple[str, ...]] = ("scene_features",)
+    TABLES: ClassVar[tuple[Table, ...]] = (s.scene_features,)
 
     def unavailable(self) -> str | None:
         missing = [m for m in ("onnxruntime", "cv2") if importlib.util.find_spec(m) is None]

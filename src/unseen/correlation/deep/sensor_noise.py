@@ -13,9 +13,11 @@ import importlib.util
 from typing import ClassVar
 
 import numpy as np
+from sqlalchemy import Table
 
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext, DeepRow
 from unseen.correlation.facts import ItemFacts
+from unseen.store import schema as s
 
 # Palette and screenshot formats carry no sensor noise worth measuring.
 SKIPPED_MIMES = ("image/gif", "image/bmp", "image/x-icon", "image/vnd.microsoft.icon")
@@ -25,7 +27,7 @@ class SensorNoiseAnalyser(DeepAnalyser):
     NAME = "sensor_noise"
     VERSION = "1"
     DESCRIPTION = "sensor noise (PRNU) residual of a centre crop, sign bits"
-    TABLES: ClassVar[tuple[str, ...]] = ("sensor_noise",)
+    TABLES: ClassVar[tuple[Table, ...]] = (s.sensor_noise,)
 
     def unavailable(self) -> str | None:
         missing = [m for m in ("pywt", "scipy") if importlib.util.find_spec(m) is None]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, and_, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, select
 
 from unseen import plugins
 from unseen.analysis.decode import pixel_budget
@@ -24,14 +24,14 @@ from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser
 from unseen.correlation.deep.worker import DeepResult, DeepTask, deep_batch
 from unseen.correlation.facts import load_facts
 from unseen.correlation.stage import CorrelationStage
-from unseen.engine.fanout import batched, fan_out
-from unseen.engine.runner import CRASHED, process_pool
+from unseen.engine.driver import CRASHED, drive, ensure_tables, forget_output
 from unseen.engine.stages import STAGES, CaseStage
-from unseen.store import repo
+from unseen.store import done, repo
 from unseen.store import schema as s
 from unseen.store.case import Case
 
 REFRESH_SECONDS = 120.0
+DECODE = "deep"  # errors of the shared decode, before any analyser ran
 BATCH = 8
 
 
@@ -46,18 +46,16 @@ class DeepStage(CaseStage):
         usable, notes = _usable(settings)
         if not usable:
             return "; ".join(["no deep analysers to run", *notes])
-        names = tuple(a.NAME for a in usable)
+        for analyser in usable:
+            ensure_tables(case, analyser)
         with case.engine.connect() as conn:
-            todo = list(_todo(conn, usable))
-        writer = _Writer(case, usable)
-        work = partial(deep_batch, names=names, budget=pixel_budget(settings))
-        if workers == 0:
-            for batch in batched(todo, BATCH):
-                writer.store(work(batch))
-        else:
-            fan_out(process_pool, workers, work, batched(todo, BATCH), writer.store, _crashed)
+            todo = list(_todo(conn, usable, settings))
+        writer = _Writer(case, usable, settings)
+        work = partial(deep_batch, budget=pixel_budget(settings))
+        drive(work, todo, writer.store, _crashed, workers, BATCH)
         writer.refresh(final=True)
-        return "; ".join([f"{len(todo)} pictures analysed by {', '.join(names)}", *notes])
+        names = ", ".join(a.NAME for a in usable)
+        return "; ".join([f"{len(todo)} pictures analysed by {names}", *notes])
 
 
 def _usable(settings: Settings) -> tuple[list[DeepAnalyser], list[str]]:
@@ -76,13 +74,12 @@ def _usable(settings: Settings) -> tuple[list[DeepAnalyser], list[str]]:
     return usable, notes
 
 
-def _todo(conn: Connection, analysers: list[DeepAnalyser]) -> Iterator[DeepTask]:
+def _todo(
+    conn: Connection, analysers: list[DeepAnalyser], settings: Settings
+) -> Iterator[DeepTask]:
     """Pictures some analyser has not yet done in its current version, by lead rank."""
     facts = {f.id: f for f in load_facts(conn)}
-    done: dict[int, set[tuple[str, str]]] = {}
-    for item_id, name, version in conn.execute(select(s.deep_done)):
-        done.setdefault(item_id, set()).add((name, version))
-    wanted = {(a.NAME, a.VERSION) for a in analysers}
+    ledger = {a.NAME: done.versions(conn, a.NAME) for a in analysers}
     ranked = [
         r.target_id
         for r in conn.execute(
@@ -97,78 +94,74 @@ def _todo(conn: Connection, analysers: list[DeepAnalyser]) -> Iterator[DeepTask]
     }
     for item_id in order:
         f = facts.get(item_id)
-        if f is None or not wanted - done.get(item_id, set()):
+        if f is None:
             continue
-        if not any(a.applies_to(f) for a in analysers):
+        names = tuple(
+            a.NAME
+            for a in analysers
+            if a.applies_to(f) and ledger[a.NAME].get(item_id) != a.version(settings)
+        )
+        if not names:
             continue
         row = items[item_id]
         task = ItemTask(item_id, specs[f.source_id], f.path, bytes(row.locator), row.size)
-        yield DeepTask(task, f)
+        yield DeepTask(task, f, names)
 
 
 def _crashed(t: DeepTask) -> DeepResult:
     result = DeepResult(t.task.item_id)
-    result.errors.append(("deep", CRASHED))
+    result.errors.append((DECODE, CRASHED))
+    result.done.extend((name, "") for name in t.analysers)
     return result
 
 
 class _Writer:
     """Stores deep results (single writer) and refreshes the leads now and then."""
 
-    def __init__(self, case: Case, analysers: list[DeepAnalyser]) -> None:
+    def __init__(self, case: Case, analysers: list[DeepAnalyser], settings: Settings) -> None:
         self.case = case
-        self.analysers = analysers
-        self.tables = {
-            name: Table(name, MetaData(), autoload_with=case.engine)
-            for a in analysers
-            for name in a.TABLES
-        }
+        self.analysers = {a.NAME: a for a in analysers}
+        self.settings = settings
         self.last_refresh = time.monotonic()
         self.dirty = False
 
     def store(self, results: list[DeepResult]) -> None:
+        """Each analyser's rows, errors and ledger entries replace its earlier ones."""
         ids = [r.item_id for r in results]
-        names = [a.NAME for a in self.analysers]
+        by_analyser: dict[str, list[int]] = defaultdict(list)
+        for r in results:
+            for name, _ in r.done:
+                by_analyser[name].append(r.item_id)
         with self.case.engine.begin() as conn:
-            for table in self.tables.values():
-                conn.execute(delete(table).where(table.c.item_id.in_(ids)))
-            conn.execute(delete(s.deep_done).where(s.deep_done.c.item_id.in_(ids)))
-            conn.execute(
-                delete(s.item_errors).where(
-                    and_(
-                        s.item_errors.c.item_id.in_(ids),
-                        s.item_errors.c.analyser.in_([*names, "deep"]),
-                    )
-                )
-            )
+            e = s.item_errors
+            conn.execute(delete(e).where(and_(e.c.item_id.in_(ids), e.c.analyser == DECODE)))
+            for name, done_ids in by_analyser.items():
+                forget_output(conn, self.analysers[name], done_ids)
             # One executemany per table and column set, not one statement per row.
+            tables = {t.name: t for a in self.analysers.values() for t in a.TABLES}
             rows: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
             for r in results:
                 for name, values in r.rows:
                     row = {"item_id": r.item_id, **values}
                     rows[(name, tuple(sorted(row)))].append(row)
             for (name, _), batch in rows.items():
-                conn.execute(insert(self.tables[name]), batch)
-            done = [
-                {"item_id": r.item_id, "analyser": n, "version": v}
-                for r in results
-                for n, v in r.done
-            ]
+                conn.execute(insert(tables[name]), batch)
             errors = [
                 {"item_id": r.item_id, "analyser": a, "message": m}
                 for r in results
                 for a, m in r.errors
             ]
-            for table, batch in ((s.deep_done, done), (s.item_errors, errors)):
-                if batch:
-                    conn.execute(insert(table), batch)
+            if errors:
+                conn.execute(insert(e), errors)
+            for name, done_ids in by_analyser.items():
+                done.mark(conn, name, self.analysers[name].version(self.settings), done_ids)
         self.dirty = True
         self.refresh()
 
     def refresh(self, final: bool = False) -> None:
         due = time.monotonic() - self.last_refresh > REFRESH_SECONDS
         if self.dirty and (final or due):
-            CorrelationStage().run(self.case, Settings(), 0)
+            CorrelationStage().run(self.case, self.settings, 0)
             self.last_refresh, self.dirty = time.monotonic(), False
 
 

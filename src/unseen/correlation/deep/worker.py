@@ -28,6 +28,11 @@ DEFAULT_BUDGET = pixel_budget(Settings())
 class DeepTask:
     task: ItemTask
     facts: ItemFacts
+    analysers: tuple[str, ...]  # those still to do on this picture
+
+    @property
+    def item_id(self) -> int:
+        return self.task.item_id
 
 
 @dataclass
@@ -44,17 +49,15 @@ def _analysers(names: tuple[str, ...]) -> list[DeepAnalyser]:
     return [DEEP_ANALYSERS.get(name)() for name in names]
 
 
-def deep_batch(
-    batch: list[DeepTask], names: tuple[str, ...], budget: int = DEFAULT_BUDGET
-) -> list[DeepResult]:
-    """Run the named deep analysers over a batch (in a worker process or here), decoding
-    each picture within ``budget`` pixels."""
-    return [deep_item(t, names, budget) for t in batch]
+def deep_batch(batch: list[DeepTask], budget: int = DEFAULT_BUDGET) -> list[DeepResult]:
+    """Run each task's deep analysers over a batch (in a worker process or here),
+    decoding each picture within ``budget`` pixels."""
+    return [deep_item(t, budget) for t in batch]
 
 
-def deep_item(t: DeepTask, names: tuple[str, ...], budget: int = DEFAULT_BUDGET) -> DeepResult:
+def deep_item(t: DeepTask, budget: int = DEFAULT_BUDGET) -> DeepResult:
     result = DeepResult(t.task.item_id)
-    analysers = [a for a in _analysers(names) if a.applies_to(t.facts)]
+    analysers = [a for a in _analysers(t.analysers) if a.applies_to(t.facts)]
     try:
         image = _decode(t.task, budget)
     except Exception as exc:  # hostile evidence: recorded on the item, never raised
