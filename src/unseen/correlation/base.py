@@ -95,6 +95,10 @@ class ItemSignals(ABC):
     DESCRIPTION: ClassVar[str]
     WEIGHTS: ClassVar[dict[str, float]]
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        # The run's settings (the case's library, thresholds), as groupings get them.
+        self.settings = settings if settings is not None else Settings()
+
     @abstractmethod
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterable[Signal]:
         """Signals about items among ``facts`` (``conn`` reads the case, read-only)."""

@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from unseen.core.settings import Settings
+
 MODEL = "effnet_lite0_embed.onnx"
 INPUT_SIDE = 224
 DIMENSIONS = 1280
@@ -55,13 +57,14 @@ GREY_BLUR = 3.0  # Gaussian sigma of the stored grey copy, in % of its long side
 ORB_FEATURES = 300
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PX = 5.0  # reprojection threshold on the working copy
-MIN_INLIERS = 15
-MIN_NCC = 0.90
+# The verdict's thresholds are settings (a case may set its own); these are the defaults.
+MIN_INLIERS = Settings().scene_min_inliers
+MIN_NCC = Settings().scene_min_ncc
 # Something in front of part of the scene (a person, a door) spoils the whole-overlap
 # NCC; the median over a grid of blocks ignores it where most blocks still agree.
 BLOCKS = 6
 MIN_BLOCKS = 3
-MIN_BLOCK_NCC = 0.80
+MIN_BLOCK_NCC = Settings().scene_min_block_ncc
 MIN_OVERLAP = 0.2  # fraction of the second picture the warped first one must cover
 
 
@@ -158,21 +161,27 @@ class Verdict:
     @property
     def same(self) -> bool:
         """Enough inliers, and the shared background agrees as a whole or, where
-        something stands in front of part of it, block by block."""
-        photometric = self.ncc >= MIN_NCC or self.blocks >= MIN_BLOCK_NCC
-        return self.inliers >= MIN_INLIERS and photometric
+        something stands in front of part of it, block by block (default thresholds)."""
+        return self.same_under(Settings())
+
+    def same_under(self, settings: Settings) -> bool:
+        """``same`` with the thresholds of ``settings``."""
+        photometric = self.ncc >= settings.scene_min_ncc
+        photometric = photometric or self.blocks >= settings.scene_min_block_ncc
+        return self.inliers >= settings.scene_min_inliers and photometric
 
 
-def verify(a: Features, b: Features) -> Verdict:
-    """Whether ``a`` and ``b`` show the same background, and how strongly."""
+def verify(a: Features, b: Features, min_inliers: int = MIN_INLIERS) -> Verdict:
+    """Whether ``a`` and ``b`` show the same background, and how strongly (pairs with
+    fewer than ``min_inliers`` matching features are not compared further)."""
     import cv2
 
-    if len(a.descriptors) < MIN_INLIERS or len(b.descriptors) < MIN_INLIERS:
+    if len(a.descriptors) < min_inliers or len(b.descriptors) < min_inliers:
         return Verdict(0, -1.0)
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     pairs = matcher.knnMatch(a.descriptors, b.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < MIN_INLIERS:
+    if len(good) < min_inliers:
         return Verdict(0, -1.0)
     src = a.points[[g.queryIdx for g in good]]
     dst = b.points[[g.trainIdx for g in good]]
@@ -180,7 +189,7 @@ def verify(a: Features, b: Features) -> Verdict:
     if homography is None or mask is None:
         return Verdict(0, -1.0)
     inliers = int(mask.sum())
-    if inliers < MIN_INLIERS or abs(np.linalg.det(homography)) < 1e-6:
+    if inliers < min_inliers or abs(np.linalg.det(homography)) < 1e-6:
         return Verdict(inliers, -1.0)
     # Both ways: a window matched onto a window may line up the rest of one room with
     # a plain wall of the other in one direction, rarely in both.

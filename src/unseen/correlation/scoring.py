@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from unseen.core.schemes import Scheme
+from unseen.core.settings import Settings
 from unseen.correlation.association import (
     BENIGN,
     Anchor,
@@ -32,7 +33,7 @@ from unseen.correlation.reasons import Reason, describe, total
 
 __all__ = ["Reason", "cluster_lead", "describe", "load_weights", "rank_items"]
 
-CASE_WEIGHTS = "leads.toml"
+CASE_WEIGHTS = Settings().lead_weights
 CAMERA_PATH = re.compile(
     r"(^|/)DCIM/|(^|/)(IMG|DSC|DSCN|DSCF|PXL|MVIMG|P\d{3})_?\d{3,}[^/]*$|(^|/)\d{8}_\d{6}[^/]*$",
     re.IGNORECASE,
@@ -43,12 +44,13 @@ EDITORS = ("photoshop", "gimp", "lightroom", "paint.net", "snapseed", "pixlr", "
 Weights = dict[str, dict[str, float]]
 
 
-def load_weights(case_root: Path | None = None) -> Weights:
-    """The built-in weights, with the case's ``leads.toml`` (if any) laid over them
-    entry by entry, so a unit's file need only name what it changes."""
+def load_weights(case_root: Path | None = None, name: str = CASE_WEIGHTS) -> Weights:
+    """The built-in weights, with the case's file ``name`` (``leads.toml`` unless the
+    case's settings name another; if it exists) laid over them entry by entry, so a
+    unit's file need only name what it changes."""
     text = resources.files("unseen.correlation").joinpath("weights.toml").read_text()
     weights = _parse(text)
-    custom = case_root / CASE_WEIGHTS if case_root else None
+    custom = case_root / name if case_root else None
     if custom and custom.is_file():
         for section, values in _parse(custom.read_text()).items():
             weights.setdefault(section, {}).update(values)

@@ -43,12 +43,12 @@ class CorrelationStage(CaseStage):
     DEPENDS_ON = ("match", "internet", "phones")
 
     def run(self, case: Case, settings: Settings, workers: int) -> str:
-        weights = load_weights(case.root)
+        weights = load_weights(case.root, settings.lead_weights)
         scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:
             facts = load_facts(conn)
             clusters = [c for cls in GROUPINGS for c in cls(settings).group(facts, conn)]
-            signals = item_signals(facts, conn, weights)
+            signals = item_signals(facts, conn, weights, settings)
         first_gen, leads = rank_items(facts, clusters, weights, scheme, signals)
         cluster_leads = rank_clusters(clusters, leads, anchors(facts, scheme), weights)
         with case.engine.begin() as conn:
@@ -57,13 +57,13 @@ class CorrelationStage(CaseStage):
 
 
 def item_signals(
-    facts: list[ItemFacts], conn: Connection, weights: Weights
+    facts: list[ItemFacts], conn: Connection, weights: Weights, settings: Settings | None = None
 ) -> dict[int, list[Reason]]:
     """Reasons other stages add to single items (messages, intelligence, ...)."""
     found: dict[int, list[Reason]] = defaultdict(list)
     lead_w = weights["lead"]
     for cls in ITEM_SIGNALS:
-        for sig in cls().signals(facts, conn):
+        for sig in cls(settings).signals(facts, conn):
             weight = lead_w.get(sig.signal, cls.WEIGHTS.get(sig.signal, 0.0))
             reason = Reason(sig.signal, weight, sig.detail, sig.provenance, sig.about)
             found[sig.item_id].append(reason)

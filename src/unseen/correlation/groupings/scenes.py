@@ -1,15 +1,15 @@
 """Same scene / series: pictures of one place or one set of objects.
 
 Reads what the ``scene`` deep analyser stored. Candidates: each picture's
-``NEIGHBOURS`` nearest pictures by embedding cosine, if at least ``MIN_COSINE``
+``scene_neighbours`` nearest pictures by embedding cosine, if at least ``scene_min_cosine``
 (FAISS inner-product search when installed, exact numpy blocks otherwise). Each
 candidate pair is verified geometrically and photometrically
 (:func:`unseen.correlation.scene.verify`); verified pairs are joined into clusters.
 
-Bounded on a large case: at most ``NEIGHBOURS`` candidates a picture and at most
-``MAX_VERIFY`` verifications a run, most similar pairs first; verdicts are kept in
+Bounded on a large case: at most ``scene_neighbours`` candidates a picture and at most
+``scene_max_verify`` verifications a run, most similar pairs first; verdicts are kept in
 this process, so the correlation reruns of one deep pass continue where the last
-stopped instead of starting over.
+stopped instead of starting over. The thresholds are the run's settings.
 """
 
 from __future__ import annotations
@@ -21,20 +21,19 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, inspect, select
 
+from unseen.core.settings import Settings
 from unseen.correlation import scene
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.unionfind import UnionFind
 from unseen.store import schema as s
 
-NEIGHBOURS = 8
-MIN_COSINE = 0.70
-MAX_VERIFY = 20_000
-EXACT_LIMIT = 50_000  # pictures; above this, approximate search (FAISS inverted lists)
+DEFAULT = Settings()
 NLIST, NPROBE, TRAIN_SAMPLE = 1024, 16, 50_000
 _CACHE_LIMIT = 2_000_000
-# (SHA-256 a, SHA-256 b) -> (inliers, ncc): content, not item ids, which every case reuses.
-_verdicts: dict[tuple[str, str], tuple[int, float, float]] = {}
+# (SHA-256 a, SHA-256 b, min inliers) -> (inliers, ncc, blocks): content, not item ids,
+# which every case reuses (the inlier threshold decides how far verification goes).
+_verdicts: dict[tuple[str, str, int], tuple[int, float, float]] = {}
 
 faiss: Any
 try:
@@ -48,7 +47,7 @@ class SceneGrouping(Grouping):
     VERSION = "1"
     KIND = "scene"
     DESCRIPTION = (
-        f"same scene: embedding cosine >= {MIN_COSINE:g}, then the same background "
+        f"same scene: embedding cosine >= {DEFAULT.scene_min_cosine:g}, then the same background "
         "verified by local features (ORB + RANSAC) and aligned pixels"
     )
 
@@ -59,23 +58,28 @@ class SceneGrouping(Grouping):
             return
         by_id = {f.id: f for f in facts if f.is_image}
         ids, vectors, turned, owners = _embeddings(conn, by_id)
-        pairs = candidate_pairs(vectors, NEIGHBOURS, MIN_COSINE, turned, owners)
+        st = self.settings
+        pairs = candidate_pairs(
+            vectors, st.scene_neighbours, st.scene_min_cosine, turned, owners, st.scene_exact_limit
+        )
         sha = [by_id[i].sha256 or f"item {i}" for i in ids]
-        todo = [(i, j) for _, i, j in pairs if (sha[i], sha[j]) not in _verdicts][:MAX_VERIFY]
+        least = st.scene_min_inliers
+        todo = [(i, j) for _, i, j in pairs if (sha[i], sha[j], least) not in _verdicts]
+        todo = todo[: st.scene_max_verify]
         features = _features(conn, sorted({ids[k] for pair in todo for k in pair}))
         for i, j in todo:
             first, second = features.get(ids[i]), features.get(ids[j])
             if first is not None and second is not None:
-                verdict = scene.verify(first, second)
+                verdict = scene.verify(first, second, least)
                 if len(_verdicts) >= _CACHE_LIMIT:
                     _verdicts.clear()
-                _verdicts[(sha[i], sha[j])] = (verdict.inliers, verdict.ncc, verdict.blocks)
+                _verdicts[(sha[i], sha[j], least)] = (verdict.inliers, verdict.ncc, verdict.blocks)
         uf = UnionFind()
         best: dict[int, tuple[float, int, int, float]] = {}  # item -> (ncc, other, inl, cos)
         for cos, i, j in pairs:
             a, b = ids[i], ids[j]
-            inliers, ncc, blocks = _verdicts.get((sha[i], sha[j]), (0, -1.0, -1.0))
-            if not scene.Verdict(inliers, ncc, blocks).same:
+            inliers, ncc, blocks = _verdicts.get((sha[i], sha[j], least), (0, -1.0, -1.0))
+            if not scene.Verdict(inliers, ncc, blocks).same_under(st):
                 continue
             uf.union(a, b)
             for one, other in ((a, b), (b, a)):
@@ -93,10 +97,10 @@ class SceneGrouping(Grouping):
                 round(nccs[len(nccs) // 2], 2),
                 tuple(Member(i, _reason(best[i], by_id), best[i][0]) for i in group),
                 {
-                    "min_cosine": MIN_COSINE,
-                    "min_inliers": scene.MIN_INLIERS,
-                    "min_ncc": scene.MIN_NCC,
-                    "min_block_ncc": scene.MIN_BLOCK_NCC,
+                    "min_cosine": st.scene_min_cosine,
+                    "min_inliers": st.scene_min_inliers,
+                    "min_ncc": st.scene_min_ncc,
+                    "min_block_ncc": st.scene_min_block_ncc,
                 },
             )
 
@@ -144,11 +148,12 @@ def candidate_pairs(
     min_cosine: float,
     extra: np.ndarray | None = None,
     owners: list[int] | None = None,
+    exact_limit: int = DEFAULT.scene_exact_limit,
 ) -> list[tuple[float, int, int]]:
     """(cosine, i, j) with i < j for each row's ``k`` nearest rows, most similar first.
 
     ``extra`` rows (owned by ``owners[r]``) are further queries for their owner: its
-    quarter-turned embeddings.
+    quarter-turned embeddings. Up to ``exact_limit`` rows the search is exact.
     """
     n = len(vectors)
     if n < 2:
@@ -158,7 +163,7 @@ def candidate_pairs(
     if extra is not None and owners and len(extra):
         queries, owner = np.vstack([vectors, extra]), np.concatenate([owner, owners])
     found: dict[tuple[int, int], float] = {}
-    for start, sims, idx in _knn(vectors, queries, k + 1):
+    for start, sims, idx in _knn(vectors, queries, k + 1, exact_limit):
         for row in range(len(idx)):
             i = int(owner[start + row])
             for sim, j in zip(sims[row], idx[row], strict=True):
@@ -169,11 +174,11 @@ def candidate_pairs(
 
 
 def _knn(
-    vectors: np.ndarray, queries: np.ndarray, k: int
+    vectors: np.ndarray, queries: np.ndarray, k: int, exact_limit: int
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Blocks of (first query row, similarities, indexes) of each query's ``k`` best."""
     if faiss is not None:
-        index = _faiss_index(vectors)
+        index = _faiss_index(vectors, exact_limit)
         for start in range(0, len(queries), 4096):
             sims, idx = index.search(queries[start : start + 4096], k)
             yield start, sims, idx
@@ -184,15 +189,15 @@ def _knn(
         yield start, np.take_along_axis(sims, idx, axis=1), idx
 
 
-def _faiss_index(vectors: np.ndarray) -> Any:
-    """Exact inner-product search up to ``EXACT_LIMIT`` pictures, inverted lists above.
+def _faiss_index(vectors: np.ndarray, exact_limit: int) -> Any:
+    """Exact inner-product search up to ``exact_limit`` pictures, inverted lists above.
 
     Exact search costs n^2 dot products (minutes at 100,000 pictures, hours at
     250,000); the inverted-file index visits ``NPROBE`` of ``NLIST`` lists, which
     misses a few true neighbours but keeps a whole-case run to about a minute.
     """
     dim = vectors.shape[1]
-    if len(vectors) <= EXACT_LIMIT:
+    if len(vectors) <= exact_limit:
         flat = faiss.IndexFlatIP(dim)
         flat.add(vectors)
         return flat

@@ -8,16 +8,19 @@ Two views of the same hits (``unseen.intel.match``):
   every item that meets it, so the review UI shows "everything here that an earlier
   case confirmed" on one cluster page.
 
-The library is the one matching uses (``$UNSEEN_HOME`` or the default home).
+The library is the one matching uses (the case's ``library`` setting, else
+``$UNSEEN_HOME`` or the default home).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import Connection
 
+from unseen.core.settings import Settings
 from unseen.correlation.base import (
     GROUPINGS,
     ITEM_SIGNALS,
@@ -42,7 +45,7 @@ class SeenBeforeGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         by_entry: dict[str, list[Hit]] = defaultdict(list)
-        for hit in seen_before(facts, conn):
+        for hit in seen_before(facts, conn, library(self.settings)):
             by_entry[hit.entry.name].append(hit)
         for name, hits in sorted(by_entry.items()):
             entry = hits[0].entry
@@ -88,9 +91,14 @@ class SeenBeforeSignals(ItemSignals):
     }
 
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
-        for hit in seen_before(facts, conn):
+        for hit in seen_before(facts, conn, library(self.settings)):
             about = seen_label(hit.entry)
             yield Signal(hit.item_id, hit.signal, hit.detail, hit.entry.provenance, about)
+
+
+def library(settings: Settings) -> Path | None:
+    """The library folder the case's settings name (None: the default home)."""
+    return Path(settings.library) if settings.library else None
 
 
 GROUPINGS.register(SeenBeforeGrouping)

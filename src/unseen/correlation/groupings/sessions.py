@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 
-GAP_MINUTES = 30
+DEFAULT_GAP = Settings().session_gap_minutes
 
 
 def capture_time(f: ItemFacts) -> datetime | None:
@@ -29,7 +30,7 @@ class SessionGrouping(Grouping):
     NAME = "sessions"
     VERSION = "1"
     KIND = "session"
-    DESCRIPTION = f"one camera, capture times at most {GAP_MINUTES} minutes apart"
+    DESCRIPTION = f"one camera, capture times at most {DEFAULT_GAP} minutes apart"
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         by_camera: dict[str, list[tuple[datetime, ItemFacts]]] = defaultdict(list)
@@ -37,11 +38,12 @@ class SessionGrouping(Grouping):
             when = capture_time(f)
             if f.is_image and f.camera and when:
                 by_camera[f"{f.camera}|{f.serial or ''}"].append((when, f))
+        gap = self.settings.session_gap_minutes * 60
         for camera_key, shots in sorted(by_camera.items()):
             shots.sort(key=lambda s: (s[0], s[1].id))
             run = [shots[0]]
             for shot in shots[1:]:
-                if (shot[0] - run[-1][0]).total_seconds() <= GAP_MINUTES * 60:
+                if (shot[0] - run[-1][0]).total_seconds() <= gap:
                     run.append(shot)
                     continue
                 yield from self._session(camera_key, run)

@@ -13,27 +13,29 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.groupings.sessions import capture_time
 
-GAP_MINUTES = 10
+DEFAULT_GAP = Settings().window_gap_minutes
 
 
 class WindowGrouping(Grouping):
     NAME = "windows"
     VERSION = "1"
     KIND = "window"
-    DESCRIPTION = f"pictures by different cameras taken at most {GAP_MINUTES} minutes apart"
+    DESCRIPTION = f"pictures by different cameras taken at most {DEFAULT_GAP} minutes apart"
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         shots = sorted(
             ((when, f) for f in facts if f.is_image and (when := capture_time(f))),
             key=lambda s: (s[0], s[1].id),
         )
+        gap = self.settings.window_gap_minutes * 60
         run: list[tuple[datetime, ItemFacts]] = []
         for shot in shots:
-            if run and (shot[0] - run[-1][0]).total_seconds() > GAP_MINUTES * 60:
+            if run and (shot[0] - run[-1][0]).total_seconds() > gap:
                 yield from self._window(run)
                 run = []
             run.append(shot)
