@@ -23,18 +23,14 @@ from sqlalchemy import Connection, inspect, select
 
 from unseen.core.errors import UserError
 from unseen.core.schemes import load_scheme
+from unseen.matching import signals
 from unseen.matching.mapping import NO_SCHEME, map_category
 from unseen.store import schema as s
 
-EXACT_KINDS = ("sha256", "sha1", "md5")
-KIND_NAMES = {
-    "sha256": "SHA-256 exact match",
-    "sha1": "SHA-1 exact match",
-    "md5": "MD5 exact match",
-    "pdq": "PDQ distance {distance}",
-    "pdq-dihedral": "PDQ distance {distance} (rotated or mirrored)",
-    "video": "video frames: {fraction:.0%} within PDQ distance, closest {distance}",
-}
+# The kinds a match is recorded as, strongest first, and their reason templates: both
+# belong to the signal types; kept here by name for the modules that read them.
+EXACT_KINDS = signals.exact_matched()
+KIND_NAMES = {signal.NAME: signal.REASON for signal in signals.matched()}
 SHOWN = 4  # matches spelled out in a reason line; the rest are counted
 
 
@@ -84,11 +80,9 @@ def mapped(evidence: Evidence, case_scheme: str) -> str | None:
 
 def describe(evidence: Evidence, case_scheme: str) -> str:
     """One match in words: ``MD5 exact match in CAID-2026 v3 entry 17 (A)``."""
-    what = KIND_NAMES[evidence.kind].format(
-        distance=evidence.distance, fraction=evidence.fraction or 0.0
-    )
-    where = "in" if evidence.kind in EXACT_KINDS else "to"
-    text = f"{what} {where} {evidence.set_label} entry {evidence.entry_ref}"
+    kind = signals.get(evidence.kind)
+    what = kind.reason(evidence.distance, evidence.fraction)
+    text = f"{what} {kind.preposition()} {evidence.set_label} entry {evidence.entry_ref}"
     if evidence.known_good:
         return f"{text} (known good)"
     if evidence.category is None:
@@ -144,11 +138,14 @@ def _opinion(evidence: Evidence, case_scheme: str) -> str | None:
 
 def order(found: Sequence[Evidence]) -> list[Evidence]:
     """Strongest evidence first: exact digests, then by distance, then set label."""
-    rank = {k: i for i, k in enumerate(KIND_NAMES)}
-    return sorted(
-        found,
-        key=lambda e: (e.kind not in EXACT_KINDS, e.distance, rank[e.kind], e.set_label),
-    )
+    return sorted(found, key=lambda e: (*strength(e.kind, e.distance), e.set_label))
+
+
+def strength(kind: str, distance: int) -> tuple[bool, int, int]:
+    """How strongly a match of this kind and distance speaks, smallest strongest: any
+    exact digest before any distance, then the closer, then the kind's own rank."""
+    signal = signals.get(kind)
+    return (not signal.EXACT, distance, signal.STRENGTH)
 
 
 def no_category() -> dict[str, Any]:
@@ -177,10 +174,7 @@ def foreign_grade(matches: Sequence[dict[str, Any]], case_scheme: str) -> dict[s
     ]
     if not foreign:
         return None
-    rank = {k: i for i, k in enumerate(KIND_NAMES)}
-    best = min(
-        foreign, key=lambda m: (m["kind"] not in EXACT_KINDS, m["distance"], rank[m["kind"]])
-    )
+    best = min(foreign, key=lambda m: strength(m["kind"], m["distance"]))
     return {"scheme": best["set_scheme"], "code": best["category"]}
 
 

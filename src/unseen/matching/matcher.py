@@ -18,7 +18,6 @@ category with the share of its usable frames that are within the radius.
 from __future__ import annotations
 
 import array
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,24 +27,25 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, inspect, select
 
-from unseen.matching.categorise import EXACT_KINDS
-from unseen.matching.index import Hits, build_index, codes_from_hex
+from unseen.matching.categorise import EXACT_KINDS, strength
+from unseen.matching.index import Hits, codes_from_hex
 from unseen.matching.index_cache import EntryRows, IndexCache, SetHashes, SetKey
 from unseen.matching.library import HashSetInfo, Library
 from unseen.matching.library_schema import entries
+from unseen.matching.signals import Pdq, PdqDihedral, VideoPdq, pdq_radius
 from unseen.store import schema as s
 
 PAGE = 5000  # case items per exact lookup (bound parameters stay far below limits)
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
 class MatchConfig:
     """Thresholds: PDQ distance at most ``max_distance`` (bits of 256) and PDQ quality
-    at least ``min_quality`` (0-100) on the case side; ``threads`` for the search."""
+    at least ``min_quality`` (0-100) on the case side; ``threads`` for the search.
+    The distance defaults to the settings' PDQ radius; a run passes its own."""
 
-    max_distance: int = 31
+    max_distance: int = field(default_factory=pdq_radius)
     min_quality: int = 50
     threads: int | None = None
 
@@ -100,7 +100,7 @@ def match_case(conn: Connection, library: Library, config: MatchConfig) -> Outco
         outcome.index_origin[info.id] = hashes.origin
         if not len(hashes.codes) or not (len(images.codes) or len(frames.codes)):
             continue
-        index = build_index(hashes.codes, config.max_distance)
+        index = Pdq.index_codes(hashes.codes, config.max_distance)
         found = index.search(images.codes, config.threads)
         outcome.hits += pdq_hits(images, hashes, found, info.id)
         if len(frames.codes):
@@ -125,7 +125,7 @@ def _pdq_rows(library: Library, set_id: int) -> EntryRows:
     )
     with library.engine.connect() as lib:
         for entry_id, pdq, category in lib.execute(query):
-            if _HEX64.fullmatch(pdq):  # the importer checked them; a hand-edited row
+            if Pdq.is_valid(pdq):  # the importer checked them; a hand-edited row
                 yield int(entry_id), pdq, category
 
 
@@ -178,7 +178,7 @@ def image_queries(conn: Connection, min_quality: int, outcome: Outcome) -> Queri
             outcome.low_quality += 1
             continue
         hashes = str(dihedral).split(",") if dihedral else [pdq]
-        if not all(_HEX64.fullmatch(h) for h in hashes) or hashes[0] != pdq:
+        if not all(Pdq.is_valid(h) for h in hashes) or hashes[0] != pdq:
             outcome.malformed += 1
             continue
         outcome.pdq_images += 1
@@ -195,7 +195,7 @@ def frame_queries(conn: Connection, min_quality: int, outcome: Outcome) -> Queri
     f = s.video_frames
     query = select(f.c.item_id, f.c.pdq).where(f.c.quality >= min_quality)
     for item_id, pdq in conn.execute(query.order_by(f.c.item_id, f.c.frame_index)):
-        if _HEX64.fullmatch(pdq):
+        if Pdq.is_valid(pdq):
             found.add(item_id, 0, pdq)
         else:
             outcome.malformed += 1
@@ -254,8 +254,9 @@ def pdq_hits(queries: Queries, hashes: SetHashes, found: Hits, set_id: int) -> l
     order = np.lexsort((entry, turned, dist, cat, item))
     item, entry, dist, turned, cat = (a[order] for a in (item, entry, dist, turned, cat))
     keep = _firsts(item, cat)
+    kinds = (Pdq.NAME, PdqDihedral.NAME)  # as found, turned
     return [
-        Hit(int(i), set_id, int(e), "pdq-dihedral" if t else "pdq", int(d), _cat(hashes, c))
+        Hit(int(i), set_id, int(e), kinds[bool(t)], int(d), _cat(hashes, c))
         for i, e, d, t, c in zip(
             item[keep], entry[keep], dist[keep], turned[keep], cat[keep], strict=True
         )
@@ -278,7 +279,7 @@ def video_hits(queries: Queries, hashes: SetHashes, found: Hits, set_id: int) ->
     item, dist, entry, cat = (a[order] for a in (item, dist, entry, cat))
     keep = _firsts(item, cat)
     return [
-        Hit(int(i), set_id, int(e), "video", int(d), _cat(hashes, c),
+        Hit(int(i), set_id, int(e), VideoPdq.NAME, int(d), _cat(hashes, c),
             matched[int(i), int(c)] / int(usable[i]))
         for i, e, d, c in zip(item[keep], entry[keep], dist[keep], cat[keep], strict=True)
     ]  # fmt: skip
@@ -290,18 +291,17 @@ def _cat(hashes: SetHashes, index: np.int64) -> str | None:
 
 def strongest(hits: list[Hit]) -> list[Hit]:
     """One hit per (item, set, category): exact digests first, then the closest."""
-    rank = {kind: n for n, kind in enumerate((*EXACT_KINDS, "pdq", "pdq-dihedral", "video"))}
     best: dict[tuple[int, int, str | None], Hit] = {}
     for hit in hits:
         key = (hit.item_id, hit.set_id, hit.category)
         old = best.get(key)
-        if old is None or _strength(hit, rank) < _strength(old, rank):
+        if old is None or _strength(hit) < _strength(old):
             best[key] = hit
-    return sorted(best.values(), key=lambda h: (h.item_id, h.set_id, _strength(h, rank)))
+    return sorted(best.values(), key=lambda h: (h.item_id, h.set_id, _strength(h)))
 
 
-def _strength(hit: Hit, rank: dict[str, int]) -> tuple[bool, int, int, int]:
-    return (hit.kind not in EXACT_KINDS, hit.distance, rank[hit.kind], hit.entry_id)
+def _strength(hit: Hit) -> tuple[bool, int, int, int]:
+    return (*strength(hit.kind, hit.distance), hit.entry_id)
 
 
 def entry_refs(lib: Connection, entry_ids: list[int]) -> dict[int, str]:

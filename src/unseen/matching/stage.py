@@ -26,6 +26,7 @@ from unseen.engine.stages import STAGES, CaseStage
 from unseen.matching.categorise import EXACT_KINDS, Decision, Evidence, decide
 from unseen.matching.library import DB_FILE, HashSetInfo, Library
 from unseen.matching.matcher import Hit, MatchConfig, Outcome, match_case
+from unseen.matching.signals import Pdq, PdqDihedral, VideoPdq
 from unseen.store import schema as s
 from unseen.store.case import Case
 
@@ -189,8 +190,8 @@ def _summary(folder: str, outcome: Outcome, decisions: dict[int, Decision]) -> M
         sets=len(outcome.sets),
         matched=len(decisions),
         exact=sum(1 for k in kinds.values() if k & set(EXACT_KINDS)),
-        near_duplicate=sum(1 for k in kinds.values() if k & {"pdq", "pdq-dihedral"}),
-        video=sum(1 for k in kinds.values() if "video" in k),
+        near_duplicate=sum(1 for k in kinds.values() if k & {Pdq.NAME, PdqDihedral.NAME}),
+        video=sum(1 for k in kinds.values() if VideoPdq.NAME in k),
         conflicts=sum(1 for d in decisions.values() if d.conflict),
         known_good=sum(1 for d in decisions.values() if d.known_good),
         pdq_images=outcome.pdq_images,
@@ -226,7 +227,9 @@ class MatchStage(CaseStage):
 
     def run(self, case: Case, settings: Settings, workers: int) -> str:
         try:
-            return run_match(case, config=MatchConfig(threads=workers or None)).line()
+            config = MatchConfig(max_distance=settings.pdq_radius, threads=workers or None)
+            home = Path(settings.library) if settings.library else None  # the case's library
+            return run_match(case, home, config).line()
         except UserError as exc:
             log.warning("matching not run: %s", exc)
             return f"not run: {exc}"

@@ -8,7 +8,6 @@ is not NSRL) raises :class:`BadFile`; the import then fails and leaves nothing.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from unseen.core.registry import Registry
+from unseen.matching import signals
 
-HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64, "ed2k": 32}
+# The hashes a hash-set entry may carry (the library's columns), each checked by its
+# signal type.
+HASH_KINDS = ("md5", "sha1", "sha256", "pdq", "ed2k")
 # The digests of the empty file: an entry carrying one would match every empty file
 # of every case (IPED skips them for the same reason).
 EMPTY_FILE = {
@@ -25,7 +27,6 @@ EMPTY_FILE = {
     "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
     "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 }
-_HEX = re.compile(r"[0-9a-f]+")
 MAX_EXTRA_TEXT = 2048  # characters kept of one extra value (a PhotoDNA hex is 288)
 
 
@@ -112,10 +113,10 @@ def clean_hash(kind: str, value: object) -> str | None:
     text = value.strip().lower()
     if not text:
         return None
-    length = HASH_LENGTHS[kind]
-    if len(text) != length or not _HEX.fullmatch(text):
-        shown = text if len(text) <= 80 else text[:77] + "..."
-        raise BadRecord(f"{kind.upper()} {shown!r} is not {length} hex digits")
+    try:
+        text = signals.get(kind).validate(text)
+    except signals.SignalError as exc:
+        raise BadRecord(str(exc)) from None
     if EMPTY_FILE.get(kind) == text:
         raise BadRecord(f"{kind.upper()} is the digest of the empty file")
     return text

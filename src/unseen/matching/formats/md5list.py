@@ -20,8 +20,9 @@ from unseen.matching.formats.base import (
     make_entry,
 )
 from unseen.matching.formats.textio import MAX_LINE, Lines, first_line
+from unseen.matching.signals import Md5, Sha1, Sha256
 
-KINDS = {32: "md5", 40: "sha1", 64: "sha256"}
+KINDS = {signal.HEX_LENGTH: signal.NAME for signal in (Md5, Sha1, Sha256)}
 _LINE = re.compile(r"(\\?)([0-9A-Fa-f]+)(?:[ \t]+\*?(.*))?")
 _SNIFF = re.compile(r"\\?(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})(?:\s.*)?")
 

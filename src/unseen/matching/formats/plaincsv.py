@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from unseen.matching.formats.base import (
     FORMATS,
+    HASH_KINDS,
     BadFile,
     BadRecord,
     FileHeader,
@@ -32,7 +33,6 @@ COLUMNS = {
     "category": "category", "cat": "category", "grade": "category",
     "series": "series", "seriesname": "series",
 }  # fmt: skip
-HASH_KINDS = ("md5", "sha1", "sha256", "pdq", "ed2k")
 
 
 def _roles(header: list[str]) -> dict[str, str]:
