@@ -131,9 +131,20 @@ class Settings:
         return {k: v for k, v in self.to_dict().items() if v != default[k]}
 
     @classmethod
-    def from_case(cls, case_root: Path, overrides: Iterable[str] = ()) -> Settings:
+    def from_case(
+        cls,
+        case_root: Path,
+        overrides: Iterable[str] = (),
+        *,
+        library: Path | None = None,
+        skip: Iterable[str] = (),
+    ) -> Settings:
         """The settings of the case in ``case_root``: the defaults, then its
-        ``case.toml`` ``[settings]``, then ``overrides`` (``KEY=VALUE`` strings).
+        ``case.toml`` ``[settings]``, then ``overrides`` (``KEY=VALUE`` strings), then
+        the command's ``library`` (``--library``) and ``skip`` (added to the skipped).
+
+        A relative library path is taken from the case folder; the settings hold it
+        absolute, as the run records what it used.
 
         Raises:
             UserError: ``case.toml`` cannot be read, or names an unknown setting or a
@@ -143,6 +154,9 @@ class Settings:
         for text in overrides:
             key, value = parse_override(text)
             values[key] = value
+        if library is not None:
+            values["library"] = str(library.expanduser().resolve())
+        values["skip"] = tuple(dict.fromkeys([*values.get("skip", ()), *skip]))
         settings = cls(**values)
         if settings.library is not None:
             folder = (case_root / Path(settings.library).expanduser()).resolve()
