@@ -159,6 +159,22 @@ def process(
             "with --scheduler)."
         ),
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A setting for this run, over the case's case.toml [settings] "
+            "(repeatable), e.g. session_gap_minutes=20.",
+        ),
+    ] = None,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hash-set library folder (default: the case's library setting, else "
+            "$UNSEEN_HOME, else ~/.local/share/unseen).",
+        ),
+    ] = None,
 ) -> None:
     """List and analyse everything pending in the case (the fast pass). Resumable."""
     from unseen import plugins
@@ -179,10 +195,10 @@ def process(
                 f"deep analysers: {deep})"
             )
         case = Case.open(case_dir)
+        settings = Settings.from_case(case.root, set_ or (), library=library, skip=skip or ())
     except UnseenError as exc:
         raise _fail(exc) from exc
     _log_to(case)
-    settings = Settings(skip=tuple(skip or ()))
     try:
         pairs = parse_path_map(path_map or [])
         cluster = DaskCluster(scheduler) if scheduler else None
@@ -345,6 +361,7 @@ def demo(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Build the synthetic demo evidence, make a case of it and process it."""
+    from unseen.core.settings import Settings
     from unseen.demo.case import build_demo_case
     from unseen.engine.runner import process_case
 
@@ -355,7 +372,9 @@ def demo(
     console.print(f"built the demo: {built}")
     _log_to(case)
     with RichProgress(console) as progress:
-        summary = process_case(case, workers=workers, progress=progress)
+        # The demo case names its own library in case.toml.
+        settings = Settings.from_case(case.root)
+        summary = process_case(case, workers=workers, settings=settings, progress=progress)
     _print_stages(summary.stages)
     _print_status(case)
     console.print(f"case folder: {case.root}; try: unseen leads {case.root}")
