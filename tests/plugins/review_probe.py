@@ -1,8 +1,9 @@
 """What the review app shows of a case, run in a subprocess by the entry-point plugin
 test (plugins from entry points load there, never in the test process).
 
-Usage: ``python review_probe.py CASE_DIR ITEM_ID QUERY...``; prints JSON: the item
-ids the grid shows for each query (every page), and the item page's HTML.
+Usage: ``python review_probe.py CASE_DIR ITEM_ID,... QUERY...``; prints JSON: the
+item ids the grid shows for each query (every page), the grid's form and the HTML of
+each item's page.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def grid_ids(client: object, query: str) -> list[int]:
         cursor = f"&after={found.group(1)}"
 
 
-def main(case_dir: Path, item_id: int, queries: list[str]) -> None:
+def main(case_dir: Path, item_ids: list[int], queries: list[str]) -> None:
     case = Case.open(case_dir)
     make_users(case)
     case.close()
@@ -36,9 +37,9 @@ def main(case_dir: Path, item_id: int, queries: list[str]) -> None:
         login(client, "rob")
         shown = {query: grid_ids(client, query) for query in queries}
         grid_form = client.get("/grid").text
-        item = client.get(f"/item/{item_id}").text
-    print(json.dumps({"grid": shown, "grid_form": grid_form, "item": item}))
+        items = {i: client.get(f"/item/{i}").text for i in item_ids}
+    print(json.dumps({"grid": shown, "grid_form": grid_form, "items": items}))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
+    main(Path(sys.argv[1]), [int(i) for i in sys.argv[2].split(",")], sys.argv[3:])
