@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -162,6 +163,19 @@ class Settings:
             folder = (case_root / Path(settings.library).expanduser()).resolve()
             settings = dataclasses.replace(settings, library=str(folder))
         return settings
+
+
+def write_case_file(case_root: Path, values: Mapping[str, Any], note: str = "") -> None:
+    """Write the case's ``case.toml`` with ``values`` as its ``[settings]`` (checked as
+    :func:`read_case_file` reads them; ``note`` becomes a comment above them)."""
+    lines = ["# Settings of this case: `unseen process` reads them, --set overrides them."]
+    lines += [f"# {note}"] if note else []
+    lines.append("[settings]")
+    for key, value in values.items():
+        plain = list(value) if isinstance(value, tuple) else value
+        _checked(key, plain, CASE_FILE)
+        lines.append(f"{key} = {json.dumps(plain)}")  # JSON scalars and lists are TOML
+    (case_root / CASE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def read_case_file(path: Path) -> dict[str, Any]:

@@ -3,10 +3,10 @@ and a case with the evidence added, ready for ``unseen process``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from unseen.core.errors import UserError
+from unseen.core.settings import write_case_file
 from unseen.demo.generator import build_demo_evidence
 from unseen.demo.hashsets import write_demo_hashsets
 from unseen.demo.intel import write_demo_intel
@@ -22,14 +22,13 @@ EXAMINER = "Demo Examiner"
 def build_demo_case(directory: Path) -> tuple[Case, str]:
     """Build evidence, hash sets and the case under ``directory``; returns the case and
     a one-line description. The demo's hash-set library lives in ``directory/library``
-    and is made the current library (``UNSEEN_HOME``) for this process, so the demo
-    never touches the user's own library."""
+    and the case's ``case.toml`` names it, so processing the demo never touches the
+    user's own library (and this process's environment is left as it was)."""
     directory = directory.resolve()
     evidence, case_dir, home = directory / "evidence", directory / "case", directory / "library"
     if case_dir.exists():
         raise UserError(f"{case_dir} exists; remove {directory} or choose another --dir")
     manifest = build_demo_evidence(evidence)
-    os.environ["UNSEEN_HOME"] = str(home)
     library = Library.open(home)
     try:
         for hs in write_demo_hashsets(evidence, manifest):
@@ -40,6 +39,8 @@ def build_demo_case(directory: Path) -> tuple[Case, str]:
         library.close()
     intel = write_demo_intel(directory, home)
     case = Case.create(case_dir, name="DEMO-001", examiner=EXAMINER)
+    # The case names the demo's library, so processing it never uses the user's own.
+    write_case_file(case.root, {"library": "../library"}, "The demo's own library.")
     laptop = repo.add_source(case, "folder", str(evidence / "laptop"), "EV01-laptop", EXAMINER)
     phone = build_demo_phone(evidence / "phone")
     backup = repo.add_source(case, "apple_backup", str(evidence / "phone"), "EV02-phone", EXAMINER)

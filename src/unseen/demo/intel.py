@@ -13,11 +13,12 @@ simply has no intelligence entry, and says so.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from sqlalchemy import select
 
-from unseen.core.settings import Settings
+from unseen.core.settings import Settings, write_case_file
 from unseen.engine.runner import process_case
 from unseen.intel.promote import promote_cluster
 from unseen.intel.store import IntelLibrary, retention_date
@@ -49,8 +50,12 @@ def write_demo_intel(directory: Path, home: Path) -> str:
         render_scene(KITCHEN, SIZE, view, lighting).save(path, "JPEG", quality=85)
     case = Case.create(directory / "earlier-case", name=EARLIER_CASE, examiner="Demo Examiner")
     try:
+        # Matched against, and audited beside, the demo's library, not the user's.
+        beside = os.path.relpath(home, case.root)
+        write_case_file(case.root, {"library": beside}, "The demo's own library.")
         repo.add_source(case, "folder", str(evidence), "EV01-phone", "Demo Examiner")
-        process_case(case, workers=0, settings=Settings(skip=("faces", "ocr", "sensor_noise")))
+        skip = ("faces", "ocr", "sensor_noise")
+        process_case(case, workers=0, settings=Settings.from_case(case.root, skip=skip))
         with case.engine.connect() as conn:
             cluster = conn.scalar(
                 select(s.clusters.c.id)

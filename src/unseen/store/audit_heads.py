@@ -119,7 +119,8 @@ def head_files(case_uuid: str, url: str, library: Path | None = None) -> list[Pa
     root = case_root_for(url)
     if root is not None:
         files.append(root / "logs" / CASE_HEADS_FILE)
-    files.append(library_home(library).expanduser() / LIBRARY_HEADS_DIR / f"{case_uuid}.log")
+    home = library_home(library, root)  # the case's own library, when it names one
+    files.append(home.expanduser() / LIBRARY_HEADS_DIR / f"{case_uuid}.log")
     return files
 
 
