@@ -89,13 +89,14 @@ class MatchSummary:
 def run_match(
     case: Case, home: Path | None = None, config: MatchConfig | None = None
 ) -> MatchSummary:
-    """Match the case against the library in ``home`` (default: the user's library).
+    """Match the case against the library in ``home`` (default: the one the case names
+    in its settings, else the user's library).
 
     Raises:
         UserError: there is no library there, or it cannot be read.
     """
     config = config or MatchConfig()
-    folder = library_home(home).expanduser().resolve()
+    folder = library_home(home, case.root).expanduser().resolve()  # else the case's library
     if not (folder / DB_FILE).is_file():
         raise UserError(f"no hash-set library in {folder} (import one: unseen hashset import)")
     library = Library.open(folder)
