@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from sqlalchemy import Connection, select
 
+from unseen.core.settings import Settings
 from unseen.correlation.near import pack, within
 from unseen.correlation.search import SAME_PERSON, load_faces
 from unseen.store import schema as s
 
 KINDS = ("scene", "face", "camera", "sensor", "pdq")
 SCENE_MIN_COSINE = 0.80  # below this two rooms rarely look alike to a person
-PDQ_RADIUS = 31
 _BLOCK = 4096  # scene embeddings compared per block: bounded memory on large cases
 
 
@@ -56,9 +57,14 @@ class _Tally:
 
 
 def more_like(
-    conn: Connection, seeds: Sequence[int], kinds: Iterable[str] = KINDS, limit: int = 100
+    conn: Connection,
+    seeds: Sequence[int],
+    kinds: Iterable[str] = KINDS,
+    limit: int = 100,
+    settings: Settings | None = None,
 ) -> list[LikeHit]:
-    """Items most like ``seeds`` (which are left out), best first."""
+    """Items most like ``seeds`` (which are left out), best first. Pictures are alike by
+    PDQ within ``settings``' radius (default settings when not given)."""
     chosen = set(kinds)
     unknown = chosen - set(KINDS)
     if unknown:
@@ -70,7 +76,7 @@ def more_like(
         ("face", _face),
         ("camera", _camera),
         ("sensor", _sensor),
-        ("pdq", _pdq),
+        ("pdq", partial(_pdq, radius=(settings or Settings()).pdq_radius)),
     ):
         if kind in chosen:
             finder(conn, seed_set, tally)
@@ -188,7 +194,7 @@ def _sensor(conn: Connection, seeds: set[int], tally: _Tally) -> None:
             tally.add(int(item_id), "sensor", min(float(score), 1.0), f"same sensor: {label}")
 
 
-def _pdq(conn: Connection, seeds: set[int], tally: _Tally) -> None:
+def _pdq(conn: Connection, seeds: set[int], tally: _Tally, radius: int) -> None:
     im = s.images
     rows = conn.execute(
         select(im.c.item_id, im.c.pdq, im.c.pdq_dihedral).where(im.c.pdq.is_not(None))
@@ -199,7 +205,7 @@ def _pdq(conn: Connection, seeds: set[int], tally: _Tally) -> None:
     others = [r for r in rows if len(r.pdq) == 64]
     if not probes or not others:
         return
-    for _, j, d in within(pack([r.pdq for r in others]), pack(probes), PDQ_RADIUS):
+    for _, j, d in within(pack([r.pdq for r in others]), pack(probes), radius):
         tally.add(others[j].item_id, "pdq", 1.0 - d / 64, f"PDQ {d} bits")
 
 

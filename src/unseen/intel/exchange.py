@@ -48,6 +48,7 @@ from unseen.intel.store import IntelEntry, IntelLibrary, NewEntry, check_name, t
 from unseen.matching.library import Library
 from unseen.matching.library_schema import entries as hashset_entries
 from unseen.matching.mapping import vics_number, vics_profiles
+from unseen.matching.signals import SignalError, get
 from unseen.store.case import current_user
 
 FORMAT = "unseen-exchange"
@@ -424,8 +425,8 @@ def _import_intel(
         return lib.add(new, action="import")
 
 
+# Hash column (a signal type's name) -> its VICS key; each value is checked by its type.
 _HASH_KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "UnseenPDQ"}
-_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 
 
 def _hash_row(media: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,10 +436,10 @@ def _hash_row(media: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             row[column] = None
             continue
-        text = str(value).lower()
-        if len(text) != _HEX_LENGTHS[column] or any(c not in "0123456789abcdef" for c in text):
-            raise ValueError(f"bad {key} in Media {media.get('MediaID')}")
-        row[column] = text
+        try:
+            row[column] = get(column).validate(str(value))
+        except SignalError:
+            raise ValueError(f"bad {key} in Media {media.get('MediaID')}") from None
     row["ref"] = str(media.get("UnseenRef") or f"Media {media.get('MediaID')}")[:64]
     row["category"] = media.get("UnseenCategory")
     row["scheme"] = media.get("UnseenScheme")

@@ -4,8 +4,8 @@ Each hit is one item, one library entry and one way they meet, with a sentence a
 examiner reads and the entry's provenance (which case, who promoted it, when):
 
 * ``seen_exact``: the same bytes (SHA-256, MD5 or SHA-1) as a promoted picture;
-* ``seen_near``: a picture (or a video frame) within ``NEAR_BITS`` of a promoted PDQ,
-  turned and mirrored copies included (dihedral hashes);
+* ``seen_near``: a picture (or a video frame) within the PDQ radius (``Settings``) of a
+  promoted PDQ, turned and mirrored copies included (dihedral hashes);
 * ``seen_series``: the same room as a promoted series: scene embedding cosine at least
   ``scene_groupings.MIN_COSINE`` with one of its pictures, then at least
   ``SERIES_MIN_INLIERS`` ORB features agreeing in one geometry (RANSAC homography)
@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from unseen.core.home import library_home
+from unseen.core.settings import Settings
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.near import pack, within
 from unseen.intel.schema import (
@@ -51,12 +52,12 @@ from unseen.intel.schema import (
     intel_scenes,
 )
 from unseen.intel.store import DB_FILE, IntelEntry, entry_from_row, today
+from unseen.matching.signals import Pdq
 from unseen.store import schema as s
 from unseen.store.case import make_engine
 
 log = logging.getLogger(__name__)
 
-NEAR_BITS = 31  # PDQ distance of a copy, as the near-duplicate grouping and matching use
 MIN_COSINE = 0.70  # scene embedding: candidates only, as the scenes grouping uses
 CANDIDATES = 3  # library pictures verified per case picture and series
 MAX_VERIFY = 20_000  # verifications a run at most, most similar pairs first
@@ -87,8 +88,16 @@ class Hit:
     score: float = 1.0
 
 
-def seen_before(facts: list[ItemFacts], conn: Connection, home: Path | None = None) -> list[Hit]:
-    """Every hit of the case's ``facts`` in the library in ``home`` (default home)."""
+def seen_before(
+    facts: list[ItemFacts],
+    conn: Connection,
+    home: Path | None = None,
+    near_bits: int | None = None,
+) -> list[Hit]:
+    """Every hit of the case's ``facts`` in the library in ``home`` (default home); a
+    picture is a copy within ``near_bits`` (default: the settings' PDQ radius), as the
+    near-duplicate grouping and matching say."""
+    bits = Settings().pdq_radius if near_bits is None else near_bits
     path = library_home(home).expanduser() / DB_FILE
     if not path.is_file() or not facts:
         return []
@@ -98,6 +107,7 @@ def seen_before(facts: list[ItemFacts], conn: Connection, home: Path | None = No
         stat.st_mtime_ns,
         stat.st_size,
         today(),
+        bits,
         hash(tuple((f.id, f.sha256) for f in facts)),
         *(_count(conn, table) for table in _INPUTS),
     )
@@ -105,7 +115,7 @@ def seen_before(facts: list[ItemFacts], conn: Connection, home: Path | None = No
         engine = make_engine(f"sqlite:///{path}")
         try:
             _cache.clear()
-            _cache[key] = _match(facts, conn, engine)
+            _cache[key] = _match(facts, conn, engine, bits)
         except SQLAlchemyError as exc:  # an unreadable library must not stop correlation
             log.warning("intelligence library %s not read: %s", path, exc)
             return []
@@ -120,7 +130,7 @@ def _count(conn: Connection, table: str) -> int:
     return int(conn.scalar(select(func.count()).select_from(s.metadata.tables[table])) or 0)
 
 
-def _match(facts: list[ItemFacts], case: Connection, engine: Engine) -> list[Hit]:
+def _match(facts: list[ItemFacts], case: Connection, engine: Engine, bits: int) -> list[Hit]:
     with engine.connect() as lib:
         if not inspect(lib).has_table("intel_entries"):
             return []
@@ -133,7 +143,7 @@ def _match(facts: list[ItemFacts], case: Connection, engine: Engine) -> list[Hit
         if not entries:
             return []
         hits = [
-            *_hash_hits(facts, case, lib, entries),
+            *_hash_hits(facts, case, lib, entries, bits),
             *_series_hits(facts, case, lib, entries),
             *_device_hits(facts, case, lib, entries),
             *_contact_hits(case, lib, entries),
@@ -164,7 +174,11 @@ def _category(row: Any) -> str:
 
 
 def _hash_hits(
-    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+    facts: list[ItemFacts],
+    case: Connection,
+    lib: Connection,
+    entries: dict[int, IntelEntry],
+    near_bits: int,
 ) -> Iterable[Hit]:
     h = intel_hashes
     rows = list(lib.execute(select(h).where(_active(h, entries)).order_by(h.c.id)))
@@ -198,7 +212,7 @@ def _hash_hits(
                 entry,
                 f"identical to {r.ref} of {seen_label(entry)}{_category(r)}",
             )
-    yield from _near_hits(facts, case, rows, entries, exact)
+    yield from _near_hits(facts, case, rows, entries, exact, near_bits)
 
 
 def _near_hits(
@@ -207,15 +221,16 @@ def _near_hits(
     rows: list[Any],
     entries: dict[int, IntelEntry],
     exact: set[tuple[int, int]],
+    near_bits: int,
 ) -> Iterable[Hit]:
-    refs = [r for r in rows if r.pdq and len(r.pdq) == 64]
+    refs = [r for r in rows if r.pdq and Pdq.is_valid(r.pdq)]
     if not refs:
         return
     codes = pack([r.pdq for r in refs])
     queries: list[tuple[int, str, str]] = []  # (item, what, hash)
     for f in facts:
         for variant in (f.pdq_dihedral or f.pdq or "").split(","):
-            if len(variant) == 64:
+            if Pdq.is_valid(variant):
                 queries.append((f.id, "", variant))
     if inspect(case).has_table("video_frames"):
         v = s.video_frames
@@ -223,10 +238,10 @@ def _near_hits(
         for item_id, index, pdq in case.execute(
             select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
         ):
-            if item_id in wanted and pdq and len(pdq) == 64:
+            if item_id in wanted and pdq and Pdq.is_valid(pdq):
                 queries.append((int(item_id), f"frame {index} ", pdq))
     best: dict[tuple[int, int], tuple[int, str, Any]] = {}
-    for q, j, d in within(codes, pack([h for _, _, h in queries]), NEAR_BITS):
+    for q, j, d in within(codes, pack([h for _, _, h in queries]), near_bits):
         item_id, what, _ = queries[q]
         ref = refs[j]
         key = (item_id, ref.entry_id)

@@ -39,7 +39,6 @@ from unseen.phones.facts import Exchange, exchanges
 from unseen.store import schema as s
 
 MIN_MEMBERS = 2
-NEAR_BITS = 31  # PDQ distance under which a sent copy is the same picture
 
 
 def _reason(e: Exchange) -> str:
@@ -120,7 +119,8 @@ class PhoneSignals(ItemSignals):
         found = [e for e in exchanges(conn) if e.item_id in by_id]
         yield from _sent(found)
         yield from _prolific(found, by_id)
-        yield from _originals(found, facts, by_id)
+        # A sent copy is the same picture within the run's PDQ radius.
+        yield from _originals(found, facts, by_id, self.settings.pdq_radius)
         yield from _library_states(conn, by_id)
         yield from _seized_models(conn, facts)
 
@@ -181,7 +181,7 @@ def _prolific(found: list[Exchange], by_id: dict[int, ItemFacts]) -> Iterator[Si
 
 
 def _originals(
-    found: list[Exchange], facts: list[ItemFacts], by_id: dict[int, ItemFacts]
+    found: list[Exchange], facts: list[ItemFacts], by_id: dict[int, ItemFacts], near_bits: int
 ) -> Iterator[Signal]:
     sent = [(by_id[e.item_id], e) for e in found if e.direction == "sent"]
     if not sent:
@@ -191,19 +191,19 @@ def _originals(
     ]
     for original in originals:
         for copy, e in sent:
-            how = _same_picture(original, copy)
+            how = _same_picture(original, copy, near_bits)
             if how:
                 detail = f"camera original ({original.camera}) {how}, {_reason(e)}"
                 yield Signal(original.id, "camera_original_sent", detail, e.source_of_record)
                 break
 
 
-def _same_picture(a: ItemFacts, b: ItemFacts) -> str | None:
+def _same_picture(a: ItemFacts, b: ItemFacts, near_bits: int) -> str | None:
     if a.id == b.id or (a.sha256 and a.sha256 == b.sha256):
         return "sent as is"
     if a.pdq and b.pdq:
         bits = bin(int(a.pdq, 16) ^ int(b.pdq, 16)).count("1")
-        if bits <= NEAR_BITS:
+        if bits <= near_bits:
             return f"sent as a copy (PDQ distance {bits})"
     return None
 

@@ -1,4 +1,5 @@
-"""Near-duplicates: pictures whose PDQ hashes are within 31 bits (resized,
+"""Near-duplicates: pictures whose PDQ hashes are within the PDQ radius (``Settings``:
+31 bits unless the case sets another; resized,
 recompressed, lightly edited, rotated or mirrored copies: the eight dihedral hashes
 are compared too), collapsed so each picture is reviewed once."""
 
@@ -8,12 +9,12 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
+from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.near import pairs_within
 from unseen.correlation.unionfind import UnionFind
 
-RADIUS = 31
 MIN_QUALITY = 50  # below this PDQ is unreliable (featureless pictures)
 
 
@@ -21,12 +22,17 @@ class NearDuplicateGrouping(Grouping):
     NAME = "near_duplicates"
     VERSION = "1"
     KIND = "near_duplicate"
-    DESCRIPTION = f"PDQ within {RADIUS} bits, rotations and mirrors too (quality >= {MIN_QUALITY})"
+    # The default radius: a case that sets its own groups (and records) by that one.
+    DESCRIPTION = (
+        f"PDQ within {Settings().pdq_radius} bits, rotations and mirrors too "
+        f"(quality >= {MIN_QUALITY})"
+    )
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         hashed = [f for f in facts if f.pdq and (f.pdq_quality or 0) >= MIN_QUALITY]
         variants = [(f.pdq_dihedral or f.pdq or "").split(",") for f in hashed]
-        links = pairs_within([f.pdq for f in hashed if f.pdq], RADIUS, variants)
+        radius = self.settings.pdq_radius
+        links = pairs_within([f.pdq for f in hashed if f.pdq], radius, variants)
         uf = UnionFind()
         closest: dict[int, int] = {}
         for i, j, d in links:
@@ -45,7 +51,7 @@ class NearDuplicateGrouping(Grouping):
                 f"{len(group)} near-identical pictures like {first.path}",
                 1.0,
                 tuple(Member(i, f"PDQ within {closest[i]} bits of another member") for i in group),
-                {"radius": RADIUS, "min_quality": MIN_QUALITY},
+                {"radius": radius, "min_quality": MIN_QUALITY},
             )
 
 

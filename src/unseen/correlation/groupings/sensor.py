@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection, inspect, select
 
+from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.near import pack
@@ -34,7 +35,6 @@ from unseen.correlation.scoring import EDITORS
 from unseen.store import schema as s
 
 PCE_THRESHOLD = 60.0  # common choice in the literature (Goljan et al. 2009)
-NEAR_BITS = 31  # PDQ distance of a copy, as the near-duplicate grouping uses
 _CACHE_LIMIT = 1_000_000
 # (fingerprint digest, picture SHA-256, turned) -> (PCE, quarter turns): keyed by content,
 # not by item ids, which every case reuses.
@@ -87,7 +87,8 @@ class SensorGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         by_id = {f.id: f for f in facts}
-        scored = all_scores(facts, conn)
+        # A copy is a picture within the PDQ radius, as the near-duplicate grouping says.
+        scored = all_scores(facts, conn, self.settings.pdq_radius)
         links: dict[int, tuple[float, int, int, Body]] = {}
         for body, found in scored:
             for item_id, (pce, turns, left) in found.items():
@@ -137,9 +138,10 @@ class SensorGrouping(Grouping):
 
 
 def all_scores(
-    facts: list[ItemFacts], conn: Connection
+    facts: list[ItemFacts], conn: Connection, near_bits: int | None = None
 ) -> list[tuple[Body, dict[int, tuple[float, int, int]]]]:
-    """Each fingerprinted body with (PCE, quarter turns, originals left out) per candidate.
+    """Each fingerprinted body with (PCE, quarter turns, originals left out) per candidate;
+    ``near_bits`` (default: the settings' PDQ radius) is the PDQ distance of a copy.
 
     Empty without residuals (an old case, or the ``prnu`` extra missing).
     """
@@ -152,7 +154,8 @@ def all_scores(
     }
     by_id = {f.id: f for f in facts}
     bodies = _bodies([f for f in facts if f.id in noise], noise)
-    return [(body, _scores(conn, body, facts, noise, by_id)) for body in bodies]
+    bits = Settings().pdq_radius if near_bits is None else near_bits
+    return [(body, _scores(conn, body, facts, noise, by_id, bits)) for body in bodies]
 
 
 def _bodies(facts: list[ItemFacts], noise: dict[int, _Noise]) -> list[Body]:
@@ -193,6 +196,7 @@ def _scores(
     facts: list[ItemFacts],
     noise: dict[int, _Noise],
     by_id: dict[int, ItemFacts],
+    near_bits: int,
 ) -> dict[int, tuple[float, int, int]]:
     """(PCE, quarter turns, originals left out) of each candidate against the body (cached).
 
@@ -204,7 +208,8 @@ def _scores(
     from unseen.correlation import prnu
 
     originals = ",".join(by_id[i].sha256 or "" for i in body.originals)
-    digest = f"{body.key}|{body.side}|{originals}"
+    # The radius decides which originals a copy leaves out, so it keys the cache too.
+    digest = f"{body.key}|{body.side}|{originals}|{near_bits}"
     candidates = _candidates(facts, noise, body)
     keys = {
         c.item_id: (digest, by_id[c.item_id].sha256 or "", _turned(c, body)) for c in candidates
@@ -212,7 +217,7 @@ def _scores(
     todo = [i for i, key in keys.items() if key not in _pce_cache]
     if todo:
         residuals = {i: prnu.signs(b, body.side) for i, b in _bits(conn, body.originals).items()}
-        copies = _copied(todo, body.originals, by_id)
+        copies = _copied(todo, body.originals, by_id, near_bits)
         matchers: dict[frozenset[int], prnu.Matcher | None] = {}
         for item_id, bits in _bits(conn, todo).items():
             left = copies.get(item_id, frozenset())
@@ -231,9 +236,9 @@ def _scores(
 
 
 def _copied(
-    candidates: list[int], originals: list[int], by_id: dict[int, ItemFacts]
+    candidates: list[int], originals: list[int], by_id: dict[int, ItemFacts], near_bits: int
 ) -> dict[int, frozenset[int]]:
-    """For each candidate, the originals it is a near-duplicate of (PDQ <= NEAR_BITS)."""
+    """For each candidate, the originals it is a near-duplicate of (PDQ <= near_bits)."""
     hashed = [i for i in originals if by_id[i].pdq]
     if not hashed:
         return {}
@@ -245,7 +250,7 @@ def _copied(
         if not variants:
             continue
         dist = np.bitwise_count(pack(variants)[:, None, :] ^ codes[None, :, :]).sum(axis=2)
-        near = {hashed[j] for j in np.nonzero((dist <= NEAR_BITS).any(axis=0))[0]}
+        near = {hashed[j] for j in np.nonzero((dist <= near_bits).any(axis=0))[0]}
         if near:
             found[item_id] = frozenset(near)
     return found
