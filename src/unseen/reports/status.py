@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select, union
 
+from unseen.core.settings import Settings
 from unseen.store import repo
 from unseen.store import schema as s
 
@@ -55,6 +57,7 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
         "by_type": by_mime,
         "items_with_errors": errors["items_with_errors"],
         "errors_by_stage": errors["errors_by_stage"],
+        "settings": changed_settings(conn),
         "not_examined": not_examined,
     }
 
@@ -99,3 +102,15 @@ def _not_examined(conn: Connection) -> dict[str, Any]:
         for r in rows
     ]
     return {"items": int(total or 0), "shown": shown}
+
+
+def changed_settings(conn: Connection) -> dict[str, Any]:
+    """The latest run's settings that differ from the defaults, by name: what the case's
+    ``case.toml`` or the command set (as recorded, so as JSON has them)."""
+    runs = s.runs
+    query = select(runs.c.settings).order_by(runs.c.id.desc()).limit(1)
+    recorded = conn.execute(query).scalar()
+    if recorded is None:
+        return {}
+    default = json.loads(json.dumps(Settings().to_dict()))
+    return {k: v for k, v in json.loads(recorded).items() if k in default and v != default[k]}
