@@ -266,6 +266,11 @@ def _print_status(case: Case) -> None:
     for row in st["not_examined"]["shown"]:
         where = escape(f"{row['source']}:{row['path']}")
         table.add_row(f"  {where}", escape(row["reason"]))
+    if st["settings"]:
+        changed = (
+            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in st["settings"].items()
+        )
+        table.add_row("settings not default", escape(", ".join(changed)))
     Console().print(table)
 
 
