@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from unseen.cli.common import LibraryOpt, console, fail
+from unseen.cli.common import LibraryOpt, fail, say
 from unseen.core.errors import UnseenError, UserError
 
 exchange_app = typer.Typer(
@@ -40,10 +39,9 @@ def export(
             manifest = export_hashset(library, str(hashset), output)
     except UnseenError as exc:
         raise fail(exc) from exc
-    console.print(
-        f"wrote {escape(str(output))}: {manifest['what']} {escape(manifest['name'])}, signed by "
-        f"{escape(manifest['agency'])} (key {manifest['signer']})",
-        highlight=False,
+    say(
+        f"wrote {output}: {manifest['what']} {manifest['name']}, signed by "
+        f"{manifest['agency']} (key {manifest['signer']})"
     )
 
 
@@ -61,8 +59,7 @@ def import_(
         done = import_package(file, trust, library, name)
     except UnseenError as exc:
         raise fail(exc) from exc
-    console.print(
-        f"imported {done.what} {escape(done.name)} ({done.entries} hashes) from "
-        f"{escape(done.agency)}, signature verified (key {done.signer})",
-        highlight=False,
+    say(
+        f"imported {done.what} {done.name} ({done.entries} hashes) from "
+        f"{done.agency}, signature verified (key {done.signer})"
     )

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from unseen.cli.common import LibraryOpt, console, fail
+from unseen.cli.common import LibraryOpt, console, fail, say
 from unseen.core.errors import UnseenError
 
 if TYPE_CHECKING:  # the library (SQLAlchemy, ijson) loads only when a command runs
@@ -60,7 +60,7 @@ def import_(
                 progress=lambda n: status.update(f"importing {shown}: {n:,} records read"),
             )  # fmt: skip
     except HashSetImportError as exc:
-        console.print(f"read {exc.read} records before the failure", highlight=False)
+        say(f"read {exc.read} records before the failure")
         raise fail(exc) from exc
     except UnseenError as exc:
         raise fail(exc) from exc
@@ -71,17 +71,16 @@ def _print_result(result: ImportResult) -> None:
     info = result.info
     profile = f", profile {info.profile}" if info.profile else ""
     good = ", known-good" if info.known_good else ""
-    console.print(
-        f"imported {result.imported} entries into [bold]{escape(info.label)}[/bold] "
+    say(
+        f"imported {result.imported} entries into {info.label} "
         f"({info.format}, scheme {info.scheme}{profile}{good}); read {result.read}, "
-        f"duplicates {result.duplicates}, rejected {result.rejected}",
-        highlight=False,
+        f"duplicates {result.duplicates}, rejected {result.rejected}"
     )
     for problem in result.problems[:SHOWN_PROBLEMS]:
-        console.print(f"  {problem.ref}: {problem.reason}", highlight=False, markup=False)
+        say(f"  {problem.ref}: {problem.reason}")
     hidden = result.rejected + result.duplicates - min(len(result.problems), SHOWN_PROBLEMS)
     if result.problems and hidden > 0:
-        console.print(f"  ... and {hidden} more", highlight=False)
+        say(f"  ... and {hidden} more")
 
 
 @hashset_app.command("list")
@@ -126,4 +125,4 @@ def remove(
         count = Library.open(library).remove(name)
     except UnseenError as exc:
         raise fail(exc) from exc
-    console.print(f"removed {count} version(s) of {name}", highlight=False, markup=False)
+    say(f"removed {count} version(s) of {name}")

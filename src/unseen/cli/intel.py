@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from unseen.cli.common import LibraryOpt, console, fail
+from unseen.cli.common import LibraryOpt, fail, say
 from unseen.core.errors import UnseenError, UserError
 
 if TYPE_CHECKING:  # the library (SQLAlchemy, numpy) loads only when a command runs
@@ -30,7 +30,7 @@ def _open(library: Path | None) -> IntelLibrary:
 
     lib = IntelLibrary.open(library)
     for name in lib.expire():
-        console.print(f"retention: {escape(name)} expired and was deleted", highlight=False)
+        say(f"retention: {name} expired and was deleted")
     return lib
 
 
@@ -84,10 +84,9 @@ def _print_entry(verb: str, entry: IntelEntry) -> None:
         for k in ("hashes", "scenes", "devices", "contacts")
         if entry.details.get(k)
     )
-    console.print(
-        f"{verb} [bold]{escape(entry.name)}[/bold] ({entry.kind} from case "
-        f"{escape(entry.case_ref)}: {held or 'nothing'}), kept until {entry.retain_until}",
-        highlight=False,
+    say(
+        f"{verb} {entry.name} ({entry.kind} from case "
+        f"{entry.case_ref}: {held or 'nothing'}), kept until {entry.retain_until}"
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from unseen.cli.common import LibraryOpt, console, fail
+from unseen.cli.common import LibraryOpt, fail, say
 from unseen.core import keys
 from unseen.core.errors import UnseenError
 
@@ -29,7 +29,7 @@ def init(
         fp = keys.fingerprint(keys.load_public(pub))
     except UnseenError as exc:
         raise fail(exc) from exc
-    console.print(f"agency key created; fingerprint {fp}", highlight=False)
+    say(f"agency key created; fingerprint {fp}")
     typer.echo(str(pub))  # stdout: the one thing scripts want
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.common import fail
 from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError
 from unseen.correlation.queries import top_leads
@@ -28,8 +29,7 @@ def leads(
     try:
         case = Case.open(case_dir)
     except UnseenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(exc.exit_code) from exc
+        raise fail(exc) from exc
     with case.engine.connect() as conn:
         found = {kind: top_leads(conn, kind, top) for kind in ("item", "cluster")}
     # The ranked list says which pictures matter most: reading it is audited.

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import unseen
+from unseen.cli.common import CaseDir, console, fail, say, warn
 from unseen.cli.exchange import exchange_app
 from unseen.cli.hashset import hashset_app
 from unseen.cli.intel import intel_app
@@ -42,14 +43,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-
-CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}")  # evidence names are hostile
-    return typer.Exit(exc.exit_code)
 
 
 def _log_to(case: Case) -> None:
@@ -80,8 +73,8 @@ def init(
     try:
         case = Case.create(case_dir, name=name, examiner=examiner, database_url=db, scheme=scheme)
     except UnseenError as exc:
-        raise _fail(exc) from exc
-    console.print(f"created case [bold]{case.info['name']}[/bold] in {case.root}")
+        raise fail(exc) from exc
+    say(f"created case {case.info['name']} in {case.root}")
 
 
 @app.command()
@@ -119,17 +112,17 @@ def add(
         spec = repo.add_source(case, kind, str(path), label, current_user())
         if keys:
             store_keys(case, spec, keys, current_user())
-        console.print(f"fingerprinting {spec.path} (read only) ...")
+        say(f"fingerprinting {spec.path} (read only) ...")
         try:
             integrity.record(case, spec)
         except OSError as exc:  # hostile evidence: the source stays added, unfingerprinted
-            console.print(
-                f"[yellow]warning:[/yellow] could not fingerprint {spec.path}: "
+            warn(
+                f"could not fingerprint {spec.path}: "
                 f"{exc.strerror or exc}; 'unseen verify' will report it as unchecked"
             )
     except UnseenError as exc:
-        raise _fail(exc) from exc
-    console.print(f"added {spec.kind} source [bold]{spec.label}[/bold]: {spec.path}")
+        raise fail(exc) from exc
+    say(f"added {spec.kind} source {spec.label}: {spec.path}")
 
 
 @app.command()
@@ -197,13 +190,13 @@ def process(
         case = Case.open(case_dir)
         settings = Settings.from_case(case.root, set_ or (), library=library, skip=skip or ())
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     _log_to(case)
     try:
         pairs = parse_path_map(path_map or [])
         cluster = DaskCluster(scheduler) if scheduler else None
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     try:
         with RichProgress(console) as progress:
             summary = process_case(
@@ -213,7 +206,7 @@ def process(
     finally:
         if cluster is not None:
             cluster.close()
-    console.print(
+    say(
         f"processed {summary.processed} items ({summary.bytes / 1e6:.1f} MB) in run "
         f"{summary.run_id}; {summary.errors} with errors"
         + (f"; {len(summary.crashed)} crashed a worker" if summary.crashed else "")
@@ -225,7 +218,7 @@ def process(
 def _print_stages(stages: dict[str, str]) -> None:
     """One line per whole-case stage (matching, internet, correlation, deep pass)."""
     for name, line in stages.items():
-        console.print(f"[bold]{name}[/bold]: {escape(line)}")
+        say(f"{name}: {line}")
 
 
 @app.command()
@@ -237,7 +230,7 @@ def status(
     try:
         case = Case.open(case_dir)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(_status(case), indent=2))
     else:
@@ -254,12 +247,12 @@ def _status(case: Case) -> dict[str, Any]:
 
 def _print_status(case: Case) -> None:
     st = _status(case)
-    table = Table(title=f"case {st['case']['name']}", show_header=False)
+    table = Table(title=escape(f"case {st['case']['name']}"), show_header=False)
     for key in ("files", "processed", "pending", "images", "pdq_hashed", "items_with_errors"):
         table.add_row(key.replace("_", " "), str(st[key]))
     table.add_row("size", f"{st['bytes'] / 1e6:.1f} MB")
     for mime, n in list(st["by_type"].items())[:12]:
-        table.add_row(f"  {mime}", str(n))
+        table.add_row(escape(f"  {mime}"), str(n))
     for stage, n in st["errors_by_stage"].items():
         table.add_row(f"  errors in {stage}", str(n))
     table.add_row("not examined", str(st["not_examined"]["items"]))
@@ -316,8 +309,8 @@ def export(
             count = exporter.export(case, out, what, options)
         record_export(case, fmt, what, output, count)
     except UnseenError as exc:
-        raise _fail(exc) from exc
-    console.print(f"exported {count} records")
+        raise fail(exc) from exc
+    say(f"exported {count} records")
 
 
 @app.command()
@@ -341,8 +334,8 @@ def report(
         with _output(output) as out:
             REPORTS.get(kind)().render(case, out)
     except UnseenError as exc:
-        raise _fail(exc) from exc
-    console.print(f"wrote {kind} report to {output}")
+        raise fail(exc) from exc
+    say(f"wrote {kind} report to {output}")
 
 
 @contextmanager
@@ -373,8 +366,8 @@ def demo(
     try:
         case, built = build_demo_case(directory)
     except UnseenError as exc:
-        raise _fail(exc) from exc
-    console.print(f"built the demo: {built}")
+        raise fail(exc) from exc
+    say(f"built the demo: {built}")
     _log_to(case)
     with RichProgress(console) as progress:
         # The demo case names its own library in case.toml.
@@ -382,7 +375,7 @@ def demo(
         summary = process_case(case, workers=workers, settings=settings, progress=progress)
     _print_stages(summary.stages)
     _print_status(case)
-    console.print(f"case folder: {case.root}; try: unseen leads {case.root}")
+    say(f"case folder: {case.root}; try: unseen leads {case.root}")
     if serve:
         serve_demo(case)
 

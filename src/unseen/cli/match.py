@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from unseen.cli.common import fail, say
 from unseen.core.errors import UnseenError
 from unseen.store.case import Case
 
@@ -29,11 +29,9 @@ def match(
     from unseen.matching.matcher import MatchConfig
     from unseen.matching.stage import run_match
 
-    console = Console(stderr=True)
     try:
         case = Case.open(case_dir)
         summary = run_match(case, library, MatchConfig(max_distance, min_quality))
     except UnseenError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from exc
-    console.print(summary.line())
+        raise fail(exc) from exc
+    say(summary.line())

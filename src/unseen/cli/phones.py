@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.common import fail, say
 from unseen.core.errors import UnseenError
 from unseen.phones.conversations import conversation_rows, message_rows
 from unseen.phones.people import rank_people
@@ -37,8 +38,7 @@ def people(
         with case.engine.connect() as conn:
             ranked = rank_people(conn)[:top]
     except UnseenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([_person(n, p) for n, p in enumerate(ranked, 1)], indent=2))
         return
@@ -93,13 +93,12 @@ def messages(
         if search is not None or conversation is not None:
             _audit(case, search, conversation, len(rows))
     except UnseenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        Console().print("nothing found")
+        say("nothing found", stdout=True)
         return
     table = Table(*rows[0].keys())
     for row in rows:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-
+from unseen.cli.common import say
 from unseen.store import privacy
 
 
@@ -22,7 +20,6 @@ def private_by_default() -> None:
 def warn_widened(root: Path) -> int:
     """Print the permission warnings for a case folder to stderr; returns how many paths."""
     lines = privacy.warnings(root)
-    out = Console(stderr=True, soft_wrap=True)
     for line in lines:
-        out.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+        say(line, "yellow")
     return max(0, len(lines) - 1)

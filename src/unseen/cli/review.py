@@ -15,20 +15,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from unseen.cli.common import CaseDir, fail, say, warn
 from unseen.core.errors import UnseenError, UserError
 from unseen.store.case import Case, current_user
 
-console = Console(stderr=True)
-CaseDir = Annotated[Path, typer.Argument(help="The case folder.")]
 user_app = typer.Typer(help="Review accounts of a case.", no_args_is_help=True)
 audit_app = typer.Typer(help="The case's hash-chained audit log.", no_args_is_help=True)
 HEAD_SUFFIX = ".audit-head"  # beside each exported file: its signed audit head
 T = TypeVar("T")
-
-
-def _fail(exc: UnseenError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(exc.exit_code)
 
 
 def _password(from_stdin: bool, generate: bool, prompt: str) -> str:
@@ -37,7 +31,7 @@ def _password(from_stdin: bool, generate: bool, prompt: str) -> str:
     from unseen.review.auth import generate_password
 
     if from_stdin and generate:
-        raise _fail(UserError("choose --password-stdin or --generate, not both"))
+        raise fail(UserError("choose --password-stdin or --generate, not both"))
     if generate:
         return generate_password()
     if from_stdin:
@@ -49,7 +43,7 @@ def _open(case_dir: Path) -> Case:
     try:
         return Case.open(case_dir)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def serve(
@@ -69,16 +63,16 @@ def serve(
 
     case = _open(case_dir)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(
-            f"[yellow]warning:[/yellow] listening on {host}: other machines can reach the "
+        warn(
+            f"listening on {host}: other machines can reach the "
             "review server; serve it only on a closed network"
         )
     name = case.info.get("name")
-    console.print(f"review server for case [bold]{name}[/bold]: {url_for(host, port)}")
+    say(f"review server for case {name}: {url_for(host, port)}")
     try:
         run_server(case, host, port, ReviewConfig(idle_timeout_s=idle_timeout * 60))
     except UnseenError as exc:  # e.g. the case's category scheme cannot be loaded
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @user_app.command("add")
@@ -101,7 +95,7 @@ def user_add(
         case_dir,
         lambda case, actor: create_account(case, actor, name, role, password, current_user()),
     )
-    console.print(f"added {role} [bold]{name}[/bold]")
+    say(f"added {role} {name}")
     if generate:
         typer.echo(password)
 
@@ -113,13 +107,7 @@ def _account(case_dir: Path, change: Callable[[Case, str], T]) -> T:
     try:
         return change(case, f"cli:{current_user()}")
     except UnseenError as exc:
-        raise _fail(exc) from exc
-
-
-def _say(text: str) -> None:
-    from rich.markup import escape
-
-    console.print(escape(text), highlight=False, soft_wrap=True)
+        raise fail(exc) from exc
 
 
 @user_app.command("list")
@@ -146,7 +134,7 @@ def user_disable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> N
     from unseen.review.auth import disable_account
 
     ended = _account(case_dir, lambda case, actor: disable_account(case, actor, name))
-    _say(f"disabled {name}; {ended} open sessions ended")
+    say(f"disabled {name}; {ended} open sessions ended")
 
 
 @user_app.command("enable")
@@ -155,7 +143,7 @@ def user_enable(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> No
     from unseen.review.auth import enable_account
 
     _account(case_dir, lambda case, actor: enable_account(case, actor, name))
-    _say(f"enabled {name}")
+    say(f"enabled {name}")
 
 
 @user_app.command("remove")
@@ -164,7 +152,7 @@ def user_remove(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> No
     from unseen.review.auth import remove_account
 
     ended = _account(case_dir, lambda case, actor: remove_account(case, actor, name))
-    _say(f"removed {name}; {ended} open sessions ended")
+    say(f"removed {name}; {ended} open sessions ended")
 
 
 @user_app.command("reset")
@@ -183,7 +171,7 @@ def user_reset(
 
     password = _password(password_stdin, generate, "new password")
     ended = _account(case_dir, lambda case, actor: reset_account(case, actor, name, password))
-    _say(f"new password for {name}; {ended} open sessions ended")
+    say(f"new password for {name}; {ended} open sessions ended")
     if generate:
         typer.echo(password)
 
@@ -198,7 +186,7 @@ def user_role(
     from unseen.review.auth import change_role
 
     old, ended = _account(case_dir, lambda case, actor: change_role(case, actor, name, role))
-    _say(f"{name}: {old} -> {role}; {ended} open sessions ended")
+    say(f"{name}: {old} -> {role}; {ended} open sessions ended")
 
 
 @user_app.command("sessions")
@@ -215,13 +203,13 @@ def user_sessions(
         with case.engine.connect() as conn:
             rows = open_sessions(conn, name)
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if revoke:
         user_revoke(case_dir, name)
         return
     for row in rows:
-        _say(f"session {row['id']}: since {row['created_at']}")
-    _say(f"{len(rows)} open sessions")
+        say(f"session {row['id']}: since {row['created_at']}")
+    say(f"{len(rows)} open sessions")
 
 
 @user_app.command("revoke")
@@ -230,7 +218,7 @@ def user_revoke(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> No
     from unseen.review.auth import revoke_account
 
     ended = _account(case_dir, lambda case, actor: revoke_account(case, actor, name))
-    _say(f"{ended} open sessions of {name} ended")
+    say(f"{ended} open sessions of {name} ended")
 
 
 @user_app.command("unlock")
@@ -239,7 +227,7 @@ def user_unlock(case_dir: CaseDir, name: Annotated[str, typer.Argument()]) -> No
     from unseen.review.auth import unlock_account
 
     was_locked = _account(case_dir, lambda case, actor: unlock_account(case, actor, name))
-    _say(f"unlocked {name}" if was_locked else f"{name} was not locked")
+    say(f"unlocked {name}" if was_locked else f"{name} was not locked")
 
 
 @audit_app.command("verify")
@@ -263,40 +251,30 @@ def audit_verify(
     Exit 1 and say what was altered: an entry changed, rows deleted, entries cut off
     the end, or the whole chain rewritten and re-hashed.
     """
-    from rich.markup import escape
-
     from unseen.store.audit import recorded_heads, verify
 
     case = _open(case_dir)
     try:
         public_keys = _verify_keys(key_files or [])
     except UnseenError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     with case.engine.connect() as conn:
         recorded = recorded_heads(conn, head_files or [])
         verdict = verify(conn, expect_head, recorded, public_keys)
     if verdict.ok:
-        console.print(
+        say(
             f"audit log intact: {verdict.entries} entries; {verdict.signed_heads} signed "
             f"and {verdict.unsigned_heads} unsigned recorded heads match "
-            f"(newest: entry {verdict.last_recorded})",
-            highlight=False,
-            soft_wrap=True,
+            f"(newest: entry {verdict.last_recorded})"
         )
         if verdict.unsigned_heads:
-            console.print(
-                "warning: unsigned heads prove little (no agency key when they were "
-                "written); run `unseen keys init`",
-                highlight=False,
-                soft_wrap=True,
+            warn(
+                "unsigned heads prove little (no agency key when they were "
+                "written); run `unseen keys init`"
             )
         typer.echo(f"head {verdict.head}")
         return
-    console.print(
-        f"[red]audit log altered:[/red] {escape(verdict.problem or '')}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    say(f"audit log altered: {verdict.problem or ''}", style="red")
     if verdict.bad_entry is not None:
         typer.echo(f"first bad entry: {verdict.bad_entry}")
     raise typer.Exit(1)
@@ -372,8 +350,7 @@ def serve_demo(case: Case, host: str = "127.0.0.1", port: int = 8080) -> None:
     name = "admin"
     port = free_port(host, port)
     create_account(case, f"cli:{current_user()}", name, "admin", password, current_user())
-    out = Console()
-    out.print(f"\n[bold]review UI:[/bold] {url_for(host, port)}")
-    out.print(f"log in as [bold]{name}[/bold] with the one-time password: [bold]{password}[/bold]")
-    out.print("(press Ctrl+C to stop the server)\n")
+    say(f"\nreview UI: {url_for(host, port)}", stdout=True)
+    say(f"log in as {name} with the one-time password: {password}", stdout=True)
+    say("(press Ctrl+C to stop the server)\n", stdout=True)
     run_server(case, host, port)

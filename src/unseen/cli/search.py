@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from unseen.cli.common import fail, say
 from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError, UserError
 from unseen.correlation.like import KINDS, LikeHit, cluster_members, more_like
@@ -51,7 +52,6 @@ def search(
 ) -> None:
     """Pictures whose text holds some words, that show a face like a given one, or that
     are most like a picture or a group."""
-    err = Console(stderr=True)
     text_hits: list[TextHit] = []
     face_hits: list[FaceHit] = []
     like_hits: list[LikeHit] = []
@@ -79,8 +79,7 @@ def search(
             case, "search", "search", {k: v for k, v in query.items() if v} | {"hits": hits}
         )
     except UnseenError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(exc.exit_code) from exc
+        raise fail(exc) from exc
     found: list[TextHit | FaceHit | LikeHit] = [*text_hits, *face_hits, *like_hits]
     if as_json:
         typer.echo(json.dumps([h.as_dict() for h in found], indent=2))
@@ -91,7 +90,7 @@ def search(
     elif like_hits:
         Console().print(_like_table(like_hits))
     else:
-        Console().print("no hits")
+        say("no hits", stdout=True)
 
 
 def _text_table(hits: list[TextHit]) -> Table:

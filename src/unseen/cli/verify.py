@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from unseen.cli.common import fail, say
 from unseen.cli.privacy import warn_widened
 from unseen.core.errors import UnseenError
 from unseen.store.case import Case
@@ -24,18 +24,16 @@ def verify(
     """
     from unseen.sources.verify import verify as check
 
-    out = Console()
     try:
         case = Case.open(case_dir)
     except UnseenError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from exc
+        raise fail(exc) from exc
     failed = False
     for verdict in check(case):
         style = _STYLE.get(verdict.status, "white")
-        out.print(f"[{style}]{verdict.status}[/{style}] {verdict.label}", highlight=False)
+        say(f"{verdict.status} {verdict.label}", style, stdout=True)
         for note in verdict.notes:
-            out.print(f"    {note}", highlight=False)
+            say(f"    {note}", stdout=True)
         failed |= verdict.status == "MISMATCH"
     warn_widened(case.root)  # the case itself must still be private
     if failed:
