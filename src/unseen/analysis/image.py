@@ -99,6 +99,7 @@ class ImageAnalyser(FileAnalyser):
     VERSION = "1"
     DESCRIPTION = "image size and format, JPEG quantisation tables, PDQ hash (+8 dihedral)"
     DEPENDS_ON = ("hashes",)
+    SETTINGS = ("max_image_pixels", "max_image_bytes", "pdq_min_short_side", "decode_memory_bytes")
 
     def applies_to(self, ctx: ItemContext) -> bool:
         return _is_image(ctx.record.mime) or _image_suffix(ctx.task.path) is not None

@@ -41,6 +41,7 @@ class ThumbnailAnalyser(FileAnalyser):
     VERSION = "1"
     DESCRIPTION = "JPEG thumbnail of at most 256 px, turned upright by EXIF orientation"
     DEPENDS_ON = ("image", "exif")
+    SETTINGS = ("thumbnail_size",)
 
     def applies_to(self, ctx: ItemContext) -> bool:
         return ctx.rgb is not None and ctx.record.sha256 is not None

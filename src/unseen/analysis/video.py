@@ -78,6 +78,7 @@ class VideoAnalyser(FileAnalyser):
     VERSION = "1"
     DESCRIPTION = "video duration, codecs, time, device, GPS; vPDQ frame hashes; contact sheet"
     DEPENDS_ON = ("hashes",)
+    SETTINGS = ("video_seconds_per_hash", "video_max_hashed_frames")
 
     def applies_to(self, ctx: ItemContext) -> bool:
         return bool(ctx.record.mime and ctx.record.mime.startswith("video/"))

@@ -5,8 +5,8 @@ produced for an item is recorded in one ledger, ``done(item, job, version)``
 (``store.done``): a job re-runs exactly the items whose ledger entry carries another
 version than the job's current one, and every job that depends on it re-runs those
 items too. A job's version is its ``VERSION`` plus the values of the ``Settings``
-fields that change its results (``SETTINGS``), so changing such a setting re-runs it
-as a version bump would.
+fields that change its results (``SETTINGS``) where they differ from the defaults,
+so changing such a setting re-runs it as a version bump would.
 
 Two shapes:
 
@@ -79,10 +79,17 @@ class Job(ABC):
 
     @classmethod
     def version(cls, settings: Settings) -> str:
-        """``VERSION``, plus a short digest of the result-changing settings, if any."""
-        if not cls.SETTINGS:
+        """``VERSION``, plus a short digest of those result-changing settings that
+        differ from their defaults (so declaring a setting, or a case on defaults,
+        changes nothing)."""
+        default = Settings()
+        values = {
+            name: getattr(settings, name)
+            for name in cls.SETTINGS
+            if getattr(settings, name) != getattr(default, name)
+        }
+        if not values:
             return cls.VERSION
-        values = {name: getattr(settings, name) for name in cls.SETTINGS}
         digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode())
         return f"{cls.VERSION}+{digest.hexdigest()[:8]}"
 

@@ -151,7 +151,7 @@ def _run(analyser: FileAnalyser, ctx: ItemContext) -> None:
     try:
         if not analyser.applies_to(ctx):
             return
-        ctx.record.analysers[analyser.NAME] = analyser.VERSION
+        ctx.record.analysers[analyser.NAME] = analyser.version(ctx.settings)
         analyser.analyse(ctx)
     except Exception as exc:  # one analyser failing must not stop the others
         ctx.record.error(analyser.NAME, describe(exc))

@@ -153,7 +153,7 @@ def process_case(
     with case.engine.connect() as conn:
         specs = {spec.id: spec for spec in repo.source_specs(conn)}
     with case.engine.begin() as conn:
-        reopen_stale(conn)
+        reopen_stale(conn, settings)
     pool = Workers(workers, executor_factory, task_errors)
     # Items can add items (archive members): go round until nothing is pending.
     while True:
@@ -199,13 +199,13 @@ def _run_job(case: Case, cls: type, settings: Settings, workers: int) -> str:
     return summary
 
 
-def reopen_stale(conn: Connection) -> int:
+def reopen_stale(conn: Connection, settings: Settings) -> int:
     """Send back to the fast pass every item a fast-pass analyser did in another version
     than its current one, and the jobs that depend on that analyser with them; returns
     how many items."""
     reopened: set[int] = set()
     for cls in ordered():
-        ids = done.stale_ids(conn, cls.NAME, cls.VERSION)
+        ids = done.stale_ids(conn, cls.NAME, cls.version(settings))
         if ids:
             done.forget(conn, dependents(cls.NAME), ids)
             reopened.update(ids)
@@ -250,7 +250,7 @@ def _mark(conn: Connection, records: list[FileRecord]) -> None:
             ran[(name, version)].append(r.item_id)
     for (name, version), item_ids in ran.items():
         done.mark(conn, name, version, item_ids)
-    done.forget(conn, set().union(*(dependents(n) for n in names)), ids)
+    done.forget(conn, set().union(*(dependents(n) for n in names)) - set(names), ids)
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select, union
 
+from unseen import plugins
+from unseen.core.jobs import JOBS
 from unseen.core.settings import Settings
-from unseen.store import repo
+from unseen.store import done, repo
 from unseen.store import schema as s
 
 
@@ -59,7 +61,16 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
         "errors_by_stage": errors["errors_by_stage"],
         "settings": changed_settings(conn),
         "not_examined": not_examined,
+        "stale": stale_jobs(conn),
     }
+
+
+def stale_jobs(conn: Connection, settings: Settings | None = None) -> dict[str, int]:
+    """Job name -> entries done in another version than the job's current one (for
+    these settings): what the next ``unseen process`` redoes, and why."""
+    settings = settings or Settings()
+    plugins.load()
+    return done.stale(conn, {job.NAME: job.version(settings) for job in JOBS})
 
 
 def error_counts(conn: Connection) -> dict[str, Any]:
