@@ -8,6 +8,7 @@ are recorded (``ledger``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -41,6 +42,13 @@ class CorrelationStage(CaseStage):
     # Its groupings read what these stages write: hash-set decisions, downloads and
     # P2P links, contacts and conversations.
     DEPENDS_ON = ("match", "internet", "phones")
+
+    @classmethod
+    def version(cls, settings: Settings) -> str:
+        """Its own version with every grouping's and item signal's: changing how one
+        grouping works changes what the stage produces."""
+        parts = ",".join(f"{g.NAME}={g.VERSION}" for g in (*GROUPINGS, *ITEM_SIGNALS))
+        return f"{super().version(settings)}~{hashlib.sha256(parts.encode()).hexdigest()[:8]}"
 
     def run(self, case: Case, settings: Settings, workers: int) -> str:
         weights = load_weights(case.root, settings.lead_weights)
