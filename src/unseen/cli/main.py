@@ -239,10 +239,15 @@ def status(
 
 
 def _status(case: Case) -> dict[str, Any]:
+    from unseen.core.settings import Settings
     from unseen.reports.status import case_status
 
+    try:
+        settings = Settings.from_case(case.root)
+    except UnseenError as exc:  # a case.toml the user broke: say so, not a traceback
+        raise fail(exc) from exc
     with case.engine.connect() as conn:
-        return case_status(conn, case.info)
+        return case_status(conn, case.info, settings)
 
 
 def _print_status(case: Case) -> None:

@@ -14,8 +14,11 @@ from unseen.store import done, repo
 from unseen.store import schema as s
 
 
-def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
-    """Counts for ``unseen status``; plain data, ready for JSON."""
+def case_status(
+    conn: Connection, info: dict[str, str], settings: Settings | None = None
+) -> dict[str, Any]:
+    """Counts for ``unseen status``; plain data, ready for JSON. ``settings``: the
+    case's own (what the next run would use), to tell which jobs are stale."""
     i = s.items
     count = func.count()
     by_status: dict[str, int] = dict(
@@ -61,7 +64,7 @@ def case_status(conn: Connection, info: dict[str, str]) -> dict[str, Any]:
         "errors_by_stage": errors["errors_by_stage"],
         "settings": changed_settings(conn),
         "not_examined": not_examined,
-        "stale": stale_jobs(conn),
+        "stale": stale_jobs(conn, settings),
     }
 
 
