@@ -6,10 +6,11 @@ tells people apart (dlib: under 0.6 is the same person on LFW). The ``identities
 grouping clusters the vectors across the case; ``search.search_faces`` finds a face's
 look-alikes.
 
-Cost: the picture is searched at a long side of at most ``WORK_SIDE`` px (boxes are
-mapped back to upright-picture pixels), at twice that scale when smaller than
-``UPSAMPLE_BELOW`` px, so the detector never sees more than about 2000 x 2000 px:
-0.1-0.9 s a picture on one core, plus about 0.25 s a face for the embedding.
+Cost: the picture is searched at a long side of at most ``face_work_side`` px (boxes
+are mapped back to upright-picture pixels), at twice that scale when smaller than
+``face_upsample_below`` px (both settings), so the detector never sees more than
+about 2000 x 2000 px: 0.1-0.9 s a picture on one core, plus about 0.25 s a face for
+the embedding.
 
 Needs the ``faces`` extra (``dlib-bin`` and ``face-recognition-models``). The model
 files are found without importing ``face_recognition_models``, which needs
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import Table
 
+from unseen.core.settings import Settings
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser, DeepContext, DeepRow
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.search import EMBEDDING
@@ -35,11 +37,8 @@ from unseen.store import schema as s
 MODEL = "dlib-hog+resnet-v1"
 SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"  # not the 68-point one (non-commercial data)
 ENCODER_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-MIN_SIDE = 40  # px: the detector finds faces of about 40 x 40 px and up (upsampled)
-WORK_SIDE = 1600  # px: longest side the detector searches
-UPSAMPLE_BELOW = 1000  # px: smaller working pictures are searched at twice the size
-MIN_SCORE = 0.5  # HOG margin: drops dlib's weak false positives (deps.md: 0.12 on astronaut)
-MAX_FACES = 100  # per picture, best scores first: a crowd, not a portrait
+# Sizes, score and count limits are settings (face_*); the analyser uses their defaults.
+DEFAULT = Settings()
 
 
 def model_dir() -> Path | None:
@@ -88,28 +87,29 @@ class FaceAnalyser(DeepAnalyser):
         return None
 
     def applies_to(self, facts: ItemFacts) -> bool:
-        return facts.is_image and min(facts.width or 0, facts.height or 0) >= MIN_SIDE
+        least = DEFAULT.face_min_side
+        return facts.is_image and min(facts.width or 0, facts.height or 0) >= least
 
     def analyse(self, ctx: DeepContext) -> list[DeepRow]:
         upright = ctx.upright().convert("RGB")
         return [DeepRow("faces", values) for values in find_faces(upright)]
 
 
-def find_faces(picture: Image.Image) -> list[dict[str, Any]]:
+def find_faces(picture: Image.Image, settings: Settings = DEFAULT) -> list[dict[str, Any]]:
     """Rows for the faces in an RGB picture: box in its pixels, score, embedding."""
     detector, shape, encoder = _models()
-    scale = min(1.0, WORK_SIDE / max(picture.size))
+    scale = min(1.0, settings.face_work_side / max(picture.size))
     work = picture
     if scale < 1.0:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         work = picture.resize(size, Image.Resampling.BILINEAR)
     rgb = np.asarray(work)
-    upsample = 1 if max(work.size) < UPSAMPLE_BELOW else 0
+    upsample = 1 if max(work.size) < settings.face_upsample_below else 0
     rects, scores, _ = detector.run(rgb, upsample, 0.0)
     found = sorted(
-        ((s, r) for r, s in zip(rects, scores, strict=True) if s > MIN_SCORE),
+        ((s, r) for r, s in zip(rects, scores, strict=True) if s > settings.face_min_score),
         key=lambda pair: -pair[0],
-    )[:MAX_FACES]
+    )[: settings.face_max_faces]
     rows = []
     for score, rect in found:
         vector = np.asarray(encoder.compute_face_descriptor(rgb, shape(rgb, rect)))

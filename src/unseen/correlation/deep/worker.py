@@ -19,8 +19,9 @@ from unseen.correlation.facts import ItemFacts
 from unseen.engine.pipeline import describe
 from unseen.sources.base import open_source
 
-MAX_BYTES = 256 * 1024 * 1024
-MAX_PIXELS = 180_000_000
+# The deep pass's read and size limits are settings; this worker uses their defaults.
+MAX_BYTES = Settings().deep_max_bytes
+MAX_PIXELS = Settings().max_image_pixels
 DEFAULT_BUDGET = pixel_budget(Settings())
 
 
