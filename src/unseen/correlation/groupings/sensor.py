@@ -7,7 +7,7 @@ editing software) of one picture size, it averages the residuals of at most
 ``MAX_ORIGINALS`` of them, spread over the body's shots, into a fingerprint. Every
 picture without camera EXIF of that size (or of that size turned 90 degrees: both
 quarter turns are tried) is compared by peak-to-correlation energy; above
-``PCE_THRESHOLD`` it joins the body's cluster (the best body if several pass).
+``sensor_pce_threshold`` (a setting) it joins the body's cluster (the best body if several pass).
 
 Bounded on a large case: fingerprints read at most ``MAX_ORIGINALS`` rows a body, and
 each candidate costs two FFTs of the crop per fingerprint of its size (a few ms), only
@@ -34,7 +34,7 @@ from unseen.correlation.qtables import standard_quality
 from unseen.correlation.scoring import EDITORS
 from unseen.store import schema as s
 
-PCE_THRESHOLD = 60.0  # common choice in the literature (Goljan et al. 2009)
+PCE_THRESHOLD = Settings().sensor_pce_threshold  # the default; a run uses its settings
 _CACHE_LIMIT = 1_000_000
 # (fingerprint digest, picture SHA-256, turned) -> (PCE, quarter turns): keyed by content,
 # not by item ids, which every case reuses.
@@ -89,10 +89,11 @@ class SensorGrouping(Grouping):
         by_id = {f.id: f for f in facts}
         # A copy is a picture within the PDQ radius, as the near-duplicate grouping says.
         scored = all_scores(facts, conn, self.settings.pdq_radius)
+        threshold = self.settings.sensor_pce_threshold
         links: dict[int, tuple[float, int, int, Body]] = {}
         for body, found in scored:
             for item_id, (pce, turns, left) in found.items():
-                if pce > PCE_THRESHOLD and pce > links.get(item_id, (0.0, 0, 0, body))[0]:
+                if pce > threshold and pce > links.get(item_id, (0.0, 0, 0, body))[0]:
                     links[item_id] = (pce, turns, left, body)
         for body, _ in scored:
             members = sorted(
@@ -115,7 +116,7 @@ class SensorGrouping(Grouping):
                 tuple(
                     sorted(
                         [
-                            Member(i, _reason(body, pce, turns, left), _confidence(pce))
+                            Member(i, _reason(body, pce, turns, left, threshold), _confidence(pce))
                             for i, pce, turns, left in members
                             if i in by_id
                         ]
@@ -131,7 +132,7 @@ class SensorGrouping(Grouping):
                     "crop": body.side,
                     "fingerprint_from": len(body.originals),
                     "originals": originals,
-                    "threshold": PCE_THRESHOLD,
+                    "threshold": threshold,
                     "pce": {str(i): round(pce, 1) for i, pce, _, _ in members},
                 },
             )
@@ -290,7 +291,7 @@ def _confidence(pce: float) -> float:
     return round(1.0 - 0.5 * math.erfc(math.sqrt(pce / 2.0)), 6)
 
 
-def _reason(body: Body, pce: float, turns: int, left: int) -> str:
+def _reason(body: Body, pce: float, turns: int, left: int, threshold: float) -> str:
     # np.rot90 turns counter-clockwise: k quarter turns align a picture that was
     # turned k quarters clockwise against the camera's originals.
     direction = {1: "clockwise", 3: "counter-clockwise"}.get(turns)
@@ -299,7 +300,7 @@ def _reason(body: Body, pce: float, turns: int, left: int) -> str:
     without = f", fingerprint without the {left} original{plural} it copies" if left else ""
     return (
         f"sensor noise matches {body.label.removeprefix('sensor noise of ')} "
-        f"(PCE {pce:.0f} > {PCE_THRESHOLD:g}{turned}{without})"
+        f"(PCE {pce:.0f} > {threshold:g}{turned}{without})"
     )
 
 
