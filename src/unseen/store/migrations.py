@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.schema import CreateColumn
 
 from unseen.core.errors import CaseError
+from unseen.core.jobs import JOBS
 from unseen.core.timeconv import utc_now
 from unseen.store import schema
 
@@ -242,7 +243,16 @@ def current_version(conn: Connection) -> int:
 
 
 def upgrade(conn: Connection) -> int:
-    """Create or migrate the schema to head inside the caller's transaction."""
+    """Create or migrate the schema to head inside the caller's transaction, and the
+    tables of every registered job that owns some (a plugin's, installed after the
+    case was made)."""
+    version = _upgrade(conn)
+    for job in JOBS:
+        _create(conn, *job.TABLES)
+    return version
+
+
+def _upgrade(conn: Connection) -> int:
     version = current_version(conn)
     if version > HEAD:
         raise CaseError(
