@@ -128,3 +128,10 @@ def changed_settings(conn: Connection) -> dict[str, Any]:
         return {}
     default = json.loads(json.dumps(Settings().to_dict()))
     return {k: v for k, v in json.loads(recorded).items() if k in default and v != default[k]}
+
+
+def settings_line(changed: dict[str, Any]) -> str:
+    """``KEY=VALUE, ...`` of :func:`changed_settings` (lists comma-joined); empty if none."""
+    return ", ".join(
+        f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in changed.items()
+    )
