@@ -59,7 +59,7 @@ def _add_column(conn: Connection, table: Table, name: str) -> None:
 
 
 def _sources(conn: Connection) -> None:
-    """Issue 3: deleted/carved items, source fingerprints, videos and frame hashes."""
+    """Evidence sources: deleted/carved items, source fingerprints, videos and frame hashes."""
     for name in ("deleted", "carved", "offset"):
         _add_column(conn, schema.items, name)
     for name in ("fingerprint", "acquisition"):
@@ -93,12 +93,12 @@ def _correlation(conn: Connection) -> None:
 
 
 def _matching(conn: Connection) -> None:
-    """Issue 4: hash-set matches, automatic categories and the runs that made them."""
+    """Hash-set matches, automatic categories and the runs that made them."""
     _create(conn, schema.matches, schema.auto_categories, schema.match_runs)
 
 
 def _internet(conn: Connection) -> None:
-    """Issue 7: internet artefacts, their signals, coverage, errors and file links."""
+    """Internet artefacts, their signals, coverage, errors and file links."""
     _create(
         conn,
         schema.artefacts,

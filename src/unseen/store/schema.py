@@ -48,7 +48,7 @@ sources = Table(
     Column("added_at", String(32), nullable=False),
     # Set once enumeration has listed every entry; until then a rerun lists again.
     Column("enumerated", Boolean, nullable=False, default=False),
-    # Evidence integrity (issue 3): how the evidence looked when added (see
+    # Evidence integrity: how the evidence looked when added (see
     # sources/verify.py) and, for E01, the acquisition metadata as JSON.
     Column("fingerprint", Text),
     Column("acquisition", Text),
@@ -101,7 +101,7 @@ items = Table(
     Column("mime", String(128)),
     # The name's extension says another type than the content (a picture named .txt).
     Column("extension_mismatch", Boolean),
-    # Disk images (issue 3): a deleted file whose name survives; a carved item and
+    # Disk images: a deleted file whose name survives; a carved item and
     # its byte offset in the disk image that holds it.
     Column("deleted", Boolean, nullable=False, default=False, server_default=false()),
     Column("carved", Boolean, nullable=False, default=False, server_default=false()),
@@ -164,7 +164,7 @@ item_errors = Table(
 )
 Index("ix_item_errors_item", item_errors.c.item_id)
 
-# --- correlation and leads (issue 5) -------------------------------------------------
+# --- correlation and leads -----------------------------------------------------------
 
 clusters = Table(
     "clusters",
@@ -251,7 +251,7 @@ lead_views = Table(
 )
 Index("ix_lead_views_user", lead_views.c.user, lead_views.c.target_kind, lead_views.c.target_key)
 
-# --- review (issue 6) ----------------------------------------------------------------
+# --- review --------------------------------------------------------------------------
 
 users = Table(
     "users",
@@ -435,7 +435,7 @@ ocr_text = Table(
 )
 
 
-# --- evidence sources: videos (issue 3) ----------------------------------------------
+# --- evidence sources: videos --------------------------------------------------------
 
 videos = Table(
     "videos",
@@ -470,7 +470,7 @@ video_frames = Table(
 Index("ix_video_frames_pdq", video_frames.c.pdq)
 
 
-# --- internet artefacts (issue 7) -----------------------------------------------------
+# --- internet artefacts ---------------------------------------------------------------
 
 # One row per fact a parser found in an item (a visit, a download, a torrent, ...):
 # the record's type, its timestamp as stored (raw + epoch name) and in UTC (sortable
@@ -556,7 +556,7 @@ artefact_links = Table(
 )
 Index("ix_artefact_links_artefact", artefact_links.c.artefact_id)
 
-# --- matching (issue 4) ---------------------------------------------------------------
+# --- matching -------------------------------------------------------------------------
 
 # One row per (item, hash-set version, category): the closest entry that matched,
 # exact digests first. ``category`` is a code of ``set_scheme``; NULL for known-good.
