@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import IO
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
+from unseen.core import templates
 from unseen.internet.coverage import WEEKDAYS, build_profile
 from unseen.phones.report import add_communications
 from unseen.reports.registry import REPORTS, Report
@@ -22,16 +23,8 @@ HEAT_LEVELS = 5
 
 
 def environment() -> Environment:
-    """Jinja2 with autoescaping always on: nothing from the evidence is trusted."""
-    env = Environment(
-        loader=PackageLoader("unseen.reports", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["heat"] = heat_level
-    return env
+    """The reports' templates (autoescaping: nothing from the evidence is trusted)."""
+    return templates.environment("unseen.reports", filters={"heat": heat_level})
 
 
 def heat_level(count: int, peak: int) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
 from unseen.core.schemes import load_scheme
+from unseen.core.templates import environment
 from unseen.review.config import ReviewConfig
 from unseen.review.context import AppContext
 from unseen.review.data import CaseView
@@ -29,17 +29,11 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 
 def templates() -> Environment:
-    """Jinja2 with autoescaping always on: every value is escaped unless marked safe."""
-    env = Environment(
-        loader=PackageLoader("unseen.review", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["basename"] = lambda path: str(path).rsplit("/", 1)[-1]
-    env.filters["urlencode_dict"] = lambda params, **extra: urlencode({**params, **extra})
-    return env
+    """The pages' templates (autoescaping: file names and paths are hostile text), with
+    the route table's ``navigation(role)`` and ``allowed(role, name)`` as globals: they
+    never change while the server runs, and the views need not import the table that
+    imports them."""
+    return environment("unseen.review", names={"navigation": navigation, "allowed": allowed})
 
 
 def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
@@ -63,8 +57,6 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         tokens=MediaTokens(config.media_token_s),
         thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),
         verified=Verified(),
-        allowed=allowed,
-        navigation=navigation,
     )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="unseen review")
     app.state.ctx = ctx

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 from jinja2 import Environment
@@ -37,10 +36,6 @@ class AppContext:
     tokens: MediaTokens
     thumb_grants: ThumbGrants
     verified: Verified
-    # From the route table, handed in by ``create_app``: views must not import the
-    # table that imports them.
-    allowed: Callable[[str, str], bool]  # (role, route name) -> may use it
-    navigation: Callable[[str], list[Any]]  # role -> routes shown in the nav bar
 
     @property
     def cookie(self) -> str:

@@ -23,18 +23,12 @@ def render(
     Jinja2 escapes every value (autoescape): file names and paths are hostile text.
     """
     ctx = app_context(request)
-    role = session.user.role if session else ""
     page = {
         "request_path": request.url.path,
         "case_name": ctx.case_name,
         "user": session.user if session else None,
         "csrf": session.csrf_token if session else "",
         "blur": session.user.blur_px if session else ctx.config.default_blur_px,
-        "nav": [
-            {"href": r.path, "label": r.label, "active": r.path == request.url.path}
-            for r in ctx.navigation(role)
-        ],
-        "can": lambda name: bool(session) and ctx.allowed(role, name),
         "scheme": ctx.scheme,
         "features": ctx.view.features,
         "config": ctx.config,
