@@ -46,7 +46,7 @@ class MatchConfig:
     The distance defaults to the settings' PDQ radius; a run passes its own."""
 
     max_distance: int = field(default_factory=pdq_radius)
-    min_quality: int = 50
+    min_quality: int = Pdq.MIN_QUALITY
     threads: int | None = None
 
 

@@ -172,6 +172,9 @@ class Pdq(Signal):
     STRENGTH = 4
     INDEX = "hamming"
     REASON = "PDQ distance {distance}"
+    # PDQ's own quality score (0-100) below which a hash is not compared: near-featureless
+    # pictures (flat colours, gradients) hash alike whatever they show.
+    MIN_QUALITY: ClassVar[int] = 50
 
     @classmethod
     def threshold(cls, settings: Settings | None = None) -> int:

@@ -14,8 +14,9 @@ from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.near import pairs_within
 from unseen.correlation.unionfind import UnionFind
+from unseen.matching.signals import Pdq
 
-MIN_QUALITY = 50  # below this PDQ is unreliable (featureless pictures)
+MIN_QUALITY = Pdq.MIN_QUALITY  # below this PDQ is unreliable (featureless pictures)
 
 
 class NearDuplicateGrouping(Grouping):
