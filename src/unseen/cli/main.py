@@ -267,10 +267,9 @@ def _print_status(case: Case) -> None:
         where = escape(f"{row['source']}:{row['path']}")
         table.add_row(f"  {where}", escape(row["reason"]))
     if st["settings"]:
-        changed = (
-            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in st["settings"].items()
-        )
-        table.add_row("settings not default", escape(", ".join(changed)))
+        from unseen.reports.status import settings_line
+
+        table.add_row("settings not default", escape(settings_line(st["settings"])))
     Console().print(table)
 
 
