@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import create_engine, insert
+
+from unseen.analysis import mismatch
+from unseen.store import schema as s
+
 from .conftest import item_ids, records, review
 
 
@@ -35,3 +40,22 @@ def test_grid_filter_and_item_panel(plugin_case: Path) -> None:
     )
     assert panel in shown["items"][str(ids["renamed.jpg"])]
     assert "Named as another type" not in shown["items"][str(ids["x.png"])]
+
+
+def test_the_panel_escapes_a_hostile_name() -> None:
+    engine = create_engine("sqlite://")
+    s.metadata.create_all(engine)
+    with engine.begin() as conn:
+        source = {"id": 1, "label": "EV01", "kind": "folder", "path": "/e", "added_by": "t",
+                  "added_at": "2026"}  # fmt: skip
+        conn.execute(insert(s.sources).values(source))
+        item = {"id": 7, "source_id": 1, "path": "d/<img src=x>.jpg", "locator": b"",
+                "kind": "file", "mime": "image/png", "extension_mismatch": True}  # fmt: skip
+        conn.execute(insert(s.items).values(item))
+        (panel,) = mismatch.item_panels(conn, 7)
+        (field,) = mismatch.export_fields()
+        assert field.values(conn, [7]) == {7: True}
+    assert str(panel.html) == (
+        '<p id="extension-mismatch">The name <span class="mono">&lt;img src=x&gt;.jpg</span> '
+        "hides what the content is: <b>image/png</b>.</p>"
+    )
