@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
+from typer.testing import CliRunner
 
-from unseen.core.settings import Settings
+from unseen.cli.main import app as cli
+from unseen.core.settings import CASE_FILE, Settings
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.groupings.near_duplicates import NearDuplicateGrouping
 from unseen.matching import signals
@@ -176,12 +178,34 @@ def test_the_settings_radius_decides_what_matching_finds(
 
     def found(radius: int) -> tuple[list[tuple[str, int, int]], int]:
         MatchStage().run(case, Settings(pdq_radius=radius), 1)
-        with case.engine.connect() as conn:
-            m = s.matches
-            rows = conn.execute(select(m.c.kind, m.c.item_id, m.c.distance).order_by(m.c.id))
-            runs = s.match_runs
-            last = conn.execute(select(runs.c.thresholds).order_by(runs.c.id.desc())).scalar()
-        return [tuple(r) for r in rows], json.loads(str(last))["max_distance"]
+        return _matched(case)
 
     assert found(31) == ([("pdq", 1, 0), ("pdq", 2, 20)], 31)
     assert found(10) == ([("pdq", 1, 0)], 10)
+
+
+def test_unseen_match_uses_the_case_radius_unless_told_otherwise(
+    case: Case, tmp_path: Path
+) -> None:
+    home = tmp_path / "library"
+    listed = tmp_path / "set.csv"
+    listed.write_text(f"pdq,category\n{PDQ_A},A\n")
+    Library.open(home).import_file(listed, "RADIUS-SET", fmt="csv", scheme="uk")
+    (case.root / CASE_FILE).write_text("[settings]\npdq_radius = 10\n")
+    command = ["match", str(case.root), "--library", str(home)]
+    done = CliRunner().invoke(cli, command)
+    assert done.exit_code == 0, done.output
+    assert _matched(case) == ([("pdq", 1, 0)], 10)
+    done = CliRunner().invoke(cli, [*command, "--max-distance", "31"])
+    assert done.exit_code == 0, done.output
+    assert _matched(case) == ([("pdq", 1, 0), ("pdq", 2, 20)], 31)
+
+
+def _matched(case: Case) -> tuple[list[tuple[str, int, int]], int]:
+    """The case's matches (kind, item, distance) and the radius its last run recorded."""
+    with case.engine.connect() as conn:
+        m = s.matches
+        rows = conn.execute(select(m.c.kind, m.c.item_id, m.c.distance).order_by(m.c.id))
+        runs = s.match_runs
+        last = conn.execute(select(runs.c.thresholds).order_by(runs.c.id.desc())).scalar()
+        return [tuple(r) for r in rows], json.loads(str(last))["max_distance"]

@@ -9,6 +9,7 @@ import typer
 
 from unseen.cli.common import fail, say
 from unseen.core.errors import UnseenError
+from unseen.core.settings import Settings
 from unseen.store.case import Case
 
 
@@ -19,19 +20,31 @@ def match(
         typer.Option(help="Hash-set library folder (default: $UNSEEN_HOME or your data folder)."),
     ] = None,
     max_distance: Annotated[
-        int, typer.Option(min=0, max=255, help="Largest PDQ distance that matches (bits).")
-    ] = 31,
+        int | None,
+        typer.Option(
+            min=0,
+            max=255,
+            help="Largest PDQ distance that matches (bits; default: the case's pdq_radius).",
+        ),
+    ] = None,
     min_quality: Annotated[
-        int, typer.Option(min=0, max=100, help="Smallest PDQ quality compared (0-100).")
-    ] = 50,
+        int | None,
+        typer.Option(min=0, max=100, help="Smallest PDQ quality compared (0-100; default 50)."),
+    ] = None,
 ) -> None:
     """Match every file against the hash sets (exact and PDQ); replaces earlier matches."""
     from unseen.matching.matcher import MatchConfig
+    from unseen.matching.signals import Pdq
     from unseen.matching.stage import run_match
 
     try:
         case = Case.open(case_dir)
-        summary = run_match(case, library, MatchConfig(max_distance, min_quality))
+        # Without an option, the radius the case's settings give (case.toml), as
+        # ``unseen process`` matches with.
+        if max_distance is None:
+            max_distance = Settings.from_case(case.root).pdq_radius
+        quality = Pdq.MIN_QUALITY if min_quality is None else min_quality
+        summary = run_match(case, library, MatchConfig(max_distance, quality))
     except UnseenError as exc:
         raise fail(exc) from exc
     say(summary.line())
