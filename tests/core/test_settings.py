@@ -213,6 +213,15 @@ def test_process_records_the_effective_settings_and_status_shows_them(tmp_path: 
         " settings not default ",
         " batch_size=4, session_gap_minutes=20, skip=deep, window_gap_minutes=7 ",
     ]
+    report = tmp_path / "summary.html"
+    exported = runner.invoke(
+        cli, ["report", str(case_dir), "--kind", "summary", "-o", str(report)]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert (
+        '<dt>Settings not default</dt><dd class="mono" id="settings">batch_size=4, '
+        "session_gap_minutes=20, skip=deep, window_gap_minutes=7 (latest run)</dd>"
+    ) in report.read_text(encoding="utf-8")
 
 
 def test_process_refuses_a_bad_setting_before_running(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from unseen.core.schemes import load_scheme
 from unseen.core.timeconv import utc_now
 from unseen.reports.internet import environment
 from unseen.reports.registry import REPORTS, Report
-from unseen.reports.status import error_counts
+from unseen.reports.status import changed_settings, error_counts, settings_line
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.audit import audit_head, signed_head
@@ -189,6 +189,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         run = latest_run(conn)
         sources = repo.list_sources(conn)
         problems = error_counts(conn)  # analysers' and internet-artefact parsers'
+        settings = settings_line(changed_settings(conn))  # what the case set, provenance
         # The head of the hash-chained audit log: proves later that no review decision,
         # reveal or export up to this report was changed or removed.
         head = audit_head(conn) if inspect(conn).has_table("audit_log") else None
@@ -213,6 +214,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         "audit_head_entry": signed.entry if signed else None,
         "audit_head_key": signed.key if signed else None,
         "tool_version": unseen.__version__,
+        "settings": settings,
         "generated_at": utc_now(),
         "generated_by": current_user(),
         "sections": sections,
