@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,8 @@ BUILTIN_MODULES = (
 ENTRY_POINT_GROUP = "unseen.plugins"
 
 _loaded = False
+# The review server's threads may ask for the hooks at once on its first requests.
+_loading = threading.RLock()
 
 
 def load() -> None:
@@ -99,12 +102,15 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
-    for name in BUILTIN_MODULES:
-        _register(importlib.import_module(name), name)
-    if os.environ.get("UNSEEN_LOAD_PLUGINS", "1") != "0":
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            _register(ep.load(), ep.value)
-    _loaded = True
+    with _loading:
+        if _loaded:
+            return
+        for name in BUILTIN_MODULES:
+            _register(importlib.import_module(name), name)
+        if os.environ.get("UNSEEN_LOAD_PLUGINS", "1") != "0":
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                _register(ep.load(), ep.value)
+        _loaded = True
 
 
 def _register(plugin: object, name: str) -> None:
