@@ -208,7 +208,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 def _kind(key: str, where: str) -> str:
     kinds = _field_kinds()
     if key not in kinds:
-        near = difflib.get_close_matches(key, kinds, n=1)
+        near = difflib.get_close_matches(key, kinds, n=1, cutoff=0.7)
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise UserError(f"{where}: unknown setting {key!r}{hint}")
     return kinds[key]
