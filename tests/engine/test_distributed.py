@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from internet.builders import chrome_history
 from unseen.core.settings import Settings
 from unseen.demo.synth import CAMERAS, exif_for, render_scene, save_camera_jpeg
 from unseen.engine.distributed import DaskCluster, parse_path_map
@@ -37,6 +38,7 @@ DASK = str(Path(sys.executable).with_name("dask"))
 # The file crash_preload.py (preloaded into the poison test's workers only, never
 # imported here: it would register its analyser in this process too) crashes on.
 CRASH_ON = "boom.bin"
+CHROME = "Users/alex/AppData/Local/Google/Chrome/User Data/Default/History"
 FAST = Settings(skip=("match", "internet", "correlate", "deep"), batch_size=4)
 
 
@@ -291,3 +293,48 @@ def test_path_maps_are_checked() -> None:
     assert parse_path_map(["/a=/b", "/a/c=/d"]) == (("/a/c", "/d"), ("/a", "/b"))
     with pytest.raises(Exception, match="HERE=THERE with absolute paths"):
         parse_path_map(["relative=/x"])
+
+
+def job_rows(case: Case) -> dict[str, list[tuple[object, ...]]]:
+    """What the jobs after the fast pass stored: artefacts, sensor noise, the ledger."""
+    a, n, d, i = s.artefacts, s.sensor_noise, s.job_done, s.items
+    with case.engine.connect() as conn:
+        return {
+            "artefacts": sorted(
+                tuple(r)
+                for r in conn.execute(
+                    select(i.c.path, a.c.parser, a.c.type, a.c.data).join(a, a.c.item_id == i.c.id)
+                )
+            ),
+            "sensor_noise": sorted(
+                tuple(r)
+                for r in conn.execute(select(i.c.path, n.c.bits).join(n, n.c.item_id == i.c.id))
+            ),
+            "ledger": sorted(tuple(r) for r in conn.execute(select(d.c.job, d.c.item_id))),
+        }
+
+
+def test_the_jobs_after_the_fast_pass_run_on_the_cluster_too(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Parsers, hashing and deep analysers read the evidence on the workers: the client's
+    own view of it is gone before they run, so a local run of them would only fail."""
+    ev = evidence(tmp_path / "ev", pictures=3)
+    chrome_history(ev / CHROME)
+    settings = Settings(skip=("match", "faces", "ocr", "scene"), batch_size=4)
+    expected = make_case(tmp_path / "local", ev)
+    process_case(expected, workers=0, settings=settings)
+    here = shutil.copytree(ev, tmp_path / "client-view")
+    there = shutil.copytree(ev, tmp_path / "worker-view")
+    case = make_case(tmp_path / "case", here)
+    enumerate_sources(case, settings)
+    shutil.rmtree(here)
+    dask = DaskCluster(cluster.address)
+    try:
+        process_case(case, settings=settings, cluster=dask, path_map=((str(here), str(there)),))
+    finally:
+        dask.close()
+    found = job_rows(case)
+    assert found == job_rows(expected)
+    assert len(found["artefacts"]) > 0 and len(found["sensor_noise"]) == 3
+    assert errors(case) == {}

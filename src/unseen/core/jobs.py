@@ -27,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -42,6 +43,28 @@ if TYPE_CHECKING:
     from unseen.store.case import Case
 
 CASE_WIDE = 0  # the ledger's item id for whole-case jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """Where per-item work runs: here (``count`` 0), a local process pool (no
+    ``factory``), or a cluster's executor.
+
+    ``task_errors`` are a cluster's failures of one task that leave it working (Dask's
+    ``KilledWorker``): such a batch is retried an item at a time. On a ``remote``
+    cluster every task's evidence sources are rewritten through ``path_map`` ((prefix
+    here, prefix there) pairs) before a worker reads them.
+    """
+
+    count: int
+    factory: Callable[[int], Executor] | None = None
+    task_errors: tuple[type[BaseException], ...] = ()
+    path_map: tuple[tuple[str, str], ...] = ()
+    remote: bool = False
+
+    @classmethod
+    def of(cls, workers: int | Workers) -> Workers:
+        return workers if isinstance(workers, Workers) else cls(workers)
 
 
 class Task(Protocol):
@@ -147,8 +170,9 @@ class CaseJob(Job):
     """Whole-case work; see the module docstring."""
 
     @abstractmethod
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
-        """Do the work on the case; return a one-line summary for the user.
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
+        """Do the work on the case; return a one-line summary for the user. Per-item
+        work goes through the driver (``engine.driver.drive``) with ``workers``.
 
         Must be rerunnable: a second run after a kill gives the same case."""
 

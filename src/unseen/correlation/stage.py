@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, delete, insert, select
 
+from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
 from unseen.correlation import ledger
@@ -42,6 +43,26 @@ class CorrelationStage(CaseStage):
     # Its groupings read what these stages write: hash-set decisions, downloads and
     # P2P links, contacts and conversations.
     DEPENDS_ON = ("match", "internet", "phones")
+    # What its groupings, item signals and ranking read from the run's settings.
+    SETTINGS = (
+        "pdq_radius",
+        "identity_threshold",
+        "identity_pair_max",
+        "identity_max_neighbours",
+        "identity_max_passes",
+        "scene_neighbours",
+        "scene_min_cosine",
+        "scene_max_verify",
+        "scene_exact_limit",
+        "scene_min_inliers",
+        "scene_min_ncc",
+        "scene_min_block_ncc",
+        "sensor_pce_threshold",
+        "session_gap_minutes",
+        "window_gap_minutes",
+        "lead_weights",
+        "library",
+    )
 
     @classmethod
     def version(cls, settings: Settings) -> str:
@@ -50,7 +71,7 @@ class CorrelationStage(CaseStage):
         parts = ",".join(f"{g.NAME}={g.VERSION}" for g in (*GROUPINGS, *ITEM_SIGNALS))
         return f"{super().version(settings)}~{hashlib.sha256(parts.encode()).hexdigest()[:8]}"
 
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
         weights = load_weights(case.root, settings.lead_weights)
         scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:

@@ -21,7 +21,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from unseen.core.errors import UserError
-from unseen.engine.pipeline import SourceUnreachable
+from unseen.engine.remote import SourceUnreachable
 
 RETRIES = 2  # further tries of a task whose worker could not reach a source
 

@@ -23,16 +23,16 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, delete, insert
 
 from unseen import plugins
-from unseen.core.jobs import JOBS, CaseJob, ItemJob, Job
+from unseen.core.jobs import JOBS, CaseJob, ItemJob, Job, Workers
 from unseen.core.settings import Settings
 from unseen.engine.fanout import batched, fan_out
+from unseen.engine.remote import remote_batch
 from unseen.store import done
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -75,19 +75,6 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-@dataclass(frozen=True, slots=True)
-class Workers:
-    """Where per-item work runs: here (``count`` 0), a process pool, or a cluster.
-
-    ``task_errors`` are a cluster's failures of one task that leave it working
-    (Dask's ``KilledWorker``): such a batch is retried an item at a time.
-    """
-
-    count: int
-    factory: ExecutorFactory = process_pool
-    task_errors: tuple[type[BaseException], ...] = ()
-
-
 def drive(
     work: Callable[[list[T]], list[R]],
     tasks: Iterable[T],
@@ -103,13 +90,24 @@ def drive(
     one) unless ``workers`` is 0. ``crashed(task)`` is the result of a task that kills
     its worker even alone; ``failed(task, error)`` that of a task a cluster gave up on.
     """
-    pool = workers if isinstance(workers, Workers) else Workers(workers)
+    pool = Workers.of(workers)
     batches = batched(tasks, batch)
     if pool.count == 0:
         for chunk in batches:
             store(work(chunk))
         return
-    fan_out(pool.factory, pool.count, work, batches, store, crashed, pool.task_errors, failed)
+    if pool.remote:
+        work = partial(remote_batch, work, pool.path_map)
+    fan_out(
+        pool.factory or process_pool,
+        pool.count,
+        work,
+        batches,
+        store,
+        crashed,
+        pool.task_errors,
+        failed or (lambda task, _error: crashed(task)),
+    )
 
 
 def dependents(name: str) -> set[str]:

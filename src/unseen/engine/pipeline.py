@@ -11,7 +11,6 @@ import dataclasses
 import importlib
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -24,6 +23,7 @@ from unseen.core.errors import UnseenError
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.registry import Registry
 from unseen.core.settings import Settings
+from unseen.engine.remote import map_task, mapped
 from unseen.sources.base import SOURCES, open_source
 from unseen.sources.containers import CONTAINERS
 
@@ -50,18 +50,7 @@ class WorkerConfig:
 
     def mapped(self, path: str) -> str:
         """``path`` as a worker sees it."""
-        for here, there in self.path_map:
-            if path == here or path.startswith(here.rstrip("/") + "/"):
-                return there.rstrip("/") + path[len(here.rstrip("/")) :]
-        return path
-
-
-class SourceUnreachable(Exception):
-    """This worker cannot see a source at all (a missing mount): another worker may.
-
-    Raised out of the task rather than recorded on the items, so the executor can run
-    it elsewhere; the main process records it only when no worker could.
-    """
+        return mapped(path, self.path_map)
 
 
 def worker_plugin_modules() -> tuple[str, ...]:
@@ -161,16 +150,6 @@ def _run(analyser: FileAnalyser, ctx: ItemContext) -> None:
 def process_batch(tasks: list[ItemTask], config: WorkerConfig) -> list[FileRecord]:
     """``process_item`` over a batch: fewer round trips between processes."""
     if config.remote:
-        tasks = [_mapped(task, config) for task in tasks]
+        tasks = [map_task(task, config.path_map) for task in tasks]
         config = dataclasses.replace(config, thumbs_dir=config.mapped(config.thumbs_dir))
     return [process_item(task, config) for task in tasks]
-
-
-def _mapped(task: ItemTask, config: WorkerConfig) -> ItemTask:
-    source = dataclasses.replace(task.source, path=config.mapped(task.source.path))
-    if not os.path.exists(source.path):
-        raise SourceUnreachable(
-            f"worker {socket.gethostname()} pid {os.getpid()} cannot reach source "
-            f"{task.source.label} at {source.path}"
-        )
-    return dataclasses.replace(task, source=source)

@@ -22,13 +22,12 @@ from sqlalchemy import Connection
 from unseen import plugins
 from unseen.analysis.base import ordered, versions
 from unseen.analysis.thumbnail import remove_partial
-from unseen.core.jobs import CASE_WIDE, CaseJob, ItemJob
+from unseen.core.jobs import CASE_WIDE, CaseJob, ItemJob, Workers
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
 from unseen.engine.driver import (
     CRASHED,
     ExecutorFactory,
-    Workers,
     default_workers,
     dependents,
     drive,
@@ -38,11 +37,11 @@ from unseen.engine.driver import (
     start_process_pool,
 )
 from unseen.engine.pipeline import (
-    SourceUnreachable,
     WorkerConfig,
     process_batch,
     worker_plugin_modules,
 )
+from unseen.engine.remote import SourceUnreachable
 from unseen.sources.base import close_sources, open_source
 from unseen.sources.budget import charge
 from unseen.sources.containers import Limits
@@ -173,18 +172,21 @@ def process_case(
                 partial(_failed, summary=summary),
             )
     close_sources()
+    # The jobs after the fast pass run where it ran; on a cluster their tasks' sources
+    # are mapped for the workers by the driver (the fast pass maps its own).
+    jobs_pool = Workers(workers, executor_factory, task_errors, path_map, cluster is not None)
     for job in ordered_jobs():
         if job.NAME in settings.skip:
             summary.stages[job.NAME] = "skipped"
             continue
-        summary.stages[job.NAME] = _run_job(case, job, settings, workers)
+        summary.stages[job.NAME] = _run_job(case, job, settings, jobs_pool)
         log.info("job %s: %s", job.NAME, summary.stages[job.NAME])
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
     return summary
 
 
-def _run_job(case: Case, cls: type, settings: Settings, workers: int) -> str:
+def _run_job(case: Case, cls: type, settings: Settings, workers: Workers) -> str:
     """Run one whole-case or per-item job after the fast pass, recording it in the ledger."""
     job = cls()
     reason = job.unavailable()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from unseen import plugins
+from unseen.core.jobs import Workers
 from unseen.core.settings import Settings
 from unseen.engine.driver import drive
 from unseen.engine.stages import STAGES, CaseStage
@@ -44,7 +45,7 @@ class InternetStage(CaseStage):
     DESCRIPTION = "browser, P2P, registry and tool-presence artefacts for the internet profile"
     DEPENDS_ON = ()
 
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
         plugins.load()
         with case.engine.connect() as conn:
             plan = make_plan(conn, coverage_versions(conn))
@@ -73,7 +74,7 @@ class InternetStage(CaseStage):
         log.info("internet: %s", summary)
         return summary
 
-    def _link(self, case: Case, workers: int) -> int:
+    def _link(self, case: Case, workers: int | Workers) -> int:
         with case.engine.connect() as conn:
             plan = links.make_link_plan(conn)
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from unseen.core.errors import UserError
 from unseen.core.home import library_home
+from unseen.core.jobs import Workers
 from unseen.core.settings import Settings
 from unseen.core.timeconv import utc_now
 from unseen.engine.stages import STAGES, CaseStage
@@ -226,9 +227,11 @@ class MatchStage(CaseStage):
     VERSION = "1"
     DESCRIPTION = "exact (MD5, SHA-1, SHA-256) and PDQ matching against the hash-set library"
 
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
         try:
-            config = MatchConfig(max_distance=settings.pdq_radius, threads=workers or None)
+            config = MatchConfig(
+                max_distance=settings.pdq_radius, threads=Workers.of(workers).count or None
+            )
             home = Path(settings.library) if settings.library else None  # the case's library
             return run_match(case, home, config).line()
         except UserError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from unseen import plugins
+from unseen.core.jobs import Workers
 from unseen.core.settings import Settings
 from unseen.engine.driver import drive
 from unseen.engine.stages import STAGES, CaseStage
@@ -32,7 +33,7 @@ class PhonesStage(CaseStage):
     DESCRIPTION = "messages, contacts and devices from phone app databases; media provenance"
     DEPENDS_ON = ()
 
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
         plugins.load()
         with case.engine.connect() as conn:
             plan = make_plan(conn)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, delete, insert, select
 
 from unseen import plugins
 from unseen.analysis.decode import pixel_budget
+from unseen.core.jobs import Workers
 from unseen.core.models import ItemTask
 from unseen.core.settings import Settings
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser
@@ -41,7 +42,7 @@ class DeepStage(CaseStage):
     DESCRIPTION = "faces, text, sensor noise and scenes, best leads first"
     DEPENDS_ON = ("correlate",)
 
-    def run(self, case: Case, settings: Settings, workers: int) -> str:
+    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
         plugins.load()
         usable, notes = _usable(settings)
         if not usable:
