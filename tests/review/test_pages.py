@@ -292,25 +292,6 @@ def test_map_points_and_timeline(client: TestClient, case_dir: Path) -> None:
     assert [int(r) for r in rows] == [ids[p] for p in CAMERA]
 
 
-def test_pages_without_the_optional_tables(case_dir: Path) -> None:
-    """Cases from before matching, correlation or disk images: those filters hide."""
-    with sqlite3.connect(case_dir / "case.db") as db:
-        for table in ("cluster_members", "leads", "clusters", "auto_categories", "matches"):
-            db.execute(f"DROP TABLE IF EXISTS {table}")
-        if "deleted" in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
-            db.execute("ALTER TABLE items DROP COLUMN deleted")
-    with make_client(case_dir) as client:
-        login(client, "ron")
-        assert 'id="no-clusters"' in client.get("/clusters").text
-        assert 'id="no-leads"' in client.get("/leads").text
-        grid = client.get("/grid").text
-        for hidden in ("lead score", "hash sets:", 'name="deleted"', "reviewer ≠ hash sets"):
-            assert hidden not in grid
-        assert "n-known" not in client.get("/").text
-        params = {"cluster": "1", "sort": "lead", "cat": "auto:A", "deleted": "yes"}
-        assert len(grid_ids(client.get("/grid", params=params).text)) == 16  # ignored
-
-
 def test_a_cluster_is_reviewed_in_the_grid(case_dir: Path) -> None:
     ids = item_ids(case_dir)
     case = Case.open(case_dir)

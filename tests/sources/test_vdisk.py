@@ -165,7 +165,7 @@ def test_review_grid_filters_not_examined_items(case_of: CaseOf, nested: Path) -
     from unseen.review.grid import GridFilter, GridQuery
 
     case, _ = case_of(nested, settings=NO_CARVE)
-    view = CaseView(case.engine, load_scheme("uk"))
+    view = CaseView(load_scheme("uk"))
     with case.engine.connect() as conn:
         flt = GridFilter.from_params({"unexamined": "yes"})
         page = GridQuery(view, conn, flt).page(50)

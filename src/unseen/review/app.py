@@ -52,7 +52,7 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         write_engine=write_engine(str(case.engine.url.render_as_string(hide_password=False))),
         config=config,
         scheme=scheme,
-        view=CaseView(case.engine, scheme),
+        view=CaseView(scheme),
         templates=templates(),
         tokens=MediaTokens(config.media_token_s),
         thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),

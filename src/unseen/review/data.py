@@ -1,81 +1,25 @@
-"""The review server's view of a case: which data exist, and the dashboard's counts.
+"""The review pages' shared SQL building blocks and the dashboard's counts.
 
-Other stages add tables and columns over time (hash-set categories and matches,
-videos, deleted and carved items, clusters and leads). ``CaseView`` looks once, at
-start-up, at what this case has, and the pages show only the filters and panels that
-have a data source. To support a new table: reflect it in ``CaseView.__init__`` and
-add its conditions in ``grid.py``.
+Every case is migrated to the head schema when it is opened (``store.migrations``), so
+every table the pages read exists: the pages use ``store.schema`` directly and show
+every filter and panel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    MetaData,
-    Table,
-    and_,
-    distinct,
-    func,
-    inspect,
-    not_,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import ColumnElement, Connection, and_, distinct, func, not_, or_, select
 
 from unseen.core.schemes import Scheme
 from unseen.store import schema as s
 
-AUTO_TABLE = "auto_categories"
-MATCHES_TABLE = "matches"
-VIDEOS_TABLE = "videos"
-
-
-@dataclass(frozen=True, slots=True)
-class Features:
-    """What this case can show (each flag: a table or column exists)."""
-
-    auto: bool = False  # hash-set categories (issue 4)
-    matches: bool = False
-    videos: bool = False  # video records (issue 3)
-    deleted: bool = False  # items.deleted (issue 3)
-    carved: bool = False  # items.carved (issue 3)
-    clusters: bool = False  # clusters + cluster_members (issue 5)
-    leads: bool = False
-
 
 class CaseView:
-    """Reflected optional tables and the SQL building blocks every page shares."""
+    """The scheme-dependent conditions (categorised, disagreeing) every page shares."""
 
-    def __init__(self, engine: Engine, scheme: Scheme) -> None:
+    def __init__(self, scheme: Scheme) -> None:
         self.scheme = scheme
-        meta = MetaData()
-        with engine.connect() as conn:
-            insp = inspect(conn)
-            tables = set(insp.get_table_names())
-            item_columns = {c["name"] for c in insp.get_columns("items")}
-
-            def reflect(name: str) -> Table | None:
-                return Table(name, meta, autoload_with=conn) if name in tables else None
-
-            self.auto = reflect(AUTO_TABLE)
-            self.matches = reflect(MATCHES_TABLE)
-            self.videos = reflect(VIDEOS_TABLE)
-            self.items = Table("items", meta, autoload_with=conn)
-        self.features = Features(
-            auto=self.auto is not None,
-            matches=self.matches is not None,
-            videos=self.videos is not None,
-            deleted="deleted" in item_columns,
-            carved="carved" in item_columns,
-            clusters={"clusters", "cluster_members"} <= tables,
-            leads="leads" in tables,
-        )
         self.uncategorised = scheme.uncategorised
         self.ignorable = [c.code for c in scheme.categories if c.ignorable]
 
@@ -88,9 +32,7 @@ class CaseView:
 
     def auto_categorised(self) -> ColumnElement[bool]:
         """A hash set gave a category (other than "uncategorised") or marked it known-good."""
-        if self.auto is None:
-            return not_(true())
-        a = self.auto.c
+        a = s.auto_categories.c
         graded = and_(a.category.is_not(None), a.category != self.uncategorised)
         return or_(graded, a.known_good.is_(True))
 
@@ -100,20 +42,15 @@ class CaseView:
 
     def disagree(self) -> ColumnElement[bool]:
         """The reviewer's code differs from the hash sets' (or contradicts known-good)."""
-        if self.auto is None:
-            return not_(true())
-        a, r = self.auto.c, s.review_state.c
+        a, r = s.auto_categories.c, s.review_state.c
         differs = and_(a.category.is_not(None), a.category != r.category)
         good_but_graded = and_(a.known_good.is_(True), r.category.not_in(self.ignorable))
         return and_(r.category.is_not(None), or_(differs, good_but_graded))
 
     def joined(self) -> Any:
-        """items LEFT JOIN review_state (and the hash-set categories when present)."""
-        i, r = s.items, s.review_state
-        source = i.outerjoin(r, r.c.item_id == i.c.id)
-        if self.auto is not None:
-            source = source.outerjoin(self.auto, self.auto.c.item_id == i.c.id)
-        return source
+        """items LEFT JOIN review_state LEFT JOIN the hash-set categories."""
+        i, r, a = s.items, s.review_state, s.auto_categories
+        return i.outerjoin(r, r.c.item_id == i.c.id).outerjoin(a, a.c.item_id == i.c.id)
 
     # --- dashboard ------------------------------------------------------------------
 
@@ -153,15 +90,14 @@ class CaseView:
             "errors": conn.execute(select(func.count(distinct(s.item_errors.c.item_id)))).scalar(),
             "progress": self.progress(conn),
         }
-        if self.auto is not None:
-            a = self.auto.c
-            result["by_auto"] = self._by_category(conn, a.category)
-            result["ignorable"] = conn.execute(
-                select(count).select_from(joined).where(media, a.known_good.is_(True))
-            ).scalar()
-            result["conflicts"] = conn.execute(
-                select(count).select_from(joined).where(media, a.conflict.is_(True))
-            ).scalar()
+        a = s.auto_categories.c
+        result["by_auto"] = self._by_category(conn, a.category)
+        result["ignorable"] = conn.execute(
+            select(count).select_from(joined).where(media, a.known_good.is_(True))
+        ).scalar()
+        result["conflicts"] = conn.execute(
+            select(count).select_from(joined).where(media, a.conflict.is_(True))
+        ).scalar()
         return result
 
     def _by_category(self, conn: Connection, column: Any) -> dict[str, int]:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    null,
     or_,
     select,
 )
@@ -218,12 +217,10 @@ class GridQuery:
             "path": s.items.c.path,
             "time": self.time,
             "lead": self.lead,
-        }[flt.sort if flt.sort != "lead" or self.lead is not None else "id"]
-        self.descending = flt.sort == "lead" and self.lead is not None
+        }[flt.sort]
+        self.descending = flt.sort == "lead"
 
     def _lead_score(self) -> Any:
-        if not self.view.features.leads:
-            return None
         lead = s.leads
         best = (
             select(func.max(lead.c.score))
@@ -244,10 +241,8 @@ class GridQuery:
         conds += self._category(f.cat)
         if f.source is not None:
             conds.append(i.c.source_id == f.source)
-        if f.deleted and v.features.deleted:
-            # The reflected items table has the column; ours (schema.py) may not yet.
-            deleted = select(v.items.c.id).where(v.items.c.deleted.is_(True))
-            conds += _yes_no(f.deleted, i.c.id.in_(deleted))
+        if f.deleted:
+            conds += _yes_no(f.deleted, i.c.deleted.is_(True))
         if f.gps:
             conds += _yes_no(f.gps, s.exif.c.gps_lat.is_not(None))
         if f.camera:
@@ -261,7 +256,7 @@ class GridQuery:
             unexamined = exists().where(e.c.item_id == i.c.id, e.c.message.like("not examined:%"))
             conds += _yes_no(f.unexamined, unexamined)
         conds += self._facts()
-        if f.cluster is not None and v.features.clusters:
+        if f.cluster is not None:
             cm = s.cluster_members
             conds.append(exists().where(cm.c.item_id == i.c.id, cm.c.cluster_id == f.cluster))
         if f.q:
@@ -306,9 +301,7 @@ class GridQuery:
             return [r.category.is_(None)]
         if cat.startswith("rev:"):
             return [r.category == cat[4:]]
-        if v.auto is None:
-            return []
-        a = v.auto.c
+        a = s.auto_categories.c
         if cat == "auto":
             return [v.auto_categorised()]
         if cat == "auto:none":
@@ -345,31 +338,16 @@ class GridQuery:
             has_errors().label("has_errors"),
             self.key.label("sort_key"),
         ]
-        if v.auto is not None:
-            a = v.auto.c
-            columns += [a.category.label("auto"), a.conflict, a.known_good]
-            columns.append(v.disagree().label("disagree"))
-        else:  # same row shape either way
-            columns += [null().label(n) for n in ("auto", "conflict", "known_good", "disagree")]
+        a = s.auto_categories.c
+        columns += [a.category.label("auto"), a.conflict, a.known_good]
+        columns.append(v.disagree().label("disagree"))
         source = self.source().outerjoin(s.images, s.images.c.item_id == i.c.id)
-        if self._video_thumb() is not None:
-            assert v.videos is not None
-            source = source.outerjoin(v.videos, v.videos.c.item_id == i.c.id)
+        source = source.outerjoin(s.videos, s.videos.c.item_id == i.c.id)
         return select(*columns).select_from(source).where(*self.conditions())
 
-    def _video_thumb(self) -> Any:
-        """The videos table's picture column (issue 3: a contact sheet), if any."""
-        videos = self.view.videos
-        for name in ("thumbnail", "contact_sheet"):
-            if videos is not None and name in videos.c:
-                return videos.c[name]
-        return None
-
     def _thumbnail(self) -> Any:
-        video = self._video_thumb()
-        if video is None:
-            return s.images.c.thumbnail
-        return func.coalesce(s.images.c.thumbnail, video)
+        """A picture's thumbnail, else a video's contact sheet of frames."""
+        return func.coalesce(s.images.c.thumbnail, s.videos.c.contact_sheet)
 
     def page(self, size: int, after: str = "", before: str = "") -> GridPage:
         """``size`` rows after the ``after`` cursor (or before ``before``), plus the total."""

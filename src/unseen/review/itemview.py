@@ -43,16 +43,13 @@ def item_detail(view: CaseView, conn: Connection, item_id: int) -> dict[str, Any
         # What plugins show of their own facts (item_panels hooks), already escaped.
         "panels": plugins.item_panels(conn, item_id),
     }
-    if view.auto is not None:
-        auto = conn.execute(select(view.auto).where(view.auto.c.item_id == item_id)).first()
-        detail["auto"] = dict(auto._mapping) if auto is not None else None
-    if view.matches is not None:
-        m = view.matches
-        detail["matches"] = [
-            dict(r._mapping) for r in conn.execute(select(m).where(m.c.item_id == item_id))
-        ]
-    if view.features.clusters:
-        detail["clusters"] = _clusters(conn, item_id)
+    a, m = s.auto_categories, s.matches
+    auto = conn.execute(select(a).where(a.c.item_id == item_id)).first()
+    detail["auto"] = dict(auto._mapping) if auto is not None else None
+    detail["matches"] = [
+        dict(r._mapping) for r in conn.execute(select(m).where(m.c.item_id == item_id))
+    ]
+    detail["clusters"] = _clusters(conn, item_id)
     detail["disagree"] = _disagree(view, detail)
     return detail
 

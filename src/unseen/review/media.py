@@ -24,7 +24,6 @@ from unseen.analysis.image import SAFE_FORMATS
 from unseen.core.models import SourceSpec
 from unseen.review import decoder, evidence
 from unseen.review.config import ReviewConfig
-from unseen.review.data import CaseView
 from unseen.store import repo
 from unseen.store import schema as s
 
@@ -82,19 +81,12 @@ class MediaTokens:
         )
 
 
-def thumbnail_path(
-    view: CaseView, conn: Connection, thumbs_dir: Path, item_id: int
-) -> Path | None:
+def thumbnail_path(conn: Connection, thumbs_dir: Path, item_id: int) -> Path | None:
     """The item's thumbnail file, or None (no thumbnail, or a path leaving ``thumbs/``)."""
     rel = conn.execute(select(s.images.c.thumbnail).where(s.images.c.item_id == item_id)).scalar()
-    if not rel and view.videos is not None:
-        # Videos (issue 3) have a contact sheet of frames instead of a thumbnail.
-        for name in ("thumbnail", "contact_sheet"):
-            if name in view.videos.c:
-                column, key = view.videos.c[name], view.videos.c.item_id
-                rel = conn.execute(select(column).where(key == item_id)).scalar()
-            if rel:
-                break
+    if not rel:  # videos have a contact sheet of frames instead of a thumbnail
+        v = s.videos
+        rel = conn.execute(select(v.c.contact_sheet).where(v.c.item_id == item_id)).scalar()
     if not rel or not isinstance(rel, str):
         return None
     root = thumbs_dir.resolve()

@@ -82,9 +82,7 @@ def item_flags(ctx: AppContext, conn: Connection, ids: list[int]) -> dict[str, d
     if not ids:
         return {}
     i, r = s.items, s.review_state
-    columns: list[Any] = [i.c.id, r.c.category]
-    if ctx.view.auto is not None:
-        columns.append(ctx.view.disagree().label("disagree"))
+    columns: list[Any] = [i.c.id, r.c.category, ctx.view.disagree().label("disagree")]
     flags: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         rows = conn.execute(

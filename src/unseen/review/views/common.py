@@ -30,7 +30,6 @@ def render(
         "csrf": session.csrf_token if session else "",
         "blur": session.user.blur_px if session else ctx.config.default_blur_px,
         "scheme": ctx.scheme,
-        "features": ctx.view.features,
         "config": ctx.config,
     }
     html = ctx.templates.get_template(template).render(**page, **data)

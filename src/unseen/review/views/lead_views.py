@@ -36,19 +36,16 @@ class GroupBody(BaseModel):
 
 def leads_page(request: Request) -> Response:
     ctx, session = app_context(request), current_session(request)
-    items: list[dict[str, Any]] = []
-    groups: list[dict[str, Any]] = []
-    if ctx.view.features.leads:
-        with ctx.read() as conn:
-            items = explore.leads(conn, "item")
-            groups = explore.leads(conn, "cluster") if ctx.view.features.clusters else []
-            ids = [g["target_id"] for g in groups]
-            strip, undecided = leadqueue.strips(conn, ids), leadqueue.undecided_counts(conn, ids)
-            for g in groups:
-                g["strip"] = strip.get(g["target_id"], [])
-                g["undecided"] = undecided.get(g["target_id"], 0)
-            leadqueue.looked(conn, session.user.name, "item", items)
-            leadqueue.looked(conn, session.user.name, "cluster", groups)
+    with ctx.read() as conn:
+        items = explore.leads(conn, "item")
+        groups = explore.leads(conn, "cluster")
+        ids = [g["target_id"] for g in groups]
+        strip, undecided = leadqueue.strips(conn, ids), leadqueue.undecided_counts(conn, ids)
+        for g in groups:
+            g["strip"] = strip.get(g["target_id"], [])
+            g["undecided"] = undecided.get(g["target_id"], 0)
+        leadqueue.looked(conn, session.user.name, "item", items)
+        leadqueue.looked(conn, session.user.name, "cluster", groups)
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
         details = {"items": len(items), "groups": len(groups)}
         audit.append(conn, session.user.name, "view_leads", "leads", details)

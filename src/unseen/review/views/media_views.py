@@ -24,7 +24,7 @@ def thumb(request: Request, item_id: PathId, t: str = "") -> Response:
     """The item's review thumbnail: greyscale and blurred, or clear with a reveal grant."""
     ctx, session = app_context(request), current_session(request)
     with ctx.read() as conn:
-        path = media.thumbnail_path(ctx.view, conn, ctx.thumbs_dir, item_id)
+        path = media.thumbnail_path(conn, ctx.thumbs_dir, item_id)
     if path is None:
         raise HTTPException(status_code=404, detail="no thumbnail")
     headers = {"Content-Disposition": f'inline; filename="thumb-{item_id}.jpg"'}

@@ -52,11 +52,7 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
             audit.append(conn, session.user.name, "search", flt.q[:128], details)
     with ctx.read() as conn:
         sources = ctx.view.sources(conn)
-        cluster = (
-            explore.cluster(conn, flt.cluster)
-            if flt.cluster and ctx.view.features.clusters
-            else None
-        )
+        cluster = explore.cluster(conn, flt.cluster) if flt.cluster else None
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
         request,
@@ -81,7 +77,7 @@ def item_page(request: Request, item_id: PathId) -> Response:
         if detail is None:
             raise HTTPException(status_code=404, detail="no such item")
         near = similar(conn, item_id, ctx.config.similar_max_distance, ctx.config.similar_limit)
-        has_thumb = thumbnail_path(ctx.view, conn, ctx.thumbs_dir, item_id) is not None
+        has_thumb = thumbnail_path(conn, ctx.thumbs_dir, item_id) is not None
         phone = item_conversations(conn, item_id)
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
@@ -123,10 +119,9 @@ def clusters_page(request: Request, kind: str = "") -> Response:
     ctx = app_context(request)
     rows: list[dict[str, Any]] = []
     kinds: list[tuple[str, int]] = []
-    if ctx.view.features.clusters:
-        with ctx.read() as conn:
-            kinds = explore.cluster_kinds(conn)
-            rows = explore.clusters(conn, kind[:32])
+    with ctx.read() as conn:
+        kinds = explore.cluster_kinds(conn)
+        rows = explore.clusters(conn, kind[:32])
     return render(
         request, "clusters.html", current_session(request), rows=rows, kinds=kinds, kind=kind
     )
