@@ -33,7 +33,8 @@ def test_export_key(unseen_exe: Path, plugin_case: Path) -> None:
 def test_grid_filter_and_item_panel(plugin_case: Path) -> None:
     ids = item_ids(plugin_case)
     queries = ["name_length=12", "name_length=17", "name_length=9", "name_length=twelve",
-               "name_length=5&mismatch=no", "name_length=5&mismatch=yes"]  # fmt: skip
+               "name_length=5&mismatch=no", "name_length=5&mismatch=yes",
+               "bulk:name_length=17"]  # fmt: skip
     shown = review(plugin_case, [ids["IMG_0001.JPG"]], queries)
     assert shown["grid"] == {
         "name_length=12": [ids["IMG_0001.JPG"]],
@@ -42,6 +43,14 @@ def test_grid_filter_and_item_panel(plugin_case: Path) -> None:
         "name_length=twelve": [],
         "name_length=5&mismatch=no": [ids["x.png"]],  # combined with a built-in's
         "name_length=5&mismatch=yes": [],
+    }
+    # The grid's "apply to all matching" sends the plugin's filter like any other.
+    assert shown["bulk"] == {
+        "bulk:name_length=17": {
+            "filter": {"name_length": "17"},
+            "count": 1,
+            "categorised": [ids["holiday-photo.png"]],
+        }
     }
     form = '<label>name length is <input name="name_length" value="" size="12"></label>'
     assert form in shown["grid_form"]
