@@ -281,3 +281,18 @@ def test_a_tiff_tile_outside_the_image_is_recorded(tmp_path: Path) -> None:
         ("image", "frame count unreadable (damaged frame chain): Missing dimensions"),
         ("image", "cannot decode: tile cannot extend outside image"),
     ]
+
+
+def test_a_file_system_cut_after_its_boot_sector_is_one_recorded_item() -> None:
+    """The Sleuth Kit opens the file system from the boot sector alone, then cannot read
+    the root folder: that is one item with the reason, never an exception out of the
+    listing."""
+    from .test_fuzz_disks import seeds as disk_seeds
+
+    if "disk" not in CONTAINERS.names() or "fat" not in disk_seeds():
+        pytest.skip("the disk extra or mkfs.vfat is missing")
+    reader = CONTAINERS.get("disk")(io.BytesIO(disk_seeds()["fat"][:512]))
+    members = list(reader.members(Limits()))
+    assert [(m.entry.path, m.entry.kind) for m in members] == [(".", "dir")]
+    (message,) = members[0].entry.errors
+    assert message.startswith("cannot list the root folder: Directory_Con: ")

@@ -45,7 +45,11 @@ def walk(fs: pytsk3.FS_Info, fs_offset: int, prefix: str) -> Iterator[Member]:
     ntfs = int(fs.info.ftype) == _NTFS
     seen: dict[bytes, int] = {}
     entered: set[int] = {int(fs.info.root_inum)}
-    root = fs.open_dir(inode=int(fs.info.root_inum))
+    try:
+        root = fs.open_dir(inode=int(fs.info.root_inum))
+    except OSError as exc:  # a damaged or cut-short image: say so on one item
+        yield _problem(seen, prefix, f"cannot list the root folder: {exc}")
+        return
     stack: list[tuple[pytsk3.Directory, str, bool, int]] = [(root, prefix, False, 0)]
     while stack:
         folder, path, gone, depth = stack.pop()
