@@ -40,8 +40,6 @@ from unseen.core.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
 
-    from unseen.store.case import Case
-
 CASE_WIDE = 0  # the ledger's item id for whole-case jobs
 
 
@@ -169,8 +167,10 @@ class ItemJob(Job, Generic[T, R]):
 class CaseJob(Job):
     """Whole-case work; see the module docstring."""
 
+    # ``case`` is a ``store.case.Case``, typed loosely here because the core must not
+    # depend on the store, not even for a type.
     @abstractmethod
-    def run(self, case: Case, settings: Settings, workers: int | Workers) -> str:
+    def run(self, case: Any, settings: Settings, workers: int | Workers) -> str:
         """Do the work on the case; return a one-line summary for the user. Per-item
         work goes through the driver (``engine.driver.drive``) with ``workers``.
 
