@@ -134,18 +134,6 @@ def test_export_reads(case: Case) -> None:
     }
 
 
-def test_reads_on_a_case_without_the_deep_tables(case: Case) -> None:
-    with case.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE faces")
-        conn.exec_driver_sql("DROP TABLE ocr_text")
-    with case.engine.connect() as conn:
-        assert search_text(conn, "room") == []
-        assert faces_of(conn, [1, 2]) == {}
-        assert text_of(conn, [1, 2]) == {}
-        with pytest.raises(UserError, match="no faces found"):
-            search_faces(conn, item_id=1)
-
-
 def test_cli_search_needs_exactly_one_query(case: Case) -> None:
     runner = CliRunner()
     for args in ([], ["--text", "room", "--face", "1"]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.correlation.search import faces_of, text_of
 from unseen.store import schema as s
@@ -22,8 +22,6 @@ def empty() -> dict[str, Any]:
 
 def correlation_fields(conn: Connection, first: int, last: int) -> dict[int, dict[str, Any]]:
     """Correlation keys for the items with ids in ``first..last``."""
-    if not inspect(conn).has_table("clusters"):
-        return {}
     found: dict[int, dict[str, Any]] = {}
 
     def of(item_id: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.core.errors import UserError
 from unseen.store import schema as s
@@ -62,10 +62,6 @@ def decode(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=EMBEDDING).astype(np.float64)
 
 
-def _has(conn: Connection, table: str) -> bool:
-    return inspect(conn).has_table(table)
-
-
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), _CHUNK):
@@ -74,8 +70,6 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 
 def load_faces(conn: Connection, item_ids: Iterable[int] | None = None) -> list[FaceRow]:
     """Faces of the case (or of ``item_ids``) in face-id order."""
-    if not _has(conn, "faces"):
-        return []
     f = s.faces
     query = select(f.c.id, f.c.item_id, f.c.x, f.c.y, f.c.w, f.c.h, f.c.score, f.c.embedding)
     batches = (
@@ -100,8 +94,6 @@ def search_text(conn: Connection, query: str, limit: int = 100) -> list[TextHit]
     terms = [t.casefold() for t in query.split()]
     if not terms:
         raise UserError("the text query is empty")
-    if not _has(conn, "ocr_text"):
-        return []
     o, i = s.ocr_text, s.items
     sql = select(o.c.item_id, o.c.text, o.c.confidence, o.c.words, i.c.path).join(
         i, i.c.id == o.c.item_id
@@ -218,8 +210,6 @@ def text_of(
     conn: Connection, item_ids: Iterable[int], words: bool = False
 ) -> dict[int, dict[str, Any]]:
     """Text read per item for exports: text, confidence, language (and words if asked)."""
-    if not _has(conn, "ocr_text"):
-        return {}
     o = s.ocr_text
     found: dict[int, dict[str, Any]] = {}
     for ids in _chunks(item_ids):

@@ -125,8 +125,6 @@ def seen_before(
 
 
 def _count(conn: Connection, table: str) -> int:
-    if not inspect(conn).has_table(table):
-        return 0
     return int(conn.scalar(select(func.count()).select_from(s.metadata.tables[table])) or 0)
 
 
@@ -232,14 +230,13 @@ def _near_hits(
         for variant in (f.pdq_dihedral or f.pdq or "").split(","):
             if Pdq.is_valid(variant):
                 queries.append((f.id, "", variant))
-    if inspect(case).has_table("video_frames"):
-        v = s.video_frames
-        wanted = {f.id for f in facts}
-        for item_id, index, pdq in case.execute(
-            select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
-        ):
-            if item_id in wanted and pdq and Pdq.is_valid(pdq):
-                queries.append((int(item_id), f"frame {index} ", pdq))
+    v = s.video_frames
+    wanted = {f.id for f in facts}
+    for item_id, index, pdq in case.execute(
+        select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
+    ):
+        if item_id in wanted and pdq and Pdq.is_valid(pdq):
+            queries.append((int(item_id), f"frame {index} ", pdq))
     best: dict[tuple[int, int], tuple[int, str, Any]] = {}
     for q, j, d in within(codes, pack([h for _, _, h in queries]), near_bits):
         item_id, what, _ = queries[q]
@@ -262,7 +259,7 @@ def _near_hits(
 def _series_hits(
     facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
 ) -> Iterable[Hit]:
-    if not inspect(case).has_table("scene_features") or importlib.util.find_spec("cv2") is None:
+    if importlib.util.find_spec("cv2") is None:
         return
     t = intel_scenes
     refs = lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)).all()
@@ -397,7 +394,7 @@ def _device_hits(
                     f"camera {d.camera} serial {d.serial} seen before: {seen_label(entry)}",
                 )
     printed = [d for d in devices if d.fingerprint and d.side]
-    if printed and inspect(case).has_table("sensor_noise") and _has_pywt():
+    if printed and _has_pywt():
         yield from _sensor_hits(facts, case, printed, entries, serial_hits)
 
 
@@ -448,8 +445,6 @@ def _contact_hits(
     case: Connection, lib: Connection, entries: dict[int, IntelEntry]
 ) -> Iterable[Hit]:
     """Pictures exchanged with a promoted contact (the messaging stage's facts)."""
-    if not inspect(case).has_table("media_provenance"):
-        return
     t = intel_contacts
     promoted: dict[str, list[int]] = defaultdict(list)
     for r in lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)):

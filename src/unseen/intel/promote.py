@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.core.errors import UserError
 from unseen.correlation.facts import load_facts
@@ -235,8 +235,6 @@ def _group(conn: Connection, ids: list[int], details: dict[str, Any]) -> tuple[s
 
 def _series(conn: Connection, ids: list[int], details: dict[str, Any]) -> tuple[str, Parts]:
     """A series: hashes plus each picture's embedding and local features."""
-    if not inspect(conn).has_table("scene_features"):
-        raise UserError("this case has no scene features (run the deep pass first)")
     t = s.scene_features
     scenes = [
         {
@@ -269,7 +267,7 @@ def _device(conn: Connection, ids: list[int], details: dict[str, Any]) -> tuple[
 
 def _fingerprint(conn: Connection, ids: list[int]) -> dict[str, Any]:
     """The PRNU fingerprint of the camera originals among ``ids`` (empty if too few)."""
-    if not inspect(conn).has_table("sensor_noise") or importlib.util.find_spec("pywt") is None:
+    if importlib.util.find_spec("pywt") is None:
         return {}
     from unseen.correlation import prnu
 

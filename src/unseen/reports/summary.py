@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from typing import IO, Any
 
-from sqlalchemy import Connection, case, distinct, func, inspect, literal, select
+from sqlalchemy import Connection, case, distinct, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -43,38 +43,23 @@ BUCKET_LABELS = {
 MEDIA = ("image", "video")
 
 
-def _has(conn: Connection, table: str) -> bool:
-    return inspect(conn).has_table(table)
-
-
-def _bucket_columns(conn: Connection) -> tuple[ColumnElement[Any], ColumnElement[Any], Any]:
+def _bucket_columns() -> tuple[ColumnElement[Any], ColumnElement[Any], Any]:
     """SQL for each item's bucket and how it was categorised, and the joined tables."""
     i, a, r = s.items, s.auto_categories, s.review_state
     joined: Any = i.join(s.sources, s.sources.c.id == i.c.source_id)
-    reviewed: ColumnElement[Any] = literal(None)
-    if _has(conn, r.name):  # reviewer decisions win: people outrank hash sets
-        joined = joined.outerjoin(r, r.c.item_id == i.c.id)
-        reviewed = r.c.category
-    auto = _has(conn, a.name)
-    if auto:
-        joined = joined.outerjoin(a, a.c.item_id == i.c.id)
+    joined = joined.outerjoin(r, r.c.item_id == i.c.id).outerjoin(a, a.c.item_id == i.c.id)
+    reviewed = r.c.category  # reviewer decisions win: people outrank hash sets
     bucket = case(
         (reviewed.is_not(None), reviewed),
-        *(
-            [
-                (a.c.conflict.is_(True), CONFLICT),
-                (a.c.known_good.is_(True), KNOWN_GOOD),
-                (a.c.category.is_not(None), a.c.category),
-                (a.c.item_id.is_not(None), NO_CATEGORY),
-            ]
-            if auto
-            else []
-        ),
+        (a.c.conflict.is_(True), CONFLICT),
+        (a.c.known_good.is_(True), KNOWN_GOOD),
+        (a.c.category.is_not(None), a.c.category),
+        (a.c.item_id.is_not(None), NO_CATEGORY),
         else_=UNKNOWN,
     )
     method = case(
         (reviewed.is_not(None), "reviewer"),
-        *([(a.c.item_id.is_not(None), "hashset")] if auto else []),
+        (a.c.item_id.is_not(None), "hashset"),
         else_="none",
     )
     return bucket, method, joined
@@ -85,7 +70,7 @@ def category_counts(conn: Connection) -> dict[str, dict[str, dict[str, int]]]:
     ``image``/``video`` totals, ``image_distinct``/``video_distinct`` by SHA-256, and
     how many were categorised by hash set (``hashset``) or by a reviewer."""
     i = s.items
-    bucket, method, joined = _bucket_columns(conn)
+    bucket, method, joined = _bucket_columns()
     media = case((i.c.mime.like("image/%"), "image"), else_="video")
     label = s.sources.c.label
 
@@ -128,8 +113,6 @@ def table(
 
 def latest_run(conn: Connection) -> dict[str, Any] | None:
     """The last matching run: library, sets, thresholds, transformations and counts."""
-    if not _has(conn, s.match_runs.name):
-        return None
     row = conn.execute(select(s.match_runs).order_by(s.match_runs.c.id.desc()).limit(1)).first()
     if row is None:
         return None
@@ -192,10 +175,10 @@ def summary_data(case_: Case) -> dict[str, Any]:
         settings = settings_line(changed_settings(conn))  # what the case set, provenance
         # The head of the hash-chained audit log: proves later that no review decision,
         # reveal or export up to this report was changed or removed.
-        head = audit_head(conn) if inspect(conn).has_table("audit_log") else None
+        head = audit_head(conn)
         # The same head signed with the agency key (kept outside the case): a printed
         # report then proves the log's state even to someone who distrusts the case.
-        signed = signed_head(conn) if head is not None else None
+        signed = signed_head(conn)
         sections = plugins.report_sections(conn)  # report_sections hooks: escaped HTML
     scheme = case_.info.get("scheme") or "uk"
     categories = _categories(scheme, {b for per in counts.values() for b in per})

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import IO, Any
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, select
 
 import unseen
 from unseen.core.errors import UserError
@@ -37,19 +37,13 @@ ITEM_COLUMNS = ("id", "path", "size", "md5", "sha1", "mime", "mtime", "atime", "
 def case_categories(conn: Connection) -> dict[int, tuple[str, str, str]]:
     """Each automatically categorised item: ``{item_id: (scheme, code, source)}``.
 
-    Reads ``auto_categories`` (written by the matching stage) when the case has it;
-    a NULL category (a conflict between sets) is left out. Codes are in the case's
-    scheme; the source is the table's ``source`` (``hashset:NAME vN``) where it has one.
+    Reads ``auto_categories`` (written by the matching stage); a NULL category (a
+    conflict between sets) is left out. Codes are in the case's scheme; the source is
+    the table's ``source`` (``hashset:NAME vN``).
     """
-    inspector = inspect(conn)
-    if not inspector.has_table("auto_categories"):
-        return {}
-    columns = {c["name"] for c in inspector.get_columns("auto_categories")}
-    source = "source" if "source" in columns else "'hashset'"
+    a = s.auto_categories.c
     scheme = conn.scalar(select(s.case_info.c.value).where(s.case_info.c.key == "scheme"))
-    rows = conn.execute(
-        text(f"SELECT item_id, category, {source} FROM auto_categories WHERE category IS NOT NULL")
-    )
+    rows = conn.execute(select(a.item_id, a.category, a.source).where(a.category.is_not(None)))
     return {int(i): (str(scheme), str(code), str(origin)) for i, code, origin in rows}
 
 

@@ -26,7 +26,7 @@ from functools import cache
 from importlib import resources
 from pathlib import PurePosixPath
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, select, text
 
 from unseen.core.models import SourceSpec
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
@@ -203,8 +203,6 @@ def _read_models(spec: SourceSpec, locator: bytes, kind: str, path: str) -> list
 
 def _artefact_devices(conn: Connection) -> Iterator[Device]:
     """Devices the internet-artefact parsers recorded (``device.*``), read defensively."""
-    if not inspect(conn).has_table("artefacts"):
-        return
     # Bound parameter: a literal '%' in driver SQL breaks psycopg's placeholders.
     rows = conn.execute(
         text(

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.core.settings import Settings
 from unseen.correlation import scene
@@ -52,8 +52,6 @@ class SceneGrouping(Grouping):
     )
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        if not inspect(conn).has_table("scene_features"):
-            return
         if importlib.util.find_spec("cv2") is None:  # the scene extra: nothing to verify with
             return
         by_id = {f.id: f for f in facts if f.is_image}

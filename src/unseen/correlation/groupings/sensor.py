@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
@@ -144,9 +144,9 @@ def all_scores(
     """Each fingerprinted body with (PCE, quarter turns, originals left out) per candidate;
     ``near_bits`` (default: the settings' PDQ radius) is the PDQ distance of a copy.
 
-    Empty without residuals (an old case, or the ``prnu`` extra missing).
+    Empty without the ``prnu`` extra (no residuals to compare).
     """
-    if not inspect(conn).has_table("sensor_noise") or importlib.util.find_spec("pywt") is None:
+    if importlib.util.find_spec("pywt") is None:
         return []
     t = s.sensor_noise
     noise = {

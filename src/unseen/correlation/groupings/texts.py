@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
 from unseen.correlation.facts import ItemFacts
@@ -46,8 +46,6 @@ class TextGrouping(Grouping):
     DESCRIPTION = "pictures with readable text, grouped when they share a line"
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        if not inspect(conn).has_table("ocr_text"):
-            return
         present = {f.id for f in facts}
         o = s.ocr_text
         read = {
