@@ -302,7 +302,7 @@ def export(
             )
         exporter = EXPORTERS.get(fmt)()
         if what == "messages":  # phones: one record per message, in jsonl or csv
-            from unseen.phones.export import MessagesExporter
+            from unseen.reports.messages import MessagesExporter
 
             exporter = MessagesExporter(fmt)
         if what not in exporter.WHAT:
