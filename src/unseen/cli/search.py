@@ -15,6 +15,7 @@ from rich.table import Table
 from unseen.cli.common import fail, say
 from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError, UserError
+from unseen.core.settings import Settings
 from unseen.correlation.like import KINDS, LikeHit, cluster_members, more_like
 from unseen.correlation.search import (
     SAME_PERSON,
@@ -69,7 +70,8 @@ def search(
                 text_hits = search_text(conn, text, limit)
             elif like is not None or like_cluster is not None:
                 seeds = [like] if like is not None else cluster_members(conn, like_cluster or 0)
-                like_hits = more_like(conn, seeds, kinds, limit)
+                settings = Settings.from_case(case.root)  # the case's own PDQ radius
+                like_hits = more_like(conn, seeds, kinds, limit, settings)
             else:
                 face_hits = search_faces(conn, face, face_id, threshold, limit)
         query = {"text": text, "face": face, "face_id": face_id, "like": like,

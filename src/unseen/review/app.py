@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 
 from unseen.core.schemes import load_scheme
+from unseen.core.settings import Settings
 from unseen.core.templates import environment
 from unseen.review.config import ReviewConfig
 from unseen.review.context import AppContext
@@ -57,6 +58,7 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         tokens=MediaTokens(config.media_token_s),
         thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),
         verified=Verified(),
+        settings=Settings.from_case(case.root),
     )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="unseen review")
     app.state.ctx = ctx

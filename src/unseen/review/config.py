@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unseen.core.settings import Settings
-
 
 @dataclass(frozen=True, slots=True)
 class ReviewConfig:
@@ -22,9 +20,6 @@ class ReviewConfig:
     break_after_seconds: int = 120
     # Thumbnails per grid page (the unit reviews hundreds at a glance).
     page_size: int = 240
-    # Similar items on the item page: PDQ Hamming distance at most this (bits of 256):
-    # the PDQ radius that matching and the near-duplicate grouping use.
-    similar_max_distance: int = Settings().pdq_radius
     similar_limit: int = 24
     # A full-size reveal gives a media link that works for this long (seconds).
     media_token_s: int = 300

@@ -12,6 +12,7 @@ from jinja2 import Environment
 from sqlalchemy import Connection, Engine
 
 from unseen.core.schemes import Scheme
+from unseen.core.settings import Settings
 from unseen.review.auth import Session
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
@@ -36,6 +37,8 @@ class AppContext:
     tokens: MediaTokens
     thumb_grants: ThumbGrants
     verified: Verified
+    # The case's own settings (case.toml): its PDQ radius for similar pictures.
+    settings: Settings
 
     @property
     def cookie(self) -> str:

@@ -45,7 +45,7 @@ class SeenBeforeGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         by_entry: dict[str, list[Hit]] = defaultdict(list)
-        for hit in seen_before(facts, conn, library(self.settings)):
+        for hit in seen_before(facts, conn, library(self.settings), self.settings.pdq_radius):
             by_entry[hit.entry.name].append(hit)
         for name, hits in sorted(by_entry.items()):
             entry = hits[0].entry
@@ -91,7 +91,7 @@ class SeenBeforeSignals(ItemSignals):
     }
 
     def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
-        for hit in seen_before(facts, conn, library(self.settings)):
+        for hit in seen_before(facts, conn, library(self.settings), self.settings.pdq_radius):
             about = seen_label(hit.entry)
             yield Signal(hit.item_id, hit.signal, hit.detail, hit.entry.provenance, about)
 

@@ -28,7 +28,7 @@ def like_page(request: Request, item: QueryId = 0, cluster: QueryId = 0, by: str
         seeds = [item] if item else cluster_members(conn, cluster)
         if not seeds:
             raise HTTPException(status_code=404, detail="no such cluster")
-        hits = more_like(conn, seeds, kinds, LIMIT)
+        hits = more_like(conn, seeds, kinds, LIMIT, ctx.settings)
     target = f"item {item}" if item else f"cluster {cluster}"
     with ctx.write() as conn:
         audit.append(

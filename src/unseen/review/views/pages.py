@@ -76,7 +76,7 @@ def item_page(request: Request, item_id: PathId) -> Response:
         detail = item_detail(ctx.view, conn, item_id)
         if detail is None:
             raise HTTPException(status_code=404, detail="no such item")
-        near = similar(conn, item_id, ctx.config.similar_max_distance, ctx.config.similar_limit)
+        near = similar(conn, item_id, ctx.settings.pdq_radius, ctx.config.similar_limit)
         has_thumb = thumbnail_path(conn, ctx.thumbs_dir, item_id) is not None
         phone = item_conversations(conn, item_id)
     keys = {c.key: c.code for c in ctx.scheme.categories}
@@ -87,6 +87,7 @@ def item_page(request: Request, item_id: PathId) -> Response:
         d=detail,
         has_thumb=has_thumb,
         similar=near,
+        pdq_radius=ctx.settings.pdq_radius,
         phone=phone,
         keys=keys,
         labels=category_labels(ctx),
