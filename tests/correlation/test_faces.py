@@ -235,3 +235,28 @@ def test_faces_are_found_in_the_upright_picture(tmp_path: Path) -> None:
     assert len(boxes) == 1
     want = expected_box(1.0, 200, 120, False)
     assert max(abs(g - w) for g, w in zip(boxes[0], want, strict=True)) <= TOLERANCE
+
+
+def test_a_case_face_setting_reruns_the_faces_with_it(tmp_path: Path) -> None:
+    """``face_max_faces`` is the case's: changing it re-runs exactly the pictures the
+    face analyser looked at (the ledger), and the stored faces obey the new value."""
+    pictures: dict[str, Image.Image | bytes] = {
+        "pair.png": composite(5, PLANTED["pair.png"]),
+        "empty_1.png": composite(6, []),
+    }
+    case = make_case(tmp_path, pictures)
+
+    def faces() -> list[str]:
+        with case.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT i.path FROM faces f JOIN items i ON i.id = f.item_id ORDER BY i.path"
+            )
+            return [path for (path,) in rows]
+
+    assert faces() == ["pair.png", "pair.png"]
+    one = Settings(skip=only_faces().skip, face_max_faces=1)
+    summary = process_case(case, workers=0, settings=one)
+    assert summary.stages["deep"].startswith("2 pictures analysed by faces")
+    assert faces() == ["pair.png"]
+    summary = process_case(case, workers=0, settings=one)
+    assert summary.stages["deep"].startswith("0 pictures analysed")

@@ -17,6 +17,7 @@ from PIL import Image
 from unseen.analysis.exif import apply_orientation
 from unseen.core.jobs import JOBS, Job
 from unseen.core.registry import Registry
+from unseen.core.settings import Settings
 from unseen.correlation.facts import ItemFacts
 
 
@@ -50,6 +51,9 @@ class DeepAnalyser(Job):
 
     # Deep analysers read the fast pass's facts about the picture.
     DEPENDS_ON: ClassVar[tuple[str, ...]] = ("image",)
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
 
     def applies_to(self, facts: ItemFacts) -> bool:
         return facts.is_image and facts.width is not None

@@ -37,7 +37,7 @@ from unseen.store import schema as s
 MODEL = "dlib-hog+resnet-v1"
 SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"  # not the 68-point one (non-commercial data)
 ENCODER_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-# Sizes, score and count limits are settings (face_*); the analyser uses their defaults.
+# Sizes, score and count limits are settings (face_*): the case's, through the analyser.
 DEFAULT = Settings()
 
 
@@ -74,6 +74,13 @@ class FaceAnalyser(DeepAnalyser):
     VERSION = "1"
     DESCRIPTION = "faces (dlib HOG detector) with 128-d embeddings (dlib ResNet)"
     TABLES: ClassVar[tuple[Table, ...]] = (s.faces,)
+    SETTINGS = (
+        "face_min_side",
+        "face_work_side",
+        "face_upsample_below",
+        "face_min_score",
+        "face_max_faces",
+    )
 
     def unavailable(self) -> str | None:
         if importlib.util.find_spec("dlib") is None:
@@ -87,12 +94,12 @@ class FaceAnalyser(DeepAnalyser):
         return None
 
     def applies_to(self, facts: ItemFacts) -> bool:
-        least = DEFAULT.face_min_side
+        least = self.settings.face_min_side
         return facts.is_image and min(facts.width or 0, facts.height or 0) >= least
 
     def analyse(self, ctx: DeepContext) -> list[DeepRow]:
         upright = ctx.upright().convert("RGB")
-        return [DeepRow("faces", values) for values in find_faces(upright)]
+        return [DeepRow("faces", values) for values in find_faces(upright, self.settings)]
 
 
 def find_faces(picture: Image.Image, settings: Settings = DEFAULT) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select
 
 from unseen import plugins
-from unseen.analysis.decode import pixel_budget
 from unseen.core.jobs import Workers
 from unseen.core.models import ItemTask
 from unseen.core.settings import Settings
@@ -52,7 +51,7 @@ class DeepStage(CaseStage):
         with case.engine.connect() as conn:
             todo = list(_todo(conn, usable, settings))
         writer = _Writer(case, usable, settings)
-        work = partial(deep_batch, budget=pixel_budget(settings))
+        work = partial(deep_batch, settings=settings)
         drive(work, todo, writer.store, _crashed, workers, BATCH)
         writer.refresh(final=True)
         names = ", ".join(a.NAME for a in usable)
@@ -66,7 +65,7 @@ def _usable(settings: Settings) -> tuple[list[DeepAnalyser], list[str]]:
         if cls.NAME in settings.skip:
             notes.append(f"{cls.NAME} switched off")
             continue
-        analyser = cls()
+        analyser = cls(settings)
         reason = analyser.unavailable()
         if reason:
             notes.append(f"{cls.NAME} unavailable: {reason}")

@@ -20,9 +20,7 @@ from unseen.engine.pipeline import describe
 from unseen.sources.base import open_source
 
 # The deep pass's read and size limits are settings; this worker uses their defaults.
-MAX_BYTES = Settings().deep_max_bytes
-MAX_PIXELS = Settings().max_image_pixels
-DEFAULT_BUDGET = pixel_budget(Settings())
+DEFAULT = Settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +43,23 @@ class DeepResult:
 
 
 @cache
-def _analysers(names: tuple[str, ...]) -> list[DeepAnalyser]:
+def _analysers(names: tuple[str, ...], settings: Settings) -> list[DeepAnalyser]:
+    """One instance of each named analyser per process and settings."""
     plugins.load()
-    return [DEEP_ANALYSERS.get(name)() for name in names]
+    return [DEEP_ANALYSERS.get(name)(settings) for name in names]
 
 
-def deep_batch(batch: list[DeepTask], budget: int = DEFAULT_BUDGET) -> list[DeepResult]:
-    """Run each task's deep analysers over a batch (in a worker process or here),
-    decoding each picture within ``budget`` pixels."""
-    return [deep_item(t, budget) for t in batch]
+def deep_batch(batch: list[DeepTask], settings: Settings = DEFAULT) -> list[DeepResult]:
+    """Run each task's deep analysers over a batch (in a worker process or here), with
+    the run's settings (decode limits, the analysers' thresholds)."""
+    return [deep_item(t, settings) for t in batch]
 
 
-def deep_item(t: DeepTask, budget: int = DEFAULT_BUDGET) -> DeepResult:
+def deep_item(t: DeepTask, settings: Settings = DEFAULT) -> DeepResult:
     result = DeepResult(t.task.item_id)
-    analysers = [a for a in _analysers(t.analysers) if a.applies_to(t.facts)]
+    analysers = [a for a in _analysers(t.analysers, settings) if a.applies_to(t.facts)]
     try:
-        image = _decode(t.task, budget)
+        image = _decode(t.task, settings)
     except Exception as exc:  # hostile evidence: recorded on the item, never raised
         result.errors.append(("deep", f"cannot decode for deep analysis: {describe(exc)}"))
         result.done.extend((a.NAME, a.VERSION) for a in analysers)
@@ -77,14 +76,15 @@ def deep_item(t: DeepTask, budget: int = DEFAULT_BUDGET) -> DeepResult:
     return result
 
 
-def _decode(task: ItemTask, budget: int) -> Image.Image:
+def _decode(task: ItemTask, settings: Settings) -> Image.Image:
+    most = settings.deep_max_bytes
     with open_source(task.source).open(task.locator) as stream:
-        data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"larger than {MAX_BYTES} bytes")
+        data = stream.read(most + 1)
+    if len(data) > most:
+        raise ValueError(f"larger than {most} bytes")
     img = Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
-    if img.width * img.height > MAX_PIXELS:
+    if img.width * img.height > settings.max_image_pixels:
         raise ValueError(f"claims {img.width}x{img.height} pixels")
     # Decoded now (a broken picture is one error here, not one per analyser), at full
     # size where the worker's budget allows, reduced while decoding where it does not.
-    return decode(img, data, budget, 0, to_rgb).rgb
+    return decode(img, data, pixel_budget(settings), 0, to_rgb).rgb
