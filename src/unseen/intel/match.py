@@ -69,7 +69,7 @@ MAX_VERIFY = 20_000  # verifications a run at most, most similar pairs first
 # viewpoint of room 501, saved twice, 56-63 inliers over 37-45 %.
 SERIES_MIN_INLIERS = 25
 SERIES_MIN_COVER = 0.25
-PCE_THRESHOLD = 60.0
+PCE_THRESHOLD = Settings().sensor_pce_threshold  # as the case's own sensor grouping
 
 # Case tables the hits depend on beyond the facts: a change of their size (a deep pass
 # or the messaging stage ran since) means the cached answer is stale.
