@@ -109,14 +109,8 @@ def messages(
 def _audit(case: Case, search: str | None, conversation: int | None, count: int) -> None:
     """Reading messages is an audited action, from the command line as in the browser."""
     from unseen.store import audit
-    from unseen.store.case import write_engine
 
     details = {"search": search, "conversation": conversation, "messages": count}
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
-    try:
-        with engine.begin() as conn:
-            audit.append(
-                conn, f"cli:{current_user()}", "messages.read", f"{count} messages", details
-            )
-    finally:
-        engine.dispose()
+    audit.append_alone(
+        case, f"cli:{current_user()}", "messages.read", f"{count} messages", details
+    )

@@ -293,18 +293,12 @@ def _verify_keys(key_files: list[Path]) -> list[Any]:
 def record_export(case: Case, fmt: str, what: str, output: Path | None, count: int) -> None:
     """Append an ``export`` entry to the case's audit log (called by ``unseen export``)."""
     from unseen.store import audit
-    from unseen.store.case import write_engine
 
     details: dict[str, Any] = {"format": fmt, "what": what, "records": count}
     details["output"] = str(output) if output else "stdout"
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
-    try:
-        with engine.begin() as conn:
-            audit.append(conn, f"cli:{current_user()}", "export", f"{count} records", details)
-        with engine.connect() as conn:  # the head that includes this export's entry
-            line = audit.signed_head(conn).line()
-    finally:
-        engine.dispose()
+    audit.append_alone(case, f"cli:{current_user()}", "export", f"{count} records", details)
+    with case.engine.connect() as conn:  # the head that includes this export's entry
+        line = audit.signed_head(conn).line()
     # The signed head travels with the export: whoever receives it can later prove the
     # case's log still holds everything up to and including this export.
     if output is None:
@@ -318,14 +312,8 @@ def record_view(case: Case, action: str, target: str, details: dict[str, Any]) -
     """Audit that someone read the case at the command line (a report, leads, a search):
     what was shown is as sensitive as what the review server shows."""
     from unseen.store import audit
-    from unseen.store.case import write_engine
 
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
-    try:
-        with engine.begin() as conn:
-            audit.append(conn, f"cli:{current_user()}", action, target, details)
-    finally:
-        engine.dispose()
+    audit.append_alone(case, f"cli:{current_user()}", action, target, details)
 
 
 def free_port(host: str, preferred: int) -> int:

@@ -43,6 +43,7 @@ from unseen.core.timeconv import utc_now
 from unseen.store import audit_heads
 from unseen.store import schema as s
 from unseen.store.audit_heads import HeadRecord, Recorded
+from unseen.store.case import Case, write_engine
 
 GENESIS_PREFIX = "unseen-audit-genesis:"
 GENESIS_KEY = "audit_genesis"  # case_info key of the secret genesis
@@ -137,6 +138,17 @@ def append(conn: Connection, user: str, action: str, target: str, details: dict[
     record = audit_heads.make_record(uuid, int(new_id), digest, genesis)
     audit_heads.record_on_commit(conn, audit_heads.head_files(uuid, url), record)
     return digest
+
+
+def append_alone(case: Case, user: str, action: str, target: str, details: dict[str, Any]) -> str:
+    """Append one entry in its own immediate transaction on a write engine: for commands
+    and tools that act outside the review server; returns its hash."""
+    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            return append(conn, user, action, target, details)
+    finally:
+        engine.dispose()
 
 
 def audit_head(conn: Connection) -> str:
