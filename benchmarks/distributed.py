@@ -41,8 +41,8 @@ _spec.loader.exec_module(ingest)
 
 from unseen.core.settings import Settings  # noqa: E402 - after the path fix above
 from unseen.engine.distributed import DaskCluster  # noqa: E402
-from unseen.engine.runner import process_case  # noqa: E402
 from unseen.engine.driver import ordered_jobs  # noqa: E402
+from unseen.engine.runner import process_case  # noqa: E402
 
 DASK = str(Path(sys.executable).with_name("dask"))
 

@@ -178,8 +178,8 @@ def new_case(root: Path, work: Path) -> Case:
 def run_unseen(case: Case, workers: int) -> None:
     """The fast pass of ``unseen process``: its whole-case stages are skipped here and
     timed apart (``run_stages``), as they depend on the case, not on the files."""
-    from unseen.engine.runner import process_case
     from unseen.engine.driver import ordered_jobs
+    from unseen.engine.runner import process_case
 
     skip = tuple(job.NAME for job in ordered_jobs())
     process_case(case, workers=workers, settings=Settings(skip=skip))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from unseen.core.settings import Settings
-from unseen.engine.runner import process_case
 from unseen.engine.driver import ordered_jobs
+from unseen.engine.runner import process_case
 from unseen.internet.base import parsers_for
 from unseen.internet.coverage import coverage
 from unseen.internet.profile import Groups

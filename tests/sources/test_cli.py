@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from unseen.core.settings import Settings
-from unseen.engine.runner import process_case
 from unseen.engine.driver import ordered_jobs
+from unseen.engine.runner import process_case
 from unseen.store.case import Case
 
 from . import artefacts as a
