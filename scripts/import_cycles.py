@@ -122,14 +122,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 RANK = {package: n for n, layer in enumerate(LAYERS) for package in layer}
 
 # (importing module, imported module): why it may go against the layer order for now.
-ALLOWED: dict[tuple[str, str], str] = {
-    (
-        "unseen.correlation.groupings.seen_before",
-        "unseen.intel.match",
-    ): "the seen-before grouping turns the intelligence library's hits into clusters; "
-    "intel's matching needs correlation's facts first, so the grouping should move to "
-    "intel and register with correlation's grouping registry",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def package(module: str) -> str:

@@ -60,7 +60,7 @@ BUILTIN_MODULES = (
     "unseen.correlation.groupings.folders",
     "unseen.correlation.groupings.windows",
     "unseen.correlation.groupings.downloads",
-    "unseen.correlation.groupings.seen_before",
+    "unseen.intel.seen_before",
     "unseen.correlation.deep.sensor_noise",
     "unseen.correlation.deep.scene_embedding",
     "unseen.correlation.deep.faces",

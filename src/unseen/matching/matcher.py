@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from unseen.matching.categorise import EXACT_KINDS, strength
 from unseen.matching.index import Hits, codes_from_hex
@@ -188,10 +188,8 @@ def image_queries(conn: Connection, min_quality: int, outcome: Outcome) -> Queri
 
 
 def frame_queries(conn: Connection, min_quality: int, outcome: Outcome) -> Queries:
-    """The usable frame hashes of every video (none on a case without frame hashes)."""
+    """The usable frame hashes of every video."""
     found = _QueryBuilder()
-    if not inspect(conn).has_table(s.video_frames.name):
-        return found.build()
     f = s.video_frames
     query = select(f.c.item_id, f.c.pdq).where(f.c.quality >= min_quality)
     for item_id, pdq in conn.execute(query.order_by(f.c.item_id, f.c.frame_index)):

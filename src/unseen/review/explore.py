@@ -45,7 +45,7 @@ class Bar:
 def histogram(view: CaseView, conn: Connection, flt: GridFilter) -> tuple[str, list[Bar]]:
     """Media per year, month or day (whichever gives a readable number of bars)."""
     query = GridQuery(view, conn, flt)
-    key = time_key(view, conn)
+    key = time_key(conn)
     bounds = conn.execute(
         select(func.min(key), func.max(key))
         .select_from(query.source())

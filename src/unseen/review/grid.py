@@ -164,7 +164,7 @@ def _fits(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
-def time_key(view: CaseView, conn: Connection) -> ColumnElement[str]:
+def time_key(conn: Connection) -> ColumnElement[str]:
     """EXIF DateTimeOriginal (camera clock) or else mtime (UTC), as ISO text to seconds."""
     i, ex = s.items, s.exif
     exif_time = func.substr(ex.c.datetime_original, 1, 19)
@@ -210,7 +210,7 @@ class GridQuery:
 
     def __init__(self, view: CaseView, conn: Connection, flt: GridFilter) -> None:
         self.view, self.conn, self.flt = view, conn, flt
-        self.time = time_key(view, conn)
+        self.time = time_key(conn)
         self.lead = self._lead_score()
         self.key = {
             "id": s.items.c.id,
