@@ -25,12 +25,12 @@ import numpy as np
 import pdqhash
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import insert, select
 
 from unseen.engine.runner import process_case
 from unseen.matching.library import Library
 from unseen.matching.library_schema import entries, hashsets
-from unseen.matching.matcher import MatchConfig, Outcome, frame_queries
+from unseen.matching.matcher import MatchConfig
 from unseen.matching.stage import run_match
 from unseen.reports.csv_export import CsvExporter
 from unseen.reports.records import iter_records
@@ -452,14 +452,6 @@ def test_video_frames_match_with_the_share_of_frames(matched: Matched, copy: Cas
     assert auto(copy)["video/clip.mp4"]["reason"] == (
         "video frames: 67% within PDQ distance, closest 0 to CAID-TEST v1 entry line 8 (B)"
     )
-
-
-def test_a_case_without_frame_hashes_is_skipped_cleanly() -> None:
-    engine = create_engine("sqlite://")
-    with engine.connect() as conn:
-        outcome = Outcome(sets=[])
-        assert len(frame_queries(conn, 50, outcome).codes) == 0
-        assert (outcome.videos, outcome.frames) == (0, 0)
 
 
 def test_cli_match_and_a_missing_library(matched: Matched, copy: Case, unseen_exe: Path) -> None:
