@@ -17,7 +17,7 @@ It runs ``process_case`` (fast pass, correlation, deep pass) and prints the pair
 precision and recall of the camera, session, place and scene groupings, the sensor
 linking recall and false-link rate (at the grouping's PCE threshold, and at the
 threshold that allows 1 % false links), and where the planted first-generation items
-(the camera originals) rank among the item leads. Targets (issue 5): scene and camera
+(the camera originals) rank among the item leads. Targets: scene and camera
 >= 0.9 precision and recall; sensor recall >= 0.9 at <= 1 % false links; every
 first-generation item in the top 10 % of leads.
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 BUILTIN_MODULES = (
     "unseen.sources.folder",
     "unseen.phones.sources.ios_backup",
-    # Containers (issue 3): sniffed in this order; evidence files after folders.
+    # Containers: sniffed in this order; evidence files after folders.
     "unseen.sources.archives",
     "unseen.sources.sevenzip",
     "unseen.sources.rar",

@@ -29,8 +29,8 @@ USERS = {"ada": "admin", "eve": "examiner", "rob": "reviewer", "ron": "read-only
 HOSTILE = "<img src=x onerror=alert(1)>.png"
 LEEDS = (53.7997, -1.5492)
 ZURICH = (47.3769, 8.5417)
-# Rows the hash-set stage (issue 4) would write; the tests add its tables if absent.
-AUTO_TABLES = (  # the shape of issue 4's tables in store/schema.py
+# Rows the hash-set stage would write; the tests add its tables if absent.
+AUTO_TABLES = (  # the shape of the matching tables in store/schema.py
     "CREATE TABLE IF NOT EXISTS auto_categories (item_id INTEGER PRIMARY KEY, "
     "category VARCHAR(32), reason TEXT NOT NULL, source TEXT NOT NULL, "
     "conflict BOOLEAN NOT NULL, known_good BOOLEAN NOT NULL, decided_at VARCHAR(32) NOT NULL)",

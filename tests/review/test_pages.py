@@ -164,7 +164,7 @@ def test_grid_filters(case_dir: Path) -> None:
 def test_deleted_filter(case_dir: Path) -> None:
     with sqlite3.connect(case_dir / "case.db") as db:
         if "deleted" not in {row[1] for row in db.execute("PRAGMA table_info(items)")}:
-            pytest.skip("this tree has no items.deleted column (disk images, issue 3) yet")
+            pytest.skip("this tree has no items.deleted column (disk images) yet")
         db.execute("UPDATE items SET deleted = 1 WHERE path = ?", (CAMERA[3],))
     ids = item_ids(case_dir)
     with make_client(case_dir) as client:

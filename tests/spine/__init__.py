@@ -1,1 +1,1 @@
-"""Tests of the spine (issue 2): case store, folder source, analysers, runner, CLI."""
+"""Tests of the spine: case store, folder source, analysers, runner, CLI."""

@@ -47,7 +47,7 @@ class Settings:
     batch_size: int = 16
     # Names of stages and deep analysers switched off for this run (e.g. "faces").
     skip: tuple[str, ...] = ()
-    # --- containers, disk images and video (issue 3) ---
+    # --- containers, disk images and video ---
     # Containers inside containers are expanded this many levels deep at most.
     max_container_depth: int = 8
     # Archive members listed at most; the rest is recorded as not listed.

@@ -224,7 +224,7 @@ def item_categories(conn: Connection, first: int, last: int) -> dict[int, dict[s
         scheme = _case_scheme(conn, tables)
         for item_id, rows_of_item in graded.items():
             found[item_id]["category_foreign"] = foreign_grade(rows_of_item, scheme)
-    # A reviewer's decision outranks every hash set (issue 6 keeps ``review_state``).
+    # A reviewer's decision outranks every hash set (the review keeps ``review_state``).
     if s.review_state.name in tables:
         r = s.review_state
         for row in conn.execute(select(r).where(r.c.item_id.between(first, last))):
