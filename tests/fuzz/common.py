@@ -11,6 +11,7 @@ reproducible); ``make fuzz`` sets ``UNSEEN_FUZZ_EXAMPLES`` high and explores at 
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import time
@@ -73,6 +74,27 @@ def bounded(seconds: float = HANG_SECONDS) -> Iterator[None]:
         if old_delay:
             left = max(0.001, old_delay - (time.monotonic() - start))
             signal.setitimer(signal.ITIMER_REAL, left, old_interval)
+
+
+def read_everything(reader_name: str, data: bytes, limits: Any, members: int, read: int) -> None:
+    """Open ``data`` with a container reader, list it and read up to ``members`` members
+    (``read`` bytes each), as the fast pass would; within the reader contract, opening
+    a member may fail with ``OSError`` or ``EvidenceError`` and the rest goes on."""
+    from unseen.core.errors import EvidenceError
+    from unseen.sources.containers import CONTAINERS
+
+    try:
+        reader = CONTAINERS.get(reader_name)(io.BytesIO(data))
+    except EvidenceError:
+        return
+    for n, member in enumerate(reader.members(limits)):
+        if n >= members:
+            break
+        try:
+            with reader.open_member(member.entry.locator) as stream:
+                stream.read(read)
+        except (OSError, EvidenceError):
+            continue
 
 
 def only(allowed: tuple[type[BaseException], ...], call: Callable[[], object]) -> None:

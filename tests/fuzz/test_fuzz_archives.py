@@ -20,6 +20,7 @@ from unseen import plugins
 from unseen.core.errors import EvidenceError
 from unseen.sources.containers import CONTAINERS, Limits
 
+from . import common
 from .common import fuzz_settings, hostile, only
 
 plugins.load()
@@ -62,19 +63,7 @@ def seeds() -> dict[str, bytes]:
 
 
 def read_everything(reader_name: str, data: bytes) -> None:
-    cls = CONTAINERS.get(reader_name)
-    try:
-        reader = cls(io.BytesIO(data))
-    except EvidenceError:
-        return
-    for n, member in enumerate(reader.members(LIMITS)):
-        if n >= MEMBERS:
-            break
-        try:
-            with reader.open_member(member.entry.locator) as stream:
-                stream.read(READ)
-        except (OSError, EvidenceError):
-            continue
+    common.read_everything(reader_name, data, LIMITS, MEMBERS, READ)
 
 
 FORMATS = [

@@ -30,6 +30,7 @@ from unseen import plugins
 from unseen.core.errors import EvidenceError
 from unseen.sources.containers import CONTAINERS, Limits
 
+from . import common
 from .common import HANG_SECONDS, fuzz_settings, mutated
 
 plugins.load()
@@ -107,18 +108,7 @@ def damaged(seed: bytes) -> st.SearchStrategy[bytes]:
 
 
 def read_everything(reader_name: str, data: bytes) -> None:
-    try:
-        reader = CONTAINERS.get(reader_name)(io.BytesIO(data))
-    except EvidenceError:
-        return
-    for n, member in enumerate(reader.members(LIMITS)):
-        if n >= MEMBERS:
-            break
-        try:
-            with reader.open_member(member.entry.locator) as stream:
-                stream.read(READ)
-        except (OSError, EvidenceError):
-            continue
+    common.read_everything(reader_name, data, LIMITS, MEMBERS, READ)
 
 
 def _child(reader_name: str, data: bytes, out: Connection) -> None:
