@@ -90,3 +90,41 @@ def test_a_reader_that_breaks_its_contract_costs_only_its_item(
     monkeypatch.setattr(pipeline, "open_source", lambda _spec: Source())
     record: FileRecord = pipeline.process_item(task, config)
     assert record.errors == [("read", "cannot read: EOFError: compressed stream ended early")]
+
+
+class Jobs(RichProgress):
+    """The command line's bars, recording each job's bar after every step."""
+
+    def __init__(self) -> None:
+        super().__init__(Console(file=io.StringIO(), width=100))
+        self.seen: dict[str, list[tuple[float, float]]] = {}
+
+    def job_advance(self, job: str, done: int) -> None:
+        super().job_advance(job, done)
+        task = self._progress.tasks[self._jobs[job]]
+        self.seen.setdefault(job, []).append((task.completed, task.total or 0))
+
+
+def test_every_job_with_per_item_work_has_a_bar_that_ends_full(tmp_path: Path) -> None:
+    """The pictures' deep pass and the browser history's parsing get their own bars,
+    with exact totals, stepping up to them and never past."""
+    from internet.builders import chrome_history
+    from spine.evidence import encode, scene, write
+
+    ev = tmp_path / "ev"
+    for n in range(5):
+        write(ev / f"p{n}.png", encode(scene(160, 128, seed=n), "PNG"))
+    chrome_history(ev / "Users/alex/AppData/Local/Google/Chrome/User Data/Default/History")
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(ev), "EV1", "test")
+    progress = Jobs()
+    with progress:
+        process_case(
+            case,
+            workers=0,
+            settings=Settings(skip=("faces", "ocr", "scene", "match")),
+            progress=progress,
+        )
+    ends = {job: steps[-1] for job, steps in progress.seen.items()}
+    assert ends == {"internet": (1, 1), "deep": (5, 5)}
+    assert all(done <= total for steps in progress.seen.values() for done, total in steps)

@@ -1,4 +1,5 @@
-"""A rich progress bar for the fast pass: files, MB, rate and time left."""
+"""Rich progress bars for ``unseen process``: the fast pass's files and MB (rate and
+time left), then one bar per job with per-item work (parsers, hashing, deep pass)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class RichProgress:
         )
         self._files: TaskID | None = None
         self._mb: TaskID | None = None
+        self._jobs: dict[str, TaskID] = {}
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -56,11 +58,19 @@ class RichProgress:
             task = self._progress.tasks[task_id]
             self._progress.update(task_id, total=max(1, task.completed + pending))
 
+    def job_begin(self, job: str, total: int) -> None:
+        """A bar for one job's per-item work after the fast pass (parsers, deep pass)."""
+        if total:
+            self._jobs[job] = self._progress.add_task(job, total=total, rate="")
+
+    def job_advance(self, job: str, done: int) -> None:
+        if job in self._jobs:
+            self._progress.update(self._jobs[job], advance=done)
+
     def advance(self, files: int, size: int) -> None:
         assert self._files is not None and self._mb is not None
         self._progress.update(self._files, advance=files)
         self._progress.update(self._mb, advance=size / 1_000_000)
-        for task in self._progress.tasks:
-            speed = task.speed or 0
-            unit = "files/s" if task.id == self._files else "MB/s"
-            self._progress.update(task.id, rate=f"{speed:,.1f} {unit}")
+        for task_id, unit in ((self._files, "files/s"), (self._mb, "MB/s")):
+            speed = self._progress.tasks[task_id].speed or 0
+            self._progress.update(task_id, rate=f"{speed:,.1f} {unit}")

@@ -30,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import insert
 
@@ -43,6 +43,15 @@ if TYPE_CHECKING:
 CASE_WIDE = 0  # the ledger's item id for whole-case jobs
 
 
+@runtime_checkable
+class JobProgress(Protocol):
+    """Told how a job's per-item work goes; the CLI draws a bar per job."""
+
+    def job_begin(self, job: str, total: int) -> None: ...
+
+    def job_advance(self, job: str, done: int) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Workers:
     """Where per-item work runs: here (``count`` 0), a local process pool (no
@@ -51,7 +60,8 @@ class Workers:
     ``task_errors`` are a cluster's failures of one task that leave it working (Dask's
     ``KilledWorker``): such a batch is retried an item at a time. On a ``remote``
     cluster every task's evidence sources are rewritten through ``path_map`` ((prefix
-    here, prefix there) pairs) before a worker reads them.
+    here, prefix there) pairs) before a worker reads them. ``progress`` hears, under
+    ``job``, how many tasks there are and how many are done.
     """
 
     count: int
@@ -59,6 +69,9 @@ class Workers:
     task_errors: tuple[type[BaseException], ...] = ()
     path_map: tuple[tuple[str, str], ...] = ()
     remote: bool = False
+    # Who hears how the work goes, and under which job's name.
+    progress: JobProgress | None = None
+    job: str = ""
 
     @classmethod
     def of(cls, workers: int | Workers) -> Workers:

@@ -21,7 +21,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
@@ -91,6 +91,7 @@ def drive(
     its worker even alone; ``failed(task, error)`` that of a task a cluster gave up on.
     """
     pool = Workers.of(workers)
+    store = _reporting(pool, tasks, store)
     batches = batched(tasks, batch)
     if pool.count == 0:
         for chunk in batches:
@@ -108,6 +109,22 @@ def drive(
         pool.task_errors,
         failed or (lambda task, _error: crashed(task)),
     )
+
+
+def _reporting(
+    pool: Workers, tasks: Iterable[T], store: Callable[[list[R]], None]
+) -> Callable[[list[R]], None]:
+    """``store``, also telling the pool's progress how far the job has got."""
+    progress, job = pool.progress, pool.job
+    if progress is None:
+        return store
+    progress.job_begin(job, len(tasks) if isinstance(tasks, Sized) else 0)
+
+    def reported(results: list[R]) -> None:
+        store(results)
+        progress.job_advance(job, len(results))
+
+    return reported
 
 
 def dependents(name: str) -> set[str]:

@@ -10,6 +10,7 @@ found and recorded as such, and everything else is still processed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sqlalchemy import Connection
 from unseen import plugins
 from unseen.analysis.base import ordered, versions
 from unseen.analysis.thumbnail import remove_partial
-from unseen.core.jobs import CASE_WIDE, CaseJob, ItemJob, Workers
+from unseen.core.jobs import CASE_WIDE, CaseJob, ItemJob, JobProgress, Workers
 from unseen.core.models import FileRecord, ItemTask
 from unseen.core.settings import Settings
 from unseen.engine.driver import (
@@ -179,11 +180,17 @@ def process_case(
         if job.NAME in settings.skip:
             summary.stages[job.NAME] = "skipped"
             continue
-        summary.stages[job.NAME] = _run_job(case, job, settings, jobs_pool)
+        pool = dataclasses.replace(jobs_pool, progress=_job_progress(progress), job=job.NAME)
+        summary.stages[job.NAME] = _run_job(case, job, settings, pool)
         log.info("job %s: %s", job.NAME, summary.stages[job.NAME])
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
     return summary
+
+
+def _job_progress(progress: Progress) -> JobProgress | None:
+    """The fast pass's progress as a job progress too, where it is one."""
+    return progress if isinstance(progress, JobProgress) else None
 
 
 def _run_job(case: Case, cls: type, settings: Settings, workers: Workers) -> str:
