@@ -53,8 +53,7 @@ CODES = ("A", "B", "C")
 def build_case(base: Path, items: int, thumbs: int, sessions: int) -> Path:
     """A processed case grown to ``items`` items, with ``sessions`` reviewer accounts."""
     from unseen.engine.runner import process_case
-    from unseen.review import audit, auth
-    from unseen.review.db import write_engine
+    from unseen.review import auth
     from unseen.store import repo
     from unseen.store.case import Case
 
@@ -65,12 +64,8 @@ def build_case(base: Path, items: int, thumbs: int, sessions: int) -> Path:
     case = Case.create(base / "case", name="LOAD")
     repo.add_source(case, "folder", str(evidence), "EV", "bench")
     process_case(case, workers=0)
-    engine = write_engine(case.engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        for n in range(sessions):
-            auth.add_user(conn, f"rev{n:02d}", "reviewer", PASSWORD, created_by="bench")
-            audit.append(conn, "cli:bench", "user_add", f"rev{n:02d}", {"role": "reviewer"})
-    engine.dispose()
+    for n in range(sessions):
+        auth.create_account(case, "cli:bench", f"rev{n:02d}", "reviewer", PASSWORD, "bench")
     case.close()
     grow(base / "case", items, thumbs)
     return base / "case"
