@@ -128,3 +128,39 @@ def test_every_job_with_per_item_work_has_a_bar_that_ends_full(tmp_path: Path) -
     ends = {job: steps[-1] for job, steps in progress.seen.items()}
     assert ends == {"internet": (1, 1), "deep": (5, 5)}
     assert all(done <= total for steps in progress.seen.values() for done, total in steps)
+
+
+def test_status_shows_the_deep_pass_progress_and_time_left(tmp_path: Path) -> None:
+    from spine.evidence import encode, scene, write
+    from unseen.reports.status import deep_line, deep_status
+
+    ev = tmp_path / "ev"
+    for n in range(5):
+        write(ev / f"p{n}.png", encode(scene(160, 128, seed=n), "PNG"))
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(ev), "EV1", "test")
+    quick = Settings(skip=("faces", "ocr", "scene", "match"))
+    process_case(case, workers=0, settings=Settings(skip=(*quick.skip, "deep")))
+    with case.engine.connect() as conn:
+        before = deep_status(conn, quick)
+    assert before == {
+        "pictures_done": 0,
+        "pictures_left": 5,
+        "per_minute": 0.0,
+        "minutes_left": None,
+    }
+    assert deep_line(before) == "0 of 5 pictures; not running"
+
+    process_case(case, workers=0, settings=quick)
+    with case.engine.connect() as conn:
+        after = deep_status(conn, quick)
+    # Five pictures in the last ten minutes: half a picture a minute.
+    assert after == {
+        "pictures_done": 5,
+        "pictures_left": 0,
+        "per_minute": 0.5,
+        "minutes_left": None,
+    }
+    assert deep_line(after) == "5 of 5 pictures"
+    running = {"pictures_done": 120, "pictures_left": 380, "per_minute": 40.0, "minutes_left": 9.5}
+    assert deep_line(running) == "120 of 500 pictures; 40.0/min, about 10 min left"

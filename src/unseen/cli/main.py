@@ -260,6 +260,9 @@ def _print_status(case: Case) -> None:
         table.add_row(escape(f"  {mime}"), str(n))
     for stage, n in st["errors_by_stage"].items():
         table.add_row(f"  errors in {stage}", str(n))
+    from unseen.reports.status import deep_line
+
+    table.add_row("deep pass", deep_line(st["deep"]))
     for job, n in st["stale"].items():
         table.add_row(f"  stale: {job}", f"{n} to redo (its version changed)")
     table.add_row("not examined", str(st["not_examined"]["items"]))

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, distinct, func, select, union
 from unseen import plugins
 from unseen.core.jobs import JOBS
 from unseen.core.settings import Settings
+from unseen.correlation.deep.stage import deep_progress
 from unseen.store import done, repo
 from unseen.store import schema as s
 
@@ -65,7 +66,32 @@ def case_status(
         "settings": changed_settings(conn),
         "not_examined": not_examined,
         "stale": stale_jobs(conn, settings),
+        "deep": deep_status(conn, settings or Settings()),
     }
+
+
+def deep_status(conn: Connection, settings: Settings) -> dict[str, Any]:
+    """The deep pass: pictures done and left, its rate over the last minutes and the
+    time left at that rate (None when it is not running)."""
+    progress = deep_progress(conn, settings)
+    minutes = progress.minutes_left()
+    return {
+        "pictures_done": progress.done,
+        "pictures_left": progress.left,
+        "per_minute": round(progress.per_minute, 1),
+        "minutes_left": None if minutes is None else round(minutes, 1),
+    }
+
+
+def deep_line(deep: dict[str, Any]) -> str:
+    """``deep_status`` for a person: '120 of 500 pictures; 40.0/min, about 10 min left'."""
+    total = deep["pictures_done"] + deep["pictures_left"]
+    line = f"{deep['pictures_done']} of {total} pictures"
+    if deep["minutes_left"] is not None:
+        line += f"; {deep['per_minute']}/min, about {deep['minutes_left']:.0f} min left"
+    elif deep["pictures_left"]:
+        line += "; not running"
+    return line
 
 
 def stale_jobs(conn: Connection, settings: Settings | None = None) -> dict[str, int]:

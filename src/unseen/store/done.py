@@ -9,6 +9,7 @@ so a kill never leaves results without their entry or an entry without results.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import Connection, and_, delete, func, insert, select
@@ -57,8 +58,10 @@ def mark(conn: Connection, job: str, version: str, item_ids: Iterable[int]) -> N
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         forget(conn, (job,), chunk)
+        now = time.time()
         conn.execute(
-            insert(s.job_done), [{"job": job, "item_id": i, "version": version} for i in chunk]
+            insert(s.job_done),
+            [{"job": job, "item_id": i, "version": version, "at": now} for i in chunk],
         )
 
 
@@ -71,6 +74,22 @@ def forget(conn: Connection, jobs: Collection[str], item_ids: Iterable[int]) -> 
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         conn.execute(delete(d).where(and_(d.c.job.in_(list(jobs)), d.c.item_id.in_(chunk))))
+
+
+def recent(conn: Connection, jobs: Collection[str], since: float) -> int:
+    """Items any of ``jobs`` has done since ``since`` (Unix seconds)."""
+    d = s.job_done
+    query = select(func.count(func.distinct(d.c.item_id))).where(
+        and_(d.c.job.in_(list(jobs)), d.c.at >= since)
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
+def items_done(conn: Connection, jobs: Collection[str]) -> int:
+    """Items any of ``jobs`` has done, in whatever version."""
+    d = s.job_done
+    query = select(func.count(func.distinct(d.c.item_id))).where(d.c.job.in_(list(jobs)))
+    return int(conn.execute(query).scalar() or 0)
 
 
 def stale(conn: Connection, current: Mapping[str, str]) -> dict[str, int]:

@@ -211,6 +211,11 @@ def _one_ledger(conn: Connection) -> None:
         conn.execute(insert(schema.job_done), rows_out[start : start + 1000])
 
 
+def _ledger_times(conn: Connection) -> None:
+    """When each ledger entry was made: the rate of a running job, and its time left."""
+    _add_column(conn, schema.job_done, "at")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -226,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "expansion budget", _expansion_budget),
     Migration(10, "fidelity", _fidelity),
     Migration(12, "one ledger", _one_ledger),
+    Migration(13, "ledger times", _ledger_times),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

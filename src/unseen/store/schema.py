@@ -370,6 +370,8 @@ job_done = Table(
     Column("job", String(64), primary_key=True),
     Column("item_id", BigInteger, primary_key=True),
     Column("version", String(64), nullable=False),
+    # When (Unix seconds): how fast a job is going, for the time it has left.
+    Column("at", Float),
 )
 Index("ix_job_done_item", job_done.c.item_id)
 

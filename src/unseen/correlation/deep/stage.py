@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -31,6 +32,7 @@ from unseen.store import schema as s
 from unseen.store.case import Case
 
 REFRESH_SECONDS = 120.0
+RATE_WINDOW = 600.0  # seconds of recent work the deep pass's rate is taken over
 DECODE = "deep"  # errors of the shared decode, before any analyser ran
 BATCH = 8
 
@@ -56,6 +58,30 @@ class DeepStage(CaseStage):
         writer.refresh(final=True)
         names = ", ".join(a.NAME for a in usable)
         return "; ".join([f"{len(todo)} pictures analysed by {names}", *notes])
+
+
+@dataclass(frozen=True, slots=True)
+class DeepProgress:
+    """How far the deep pass has got: pictures done and left, and the recent rate."""
+
+    done: int
+    left: int
+    per_minute: float
+
+    def minutes_left(self) -> float | None:
+        """At the recent rate; None when nothing was done lately (not running)."""
+        return self.left / self.per_minute if self.per_minute and self.left else None
+
+
+def deep_progress(conn: Connection, settings: Settings) -> DeepProgress:
+    """The deep pass's progress in a case, as the next run would see it; the rate is
+    that of the last ``RATE_WINDOW`` seconds (a run in progress, or none)."""
+    plugins.load()
+    usable, _ = _usable(settings)
+    names = [a.NAME for a in usable]
+    left = sum(1 for _ in _todo(conn, usable, settings))
+    recent = done.recent(conn, names, time.time() - RATE_WINDOW)
+    return DeepProgress(done.items_done(conn, names), left, recent * 60 / RATE_WINDOW)
 
 
 def _usable(settings: Settings) -> tuple[list[DeepAnalyser], list[str]]:
