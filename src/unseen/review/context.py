@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -17,6 +17,7 @@ from unseen.review.auth import Session
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
 from unseen.review.evidence import Verified
+from unseen.review.grid import Totals
 from unseen.review.media import MediaTokens
 from unseen.review.thumbs import ThumbGrants
 
@@ -39,6 +40,8 @@ class AppContext:
     verified: Verified
     # The case's own settings (case.toml): its PDQ radius for similar pictures.
     settings: Settings
+    # The grid's counts of matching items, kept while the case is unchanged.
+    totals: Totals = field(default_factory=Totals)
 
     @property
     def cookie(self) -> str:

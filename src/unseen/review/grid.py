@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -321,7 +323,11 @@ class GridQuery:
         query = select(s.items.c.id).select_from(self.source()).where(*self.conditions())
         return [int(x) for x in self.conn.execute(query.order_by(s.items.c.id)).scalars()]
 
-    def total(self) -> int:
+    def total(self, totals: Totals | None = None) -> int:
+        """How many items match (from ``totals`` while the case is unchanged)."""
+        if totals is not None:
+            key = tuple(sorted(self.flt.params().items()))
+            return totals.get(self.conn, key, self.total)
         query = select(func.count()).select_from(self.source()).where(*self.conditions())
         return int(self.conn.execute(query).scalar() or 0)
 
@@ -349,7 +355,9 @@ class GridQuery:
         """A picture's thumbnail, else a video's contact sheet of frames."""
         return func.coalesce(s.images.c.thumbnail, s.videos.c.contact_sheet)
 
-    def page(self, size: int, after: str = "", before: str = "") -> GridPage:
+    def page(
+        self, size: int, after: str = "", before: str = "", totals: Totals | None = None
+    ) -> GridPage:
         """``size`` rows after the ``after`` cursor (or before ``before``), plus the total."""
         backwards = bool(before) and not after
         cursor = decode_cursor(before if backwards else after)
@@ -373,7 +381,7 @@ class GridQuery:
         has_next = (more if forward else True) and bool(rows)
         return GridPage(
             rows=rows,
-            total=self.total(),
+            total=self.total(totals),
             next_cursor=encode_cursor([rows[-1]["sort_key"], rows[-1]["id"]])
             if has_next
             else None,
@@ -386,3 +394,52 @@ class GridQuery:
         key_after = (key < value) if self.descending == forward else (key > value)
         id_after = (tie > last_id) if forward else (tie < last_id)
         return or_(key_after, and_(key == value, id_after))
+
+
+class Totals:
+    """Each filter's count of matching items, counted again only once the case has
+    changed: paging through a filter's results then costs no recount of every item per
+    page. Changed means, for SQLite, that its database or write-ahead log file was
+    written since (any commit, also by a fast pass running beside the server); for
+    other databases there is no such cheap sign and every page counts."""
+
+    MAX = 256  # filters remembered per case version
+
+    def __init__(self) -> None:
+        self._version: tuple[int, ...] | None = None
+        self._found: dict[tuple[tuple[str, str], ...], int] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, conn: Connection, key: tuple[tuple[str, str], ...], count: Callable[[], int]
+    ) -> int:
+        version = case_version(conn)
+        if version is None:
+            return count()
+        with self._lock:
+            if version != self._version:
+                self._version, self._found = version, {}
+            found = self._found.get(key)
+        if found is None:
+            found = count()
+            with self._lock:
+                if version == self._version and len(self._found) < self.MAX:
+                    self._found[key] = found
+        return found
+
+
+def case_version(conn: Connection) -> tuple[int, ...] | None:
+    """A sign that changes whenever an SQLite case is written (size and modification
+    time of its database and write-ahead log), or None for other databases."""
+    url = conn.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    sign: list[int] = []
+    for path in (url.database, url.database + "-wal"):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            sign += [0, 0]
+            continue
+        sign += [st.st_mtime_ns, st.st_size]
+    return tuple(sign)

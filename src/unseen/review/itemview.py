@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -118,17 +119,27 @@ def _bits(hexes: list[str]) -> np.ndarray:
 class _CaseHashes:
     """The case's PDQ hashes as one packed matrix, read once per process and read again
     only when the images table has changed (its row count or highest item id), so an
-    item page costs a vectorised scan, not a read of every hash in the case."""
+    item page costs a vectorised scan, not a read of every hash in the case. Whether it
+    changed is asked at most every ``CHECK_S`` seconds (counting the images costs more
+    than the scan): pictures a running fast pass adds show within that time."""
+
+    CHECK_S = 5.0
 
     def __init__(self) -> None:
         self._key: tuple[str, int, int] | None = None
+        self._checked = 0.0
         self.ids = np.zeros(0, dtype=np.int64)
         self.bits = np.zeros((0, 32), dtype=np.uint8)
 
     def get(self, conn: Connection) -> tuple[np.ndarray, np.ndarray]:
+        url = str(conn.engine.url)
+        fresh = time.monotonic() - self._checked < self.CHECK_S
+        if self._key is not None and self._key[0] == url and fresh:
+            return self.ids, self.bits
         im = s.images
         count, top = conn.execute(select(func.count(), func.max(im.c.item_id))).one()
-        key = (str(conn.engine.url), int(count or 0), int(top or 0))
+        key = (url, int(count or 0), int(top or 0))
+        self._checked = time.monotonic()
         if key != self._key:
             rows = conn.execute(select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None)))
             found = [(int(i), h) for i, h in rows if _is_pdq(h)]
@@ -160,8 +171,9 @@ def similar(conn: Connection, item_id: int, max_distance: int, limit: int) -> li
         distance = np.bitwise_count(words ^ probe).sum(axis=1, dtype=np.int32)
         best = np.minimum(best, distance)
     best[ids == item_id] = 257  # not itself
-    order = np.argsort(best, kind="stable")
-    hits = [int(k) for k in order[:limit] if best[k] <= max_distance]
+    nearest = np.flatnonzero(best <= max_distance)
+    order = nearest[np.lexsort((ids[nearest], best[nearest]))][:limit]
+    hits = [int(k) for k in order]
     return _describe(conn, [(int(ids[k]), int(best[k])) for k in hits])
 
 

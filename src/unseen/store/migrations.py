@@ -216,6 +216,12 @@ def _ledger_times(conn: Connection) -> None:
     _add_column(conn, schema.job_done, "at")
 
 
+def _members_index(conn: Connection) -> None:
+    """An index of items by container, so a container's page lists its members without
+    reading every item of the case."""
+    schema.ix_items_parent.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -232,6 +238,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "fidelity", _fidelity),
     Migration(12, "one ledger", _one_ledger),
     Migration(13, "ledger times", _ledger_times),
+    Migration(16, "members index", _members_index),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -115,6 +115,8 @@ Index("ix_items_status", items.c.status, items.c.id)
 Index("ix_items_sha256", items.c.sha256)
 Index("ix_items_md5", items.c.md5)
 Index("ix_items_sha1", items.c.sha1)
+# What a container holds (the item page lists a container's members).
+ix_items_parent = Index("ix_items_parent", items.c.parent_id)
 
 images = Table(
     "images",

@@ -43,7 +43,8 @@ def grid(request: Request, after: str = "", before: str = "") -> Response:
     ctx, session = app_context(request), current_session(request)
     flt = GridFilter.from_params(request.query_params)
     with ctx.read() as conn:
-        page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
+        query = GridQuery(ctx.view, conn, flt)
+        page = query.page(ctx.config.page_size, after, before, ctx.totals)
     if flt.q and not (after or before):
         # A search shows what the case holds under a name someone chose: on the record
         # (once per search, not again for each further page of its results).
