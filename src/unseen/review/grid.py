@@ -28,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.sql.util import find_tables
 
 from unseen import plugins
 from unseen.core.hooks import FactFilter
@@ -328,8 +329,20 @@ class GridQuery:
         if totals is not None:
             key = tuple(sorted(self.flt.params().items()))
             return totals.get(self.conn, key, self.total)
-        query = select(func.count()).select_from(self.source()).where(*self.conditions())
+        conds = self.conditions()
+        query = select(func.count()).select_from(self._counted(conds)).where(*conds)
         return int(self.conn.execute(query).scalar() or 0)
+
+    def _counted(self, conds: list[ColumnElement[bool]]) -> Any:
+        """``source`` with only the joins the conditions use: the optional tables are
+        joined one row at most per item, so leaving out the others counts the same
+        items, from an index of ``items`` alone where the conditions allow."""
+        used = {t for cond in conds for t in find_tables(cond, check_columns=True)}
+        joined: Any = s.items
+        for table in (s.review_state, s.auto_categories, s.exif):
+            if table in used:
+                joined = joined.outerjoin(table, table.c.item_id == s.items.c.id)
+        return joined
 
     def _select(self) -> Select[Any]:
         v, i, r = self.view, s.items, s.review_state

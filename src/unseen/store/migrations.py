@@ -216,10 +216,11 @@ def _ledger_times(conn: Connection) -> None:
     _add_column(conn, schema.job_done, "at")
 
 
-def _members_index(conn: Connection) -> None:
-    """An index of items by container, so a container's page lists its members without
-    reading every item of the case."""
+def _review_indexes(conn: Connection) -> None:
+    """Indexes of items by container and by type, so a container's page lists its
+    members and the grid counts its pictures without reading every item's row."""
     schema.ix_items_parent.create(conn, checkfirst=True)
+    schema.ix_items_mime.create(conn, checkfirst=True)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -238,7 +239,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "fidelity", _fidelity),
     Migration(12, "one ledger", _one_ledger),
     Migration(13, "ledger times", _ledger_times),
-    Migration(16, "members index", _members_index),
+    Migration(16, "review indexes", _review_indexes),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -117,6 +117,8 @@ Index("ix_items_md5", items.c.md5)
 Index("ix_items_sha1", items.c.sha1)
 # What a container holds (the item page lists a container's members).
 ix_items_parent = Index("ix_items_parent", items.c.parent_id)
+# Counts by type (the grid's "N items match" of pictures and videos, the dashboard).
+ix_items_mime = Index("ix_items_mime", items.c.mime)
 
 images = Table(
     "images",
