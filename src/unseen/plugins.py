@@ -41,6 +41,7 @@ BUILTIN_MODULES = (
     "unseen.analysis.containers",
     "unseen.analysis.video",
     "unseen.analysis.mismatch",
+    "unseen.review.filters",
     "unseen.reports.jsonl",
     "unseen.reports.vics",
     "unseen.reports.csv_export",

@@ -79,3 +79,50 @@ def test_each_fact_filter_returns_exactly_the_planted_items(
         assert shown(client, "faces=no") == everything - {planted["img3"]}
         # Filters combine.
         assert shown(client, "faces=yes&mismatch=yes") == set()
+
+
+def cluster(db: sqlite3.Connection, kind: str, label: str, members: list[int]) -> None:
+    """A cluster as the correlation stage writes it."""
+    cid = db.execute(
+        "INSERT INTO clusters (kind, key, label, confidence, size, details) "
+        "VALUES (?, ?, ?, 1.0, ?, '{}')",
+        (kind, f"{kind}:{label}", label, len(members)),
+    ).lastrowid
+    db.executemany(
+        "INSERT INTO cluster_members (cluster_id, item_id, reason, score)"
+        " VALUES (?, ?, 'test', 1)",
+        [(cid, m) for m in members],
+    )
+
+
+def test_place_identity_session_and_stage_filters(case_dir: Path) -> None:
+    ids = item_ids(case_dir)
+    img = {n: ids[IMG.format(n)] for n in range(1, 7)}
+    with sqlite3.connect(case_dir / "case.db") as db:
+        db.execute("DELETE FROM cluster_members")
+        db.execute("DELETE FROM clusters")
+        cluster(db, "place", "Leeds, England, GB", [img[1], img[2]])
+        cluster(db, "place", "Bradford, England, GB", [img[3]])
+        cluster(db, "identity", "person 1 (3 pictures)", [img[2], img[4]])
+        cluster(db, "session", "Canon EOS 80D, 12 pictures", [img[5]])
+        db.execute("DELETE FROM item_errors")
+        db.execute("DELETE FROM artefact_errors")
+        db.execute(
+            "INSERT INTO item_errors (item_id, analyser, message) VALUES (?, 'exif', 'bad IFD')",
+            (img[6],),
+        )
+        db.execute(
+            "INSERT INTO artefact_errors (item_id, parser, message) "
+            "VALUES (?, 'chromium_history', 'not a database')",
+            (img[1],),
+        )
+    with make_client(case_dir) as client:
+        login(client, "rob")
+        assert shown(client, "place=leeds") == {img[1], img[2]}
+        assert shown(client, "place=England") == {img[1], img[2], img[3]}
+        assert shown(client, "place=%25") == set()  # a literal %, not a wildcard
+        assert shown(client, "identity=yes") == {img[2], img[4]}
+        assert shown(client, "session=yes") == {img[5]}
+        assert shown(client, "stage=exif") == {img[6]}
+        assert shown(client, "stage=chromium_history&errors=yes") == {img[1]}
+        assert shown(client, "place=leeds&identity=yes") == {img[2]}
