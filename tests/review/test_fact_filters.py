@@ -27,7 +27,7 @@ def planted(case_dir: Path) -> dict[str, int]:
         db.execute("UPDATE items SET carved = 1 WHERE id = ?", (img[2],))
         db.execute(
             "INSERT INTO faces (item_id, x, y, w, h, score, embedding, model) "
-            "VALUES (?, 1, 2, 30, 30, 0.9, x'00', 'test')",
+            "VALUES (?, 1, 2, 30, 30, 0.9, zeroblob(512), 'test')",
             (img[3],),
         )
         db.execute(
@@ -126,3 +126,51 @@ def test_place_identity_session_and_stage_filters(case_dir: Path) -> None:
         assert shown(client, "stage=exif") == {img[6]}
         assert shown(client, "stage=chromium_history&errors=yes") == {img[1]}
         assert shown(client, "place=leeds&identity=yes") == {img[2]}
+
+
+def test_a_filter_result_exports_from_the_grid_and_the_command_line(
+    case_dir: Path, planted: dict[str, int], unseen_exe: Path
+) -> None:
+    """What a filter shows exports as the records ``unseen export`` writes, for those
+    items only, from the grid (examiners) and with ``--where``; both are audited."""
+    import json
+    import subprocess
+
+    paths = {i: p for p, i in item_ids(case_dir).items()}
+    want = sorted(paths[planted[k]] for k in ("img1", "renamed"))  # named as another type
+    with make_client(case_dir) as client:
+        login(client, "rob")
+        assert "export-jsonl" not in client.get("/grid?mismatch=yes").text  # a reviewer
+        assert client.get("/export?mismatch=yes").status_code == 403
+    with make_client(case_dir) as client:
+        login(client, "eve")
+        page = client.get("/grid?mismatch=yes").text
+        assert 'href="/export?mismatch=yes&amp;fmt=jsonl"' in page
+        done = client.get("/export?mismatch=yes&fmt=jsonl")
+        assert done.status_code == 200
+        assert done.headers["content-type"] == "application/x-ndjson"
+        records = [json.loads(line) for line in done.text.splitlines()]
+        assert sorted(r["path"] for r in records) == want
+        assert all(r["extension_mismatch"] is True for r in records)
+        csv_rows = client.get("/export?mismatch=yes&fmt=csv").text.splitlines()
+        assert csv_rows[0].startswith("path,source,kind,") and len(csv_rows) == 3
+    cli = subprocess.run(
+        [str(unseen_exe), "export", str(case_dir), "--where", "mismatch=yes"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sorted(json.loads(line)["path"] for line in cli.stdout.splitlines()) == want
+    wrong = subprocess.run(
+        [str(unseen_exe), "export", str(case_dir), "--where", "mismatches=yes"],
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 2 and "no filter named 'mismatches'" in wrong.stderr
+    with sqlite3.connect(case_dir / "case.db") as db:
+        audited = db.execute(
+            "SELECT user, details FROM audit_log WHERE action = 'export' ORDER BY id"
+        ).fetchall()
+    assert [a for a, _ in audited][:2] == ["eve", "eve"]
+    assert json.loads(audited[0][1])["where"] == {"mismatch": "yes"}
+    assert json.loads(audited[-1][1])["where"] == "mismatch=yes"

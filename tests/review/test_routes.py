@@ -48,6 +48,7 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "progress": EVERYONE,
     "categorise": DECIDERS,
     "categorise_filter": DECIDERS,
+    "export_filter": {"admin", "examiner"},
     "undo": DECIDERS,
     "lead_looked": EVERYONE,
     "categorise_group": DECIDERS,
@@ -55,7 +56,7 @@ EXPECTED: dict[str, set[str] | None] = {  # None: public
     "break": EVERYONE,
 }
 GUARD_DENIED = "your role may not do this"
-NOT_PAGES = ("thumb", "media", "map_points", "progress")
+NOT_PAGES = ("thumb", "media", "map_points", "progress", "export_filter")
 
 
 def api_routes(client: TestClient) -> dict[str, APIRoute]:

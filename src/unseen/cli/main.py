@@ -292,6 +292,13 @@ def export(
     profile: Annotated[
         str | None, typer.Option(help="VICS profile (uk, us); same as --option profile=.")
     ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="Only the items a grid filter shows, written as the grid's query string "
+            "(e.g. 'faces=yes&place=leeds'); jsonl and csv."
+        ),
+    ] = None,
 ) -> None:
     """Export records for other tools (one record per item by default)."""
     from unseen import plugins
@@ -314,12 +321,25 @@ def export(
         if profile is not None:
             options["profile"] = profile
         case = Case.open(case_dir)
+        only = _chosen(case, exporter, where) if where is not None else None
         with _output(output) as out:
-            count = exporter.export(case, out, what, options)
-        record_export(case, fmt, what, output, count)
+            count = exporter.export(case, out, what, options, only)
+        record_export(case, fmt, what, output, count, where)
     except UnseenError as exc:
         raise fail(exc) from exc
     say(f"exported {count} records")
+
+
+def _chosen(case: Case, exporter: Any, where: str) -> list[int]:
+    """The items of the ``--where`` grid filter, for an exporter that can take them."""
+    from unseen.core.schemes import load_scheme
+    from unseen.review.grid import filtered_ids, parse_where
+
+    if not exporter.FILTERED:
+        raise UserError(f"--where exports as jsonl or csv, not {exporter.NAME}")
+    params = parse_where(where)
+    with case.engine.connect() as conn:
+        return filtered_ids(conn, load_scheme(case.info.get("scheme", "uk")), params)
 
 
 @app.command()

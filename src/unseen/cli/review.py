@@ -290,11 +290,15 @@ def _verify_keys(key_files: list[Path]) -> list[Any]:
     return [keys.load_public(own)] if own.is_file() else []
 
 
-def record_export(case: Case, fmt: str, what: str, output: Path | None, count: int) -> None:
+def record_export(
+    case: Case, fmt: str, what: str, output: Path | None, count: int, where: str | None = None
+) -> None:
     """Append an ``export`` entry to the case's audit log (called by ``unseen export``)."""
     from unseen.store import audit
 
     details: dict[str, Any] = {"format": fmt, "what": what, "records": count}
+    if where is not None:
+        details["where"] = where
     details["output"] = str(output) if output else "stdout"
     audit.append_alone(case, f"cli:{current_user()}", "export", f"{count} records", details)
     with case.engine.connect() as conn:  # the head that includes this export's entry

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from itertools import chain
 from typing import IO, Any
 
@@ -83,28 +83,40 @@ def _is_number(text: str) -> bool:
 class CsvExporter(Exporter):
     NAME = "csv"
     DESCRIPTION = "one CSV row per item (the JSONL record flattened), header row first"
+    FILTERED = True
 
-    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
+    def export(
+        self,
+        case: Case,
+        out: IO[str],
+        what: str,
+        options: dict[str, str],
+        only: Collection[int] | None = None,
+    ) -> int:
         if what != "items":
             raise UserError(f"csv export of {what!r} is not available")
         unknown = set(options) - {"excel_safe"}
         if unknown:
             raise UserError(f"csv export has no option {sorted(unknown)[0]!r}")
         excel_safe = options.get("excel_safe", "true").lower() not in ("false", "0", "no")
-        writer = csv.writer(out, lineterminator="\n")
-        count = 0
         with case.engine.connect() as conn:
-            records: Iterator[dict[str, Any]] = iter_records(conn)
-            first = next(records, None)
-            if first is None:
-                return 0
-            header = columns(first)
-            writer.writerow(header)
-            for record in chain([first], records):
-                flat = flatten(record)
-                writer.writerow([cell(flat.get(name), excel_safe) for name in header])
-                count += 1
-        return count
+            return write_csv(iter_records(conn, only), out, excel_safe)
+
+
+def write_csv(records: Iterator[dict[str, Any]], out: IO[str], excel_safe: bool = True) -> int:
+    """Item records as CSV rows under one header row; returns how many rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    first = next(records, None)
+    if first is None:
+        return 0
+    header = columns(first)
+    writer.writerow(header)
+    count = 0
+    for record in chain([first], records):
+        flat = flatten(record)
+        writer.writerow([cell(flat.get(name), excel_safe) for name in header])
+        count += 1
+    return count
 
 
 EXPORTERS.register(CsvExporter)

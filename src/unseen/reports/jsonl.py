@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import IO
+from collections.abc import Collection, Iterable
+from typing import IO, Any
 
 from unseen.core.errors import UserError
 from unseen.internet.export import iter_artefact_records
@@ -16,17 +17,34 @@ class JsonlExporter(Exporter):
     NAME = "jsonl"
     DESCRIPTION = "one JSON object per item (or per internet artefact), stable keys"
     WHAT = ("items", "artefacts")
+    FILTERED = True
 
-    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
+    def export(
+        self,
+        case: Case,
+        out: IO[str],
+        what: str,
+        options: dict[str, str],
+        only: Collection[int] | None = None,
+    ) -> int:
         if what not in self.WHAT:
             raise UserError(f"jsonl export of {what!r} is not available")
-        records = iter_artefact_records if what == "artefacts" else iter_records
-        count = 0
+        if only is not None and what != "items":
+            raise UserError("a chosen set of items exports as items")
         with case.engine.connect() as conn:
-            for record in records(conn):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-        return count
+            records = (
+                iter_artefact_records(conn) if what == "artefacts" else iter_records(conn, only)
+            )
+            return write_jsonl(records, out)
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """Records as JSON Lines; returns how many."""
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
 
 
 EXPORTERS.register(JsonlExporter)

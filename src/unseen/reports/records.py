@@ -7,10 +7,10 @@ remove them. Absent values are null.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, Select, func, select
 
 from unseen import plugins
 from unseen.core.hooks import ExportField
@@ -137,39 +137,64 @@ def to_record(
     }
 
 
-def iter_records(conn: Connection) -> Iterator[dict[str, Any]]:
-    """Every item of the case as an export record, in the order it was listed."""
-    after = 0
+def iter_records(
+    conn: Connection, only: Collection[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item of the case as an export record, in the order it was listed; with
+    ``only``, those items alone (a grid filter's result)."""
     query = _query()
     chains = _Chains(conn)
     extra = plugins.export_fields()
-    while True:
-        rows = conn.execute(query.where(s.items.c.id > after).limit(PAGE)).all()
-        if not rows:
-            return
-        errors = _errors(conn, rows[0].id, rows[-1].id)
-        frames = _hashed_frames(conn, rows[0].id, rows[-1].id)
-        known = item_categories(conn, rows[0].id, rows[-1].id)
-        correlated = correlation_fields(conn, rows[0].id, rows[-1].id)
-        ids = [row.id for row in rows]
-        found = [f.values(conn, ids) for f in extra]
-        for row in rows:
-            record = to_record(
-                row, errors.get(row.id, []), chains.of(row.parent_id), frames.get(row.id, 0)
-            )
-            # category, category_source, category_reason, category_conflict, known_good,
-            # matches: from hash-set matching and, where a reviewer decided, review.
-            # clusters, first_generation, lead, faces, ocr_text, place: from correlation.
-            # Then the plugins' keys (export_fields hooks), each in its declared place.
-            record = (
-                record
-                | known.get(row.id, no_category())
-                | correlated.get(row.id, correlation_empty())
-            )
-            yield placed(
-                record, [(f, found[i].get(row.id, f.default)) for i, f in enumerate(extra)]
-            )
+    for rows in _pages(conn, query) if only is None else _chosen(conn, query, only):
+        yield from _records(conn, rows, chains, extra)
+
+
+def _pages(conn: Connection, query: Select[Any]) -> Iterator[Sequence[Row[Any]]]:
+    after = 0
+    while rows := conn.execute(query.where(s.items.c.id > after).limit(PAGE)).all():
+        yield rows
         after = rows[-1].id
+
+
+def _chosen(
+    conn: Connection, query: Select[Any], only: Collection[int]
+) -> Iterator[Sequence[Row[Any]]]:
+    """Pages of the chosen items, each of close ids (the per-page lookups read id
+    ranges: a page spanning the whole case would read the whole case)."""
+    page: list[int] = []
+    for item_id in sorted(only):
+        if page and (len(page) == PAGE or item_id - page[0] > 4 * PAGE):
+            yield conn.execute(query.where(s.items.c.id.in_(page))).all()
+            page = []
+        page.append(item_id)
+    if page:
+        yield conn.execute(query.where(s.items.c.id.in_(page))).all()
+
+
+def _records(
+    conn: Connection, rows: Sequence[Row[Any]], chains: _Chains, extra: list[ExportField]
+) -> Iterator[dict[str, Any]]:
+    """The export records of one page of item rows."""
+    if not rows:
+        return
+    errors = _errors(conn, rows[0].id, rows[-1].id)
+    frames = _hashed_frames(conn, rows[0].id, rows[-1].id)
+    known = item_categories(conn, rows[0].id, rows[-1].id)
+    correlated = correlation_fields(conn, rows[0].id, rows[-1].id)
+    ids = [row.id for row in rows]
+    found = [f.values(conn, ids) for f in extra]
+    for row in rows:
+        record = to_record(
+            row, errors.get(row.id, []), chains.of(row.parent_id), frames.get(row.id, 0)
+        )
+        # category, category_source, category_reason, category_conflict, known_good,
+        # matches: from hash-set matching and, where a reviewer decided, review.
+        # clusters, first_generation, lead, faces, ocr_text, place: from correlation.
+        # Then the plugins' keys (export_fields hooks), each in its declared place.
+        record = (
+            record | known.get(row.id, no_category()) | correlated.get(row.id, correlation_empty())
+        )
+        yield placed(record, [(f, found[i].get(row.id, f.default)) for i, f in enumerate(extra)])
 
 
 def placed(record: dict[str, Any], extra: list[tuple[ExportField, Any]]) -> dict[str, Any]:

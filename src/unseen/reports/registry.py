@@ -7,6 +7,7 @@ exporter writes records for other tools. Both are plugins looked up by name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from typing import IO, ClassVar
 
 from unseen.core.registry import Registry
@@ -27,10 +28,21 @@ class Exporter(ABC):
     DESCRIPTION: ClassVar[str]
     # What the exporter can export: "items" (one record per item), "artefacts", ...
     WHAT: ClassVar[tuple[str, ...]] = ("items",)
+    # Whether it can export a chosen set of items (``only``), not just the whole case.
+    FILTERED: ClassVar[bool] = False
 
     @abstractmethod
-    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
-        """Write the export to ``out``; return the number of records written."""
+    def export(
+        self,
+        case: Case,
+        out: IO[str],
+        what: str,
+        options: dict[str, str],
+        only: Collection[int] | None = None,
+    ) -> int:
+        """Write the export to ``out``; return the number of records written. ``only``:
+        the items to export (a grid filter's result) instead of the whole case, for
+        exporters with ``FILTERED`` true; the others refuse it."""
 
 
 REPORTS: Registry[type[Report]] = Registry("reports")

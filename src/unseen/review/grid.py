@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,7 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.sql.util import find_tables
 
 from unseen import plugins
+from unseen.core.errors import UserError
 from unseen.core.hooks import FactFilter
+from unseen.core.schemes import Scheme
 from unseen.review.data import CaseView
 from unseen.store import schema as s
 
@@ -114,6 +117,29 @@ class GridFilter:
             elif value not in ("", None) and not (f.name == "sort" and value == "id"):
                 out[f.name] = str(value)
         return out
+
+
+def parse_where(text: str) -> dict[str, str]:
+    """A grid filter written as the grid's query string (``faces=yes&place=leeds``),
+    for commands: unlike the grid's lenient reading, a name that is no filter is an
+    error (a typo must not widen an export to the whole case)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError as exc:
+        raise UserError(f"--where {text!r}: expected NAME=VALUE&NAME=VALUE") from exc
+    known = {f.name for f in fields(GridFilter)} - {"facts"}
+    known |= {f.name for f in fact_filters()}
+    for name, _ in pairs:
+        if name not in known:
+            raise UserError(
+                f"--where: no filter named {name!r} (known: {', '.join(sorted(known))})"
+            )
+    return dict(pairs)
+
+
+def filtered_ids(conn: Connection, scheme: Scheme, params: Mapping[str, str]) -> list[int]:
+    """The items a grid filter shows, in id order (what bulk actions and exports use)."""
+    return GridQuery(CaseView(scheme), conn, GridFilter.from_params(params)).ids()
 
 
 def fact_filters() -> list[FactFilter]:

@@ -16,6 +16,7 @@ from unseen.review.auth import ADMIN, EXAMINER, READ_ONLY, REVIEWER
 from unseen.review.views import (
     api,
     auth_views,
+    export_views,
     lead_views,
     like_views,
     media_views,
@@ -96,6 +97,7 @@ ROUTES: tuple[Route, ...] = (
     Route("map_points", "GET", "/api/map-points", api.map_points, EVERYONE, kind="api"),
     Route("progress", "GET", "/api/progress", api.progress, EVERYONE, kind="api"),
     Route("categorise", "POST", "/api/categorise", api.categorise, DECIDERS, kind="api"),
+    Route("export_filter", "GET", "/export", export_views.export_filter, AUDITORS, kind="api"),
     Route(
         "categorise_filter",
         "POST",
