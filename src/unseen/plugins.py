@@ -48,6 +48,7 @@ BUILTIN_MODULES = (
     "unseen.reports.case_uco",
     "unseen.matching.stage",
     "unseen.reports.summary",
+    "unseen.reports.overview",
     "unseen.correlation.groupings.duplicates",
     "unseen.correlation.groupings.camera",
     "unseen.correlation.groupings.near_duplicates",
