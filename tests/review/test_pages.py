@@ -315,3 +315,20 @@ def test_a_cluster_is_reviewed_in_the_grid(case_dir: Path) -> None:
         html = client.get(jump.headers["location"]).text
         assert grid_ids(html) == [ids[CAMERA[4]], ids[DOWNLOADS[2]]]
         assert "Apply to all 2 matching (whole cluster)" not in html  # read-only may not
+
+
+def test_the_timeline_has_a_lane_per_camera_with_known_and_unknown(case_dir: Path) -> None:
+    ids = item_ids(case_dir)
+    with make_client(case_dir) as client:
+        csrf = login(client, "rob")
+        done = client.post(
+            "/api/categorise",
+            json={"items": [ids[CAMERA[0]]], "code": "A"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert done.status_code == 200
+        page = client.get("/timeline").text
+    lanes = re.findall(r'<g class="lane" data-camera="([^"]+)">', page)
+    assert lanes[0] == "TestCam Model X100" and lanes[-1] == "no camera in EXIF"
+    assert len(lanes) == 2
+    assert "TestCam Model X100, 2024-05: 1 known, 5 unknown" in page

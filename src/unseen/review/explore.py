@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from unseen.correlation.reasons import Reason, associated_with
 from unseen.review.data import CaseView
@@ -71,6 +71,61 @@ def histogram(view: CaseView, conn: Connection, flt: GridFilter) -> tuple[str, l
     return unit, [
         Bar(b, b, _next(b), counts.get(b, 0), counts.get(b, 0) / tallest) for b in buckets
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One camera's pictures over the timeline's buckets: (known, unknown) per bucket.
+    Known: a reviewer or a hash set has categorised it."""
+
+    label: str
+    cells: list[tuple[int, int]]
+    total: int
+
+
+WIDTHS = {"day": 10, "month": 7, "year": 4}  # characters of the time key per bucket
+NO_CAMERA = "no camera in EXIF"
+OTHERS = "other cameras"
+
+
+def lanes(
+    view: CaseView, conn: Connection, unit: str, bars: list[Bar], most: int = 12
+) -> list[Lane]:
+    """The histogram's media split by camera (EXIF make and model), one lane each for
+    the ``most`` busiest cameras, then the others together, then those without one."""
+    if not bars:
+        return []
+    query = GridQuery(view, conn, GridFilter())
+    key = time_key(conn)
+    r, a, ex = s.review_state, s.auto_categories, s.exif
+    camera = func.trim(func.coalesce(ex.c.make, "") + " " + func.coalesce(ex.c.model, ""))
+    known = case((or_(r.c.category.is_not(None), a.c.item_id.is_not(None)), 1), else_=0)
+    bucket = func.substr(key, 1, WIDTHS[unit])
+    rows = conn.execute(
+        select(camera, bucket, known, func.count())
+        .select_from(query.source())
+        .where(*query.conditions(), key != "")
+        .group_by(camera, bucket, known)
+    ).all()
+    index = {b.start: n for n, b in enumerate(bars)}
+    cells: dict[str, list[list[int]]] = {}
+    for cam, b, is_known, n in rows:
+        label = str(cam) or NO_CAMERA
+        lane = cells.setdefault(label, [[0, 0] for _ in bars])
+        if b in index:
+            lane[index[b]][0 if is_known else 1] += int(n)
+    totals = {label: sum(k + u for k, u in lane) for label, lane in cells.items()}
+    cameras = sorted((x for x in cells if x != NO_CAMERA), key=lambda x: (-totals[x], x))
+    chosen, rest = cameras[:most], cameras[most:]
+    if rest:
+        cells[OTHERS] = [
+            [sum(cells[c][i][j] for c in rest) for j in (0, 1)] for i in range(len(bars))
+        ]
+        totals[OTHERS] = sum(totals[c] for c in rest)
+        chosen.append(OTHERS)
+    if NO_CAMERA in cells:
+        chosen.append(NO_CAMERA)
+    return [Lane(x, [(k, u) for k, u in cells[x]], totals[x]) for x in chosen]
 
 
 def _fill(buckets: list[str]) -> list[str]:

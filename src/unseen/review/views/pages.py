@@ -104,6 +104,7 @@ def timeline(request: Request, after: str = "", before: str = "") -> Response:
     flt = GridFilter.from_params({**request.query_params, "sort": "time"})
     with ctx.read() as conn:
         unit, bars = explore.histogram(ctx.view, conn, GridFilter())
+        lanes = explore.lanes(ctx.view, conn, unit, bars)
         page = GridQuery(ctx.view, conn, flt).page(ctx.config.page_size, after, before)
     return render(
         request,
@@ -111,6 +112,7 @@ def timeline(request: Request, after: str = "", before: str = "") -> Response:
         current_session(request),
         unit=unit,
         bars=bars,
+        lanes=lanes,
         page=page,
         flt=flt,
         labels=category_labels(ctx),
