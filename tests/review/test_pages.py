@@ -328,7 +328,7 @@ def test_the_timeline_has_a_lane_per_camera_with_known_and_unknown(case_dir: Pat
         )
         assert done.status_code == 200
         page = client.get("/timeline").text
-    lanes = re.findall(r'<g class="lane" data-camera="([^"]+)">', page)
+    lanes = re.findall(r'<svg class="lane" data-camera="([^"]+)"', page)
     assert lanes[0] == "TestCam Model X100" and lanes[-1] == "no camera in EXIF"
     assert len(lanes) == 2
     assert "TestCam Model X100, 2024-05: 1 known, 5 unknown" in page
