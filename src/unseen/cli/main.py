@@ -321,22 +321,25 @@ def export(
         if profile is not None:
             options["profile"] = profile
         case = Case.open(case_dir)
-        only = _chosen(case, exporter, where) if where is not None else None
+        if where is not None and what != "items":
+            raise UserError(f"--where chooses items; it cannot export {what}")
+        only = _chosen(case, where) if where is not None else None
         with _output(output) as out:
-            count = exporter.export(case, out, what, options, only)
+            if only is None:
+                count = exporter.export(case, out, what, options)
+            else:
+                count = exporter.export_items(case, out, only, options)
         record_export(case, fmt, what, output, count, where)
     except UnseenError as exc:
         raise fail(exc) from exc
     say(f"exported {count} records")
 
 
-def _chosen(case: Case, exporter: Any, where: str) -> list[int]:
-    """The items of the ``--where`` grid filter, for an exporter that can take them."""
+def _chosen(case: Case, where: str) -> list[int]:
+    """The items of the ``--where`` grid filter."""
     from unseen.core.schemes import load_scheme
     from unseen.review.grid import filtered_ids, parse_where
 
-    if not exporter.FILTERED:
-        raise UserError(f"--where exports as jsonl or csv, not {exporter.NAME}")
     params = parse_where(where)
     with case.engine.connect() as conn:
         return filtered_ids(conn, load_scheme(case.info.get("scheme", "uk")), params)

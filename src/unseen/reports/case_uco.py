@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 from sqlalchemy import Connection, inspect, select
@@ -122,14 +122,7 @@ class CaseUcoExporter(Exporter):
     NAME = "case"
     DESCRIPTION = "CASE/UCO JSON-LD: investigation, provenance, tool, files, matches, audit"
 
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
-    ) -> int:
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
         if what != "items":
             raise UserError(f"case export of {what!r} is not available")
         if options:

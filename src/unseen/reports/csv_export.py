@@ -83,24 +83,22 @@ def _is_number(text: str) -> bool:
 class CsvExporter(Exporter):
     NAME = "csv"
     DESCRIPTION = "one CSV row per item (the JSONL record flattened), header row first"
-    FILTERED = True
 
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
-    ) -> int:
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
         if what != "items":
             raise UserError(f"csv export of {what!r} is not available")
+        return self.export_items(case, out, None, options)
+
+    def export_items(
+        self, case: Case, out: IO[str], items: Collection[int] | None, options: dict[str, str]
+    ) -> int:
+        """The CSV of ``items`` (None: every item of the case)."""
         unknown = set(options) - {"excel_safe"}
         if unknown:
             raise UserError(f"csv export has no option {sorted(unknown)[0]!r}")
         excel_safe = options.get("excel_safe", "true").lower() not in ("false", "0", "no")
         with case.engine.connect() as conn:
-            return write_csv(iter_records(conn, only), out, excel_safe)
+            return write_csv(iter_records(conn, items), out, excel_safe)
 
 
 def write_csv(records: Iterator[dict[str, Any]], out: IO[str], excel_safe: bool = True) -> int:

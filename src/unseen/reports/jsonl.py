@@ -17,25 +17,19 @@ class JsonlExporter(Exporter):
     NAME = "jsonl"
     DESCRIPTION = "one JSON object per item (or per internet artefact), stable keys"
     WHAT = ("items", "artefacts")
-    FILTERED = True
 
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
-    ) -> int:
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
         if what not in self.WHAT:
             raise UserError(f"jsonl export of {what!r} is not available")
-        if only is not None and what != "items":
-            raise UserError("a chosen set of items exports as items")
         with case.engine.connect() as conn:
-            records = (
-                iter_artefact_records(conn) if what == "artefacts" else iter_records(conn, only)
-            )
+            records = iter_artefact_records(conn) if what == "artefacts" else iter_records(conn)
             return write_jsonl(records, out)
+
+    def export_items(
+        self, case: Case, out: IO[str], items: Collection[int], options: dict[str, str]
+    ) -> int:
+        with case.engine.connect() as conn:
+            return write_jsonl(iter_records(conn, items), out)
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:

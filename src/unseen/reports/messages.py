@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 from sqlalchemy import Connection, select
@@ -120,14 +120,7 @@ class MessagesExporter(Exporter):
             raise UserError(f"messages export as {fmt!r} is not available (jsonl or csv)")
         self.fmt = fmt
 
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
-    ) -> int:
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
         if what != "messages":
             raise UserError(f"this exporter writes messages, not {what!r}")
         excel_safe = options.get("excel_safe", "true").lower() not in ("false", "0", "no")

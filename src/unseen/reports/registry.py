@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from typing import IO, ClassVar
 
+from unseen.core.errors import UserError
 from unseen.core.registry import Registry
 from unseen.store.case import Case
 
@@ -28,21 +29,17 @@ class Exporter(ABC):
     DESCRIPTION: ClassVar[str]
     # What the exporter can export: "items" (one record per item), "artefacts", ...
     WHAT: ClassVar[tuple[str, ...]] = ("items",)
-    # Whether it can export a chosen set of items (``only``), not just the whole case.
-    FILTERED: ClassVar[bool] = False
 
     @abstractmethod
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
+        """Write the export to ``out``; return the number of records written."""
+
+    def export_items(
+        self, case: Case, out: IO[str], items: Collection[int], options: dict[str, str]
     ) -> int:
-        """Write the export to ``out``; return the number of records written. ``only``:
-        the items to export (a grid filter's result) instead of the whole case, for
-        exporters with ``FILTERED`` true; the others refuse it."""
+        """Write the records of ``items`` alone (a grid filter's result); the exporters
+        whose format describes a whole case refuse."""
+        raise UserError(f"{self.NAME} exports a whole case; a chosen set exports as jsonl or csv")
 
 
 REPORTS: Registry[type[Report]] = Registry("reports")

@@ -15,7 +15,7 @@ does not grow with the case, apart from the item -> category table.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import IO, Any
 
@@ -69,14 +69,7 @@ class VicsExporter(Exporter):
     NAME = "vics"
     DESCRIPTION = "VICS 2.0 case JSON (Project VIC), categories mapped to --profile uk|us"
 
-    def export(
-        self,
-        case: Case,
-        out: IO[str],
-        what: str,
-        options: dict[str, str],
-        only: Collection[int] | None = None,
-    ) -> int:
+    def export(self, case: Case, out: IO[str], what: str, options: dict[str, str]) -> int:
         if what != "items":
             raise UserError(f"vics export of {what!r} is not available")
         profile, scheme = export_profile(options, case.info.get("scheme", "uk"))
