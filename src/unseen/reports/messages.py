@@ -10,7 +10,6 @@ spreadsheet can filter on them, with the whole attachment list as JSON text.
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import IO, Any
@@ -19,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from unseen.core.errors import UserError
 from unseen.reports.csv_export import cell, flatten
+from unseen.reports.jsonl import write_jsonl
 from unseen.reports.registry import Exporter
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -127,16 +127,8 @@ class MessagesExporter(Exporter):
         with case.engine.connect() as conn:
             records = iter_message_records(conn)
             if self.fmt == "jsonl":
-                return _jsonl(records, out)
+                return write_jsonl(records, out)
             return _csv(records, out, excel_safe)
-
-
-def _jsonl(records: Iterator[dict[str, Any]], out: IO[str]) -> int:
-    count = 0
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count
 
 
 CSV_COLUMNS = (
