@@ -332,3 +332,40 @@ def test_the_timeline_has_a_lane_per_camera_with_known_and_unknown(case_dir: Pat
     assert lanes[0] == "TestCam Model X100" and lanes[-1] == "no camera in EXIF"
     assert len(lanes) == 2
     assert "TestCam Model X100, 2024-05: 1 known, 5 unknown" in page
+
+
+def test_videos_are_on_the_map_and_an_area_filters_the_grid(case_dir: Path) -> None:
+    """A video's GPS (from its container) is a map point like a picture's; the map's
+    view sent as ``area=south,west,north,east`` lists exactly the items inside it."""
+    ids = item_ids(case_dir)
+    clip = ids["misc/clip.mp4"]
+    with sqlite3.connect(case_dir / "case.db") as db:
+        db.execute("DELETE FROM videos WHERE item_id = ?", (clip,))
+        db.execute(
+            "INSERT INTO videos (item_id, gps_lat, gps_lon) VALUES (?, 53.80, -1.55)", (clip,)
+        )
+    with make_client(case_dir) as client:
+        login(client, "ron")
+        points = client.get("/api/map-points").json()["points"]
+        assert [(p[0], p[4]) for p in points] == [
+            (ids[CAMERA[0]], "picture"),
+            (ids[CAMERA[1]], "picture"),
+            (ids[CAMERA[2]], "picture"),
+            (clip, "video"),
+        ]
+        leeds = client.get("/grid", params={"area": "53.7,-1.7,53.9,-1.4"}).text
+        shown = {int(i) for i in re.findall(r'data-id="(\d+)" data-href', leeds)}
+        assert shown == {ids[CAMERA[0]], ids[CAMERA[1]], clip}
+        zurich = client.get("/grid", params={"area": "47.3,8.4,47.5,8.6"}).text
+        assert {int(i) for i in re.findall(r'data-id="(\d+)" data-href', zurich)} == {
+            ids[CAMERA[2]]
+        }
+        across = client.get("/grid", params={"area": "40,170,60,10"}).text  # antimeridian
+        assert {int(i) for i in re.findall(r'data-id="(\d+)" data-href', across)} == {
+            ids[CAMERA[0]],
+            ids[CAMERA[1]],
+            ids[CAMERA[2]],
+            clip,
+        }
+        assert 'data-id="' not in client.get("/grid", params={"area": "nonsense"}).text
+        assert 'id="map-to-grid"' in client.get("/map").text

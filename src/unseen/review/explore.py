@@ -19,16 +19,23 @@ MAX_BARS = 400
 
 
 def map_points(view: CaseView, conn: Connection) -> list[list[Any]]:
-    """``[item id, latitude, longitude, reviewer code]`` for media with GPS."""
-    i, ex, r = s.items, s.exif, s.review_state
-    rows = conn.execute(
-        select(i.c.id, ex.c.gps_lat, ex.c.gps_lon, r.c.category)
-        .select_from(i.join(ex, ex.c.item_id == i.c.id).outerjoin(r, r.c.item_id == i.c.id))
-        .where(view.media(), ex.c.gps_lat.is_not(None), ex.c.gps_lon.is_not(None))
-        .order_by(i.c.id)
-        .limit(MAP_LIMIT)
-    )
-    return [[x.id, x.gps_lat, x.gps_lon, x.category] for x in rows]
+    """``[item id, latitude, longitude, reviewer code, kind]`` for media with GPS:
+    pictures from their EXIF, videos from their container's location (``kind`` says
+    which: ``picture`` or ``video``)."""
+    i, r = s.items, s.review_state
+    found: list[list[Any]] = []
+    for table, kind in ((s.exif, "picture"), (s.videos, "video")):
+        rows = conn.execute(
+            select(i.c.id, table.c.gps_lat, table.c.gps_lon, r.c.category)
+            .select_from(
+                i.join(table, table.c.item_id == i.c.id).outerjoin(r, r.c.item_id == i.c.id)
+            )
+            .where(view.media(), table.c.gps_lat.is_not(None), table.c.gps_lon.is_not(None))
+            .order_by(i.c.id)
+            .limit(MAP_LIMIT - len(found))
+        )
+        found += [[x.id, x.gps_lat, x.gps_lon, x.category, kind] for x in rows]
+    return sorted(found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,14 @@
 """Grid filters for the facts the correlation and the stages record about an item:
 the place it was taken (country or nearest town), whether it shows a person the case
-recognises in several pictures, whether it belongs to a capture session, and the stage
-whose errors it carries (artefact parse errors included). Written only through the
-hooks, like a third-party plugin's filters: each combines with every other filter,
-and bulk categorising and export apply to what it shows.
+recognises in several pictures, whether it belongs to a capture session, the stage
+whose errors it carries (artefact parse errors included), and an area of the map.
+Written only through the hooks, like a third-party plugin's filters: each combines
+with every other filter, and bulk categorising and export apply to what it shows.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 
 from unseen.core.hooks import FactFilter, hookimpl
 from unseen.store import schema as s
@@ -35,6 +35,23 @@ def _session(_value: str) -> ColumnElement[bool]:
     return _in_cluster("session")
 
 
+def _area(value: str) -> ColumnElement[bool]:
+    """Pictures and videos whose GPS lies in ``south,west,north,east`` (degrees; the
+    map's "show in the grid" sends its view). A malformed box matches nothing."""
+    try:
+        south, west, north, east = (float(x) for x in value.split(","))
+    except ValueError:
+        return false()
+    i = s.items.c.id
+    boxes = []
+    for table in (s.exif.alias(), s.videos.alias()):  # the grid may join them already
+        lat, lon = table.c.gps_lat, table.c.gps_lon
+        # A view across the antimeridian has west > east: two ranges of longitude.
+        across = or_(lon >= west, lon <= east) if west > east else lon.between(west, east)
+        boxes.append(exists().where(table.c.item_id == i, lat.between(south, north), across))
+    return or_(*boxes)
+
+
 def _stage(value: str) -> ColumnElement[bool]:
     """Errors recorded by the stage, analyser or parser named ``value`` (exactly, as
     ``unseen status`` lists them: ``image``, ``listing``, ``chromium_history``...)."""
@@ -53,4 +70,5 @@ def grid_filters() -> list[FactFilter]:
         FactFilter("identity", "shows a person seen in other pictures", _identity),
         FactFilter("session", "in a capture session", _session),
         FactFilter("stage", "errors recorded by the stage", _stage, text=True),
+        FactFilter("area", "GPS within (south,west,north,east)", _area, text=True),
     ]
