@@ -191,6 +191,11 @@ def test_a_case_processed_on_the_cluster_equals_a_local_run(
     finally:
         dask.close()
     assert summary.processed == len(records(expected)) == 34
+    with case.engine.connect() as conn:
+        workers = repo.run_workers(conn)
+    # Per-worker progress: every item counted once, by the cluster's processes.
+    assert sum(w["items"] for w in workers) == 34 and 1 <= len(workers) <= 2
+    assert all(int(w["worker"].rsplit(":", 1)[1]) != os.getpid() for w in workers)
     assert records(case) == records(expected)
     assert thumbs(case) == thumbs(expected) and len(thumbs(case)) == 24
     assert errors(case) == {}

@@ -164,3 +164,26 @@ def test_status_shows_the_deep_pass_progress_and_time_left(tmp_path: Path) -> No
     assert deep_line(after) == "5 of 5 pictures"
     running = {"pictures_done": 120, "pictures_left": 380, "per_minute": 40.0, "minutes_left": 9.5}
     assert deep_line(running) == "120 of 500 pictures; 40.0/min, about 10 min left"
+
+
+def test_status_and_dashboard_show_each_worker(tmp_path: Path) -> None:
+    """The latest run's workers with what each delivered (here: this process alone)."""
+    import os
+    import socket
+
+    from unseen.core.schemes import load_scheme
+    from unseen.review.data import CaseView
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    for n in range(5):
+        (ev / f"n{n}.txt").write_text("x" * (n + 1))
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(ev), "EV1", "test")
+    process_case(case, workers=0, settings=Settings(skip=("deep", "match", "correlate")))
+    with case.engine.connect() as conn:
+        (worker,) = repo.run_workers(conn)
+        progress = CaseView(load_scheme("uk")).progress(conn)
+    assert worker["worker"] == f"{socket.gethostname()}:{os.getpid()}"
+    assert (worker["items"], worker["bytes"], worker["errors"]) == (5, 15, 0)
+    assert progress["workers"] == [worker]

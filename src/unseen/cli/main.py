@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -263,6 +264,12 @@ def _print_status(case: Case) -> None:
     from unseen.reports.status import deep_line
 
     table.add_row("deep pass", deep_line(st["deep"]))
+    now = time.time()
+    for w in st["workers"]:
+        seen = (
+            f"{w['items']} items, {w['bytes'] / 1e6:.1f} MB, last {now - w['last_at']:.0f} s ago"
+        )
+        table.add_row(escape(f"  worker {w['worker']}"), seen)
     for job, n in st["stale"].items():
         table.add_row(f"  stale: {job}", f"{n} to redo (its version changed)")
     table.add_row("not examined", str(st["not_examined"]["items"]))

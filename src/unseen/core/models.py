@@ -156,6 +156,8 @@ class FileRecord:
     # Entries found inside this item (archive members, files of an embedded disk
     # image); their locators and paths are complete (they include this item's).
     children: list[Entry] = field(default_factory=list)
+    # Which worker analysed it (``host:pid``), for the run's per-worker progress.
+    worker: str | None = None
 
     def error(self, analyser: str, message: str) -> None:
         """Record a problem against this item; processing of other facts goes on."""

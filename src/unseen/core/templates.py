@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from unseen.core.timeconv import unix_to_iso
+
 
 def basename(path: object) -> str:
     """The last part of a slash-separated evidence path."""
@@ -26,7 +28,11 @@ def urlencode_dict(params: Mapping[str, Any], **extra: Any) -> str:
     return urlencode({**params, **extra})
 
 
-FILTERS: dict[str, Callable[..., Any]] = {"basename": basename, "urlencode_dict": urlencode_dict}
+FILTERS: dict[str, Callable[..., Any]] = {
+    "basename": basename,
+    "urlencode_dict": urlencode_dict,
+    "utc": unix_to_iso,  # Unix seconds as ISO 8601 UTC
+}
 
 
 def environment(

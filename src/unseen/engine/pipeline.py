@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -29,6 +30,7 @@ from unseen.sources.containers import CONTAINERS
 
 log = logging.getLogger(__name__)
 READ = "read"
+_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ def describe(exc: BaseException) -> str:
 def process_item(task: ItemTask, config: WorkerConfig) -> FileRecord:
     """Analyse one item; every failure is recorded in the returned record, none raised."""
     _load_plugins(config)
-    record = FileRecord(item_id=task.item_id)
+    record = FileRecord(item_id=task.item_id, worker=f"{_HOST}:{os.getpid()}")
     try:
         stream = open_source(task.source).open(task.locator)
     except Exception as exc:  # hostile evidence: any failure becomes a recorded error

@@ -234,6 +234,7 @@ def _store(
     with case.engine.begin() as conn:
         charge(conn, records, limits)
         repo.write_records(conn, run_id, records)
+        repo.tally_workers(conn, run_id, records)
         _mark(conn, records)
         found_inside = any(r.children for r in records)
         pending = repo.pending_totals(conn) if found_inside else None

@@ -67,6 +67,7 @@ def case_status(
         "not_examined": not_examined,
         "stale": stale_jobs(conn, settings),
         "deep": deep_status(conn, settings or Settings()),
+        "workers": repo.run_workers(conn),
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, distinct, func, not_, or_, select
 
 from unseen.core.schemes import Scheme
+from unseen.store import repo
 from unseen.store import schema as s
 
 
@@ -130,6 +131,7 @@ class CaseView:
             if last
             else None,
             "running": bool(last and last["finished_at"] is None),
+            "workers": repo.run_workers(conn),
         }
 
     def sources(self, conn: Connection) -> list[tuple[int, str]]:

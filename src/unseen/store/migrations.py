@@ -223,6 +223,11 @@ def _review_indexes(conn: Connection) -> None:
     schema.ix_items_mime.create(conn, checkfirst=True)
 
 
+def _run_workers(conn: Connection) -> None:
+    """Per-worker progress of each run (items, bytes, last delivery)."""
+    _create(conn, schema.run_workers)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -240,6 +245,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "one ledger", _one_ledger),
     Migration(13, "ledger times", _ledger_times),
     Migration(16, "review indexes", _review_indexes),
+    Migration(17, "run workers", _run_workers),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

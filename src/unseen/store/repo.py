@@ -8,6 +8,7 @@ still ``pending`` and the next run processes them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -150,6 +151,50 @@ def start_run(
 def finish_run(case: Case, run_id: int) -> None:
     with case.engine.begin() as conn:
         conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(finished_at=utc_now()))
+
+
+def tally_workers(conn: Connection, run_id: int, records: Sequence[FileRecord]) -> None:
+    """Add a stored batch to its workers' progress for the run."""
+    now = time.time()
+    batch: dict[str, list[int]] = {}
+    for r in records:
+        tally = batch.setdefault(r.worker or "main", [0, 0, 0])
+        tally[0] += 1
+        tally[1] += r.size or 0
+        tally[2] += 1 if r.errors else 0
+    w = s.run_workers
+    for worker, (items, size, errors) in batch.items():
+        mine = and_(w.c.run_id == run_id, w.c.worker == worker)
+        changed = conn.execute(
+            update(w)
+            .where(mine)
+            .values(
+                items=w.c["items"] + items,
+                bytes=w.c.bytes + size,
+                errors=w.c.errors + errors,
+                last_at=now,
+            )
+        ).rowcount
+        if not changed:
+            conn.execute(
+                insert(w).values(
+                    run_id=run_id,
+                    worker=worker,
+                    items=items,
+                    bytes=size,
+                    errors=errors,
+                    first_at=now,
+                    last_at=now,
+                )
+            )
+
+
+def run_workers(conn: Connection) -> list[dict[str, Any]]:
+    """The latest run's workers: items, bytes and errors so far, first and last delivery."""
+    w = s.run_workers
+    latest = select(func.max(s.runs.c.id)).scalar_subquery()
+    rows = conn.execute(select(w).where(w.c.run_id == latest).order_by(w.c.worker))
+    return [dict(r._mapping) for r in rows]
 
 
 def reopen(conn: Connection, item_ids: list[int]) -> None:

@@ -366,6 +366,20 @@ exposure = Table(
 Index("ix_exposure_session", exposure.c.session_id, exposure.c.id)
 Index("ix_items_path", items.c.path, items.c.id)
 
+# How far each worker of a run has got: the fast pass's items and bytes per worker,
+# and when it last delivered (a distributed run shows a silent machine).
+run_workers = Table(
+    "run_workers",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("worker", String(256), primary_key=True),  # host:pid
+    Column("items", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("first_at", Float, nullable=False),  # Unix seconds
+    Column("last_at", Float, nullable=False),
+)
+
 # The one ledger of work done: which job ran on which item in which version (item 0:
 # a whole-case job). A job re-runs the items whose entry carries another version.
 job_done = Table(
