@@ -60,8 +60,15 @@
     });
   }
 
+  // A box drawn with shift-drag (Leaflet's box zoom) is the area; else the whole view.
+  let drawn = null;
+  map.on("boxzoomend", (e) => {
+    if (drawn) drawn.remove();
+    drawn = L.rectangle(e.boxZoomBounds, { color: "#845", weight: 2, fill: false, interactive: false }).addTo(map);
+  });
+
   document.getElementById("map-to-grid").addEventListener("click", () => {
-    const b = map.getBounds();
+    const b = drawn ? drawn.getBounds() : map.getBounds();
     const whole = b.getEast() - b.getWest() >= 360;
     const west = whole ? -180 : ((b.getWest() + 540) % 360) - 180;
     const east = whole ? 180 : ((b.getEast() + 540) % 360) - 180;
