@@ -40,8 +40,8 @@ from unseen.analysis.base import ItemContext
 from unseen.analysis.video import VideoAnalyser
 from unseen.core.models import FileRecord, ItemTask, SourceSpec
 from unseen.core.settings import Settings
-from unseen.engine.driver import ordered_jobs
-from unseen.engine.runner import default_workers, process_case
+from unseen.engine.driver import default_workers, ordered_jobs
+from unseen.engine.runner import process_case
 from unseen.sources.base import detect_kind
 from unseen.store import repo
 from unseen.store import schema as s

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from unseen import plugins
 from unseen.core.settings import Settings
-from unseen.engine.runner import CRASHED, process_case
+from unseen.engine.driver import CRASHED
+from unseen.engine.runner import process_case
 from unseen.engine.stages import STAGES
 from unseen.store import repo
 from unseen.store import schema as s

@@ -1,11 +1,13 @@
-"""The fast pass over a case: list every source, then analyse every pending item.
+"""``unseen process``: list every source, analyse every pending item (the fast pass),
+then run every registered job in dependency order.
 
-Work fans out to an executor (a process pool by default; any
-``concurrent.futures.Executor`` will do, e.g. a Dask client's) in batches, and the
-results come back to this process, the only writer of the case database. A worker
-that dies (a decoder crashing on hostile input) breaks the pool: the batches in
-flight are retried one item at a time, alone, so the item that kills its worker is
-found and recorded as such, and everything else is still processed.
+The fast pass's batches go through the one driver (``engine.driver``) to a process
+pool or any ``concurrent.futures`` executor (a Dask client's) and come back to this
+process, the only writer of the case database; a worker that dies costs only the item
+that killed it. Each stored batch records its analysers in the ledger, and items an
+analyser did in another version are sent back to the fast pass first, so a version
+bump redoes exactly what it touched. The jobs after the fast pass (parsers, deep
+analysers, matching, correlation, plugins' jobs) run where the fast pass ran.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ENUMERATION_CHUNK = 1000
-__all__ = ["CRASHED", "ExecutorFactory", "default_workers", "process_case", "process_pool"]
 
 
 class Progress(Protocol):
