@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ from unseen.cli.leads import leads
 from unseen.cli.match import match
 from unseen.cli.phones import messages, people
 from unseen.cli.privacy import private_by_default, warn_widened
-from unseen.cli.progress import RichProgress
+from unseen.cli.progress import Counted, RichProgress, Working
 from unseen.cli.review import audit_app, record_export, record_view, serve, serve_demo, user_app
 from unseen.cli.search import search
 from unseen.cli.validate import validate
@@ -331,7 +331,8 @@ def export(
         if where is not None and what != "items":
             raise UserError(f"--where chooses items; it cannot export {what}")
         only = _chosen(case, where) if where is not None else None
-        with _output(output) as out:
+        with Working(console, f"{fmt} export") as working, _output(output) as raw:
+            out = cast(IO[str], Counted(raw, working))  # a text stream, counted
             if only is None:
                 count = exporter.export(case, out, what, options)
             else:
@@ -370,7 +371,7 @@ def report(
         case = Case.open(case_dir)
         # Audited first, so the report's database digest and audit head include it.
         record_view(case, "report", kind, {"output": str(output)})
-        with _output(output) as out:
+        with Working(console, f"{kind} report"), _output(output) as out:
             REPORTS.get(kind)().render(case, out)
     except UnseenError as exc:
         raise fail(exc) from exc

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from unseen.cli.common import fail, say
+from unseen.cli.common import console, fail, say
+from unseen.cli.progress import Working
 from unseen.core.errors import UnseenError
 from unseen.core.settings import Settings
 from unseen.store.case import Case
@@ -44,7 +45,8 @@ def match(
         if max_distance is None:
             max_distance = Settings.from_case(case.root).pdq_radius
         quality = Pdq.MIN_QUALITY if min_quality is None else min_quality
-        summary = run_match(case, library, MatchConfig(max_distance, quality))
+        with Working(console, "matching against the hash-set library"):
+            summary = run_match(case, library, MatchConfig(max_distance, quality))
     except UnseenError as exc:
         raise fail(exc) from exc
     say(summary.line())

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from unseen.cli.common import console
+from unseen.cli.progress import Working
 from unseen.validation.report import html_page, markdown, run
 
 
@@ -23,7 +25,8 @@ def validate(
     ] = False,
 ) -> None:
     """Measure true- and false-match rates with confidence intervals and write the report."""
-    report = run(quick=quick)
+    with Working(console, "validation"):
+        report = run(quick=quick)
     markdown_out.parent.mkdir(parents=True, exist_ok=True)
     markdown_out.write_text(markdown(report), encoding="utf-8")
     html_out.parent.mkdir(parents=True, exist_ok=True)
