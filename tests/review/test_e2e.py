@@ -236,3 +236,29 @@ def test_full_size_reveal_in_the_browser(served: Path, browser: Any) -> None:
         full = db.execute("SELECT kind FROM exposure WHERE item_id = ?", (item,)).fetchall()
     assert last == [("rob", "reveal", f"item {item}")]
     assert full == [("full",)]
+
+
+def test_a_new_filter_and_the_map_area_in_a_real_browser(served: Path, browser: Any) -> None:
+    """The place filter typed into the grid's form shows exactly the pictures taken near
+    Leeds; the map's "show in the grid" (no box drawn: the whole view) lists every
+    picture with GPS."""
+    base, ids = (served / "url").read_text(), item_ids(served)
+    leeds = {ids["DCIM/100TEST/IMG_0001.JPG"], ids["DCIM/100TEST/IMG_0002.JPG"]}
+    page = log_in(browser, base, "rob")
+    page.goto(f"{base}/grid")
+    page.fill('input[name="place"]', "leeds")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    shown = {
+        int(x) for x in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")
+    }
+    assert "place=leeds" in page.url and shown == leeds
+    page.goto(f"{base}/map")
+    page.wait_for_function("document.getElementById('map-count').textContent.length > 0")
+    with page.expect_navigation():
+        page.click("#map-to-grid")
+    shown = {
+        int(x) for x in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")
+    }
+    assert "area=" in page.url
+    assert shown == leeds | {ids["DCIM/100TEST/IMG_0003.JPG"]}

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from unseen.cli.common import LibraryOpt, console, fail, say
+from unseen.cli.progress import Working
 from unseen.core.errors import UnseenError
 
 if TYPE_CHECKING:  # the library (SQLAlchemy, ijson) loads only when a command runs
@@ -53,11 +54,10 @@ def import_(
     try:
         lib = Library.open(library)
         shown = escape(file.name)
-        with console.status(f"importing {shown}") as status:
+        with Working(console, f"importing {shown}") as working:
             result = lib.import_file(
                 file, name, fmt=fmt, scheme=scheme, strict=strict, known_good=known_good,
-                category=category,
-                progress=lambda n: status.update(f"importing {shown}: {n:,} records read"),
+                category=category, progress=lambda n: working.show(f"{n:,} records read"),
             )  # fmt: skip
     except HashSetImportError as exc:
         say(f"read {exc.read} records before the failure")
