@@ -154,16 +154,16 @@ from engine import jobplugin
 
 plugins.load()
 jobplugin.register()
-real, calls = done.mark, [0]
+real, calls = done.add, [0]
 
-def mark(conn, job, version, ids):
-    real(conn, job, version, ids)
-    if job == {target!r}:
+def add(conn, entries):  # every ledger write goes through it
+    real(conn, entries)
+    if any(job == {target!r} for job, _, _ in entries):
         calls[0] += 1
         if calls[0] == {nth}:  # inside the transaction that stores the batch
             os.kill(os.getpid(), signal.SIGKILL)
 
-done.mark = mark
+done.add = add
 process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!r}, batch_size=2))
 """
 
@@ -249,7 +249,9 @@ def test_the_one_ledger_is_filled_from_the_three_it_replaces(tmp_path: Path) -> 
             )
         )
         conn.execute(text("DROP TABLE job_done"))
-        conn.execute(text("DELETE FROM schema_migrations WHERE version = 12"))
+        # A case from before the phones tables: migration 12 runs before 14 makes them.
+        conn.execute(text("DROP TABLE msg_coverage"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version IN (12, 13, 14)"))
     case.close()
 
     case = Case.open(tmp_path / "case")

@@ -127,14 +127,16 @@ def _reporting(
     return reported
 
 
-def dependents(name: str) -> set[str]:
-    """Every registered job that depends on ``name``, directly or through others."""
+def dependents(*names: str) -> set[str]:
+    """Every registered job that depends on any of ``names``, directly or through
+    others (not ``names`` themselves). Callers work it out once per run: the registry
+    is walked whole."""
     found: set[str] = set()
-    frontier = {name}
+    frontier = set(names)
     while frontier:
         frontier = {j.NAME for j in JOBS if set(j.DEPENDS_ON) & frontier} - found
         found |= frontier
-    return found
+    return found - set(names)
 
 
 def ordered_jobs(kinds: tuple[type[Job], ...] = (ItemJob, CaseJob)) -> list[type[Job]]:
@@ -161,10 +163,11 @@ def run_item_job(
         tasks = [t for t in job.select(conn, settings) if t.item_id not in finished]
     ensure_tables(case, job)
     counts = [0, 0]
+    later = dependents(job.NAME)
 
     def store(results: list[Any]) -> None:
         with case.engine.begin() as conn:
-            counts[1] += store_results(conn, job, version, results)
+            counts[1] += store_results(conn, job, version, results, later)
         counts[0] += len(results)
 
     drive(
@@ -188,7 +191,7 @@ def work_batch(name: str, settings: Settings, tasks: list[Any]) -> list[Any]:
 
 
 def store_results(
-    conn: Connection, job: ItemJob[Any, Any], version: str, results: list[Any]
+    conn: Connection, job: ItemJob[Any, Any], version: str, results: list[Any], later: set[str]
 ) -> int:
     """Replace what ``job`` stored for these items, in the caller's transaction: its
     rows, its errors, its ledger entries; and send its dependents back to do them
@@ -204,7 +207,7 @@ def store_results(
     if errors:
         conn.execute(insert(s.item_errors), errors)
     done.mark(conn, job.NAME, version, ids)
-    done.forget(conn, dependents(job.NAME), ids)
+    done.forget(conn, later, ids)
     return len(errors)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -156,6 +155,7 @@ def process_case(
     with case.engine.begin() as conn:
         reopen_stale(conn, settings)
     pool = Workers(workers, executor_factory, task_errors)
+    ledger = FastLedger.now()
     # Items can add items (archive members): go round until nothing is pending.
     while True:
         with case.engine.connect() as conn:
@@ -167,7 +167,15 @@ def process_case(
             drive(
                 partial(process_batch, config=config),
                 repo.pending_tasks(reader, specs, 1000),
-                partial(_store, case, run_id, summary=summary, progress=progress, limits=limits),
+                partial(
+                    _store,
+                    case,
+                    run_id,
+                    summary=summary,
+                    progress=progress,
+                    limits=limits,
+                    ledger=ledger,
+                ),
                 partial(_crashed, summary=summary),
                 pool,
                 settings.batch_size,
@@ -231,12 +239,13 @@ def _store(
     summary: RunSummary,
     progress: Progress,
     limits: Limits,
+    ledger: FastLedger,
 ) -> None:
     with case.engine.begin() as conn:
         charge(conn, records, limits)
         repo.write_records(conn, run_id, records)
         repo.tally_workers(conn, run_id, records)
-        _mark(conn, records)
+        ledger.mark(conn, records)
         found_inside = any(r.children for r in records)
         pending = repo.pending_totals(conn) if found_inside else None
     done = sum(r.size or 0 for r in records)
@@ -248,20 +257,26 @@ def _store(
         progress.start(*pending)
 
 
-def _mark(conn: Connection, records: list[FileRecord]) -> None:
-    """The ledger entries of a stored batch: each analyser that looked at each item, in
-    the version it ran (entries of analysers that no longer apply go); the jobs that
-    depend on them do these items again."""
-    ids = [r.item_id for r in records]
-    names = [cls.NAME for cls in ordered()]
-    done.forget(conn, names, ids)
-    ran: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for r in records:
-        for name, version in r.analysers.items():
-            ran[(name, version)].append(r.item_id)
-    for (name, version), item_ids in ran.items():
-        done.mark(conn, name, version, item_ids)
-    done.forget(conn, set().union(*(dependents(n) for n in names)) - set(names), ids)
+@dataclass(frozen=True, slots=True)
+class FastLedger:
+    """What the fast pass's ledger writes need, worked out once per run."""
+
+    analysers: tuple[str, ...]  # every fast-pass analyser
+    later: frozenset[str]  # the jobs that depend on any of them
+
+    @classmethod
+    def now(cls) -> FastLedger:
+        names = tuple(c.NAME for c in ordered())
+        return cls(names, frozenset(dependents(*names)))
+
+    def mark(self, conn: Connection, records: list[FileRecord]) -> None:
+        """The ledger entries of a stored batch: each analyser that looked at each item,
+        in the version it ran (entries of analysers that no longer apply go); the jobs
+        that depend on them do these items again. Three statements per batch."""
+        ids = [r.item_id for r in records]
+        done.forget(conn, self.analysers, ids)
+        done.add(conn, [(n, r.item_id, v) for r in records for n, v in r.analysers.items()])
+        done.forget(conn, self.later, ids)
 
 
 def _crashed(task: ItemTask, summary: RunSummary) -> FileRecord:

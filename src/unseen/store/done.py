@@ -10,7 +10,7 @@ so a kill never leaves results without their entry or an entry without results.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, delete, func, insert, select
 
@@ -55,14 +55,17 @@ def stale_ids(conn: Connection, job: str, version: str) -> list[int]:
 def mark(conn: Connection, job: str, version: str, item_ids: Iterable[int]) -> None:
     """Record that ``job`` has done these items in ``version`` (replacing older entries)."""
     ids = sorted(set(item_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        forget(conn, (job,), chunk)
+    forget(conn, (job,), ids)
+    add(conn, [(job, i, version) for i in ids])
+
+
+def add(conn: Connection, entries: Sequence[tuple[str, int, str]]) -> None:
+    """Insert ``(job, item, version)`` entries the caller has cleared: one statement for a
+    whole batch of items and jobs (the fast pass stores several per item)."""
+    if entries:
         now = time.time()
-        conn.execute(
-            insert(s.job_done),
-            [{"job": job, "item_id": i, "version": version, "at": now} for i in chunk],
-        )
+        rows = [{"job": j, "item_id": i, "version": v, "at": now} for j, i, v in entries]
+        conn.execute(insert(s.job_done), rows)
 
 
 def forget(conn: Connection, jobs: Collection[str], item_ids: Iterable[int]) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     insert,
     inspect,
     select,
@@ -180,35 +181,39 @@ def _one_ledger(conn: Connection) -> None:
     """One ledger of work done, ``job_done``, filled from the three it replaces: the
     fast pass's analyser names per item (versions from their run), the deep analysers'
     ``deep_done`` (dropped) and the parsers' coverage rows (kept: they are the
-    coverage report's record of how each parse went)."""
+    coverage report's record of how each parse went). Read a page of items at a time
+    (a case may hold millions); the others are copied by the database itself."""
     _create(conn, schema.job_done)
-    done: dict[tuple[str, int], str] = {}
+    d = schema.job_done
+    tables = set(inspect(conn).get_table_names())
+    if "deep_done" in tables:
+        conn.execute(insert(d).from_select(["item_id", "job", "version"], select(_DEEP_DONE)))
+        _DEEP_DONE.drop(conn)
+    for table in (schema.artefact_coverage, schema.msg_coverage):
+        if table.name in tables:  # the phones tables come with a later migration
+            whole = func.coalesce(table.c.item_id, 0)  # case-wide scans: item 0
+            pairs = select(table.c.parser, whole, func.max(table.c.parser_version))
+            pairs = pairs.group_by(table.c.parser, whole)
+            conn.execute(insert(d).from_select(["job", "item_id", "version"], pairs))
     runs = {
         r.id: json.loads(r.analysers or "{}")
         for r in conn.execute(select(schema.runs.c.id, schema.runs.c.analysers))
     }
-    i = schema.items
-    rows = conn.execute(
-        select(i.c.id, i.c.run_id, i.c.analysers).where(
-            and_(i.c.analysers.is_not(None), i.c.analysers != "")
-        )
-    )
-    for item_id, run_id, names in rows:
-        ran = runs.get(run_id, {})
-        for name in names.split(","):
-            done[(name, item_id)] = ran.get(name, "?")
-    if inspect(conn).has_table("deep_done"):
-        for item_id, name, version in conn.execute(select(_DEEP_DONE)):
-            done[(name, item_id)] = version
-        _DEEP_DONE.drop(conn)
-    for table in (schema.artefact_coverage, schema.msg_coverage):
-        for item_id, name, version in conn.execute(
-            select(table.c.item_id, table.c.parser, table.c.parser_version)
-        ):
-            done[(name, item_id or 0)] = version
-    rows_out = [{"job": j, "item_id": n, "version": v} for (j, n), v in done.items()]
-    for start in range(0, len(rows_out), 1000):
-        conn.execute(insert(schema.job_done), rows_out[start : start + 1000])
+    i, after = schema.items, 0
+    ran = and_(i.c.analysers.is_not(None), i.c.analysers != "")
+    while page := conn.execute(
+        select(i.c.id, i.c.run_id, i.c.analysers)
+        .where(ran, i.c.id > after)
+        .order_by(i.c.id)
+        .limit(5000)
+    ).all():
+        rows = [
+            {"job": name, "item_id": item_id, "version": runs.get(run_id, {}).get(name, "?")}
+            for item_id, run_id, names in page
+            for name in dict.fromkeys(names.split(","))
+        ]
+        conn.execute(insert(d), rows)
+        after = page[-1].id
 
 
 def _ledger_times(conn: Connection) -> None:
