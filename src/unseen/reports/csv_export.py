@@ -14,9 +14,10 @@ writes the raw text).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Collection, Iterator
-from itertools import chain
+from itertools import chain, islice
 from typing import IO, Any
 
 from unseen.core.errors import UserError
@@ -103,18 +104,33 @@ class CsvExporter(Exporter):
 
 def write_csv(records: Iterator[dict[str, Any]], out: IO[str], excel_safe: bool = True) -> int:
     """Item records as CSV rows under one header row; returns how many rows."""
-    writer = csv.writer(out, lineterminator="\n")
-    first = next(records, None)
-    if first is None:
-        return 0
-    header = columns(first)
-    writer.writerow(header)
+    lines = csv_lines(records, excel_safe)
+    out.writelines(islice(lines, 1))  # the header
     count = 0
-    for record in chain([first], records):
-        flat = flatten(record)
-        writer.writerow([cell(flat.get(name), excel_safe) for name in header])
+    for line in lines:
+        out.write(line)
         count += 1
     return count
+
+
+def csv_lines(records: Iterator[dict[str, Any]], excel_safe: bool = True) -> Iterator[str]:
+    """The header row (from the first record's keys), then one row per record, as
+    text lines: for a stream that is sent as it is made."""
+    first = next(records, None)
+    if first is None:
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = columns(first)
+    rows: Iterator[list[Any]] = (
+        [cell(flatten(record).get(name), excel_safe) for name in header]
+        for record in chain([first], records)
+    )
+    for row in chain([header], rows):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 EXPORTERS.register(CsvExporter)

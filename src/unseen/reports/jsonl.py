@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import IO, Any
 
 from unseen.core.errors import UserError
@@ -35,10 +35,16 @@ class JsonlExporter(Exporter):
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """Records as JSON Lines; returns how many."""
     count = 0
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for line in jsonl_lines(records):
+        out.write(line)
         count += 1
     return count
+
+
+def jsonl_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """One JSON line per record, for a stream that is sent as it is made."""
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
 EXPORTERS.register(JsonlExporter)
