@@ -135,11 +135,14 @@ class Counted(io.TextIOBase):
         self.working = working
         self.lines = 0
         self.chars = 0
+        self._shown = 0.0
 
     def write(self, text: str) -> int:
         self.lines += text.count("\n")
         self.chars += len(text)
-        if self.lines % 1000 == 0 or len(text) > 65536:
+        now = time.monotonic()
+        if now - self._shown >= 0.2:  # JSON exports write in many small pieces
+            self._shown = now
             self.working.show(f"{self.lines:,} lines, {self.chars / 1e6:.1f} MB written")
         return self.out.write(text)
 
