@@ -7,11 +7,15 @@ first removes whatever was stored for it, so reruns replace instead of piling up
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
 from unseen.core.timeconv import utc_now
+from unseen.internet.timestamps import MAX_YEAR, MIN_YEAR
 from unseen.phones.model import Extract, Message
 from unseen.phones.times import utc_of
 from unseen.phones.worker import ItemOutcome, ParserOutcome
@@ -19,7 +23,10 @@ from unseen.store import done
 from unseen.store import schema as s
 
 ERROR_PREFIX = "phones:"
-CHUNK = 5000  # messages per insert
+CHUNK = 20_000  # messages per insert
+BULK_MESSAGES = 50_000  # a batch this large is stored with its indexes built after
+_1970 = date(1970, 1, 1)
+_DAYS: dict[int, str] = {}  # day number since 1970 -> its ISO date, within the year range
 
 
 def forget_item(conn: Connection, item_id: int, parser: str) -> None:
@@ -48,13 +55,37 @@ def forget_item(conn: Connection, item_id: int, parser: str) -> None:
 def write_outcomes(conn: Connection, outcomes: list[ItemOutcome]) -> tuple[int, int]:
     """Store a batch; returns (messages and devices stored, errors recorded)."""
     records = errors = 0
-    for item in outcomes:
-        for out in item.outcomes:
-            forget_item(conn, item.item_id, out.parser)
-            if out.extract is not None:
-                records += _write_extract(conn, item.item_id, out.extract)
-            errors += _write_coverage(conn, item.item_id, out)
+    count = sum(len(o.extract.messages) for i in outcomes for o in i.outcomes if o.extract)
+    with _indexes_set_aside(conn, count):
+        for item in outcomes:
+            for out in item.outcomes:
+                forget_item(conn, item.item_id, out.parser)
+                if out.extract is not None:
+                    records += _write_extract(conn, item.item_id, out.extract)
+                errors += _write_coverage(conn, item.item_id, out)
     return records, errors
+
+
+@contextmanager
+def _indexes_set_aside(conn: Connection, messages: int) -> Iterator[None]:
+    """For a large batch on SQLite, drop the message indexes and build them again after
+    the rows are in: one sorted build costs a fraction of a million scattered b-tree
+    inserts. Both happen inside the writer's transaction, so readers (WAL snapshots)
+    never see the table without them. PostgreSQL is left alone: there a dropped index
+    would lock readers out of the table until the commit."""
+    if conn.dialect.name != "sqlite" or messages < BULK_MESSAGES:
+        yield
+        return
+    indexes = [ix for t in (s.messages, s.msg_attachments) for ix in sorted(t.indexes, key=_name)]
+    for index in indexes:
+        index.drop(conn, checkfirst=True)
+    yield
+    for index in indexes:
+        index.create(conn, checkfirst=True)
+
+
+def _name(index: Any) -> str:
+    return str(index.name)
 
 
 def _write_coverage(conn: Connection, item_id: int, out: ParserOutcome) -> int:
@@ -154,19 +185,30 @@ def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
     return ex.records()
 
 
+ASSET_COLUMNS = (
+    "db_item_id", "app", "ref_path", "original_name", "direction", "ts_utc", "hidden",
+    "deleted", "gps_lat", "gps_lon", "record_ref", "linked_item_id", "link_method", "absent",
+)  # fmt: skip
+
+
 def _write_assets(conn: Connection, item_id: int, ex: Extract) -> None:
     rows = [
-        {
-            "db_item_id": item_id, "app": a.app, "ref_path": a.ref_path,
-            "original_name": a.original_name, "direction": a.direction, "ts_utc": a.ts_utc,
-            "hidden": a.hidden, "deleted": a.deleted, "gps_lat": a.gps_lat,
-            "gps_lon": a.gps_lon, "record_ref": a.record_ref, "linked_item_id": None,
-            "link_method": None, "absent": True,
-        }
+        (item_id, a.app, a.ref_path, a.original_name, a.direction, a.ts_utc, a.hidden,
+         a.deleted, a.gps_lat, a.gps_lon, a.record_ref, None, None, True)
         for a in ex.assets
     ]  # fmt: skip
     for start in range(0, len(rows), CHUNK):
-        _insert_numbered(conn, s.media_assets, rows[start : start + CHUNK])
+        _insert_numbered(conn, s.media_assets, ASSET_COLUMNS, rows[start : start + CHUNK])
+
+
+MESSAGE_COLUMNS = (
+    "item_id", "app", "conversation_id", "sender_id", "direction", "ts_utc", "ts_raw",
+    "ts_epoch", "text", "status", "from_wal", "record_ref",
+)  # fmt: skip
+ATTACHMENT_COLUMNS = (
+    "message_id", "ref_path", "name", "mime", "size", "sha256", "linked_item_id",
+    "link_method", "absent",
+)  # fmt: skip
 
 
 def _write_messages(
@@ -177,60 +219,56 @@ def _write_messages(
     contacts: dict[Any, int],
     chats: dict[Any, int],
 ) -> None:
-    """One chunk of messages and their attachments (chunks bound the memory used)."""
+    """One chunk of messages and their attachments (chunks bound the memory used).
+
+    Rows are plain tuples in ``MESSAGE_COLUMNS`` order and times go through
+    ``fast_utc``: this loop runs once per message, and a phone holds millions."""
+    app, chat_of, contact_of = ex.app, chats.get, contacts.get
     rows = [
-        {
-            "item_id": item_id,
-            "app": ex.app,
-            "conversation_id": chats.get(m.conversation) if m.conversation else None,
-            "sender_id": contacts.get(m.sender) if m.sender else None,
-            "direction": m.direction,
-            "ts_utc": m.ts_utc or utc_of(m.ts_raw, m.ts_epoch),
-            "ts_raw": None if m.ts_raw is None else str(m.ts_raw),
-            "ts_epoch": m.ts_epoch,
-            "text": m.text,
-            "status": m.status,
-            "from_wal": m.from_wal,
-            "record_ref": m.record_ref,
-        }
+        (
+            item_id,
+            app,
+            chat_of(m.conversation) if m.conversation else None,
+            contact_of(m.sender) if m.sender else None,
+            m.direction,
+            m.ts_utc or fast_utc(m.ts_raw, m.ts_epoch),
+            None if m.ts_raw is None else str(m.ts_raw),
+            m.ts_epoch,
+            m.text,
+            m.status,
+            m.from_wal,
+            m.record_ref,
+        )
         for m in batch
     ]
-    ids = _insert_numbered(conn, s.messages, rows)
+    first = _insert_numbered(conn, s.messages, MESSAGE_COLUMNS, rows)
     files = [
-        {
-            "message_id": ids[n],
-            "ref_path": f.ref_path,
-            "name": f.name,
-            "mime": f.mime,
-            "size": f.size,
-            "sha256": f.sha256,
-            "linked_item_id": None,
-            "link_method": None,
-            "absent": True,
-        }
+        (first + n, f.ref_path, f.name, f.mime, f.size, f.sha256, None, None, True)
         for n, m in enumerate(batch)
+        if m.attachments
         for f in m.attachments
     ]
     if files:
-        _insert_numbered(conn, s.msg_attachments, files)
+        _insert_numbered(conn, s.msg_attachments, ATTACHMENT_COLUMNS, files)
 
 
-def _insert_numbered(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows with ids numbered here, through the driver's own bulk insert (no
-    RETURNING, no per-row statement work): a phone holds millions of messages, and this
-    process is the only writer."""
+def _insert_numbered(
+    conn: Connection, table: Any, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> int:
+    """Insert rows (tuples in ``names`` order) with ids numbered here, through the
+    driver's own bulk insert (no RETURNING, no per-row statement work): a phone holds
+    millions of messages, and this process is the only writer. Returns the first id;
+    row n got ``first + n``."""
     first = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
-    ids = list(range(first, first + len(rows)))
     if not rows:
-        return ids
-    names = ["id", *rows[0]]
+        return first
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+        f"INSERT INTO {table.name} (id, {', '.join(names)}) "
+        f"VALUES ({', '.join([mark] * (len(names) + 1))})"
     )
-    values = [(new_id, *row.values()) for new_id, row in zip(ids, rows, strict=True)]
-    conn.exec_driver_sql(sql, values)
-    return ids
+    conn.exec_driver_sql(sql, [(first + n, *row) for n, row in enumerate(rows)])
+    return first
 
 
 def _insert_ids(
@@ -243,3 +281,28 @@ def _insert_ids(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
     ).scalars()
     return dict(zip(keys, new, strict=True))
+
+
+def fast_utc(raw: object, epoch: str | None) -> str | None:
+    """``utc_of``, with Android milliseconds (most messages) formatted from a cached date
+    and the time of day: the same text, at half the cost per message."""
+    if epoch != "unix_ms" or type(raw) is not int or not raw:
+        return utc_of(raw, epoch)
+    seconds, ms = divmod(raw, 1000)
+    day, of_day = divmod(seconds, 86_400)
+    text = _DAYS.get(day)
+    if text is None:
+        try:
+            moment = _1970 + timedelta(days=day)
+        except OverflowError:
+            return None
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            return None
+        text = (
+            _DAYS.setdefault(day, moment.isoformat())
+            if len(_DAYS) < 100_000
+            else moment.isoformat()
+        )
+    hour, rest = divmod(of_day, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{text}T{hour:02d}:{minute:02d}:{second:02d}.{ms * 1000:06d}Z"
