@@ -1,8 +1,13 @@
-"""Search message text: SQLite FTS5 over ``messages.text`` where the case is SQLite,
-a plain case-insensitive substring match elsewhere (PostgreSQL team databases).
+"""Search message text by words: SQLite FTS5 over ``messages.text`` where the case is
+SQLite, PostgreSQL full-text search on a team database.
 
 The FTS table is external-content (it stores only the index) and is rebuilt after
-each phones stage run, so it never disagrees with the messages it indexes.
+each phones stage run, so it never disagrees with the messages it indexes. On
+PostgreSQL the phones stage makes a GIN index of ``to_tsvector('simple', text)``
+(the ``simple`` configuration: lower-cased words, no stemming and no stop words, as
+FTS5's default tokenizer), which PostgreSQL keeps current itself. User text is never
+query syntax on either: FTS5 gets each word quoted, PostgreSQL ``plainto_tsquery``.
+Any other database falls back to a case-insensitive substring match of every word.
 """
 
 from __future__ import annotations
@@ -12,9 +17,17 @@ from sqlalchemy import Connection, select, text
 from unseen.store import schema as s
 
 FTS = "messages_fts"
+PG_INDEX = "ix_messages_text_fts"
+# The one expression the index is built on and every query uses (else no index scan).
+PG_VECTOR = "to_tsvector('simple', coalesce(text, ''))"
 
 
 def rebuild_index(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON messages USING GIN ({PG_VECTOR})")
+        )
+        return
     if conn.dialect.name != "sqlite":
         return
     conn.execute(
@@ -41,6 +54,15 @@ def search_ids(conn: Connection, words: str, limit: int = 500) -> list[int]:
                 f"WHERE {FTS} MATCH :q ORDER BY m.ts_utc, m.id LIMIT :n"
             ),
             {"q": query, "n": limit},
+        )
+        return [int(r[0]) for r in rows]
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                f"SELECT id FROM messages WHERE {PG_VECTOR} @@ plainto_tsquery('simple', :q) "
+                "ORDER BY ts_utc NULLS FIRST, id LIMIT :n"
+            ),
+            {"q": " ".join(terms), "n": limit},
         )
         return [int(r[0]) for r in rows]
     cond = [
