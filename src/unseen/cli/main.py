@@ -91,12 +91,25 @@ def add(
     label: Annotated[str | None, typer.Option(help="Evidence label (default: name).")] = None,
     key: Annotated[
         list[str] | None,
-        typer.Option(help="VOLUME=KEY for an encrypted volume (p2=..., whole=..., *=...)."),
+        typer.Option(
+            help="VOLUME=KEY for an encrypted volume (p2=..., whole=..., *=...); "
+            "whatsapp=HEX64 or whatsapp=@KEYFILE for WhatsApp's encrypted backups."
+        ),
     ] = None,
+    password: Annotated[
+        bool,
+        typer.Option("--password", help="Prompt for the password of an encrypted iOS backup."),
+    ] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the encrypted iOS backup's password from stdin."
+        ),
+    ] = False,
 ) -> None:
     """Add an evidence source to the case (it is read, never written)."""
     from unseen import plugins
-    from unseen.cli.volume_keys import parse_keys, store_keys
+    from unseen.cli.volume_keys import backup_password, parse_keys, store_keys
     from unseen.sources import verify as integrity
     from unseen.sources.base import detect_kind
     from unseen.store import repo
@@ -110,6 +123,7 @@ def add(
         kind = detect_kind(path)
         label = label or path.name
         keys = parse_keys(key or [])  # refused before anything is added
+        keys.update(backup_password(password, password_stdin))
         spec = repo.add_source(case, kind, str(path), label, current_user())
         if keys:
             store_keys(case, spec, keys, current_user())

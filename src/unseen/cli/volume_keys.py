@@ -2,7 +2,10 @@
 
 The keys are stored with the source (workers reopen its volumes in other processes
 and later runs), and the audit log records which volumes got a key and each key's
-SHA-256, never the key itself.
+SHA-256, never the key itself. The same store carries the keys of encrypted phone
+data: ``whatsapp`` (``--key whatsapp=HEX64`` or ``=@KEYFILE``, the file read here so
+workers need not reach it) and ``password`` (an iOS backup's, from ``--password``'s
+prompt or ``--password-stdin``, never from the command line where ``ps`` shows it).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from unseen.sources.crypt import key_digest
 from unseen.store import schema as s
 from unseen.store.case import Case
 
-_VOLUME = re.compile(r"p\d{1,4}|whole|\*")
+_VOLUME = re.compile(r"p\d{1,4}|whole|\*|whatsapp")
+WHATSAPP = "whatsapp"
+PASSWORD = "password"
 
 
 def parse_keys(values: list[str]) -> dict[str, str]:
@@ -34,10 +39,58 @@ def parse_keys(values: list[str]) -> dict[str, str]:
         if not sep or not key or not _VOLUME.fullmatch(volume):
             raise UserError(
                 "--key takes VOLUME=KEY, VOLUME being p1, p2... (a partition), whole "
-                "(an image that is one encrypted volume) or * (any encrypted volume)"
+                "(an image that is one encrypted volume), * (any encrypted volume) or "
+                "whatsapp (WhatsApp's backup key: 64 hex digits, or @KEYFILE)"
             )
-        keys[volume] = key
+        keys[volume] = _whatsapp_key(key) if volume == WHATSAPP else key
     return keys
+
+
+def _whatsapp_key(value: str) -> str:
+    """WhatsApp's key as stored: the 64 hex digits, or a key file's bytes in hex.
+
+    Raises:
+        UserError: not a key WhatsApp writes (the message never quotes it).
+    """
+    from pathlib import Path
+
+    from unseen.phones.crypto.whatsapp_keys import WrongKey, aes_keys
+
+    if value.startswith("@"):
+        try:
+            value = Path(value[1:]).expanduser().read_bytes().hex()
+        except OSError as exc:
+            raise UserError(
+                f"--key whatsapp=@FILE: cannot read {value[1:]}: {exc.strerror}"
+            ) from exc
+    try:
+        aes_keys(value)
+    except WrongKey as exc:
+        raise UserError(f"--key whatsapp: {exc}") from None
+    return value.lower()
+
+
+def backup_password(prompt: bool, from_stdin: bool) -> dict[str, str]:
+    """``{"password": ...}`` from the prompt or standard input; empty when neither.
+
+    Raises:
+        UserError: both asked for, or an empty password.
+    """
+    import sys
+
+    import typer
+
+    if prompt and from_stdin:
+        raise UserError("choose --password or --password-stdin, not both")
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    elif prompt:
+        secret = str(typer.prompt("backup password", hide_input=True))
+    else:
+        return {}
+    if not secret:
+        raise UserError("the backup password is empty")
+    return {PASSWORD: secret}
 
 
 def store_keys(case: Case, spec: SourceSpec, keys: dict[str, str], user: str) -> None:
