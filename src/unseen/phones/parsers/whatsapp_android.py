@@ -6,6 +6,11 @@ Two schemas are read: the current one (``message``, ``chat``, ``jid``,
 keyed by ``key_remote_jid``). Times are milliseconds since 1970; ``from_me`` is the
 direction; ``message_media.file_hash`` is the base64 SHA-256 of the file, which ties
 an attachment to a case item even when its path changed.
+
+The encrypted local backups (``msgstore.db.crypt14``/``.crypt15`` in shared storage)
+are decrypted with the app's key file found in the same extraction
+(``data/data/com.whatsapp/files/key``) or the key given to ``unseen add --key
+whatsapp=...``, into the parser's private scratch folder, and read as msgstore.db.
 """
 
 from __future__ import annotations
@@ -15,13 +20,25 @@ import binascii
 import re
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from unseen.core.errors import EvidenceError
 from unseen.internet.base import ParseContext, ParseTask, Sibling, read_bounded
 from unseen.internet.sqlite import open_copy, tables
 from unseen.phones.base import MESSAGE_PARSERS, MessageParser, SqliteMessageParser, from_wal
+from unseen.phones.crypto.whatsapp_keys import (
+    DamagedBackup,
+    NoKeyOpens,
+    TooBig,
+    WrongKey,
+    aes_keys,
+    decrypt_backup,
+    key_file_keys,
+)
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
 from unseen.phones.times import unix_ms
 
@@ -74,27 +91,37 @@ class WhatsAppAndroid(SqliteMessageParser):
     def parse_db(
         self, ctx: ParseContext, conn: sqlite3.Connection, checkpointed: set[object] | None
     ) -> Extract:
-        found = tables(conn)
-        out = Extract(APP)
-        names = _names(ctx)
-        owner = _owner(ctx)
-        if owner:
-            out.contact(owner, owner=True)
-        if "message" in found and "jid" in found:
-            _current(conn, out, names, checkpointed)
-        elif "messages" in found:
-            if checkpointed is not None:
-                checkpointed = {r[0] for r in _safe(conn, "SELECT _id FROM messages")}
-            _legacy(conn, out, names, checkpointed)
-        else:
-            raise sqlite3.DatabaseError("not a WhatsApp msgstore.db: no message table")
-        return out
+        return read_msgstore(
+            ctx, conn, ctx.task.path[: -len("databases/msgstore.db")], checkpointed
+        )
 
 
-def _owner(ctx: ParseContext) -> str | None:
+def read_msgstore(
+    ctx: ParseContext, conn: sqlite3.Connection, app: str, checkpointed: set[object] | None
+) -> Extract:
+    """Messages of an opened msgstore.db; ``app`` is the app's data folder (``.../
+    com.whatsapp/``) where wa.db and the preferences are looked for."""
+    found = tables(conn)
+    out = Extract(APP)
+    names = _names(ctx, app)
+    owner = _owner(ctx, app)
+    if owner:
+        out.contact(owner, owner=True)
+    if "message" in found and "jid" in found:
+        _current(conn, out, names, checkpointed)
+    elif "messages" in found:
+        if checkpointed is not None:
+            checkpointed = {r[0] for r in _safe(conn, "SELECT _id FROM messages")}
+        _legacy(conn, out, names, checkpointed)
+    else:
+        raise sqlite3.DatabaseError("not a WhatsApp msgstore.db: no message table")
+    return out
+
+
+def _owner(ctx: ParseContext, app: str) -> str | None:
     """The phone's own WhatsApp id, from the app's preferences (``registration_jid``, or
     ``cc`` + ``ph``); read as text, never parsed as XML (hostile input)."""
-    path = ctx.task.path[: -len("databases/msgstore.db")] + PREFS
+    path = app + PREFS
     sibling = ctx.sibling(path)
     if sibling is None:
         return None
@@ -122,9 +149,9 @@ def _safe(conn: sqlite3.Connection, sql: str) -> list[Any]:
         return []
 
 
-def _names(ctx: ParseContext) -> dict[str, str]:
-    """Address-book names from ``wa.db`` beside the database (empty when absent)."""
-    sibling = ctx.sibling(ctx.task.path[: -len("msgstore.db")] + "wa.db")
+def _names(ctx: ParseContext, app: str) -> dict[str, str]:
+    """Address-book names from the app's ``wa.db`` (empty when absent)."""
+    sibling = ctx.sibling(app + "databases/wa.db")
     if sibling is None:
         return {}
     shadow = ParseContext(_as_task(ctx, sibling), ctx.parser_name, ctx.parser_version)
@@ -270,30 +297,117 @@ def _hex_sha256(value: object) -> str | None:
 
 
 class WhatsAppEncryptedBackup(MessageParser):
-    """``msgstore.db.crypt12/14/15``: WhatsApp's encrypted local backups. Without the
-    key (``files/key`` or the 64-digit end-to-end backup key) they cannot be read; the
-    item is recorded with that reason rather than passed over in silence."""
+    """``msgstore.db.crypt12/14/15``: WhatsApp's encrypted local backups. crypt14 and
+    crypt15 are decrypted with the key file of the same extraction or the key given to
+    ``unseen add --key whatsapp=...`` and read as msgstore.db; without a key that opens
+    them (and crypt12 always) the item is recorded with the reason, never passed over."""
 
     NAME = "whatsapp_android_crypt"
-    VERSION = "1"
-    DESCRIPTION = "WhatsApp for Android encrypted backups (msgstore.db.cryptNN), recorded"
+    VERSION = "2"
+    DESCRIPTION = "WhatsApp for Android encrypted backups (msgstore.db.crypt14/15), decrypted"
     APP = APP
     PATH_GLOBS = ("**/msgstore*.db.crypt*",)
+    # Decrypted and decompressed, a database is several times its backup.
+    MAX_BYTES = 4 * 1024 * 1024 * 1024
 
     @classmethod
     def sibling_paths(cls, path: str) -> tuple[str, ...]:
-        return ()
+        app = app_folder(path)
+        if app is None:
+            return ()
+        return (
+            *(app + name for name in KEY_FILES),
+            app + "databases/wa.db",
+            app + "databases/wa.db-wal",
+            app + PREFS,
+        )
 
     def parse(self, ctx: ParseContext) -> Extract:
-        kind = ctx.task.path.rsplit(".", 1)[-1]
-        raise EncryptedDatabase(
-            f"encrypted WhatsApp backup ({kind}), not examined: its key is needed "
-            "(data/data/com.whatsapp/files/key or the end-to-end backup key)"
-        )
+        kind = ctx.task.path.rsplit(".", 1)[-1].lower()
+        if kind not in ("crypt14", "crypt15"):
+            raise EncryptedDatabase(f"encrypted WhatsApp backup ({kind}), not examined: {NEEDED}")
+        keys = _keys(ctx)
+        if not keys:
+            raise EncryptedDatabase(f"encrypted WhatsApp backup ({kind}), not examined: {NEEDED}")
+        target = ctx.temp_dir() / "msgstore.db"
+        try:
+            with ctx.open() as stream, target.open("xb") as out:
+                decrypt_backup(stream, keys, out, self.MAX_BYTES)
+        except NoKeyOpens:
+            raise EncryptedDatabase(
+                f"encrypted WhatsApp backup ({kind}), not examined: the key given does not "
+                "open it; give --key whatsapp=HEX64 or whatsapp=@KEYFILE"
+            ) from None
+        except (DamagedBackup, TooBig) as exc:
+            raise DamagedEncryptedBackup(
+                f"encrypted WhatsApp backup ({kind}) not decrypted: {exc}"
+            ) from None
+        app = app_folder(ctx.task.path) or ""
+        with _open_plain(target) as conn:
+            return read_msgstore(ctx, conn, app, None)
+
+
+NEEDED = "its key is needed (data/data/com.whatsapp/files/key or the end-to-end backup key)"
+KEY_FILES = ("files/key", "files/encrypted_backup.key")
+KEY_FILE_LIMIT = 4096
+# Where shared storage starts in an extraction; the app's private folder is beside it.
+_STORAGE = re.compile(r"(?:^|/)(?:data/media/0|media/0|storage/emulated/0|sdcard)/", re.I)
+
+
+def app_folder(path: str) -> str | None:
+    """The app's data folder (``data/data/com.whatsapp/``) of the extraction a backup
+    in shared storage belongs to; None when the path shows no extraction root."""
+    found = _STORAGE.search(path)
+    if found is None:
+        return None
+    root = path[: found.start() + (1 if found.group().startswith("/") else 0)]
+    business = "whatsapp business" in path.lower() or "com.whatsapp.w4b" in path.lower()
+    return f"{root}data/data/{'com.whatsapp.w4b' if business else 'com.whatsapp'}/"
+
+
+def _keys(ctx: ParseContext) -> list[bytes]:
+    """AES keys to try: the one given with the source, then the extraction's key files.
+    A key file that cannot be read or is not a key is recorded and skipped."""
+    keys: list[bytes] = []
+    given = dict(ctx.task.source.keys).get("whatsapp")
+    if given:
+        try:
+            keys += aes_keys(given)
+        except WrongKey as exc:
+            ctx.error(f"the WhatsApp key given is not used: {exc}")
+    app = app_folder(ctx.task.path)
+    for name in KEY_FILES if app else ():
+        sibling = ctx.sibling(f"{app}{name}")
+        if sibling is None:
+            continue
+        try:
+            with ctx.open_sibling(sibling) as stream:
+                keys += key_file_keys(read_bounded(stream, KEY_FILE_LIMIT, sibling.path))
+        except (WrongKey, OSError, EvidenceError) as exc:
+            ctx.error(f"{sibling.path} is not a key WhatsApp writes: {exc}")
+    return list(dict.fromkeys(keys))
+
+
+@contextmanager
+def _open_plain(path: Path) -> Iterator[sqlite3.Connection]:
+    """The decrypted database (a private scratch file), opened as evidence copies are."""
+    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        yield conn
+    finally:
+        conn.close()
 
 
 class EncryptedDatabase(EvidenceError):
     """A database the phone keeps encrypted, and whose key we do not have."""
+
+
+class DamagedEncryptedBackup(EvidenceError):
+    """An encrypted backup that a key opens but whose content is damaged."""
 
 
 MESSAGE_PARSERS.register(WhatsAppAndroid)
