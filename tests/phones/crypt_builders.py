@@ -24,7 +24,7 @@ FILE_CLASS = 3  # NSFileProtectionCompleteUntilFirstUserAuthentication
 MANIFEST_CLASS = 4
 
 
-def _tlv(tag: bytes, value: bytes | int) -> bytes:
+def tlv(tag: bytes, value: bytes | int) -> bytes:
     raw = struct.pack(">I", value) if isinstance(value, int) else value
     return tag + struct.pack(">I", len(raw)) + raw
 
@@ -43,16 +43,16 @@ def keybag(password: str, seed: bytes) -> tuple[bytes, dict[int, bytes]]:
     )
     blob = b"".join(
         [
-            _tlv(b"VERS", 4),
-            _tlv(b"TYPE", 1),
-            _tlv(b"UUID", hashlib.md5(seed).digest()),
-            _tlv(b"HMCK", bytes(40)),
-            _tlv(b"WRAP", 0),
-            _tlv(b"SALT", salt),
-            _tlv(b"ITER", ITER),
-            _tlv(b"DPWT", 1),
-            _tlv(b"DPIC", DPIC),
-            _tlv(b"DPSL", dpsl),
+            tlv(b"VERS", 4),
+            tlv(b"TYPE", 1),
+            tlv(b"UUID", hashlib.md5(seed).digest()),
+            tlv(b"HMCK", bytes(40)),
+            tlv(b"WRAP", 0),
+            tlv(b"SALT", salt),
+            tlv(b"ITER", ITER),
+            tlv(b"DPWT", 1),
+            tlv(b"DPIC", DPIC),
+            tlv(b"DPSL", dpsl),
         ]
     )
     keys: dict[int, bytes] = {}
@@ -60,11 +60,11 @@ def keybag(password: str, seed: bytes) -> tuple[bytes, dict[int, bytes]]:
         keys[number] = hashlib.sha256(seed + b"class%d" % number).digest()
         blob += b"".join(
             [
-                _tlv(b"UUID", hashlib.md5(seed + b"%d" % number).digest()),
-                _tlv(b"CLAS", number),
-                _tlv(b"WRAP", 2),
-                _tlv(b"KTYP", 0),
-                _tlv(b"WPKY", aes_key_wrap(kek, keys[number])),
+                tlv(b"UUID", hashlib.md5(seed + b"%d" % number).digest()),
+                tlv(b"CLAS", number),
+                tlv(b"WRAP", 2),
+                tlv(b"KTYP", 0),
+                tlv(b"WPKY", aes_key_wrap(kek, keys[number])),
             ]
         )
     return blob, keys

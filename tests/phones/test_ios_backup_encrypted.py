@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import plistlib
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +24,7 @@ from unseen.store import schema as s
 from unseen.store.case import Case
 
 from .builders import ios_backup
-from .crypt_builders import PASSWORD, cbc_encrypt, encrypt_backup
+from .crypt_builders import ITER, PASSWORD, cbc_encrypt, encrypt_backup, tlv
 
 SKIP = ("deep", "internet", "correlate")
 TOP = ("Info.plist", "Manifest.db", "Manifest.plist", "Status.plist")
@@ -165,3 +168,35 @@ def test_cbc_reader_reads_anywhere() -> None:
     assert reader.read() == plain
     cut = CbcReader(io.BytesIO(cbc_encrypt(key, plain)), key, 1000)
     assert cut.read() == plain[:1000]
+
+
+def test_password_prompt(tmp_path: Path, backups: tuple[Path, Path]) -> None:
+    case = _add(tmp_path, backups[1], "--password", stdin=PASSWORD + "\n")
+    (manifest,) = [r for r in _items(case) if r[0] == "Manifest.db"]
+    assert manifest[4] == ()
+    assert len([r for r in _items(case) if str(r[0]).startswith("CameraRollDomain/")]) == 3
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda bag: bag[:-10], "keybag record b'WPKY' runs past the end"),
+        (
+            lambda bag: bag.replace(tlv(b"ITER", ITER), tlv(b"ITER", 2**31)),
+            "implausible keybag iteration count 2147483648",
+        ),
+    ],
+)
+def test_damaged_keybag_is_recorded(
+    tmp_path: Path, backups: tuple[Path, Path], damage: Any, reason: str
+) -> None:
+    hostile = tmp_path / "backup"
+    shutil.copytree(backups[1], hostile)
+    info = plistlib.loads((hostile / "Manifest.plist").read_bytes())
+    info["BackupKeyBag"] = damage(info["BackupKeyBag"])
+    (hostile / "Manifest.plist").write_bytes(plistlib.dumps(info, fmt=plistlib.FMT_BINARY))
+    case = _add(tmp_path, hostile, "--password-stdin", stdin=PASSWORD + "\n")
+    items = _items(case)
+    (manifest,) = [r for r in items if r[0] == "Manifest.db"]
+    assert manifest[4] == (f"encrypted backup not opened: {reason}",)
+    assert len([r for r in items if r[0] not in TOP]) == 6

@@ -204,3 +204,41 @@ def test_key_option_refuses_what_is_not_a_key(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "not 64 hex digits nor a WhatsApp key file" in result.output
     assert secret not in result.output
+
+
+def test_crypt12_is_recorded_as_not_decrypted(tmp_path: Path) -> None:
+    evidence = tmp_path / "android"
+    write(evidence / "data/media/0/WhatsApp/Databases/msgstore.db.crypt12", b"\x00\x01" * 200)
+    write(evidence / "data/data/com.whatsapp/files/key", crypt14_keyfile())
+    case = _process(tmp_path, evidence)
+    assert _coverage(case) == [
+        (
+            "data/media/0/WhatsApp/Databases/msgstore.db.crypt12",
+            "whatsapp_android_crypt",
+            "failed",
+            0,
+            [
+                "encrypted WhatsApp backup (crypt12), not examined: only crypt14 and "
+                "crypt15 backups are decrypted"
+            ],
+        )
+    ]
+
+
+def test_key_file_in_an_archive_of_the_extraction(tmp_path: Path) -> None:
+    """Inside a ZIP the app folder is found beside shared storage as in a folder."""
+    import zipfile
+
+    root = _extraction(tmp_path, 14, key_file=True)
+    archive = tmp_path / "extraction.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                z.write(path, path.relative_to(root).as_posix())
+    holder = tmp_path / "evidence"
+    holder.mkdir()
+    shutil.copyfile(archive, holder / "extraction.zip")
+    case = _process(tmp_path, holder)
+    (row,) = _coverage(case)
+    assert row[1:] == ("whatsapp_android_crypt", "ok", 6, [])
+    assert row[0] == f"extraction.zip!{BACKUPS}/msgstore.db.crypt14"

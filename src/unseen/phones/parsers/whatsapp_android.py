@@ -325,7 +325,10 @@ class WhatsAppEncryptedBackup(MessageParser):
     def parse(self, ctx: ParseContext) -> Extract:
         kind = ctx.task.path.rsplit(".", 1)[-1].lower()
         if kind not in ("crypt14", "crypt15"):
-            raise EncryptedDatabase(f"encrypted WhatsApp backup ({kind}), not examined: {NEEDED}")
+            raise EncryptedDatabase(
+                f"encrypted WhatsApp backup ({kind}), not examined: only crypt14 and crypt15 "
+                "backups are decrypted"
+            )
         keys = _keys(ctx)
         if not keys:
             raise EncryptedDatabase(f"encrypted WhatsApp backup ({kind}), not examined: {NEEDED}")
@@ -351,7 +354,8 @@ NEEDED = "its key is needed (data/data/com.whatsapp/files/key or the end-to-end 
 KEY_FILES = ("files/key", "files/encrypted_backup.key")
 KEY_FILE_LIMIT = 4096
 # Where shared storage starts in an extraction; the app's private folder is beside it.
-_STORAGE = re.compile(r"(?:^|/)(?:data/media/0|media/0|storage/emulated/0|sdcard)/", re.I)
+# ``!`` ends the path of a container (an archive inside the evidence).
+_STORAGE = re.compile(r"(?:^|[/!])(?:data/media/0|media/0|storage/emulated/0|sdcard)/", re.I)
 
 
 def app_folder(path: str) -> str | None:
@@ -360,7 +364,7 @@ def app_folder(path: str) -> str | None:
     found = _STORAGE.search(path)
     if found is None:
         return None
-    root = path[: found.start() + (1 if found.group().startswith("/") else 0)]
+    root = path[: found.start() + (1 if found.group()[:1] in "/!" else 0)]
     business = "whatsapp business" in path.lower() or "com.whatsapp.w4b" in path.lower()
     return f"{root}data/data/{'com.whatsapp.w4b' if business else 'com.whatsapp'}/"
 
