@@ -200,3 +200,16 @@ def test_damaged_keybag_is_recorded(
     (manifest,) = [r for r in items if r[0] == "Manifest.db"]
     assert manifest[4] == (f"encrypted backup not opened: {reason}",)
     assert len([r for r in items if r[0] not in TOP]) == 6
+
+
+def test_add_warns_at_once_of_a_wrong_password(tmp_path: Path, backups: tuple[Path, Path]) -> None:
+    case_dir = tmp_path / "case"
+    runner.invoke(app, ["init", str(case_dir)])
+    result = runner.invoke(
+        app, ["add", str(case_dir), str(backups[1]), "--password-stdin"], input="nope\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "encrypted backup: wrong password; the backup is recorded as not examined" in (
+        result.output
+    )
+    assert "nope" not in result.output

@@ -109,7 +109,12 @@ def add(
 ) -> None:
     """Add an evidence source to the case (it is read, never written)."""
     from unseen import plugins
-    from unseen.cli.volume_keys import backup_password, parse_keys, store_keys
+    from unseen.cli.volume_keys import (
+        backup_password,
+        parse_keys,
+        password_warning,
+        store_keys,
+    )
     from unseen.sources import verify as integrity
     from unseen.sources.base import detect_kind
     from unseen.store import repo
@@ -127,6 +132,8 @@ def add(
         spec = repo.add_source(case, kind, str(path), label, current_user())
         if keys:
             store_keys(case, spec, keys, current_user())
+        if problem := password_warning(kind, spec.path, keys):
+            warn(problem)
         say(f"fingerprinting {spec.path} (read only) ...")
         try:
             integrity.record(case, spec)

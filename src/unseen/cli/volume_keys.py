@@ -25,6 +25,7 @@ from unseen.store.case import Case
 _VOLUME = re.compile(r"p\d{1,4}|whole|\*|whatsapp")
 WHATSAPP = "whatsapp"
 PASSWORD = "password"
+KEY_FILE_LIMIT = 4096
 
 
 def parse_keys(values: list[str]) -> dict[str, str]:
@@ -47,7 +48,8 @@ def parse_keys(values: list[str]) -> dict[str, str]:
 
 
 def _whatsapp_key(value: str) -> str:
-    """WhatsApp's key as stored: the 64 hex digits, or a key file's bytes in hex.
+    """WhatsApp's key as stored (and digested for the audit log): the 64 hex digits
+    or a key file's bytes, in lower-case hex.
 
     Raises:
         UserError: not a key WhatsApp writes (the message never quotes it).
@@ -58,7 +60,8 @@ def _whatsapp_key(value: str) -> str:
 
     if value.startswith("@"):
         try:
-            value = Path(value[1:]).expanduser().read_bytes().hex()
+            with Path(value[1:]).expanduser().open("rb") as f:
+                value = f.read(KEY_FILE_LIMIT + 1).hex()  # key files are a few bytes
         except OSError as exc:
             raise UserError(
                 f"--key whatsapp=@FILE: cannot read {value[1:]}: {exc.strerror}"
@@ -91,6 +94,22 @@ def backup_password(prompt: bool, from_stdin: bool) -> dict[str, str]:
     if not secret:
         raise UserError("the backup password is empty")
     return {PASSWORD: secret}
+
+
+def password_warning(kind: str, path: str, keys: dict[str, str]) -> str | None:
+    """What the examiner should hear at once about a backup password given to a
+    source: it does not open the backup, or the source is no backup."""
+    from pathlib import Path
+
+    from unseen.phones.sources.ios_backup import AppleBackupSource, password_problem
+
+    password = keys.get(PASSWORD)
+    if password is None:
+        return None
+    if kind != AppleBackupSource.NAME:
+        return f"--password is for an iOS backup folder; this source is {kind}: not used"
+    problem = password_problem(Path(path), password)
+    return f"{problem}; the backup is recorded as not examined" if problem else None
 
 
 def store_keys(case: Case, spec: SourceSpec, keys: dict[str, str], user: str) -> None:

@@ -161,6 +161,24 @@ class AppleBackupSource(FolderSource):
         return self._opened
 
 
+def password_problem(root: Path, password: str) -> str | None:
+    """Why ``password`` will not open the backup at ``root`` (None: it opens it), so
+    that ``unseen add`` can say so at once rather than after processing."""
+    info = _manifest_plist(root)
+    if not (isinstance(info, dict) and info.get("IsEncrypted")):
+        return "the backup is not encrypted: its password is not needed"
+    bag = info.get("BackupKeyBag")
+    if not isinstance(bag, bytes):
+        return f"{NOT_OPENED}: Manifest.plist has no BackupKeyBag (before iOS 10.2)"
+    try:
+        unlock(parse_keybag(bag), password.encode("utf-8"))
+    except WrongPassword:
+        return WRONG_PASSWORD
+    except DamagedKeybag as exc:
+        return f"{NOT_OPENED}: {exc}"
+    return None
+
+
 def _decrypted_entry(entry: Entry, named: ManifestFile) -> Entry:
     """A stored file as its plaintext: the size Manifest.db records, when the
     ciphertext holds that much."""
