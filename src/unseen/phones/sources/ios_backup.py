@@ -40,7 +40,7 @@ from unseen.phones.crypto.ios_backup_keys import (
 )
 from unseen.sources.base import SOURCES
 from unseen.sources.folder import FolderSource
-from unseen.sources.streams import binary
+from unseen.sources.streams import binary, open_readonly
 
 ENCRYPTED = "encrypted backup, not examined: give --password"
 WRONG_PASSWORD = "encrypted backup: wrong password"
@@ -77,14 +77,13 @@ class _Opened:
 class AppleBackupSource(FolderSource):
     NAME = "apple_backup"
     DESCRIPTION = "an iTunes/Finder iOS backup folder, items under their domain paths"
+    _opened: _Opened | None = None  # worked out on first use, in each process
 
     @classmethod
     def detect(cls, path: Path) -> bool:
         return path.is_dir() and all(
             (path / name).is_file() for name in ("Manifest.db", "Manifest.plist", "Info.plist")
         )
-
-    _opened: _Opened | None = None
 
     def entries(self) -> Iterator[Entry]:
         opened = self._open_backup()
@@ -219,7 +218,7 @@ def _open_backup(root: Path, password: str | None) -> _Opened:
         return _Opened({}, f"{NOT_OPENED}: {exc}")
     try:
         manifest = read_manifest(root / "Manifest.db", key)
-        with CbcReader((root / "Manifest.db").open("rb"), key, None) as plain:
+        with CbcReader(open_readonly(root / "Manifest.db"), key, None) as plain:
             size = plain.size
     except (OSError, sqlite3.DatabaseError) as exc:
         return _Opened({}, f"{NOT_OPENED}: Manifest.db not decrypted: {exc}")
@@ -243,7 +242,7 @@ def read_manifest(path: Path, key: bytes | None = None) -> dict[str, ManifestFil
         if key is None:
             shutil.copyfile(path, copy)
         else:
-            with CbcReader(path.open("rb"), key, None) as plain, copy.open("xb") as out:
+            with CbcReader(open_readonly(path), key, None) as plain, copy.open("xb") as out:
                 shutil.copyfileobj(plain, out, 1024 * 1024)
         conn = sqlite3.connect(copy.as_uri() + "?mode=ro", uri=True)
         conn.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
