@@ -14,15 +14,9 @@ from dataclasses import replace
 
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.core.locator import Locator
 from unseen.sources.base import open_source
-from unseen.sources.containers import (
-    Limits,
-    depth,
-    find_reader,
-    listed,
-    nest,
-    nested_path,
-)
+from unseen.sources.containers import Limits, find_reader, listed, located, nested_path
 from unseen.sources.media import NOT_EXAMINED, not_examined
 from unseen.sources.streams import random_access
 
@@ -63,7 +57,8 @@ class ContainerAnalyser(FileAnalyser):
             # Named like a disk image or archive, read as none: say so, never stay silent.
             raise not_examined(f"named {suffix} but its content is no format unseen reads")
         limits = Limits.from_settings(ctx.settings)
-        if depth(ctx.task.locator) >= limits.max_depth:
+        container = Locator.parse(ctx.task.locator)
+        if container.depth >= limits.max_depth:
             raise not_examined(
                 f"containers nested {limits.max_depth} deep (limit max_container_depth): "
                 "members not listed"
@@ -86,13 +81,8 @@ class ContainerAnalyser(FileAnalyser):
         children = ctx.record.children
         try:
             for entry in listed(reader, limits):
-                children.append(
-                    replace(
-                        entry,
-                        path=nested_path(task.path, entry.path),
-                        locator=nest(task.locator, reader.NAME, entry.locator),
-                    )
-                )
+                member = located(entry, reader.NAME, container)
+                children.append(replace(member, path=nested_path(task.path, entry.path)))
         finally:
             for problem in reader.errors:
                 ctx.record.error(self.NAME, problem)

@@ -1,8 +1,8 @@
 """ZIP and TAR (plain, gzip, bzip2, xz) archives, read with the standard library.
 
-Members are addressed ``<index>:<name>`` (ZIP, central-directory order) and
-``<header offset>:<name>`` (TAR), so members sharing a name stay distinct; the name is
-checked again on opening. Nothing is extracted: members are streamed.
+Members are addressed by ``ArchiveMember(index, name)`` (ZIP, central-directory order)
+and ``TarMember(header offset, name)`` (TAR), so members sharing a name stay distinct;
+the name is checked again on opening. Nothing is extracted: members are streamed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
 from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.core.locator import Address, ArchiveMember, TarMember, expect
 from unseen.core.models import Entry
 from unseen.sources.containers import (
     CONTAINERS,
@@ -30,22 +31,6 @@ from unseen.sources.containers import (
 
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
 _UT_EXTRA = 0x5455  # "extended timestamp" extra field: UTC Unix times
-
-
-def split_member(member: bytes) -> tuple[int, str]:
-    """``<number>:<name>`` as (number, name).
-
-    Raises:
-        OSError: the member address is malformed.
-    """
-    number, sep, name = member.partition(b":")
-    if not sep or not number.isdigit():
-        raise OSError("malformed archive member address")
-    return int(number), name.decode("utf-8", "surrogateescape")
-
-
-def address(number: int, name: str) -> bytes:
-    return f"{number}:{name}".encode("utf-8", "surrogateescape")
 
 
 def _zip_mtime(extra: bytes) -> float | None:
@@ -95,7 +80,7 @@ class ZipReader(ContainerReader):
                 errors += ("symbolic link stored as a member; not followed",)
             entry = Entry(
                 shown,
-                address(index, info.filename),
+                ArchiveMember(index, info.filename).encode(),
                 kind=kind,
                 size=info.file_size,
                 mtime=_zip_mtime(info.extra),
@@ -103,8 +88,9 @@ class ZipReader(ContainerReader):
             )
             yield Member(entry, packed=info.compress_size, encrypted=bool(info.flag_bits & 1))
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        index, name = split_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        at = expect(member, ArchiveMember)
+        index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:
             raise OSError("no such member in the ZIP archive")
         info = self.infos[index]
@@ -207,7 +193,7 @@ class TarReader(ContainerReader):
             errors += ("not a regular file (device or FIFO); no content",)
         return Entry(
             shown,
-            address(info.offset, info.name),
+            TarMember(info.offset, info.name).encode(),
             kind=kind,
             size=info.size if kind == "file" else None,
             mtime=float(info.mtime),
@@ -215,8 +201,9 @@ class TarReader(ContainerReader):
             errors=errors,
         )
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        offset, name = split_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        at = expect(member, TarMember)
+        offset, name = at.offset, at.name
         try:
             cast(BinaryIO, self.tar.fileobj).seek(offset)
             info = tarfile.TarInfo.fromtarfile(self.tar)

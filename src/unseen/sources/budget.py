@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, and_, func, select, update
 
+from unseen.core.locator import Hop, Locator, LocatorError
 from unseen.core.models import Entry, FileRecord
-from unseen.sources.containers import CONTAINERS, Limits, split_locator
+from unseen.sources.containers import CONTAINERS, Limits
 from unseen.store import schema as s
 
 ANALYSER = "containers"
@@ -40,13 +41,13 @@ class Spent:
 def _expands(entry: Entry) -> bool:
     """Whether the entry is a member of an archive (its last hop's reader has bomb limits)."""
     try:
-        _, hops = split_locator(entry.locator)
-    except ValueError:
+        at = Locator.parse(entry.locator)
+    except LocatorError:
         return False
-    if not hops:
+    if not isinstance(at, Hop):
         return False
     try:
-        return CONTAINERS.get(hops[-1][0]).BOMB_LIMITS
+        return CONTAINERS.get(at.fmt).BOMB_LIMITS
     except KeyError:
         return False
 

@@ -1,17 +1,12 @@
 """Containers: evidence that holds more evidence (archives, disk images, E01 files).
 
-**Nested locators.** An item inside a container is addressed by its container's
-locator followed by one *hop*::
-
-    locator = container_locator + b"\\x00" + FORMAT + b":" + escape(member)
-
-``FORMAT`` names the container reader that opens the hop (``zip``, ``tar``, ``7z``,
-``rar``, ``disk``, ``ewf``); ``member`` is that reader's own address of the member
-(for archives ``<index>:<name>``, for disk images ``f<fs offset>:i<inode>``...). In
-``escape`` the bytes 0x01 and 0x00 become ``01 31`` and ``01 30``, so a hop never holds
-a raw 0x00 and the separators are unambiguous. The first part (before any 0x00) is the
-source's own locator, opaque to everything here. A member's display path is its
-container's path, ``!``, and the member's path: ``p2/Users/jo/a.zip!photos/x.jpg``.
+**Nested locators.** An item inside a container is addressed by a typed locator
+(``core.locator``): its container's locator and one *hop* naming the container reader
+that opens it (``zip``, ``tar``, ``7z``, ``rar``, ``disk``, ``ewf``, ``vdisk``) and that
+reader's typed address of the member (``ArchiveMember``, ``FsEntry``...). Readers list
+members with their address bytes and open them from the typed address. A member's
+display path is its container's path, ``!``, and the member's path:
+``p2/Users/jo/a.zip!photos/x.jpg``.
 
 **Readers.** Each format is a ``ContainerReader`` registered in ``CONTAINERS``: it
 ``sniff``s content, lists ``members`` and opens one member as a read-only stream.
@@ -27,69 +22,78 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO, ClassVar
 
+from unseen.core.locator import (
+    SEP,
+    Address,
+    Hop,
+    Locator,
+    LocatorError,
+    Root,
+    address_of,
+    escape,
+    join,
+    split,
+    unescape,
+)
 from unseen.core.models import Entry
 from unseen.core.registry import Registry
 from unseen.core.settings import Settings
 from unseen.sources.media import Siblings
 from unseen.sources.streams import random_access
 
-SEP = b"\x00"
 # Readers kept open per process (the members of one container arrive together).
 OPEN_READERS = 8
 ENCRYPTED = "encrypted: content not readable"
 
 
-def _escape(raw: bytes) -> bytes:
-    return raw.replace(b"\x01", b"\x011").replace(b"\x00", b"\x010")
-
-
-_UNESCAPE = re.compile(rb"\x01(.)", re.DOTALL)
-
-
-def _unescape(raw: bytes) -> bytes:
-    def one(m: re.Match[bytes]) -> bytes:
-        if m[1] not in (b"0", b"1"):
-            raise ValueError("malformed locator escape")
-        return b"\x00" if m[1] == b"0" else b"\x01"
-
-    return _UNESCAPE.sub(one, raw)
-
-
+# The untyped byte framing of locators, for code and tests that only need the bytes.
 def nest(container_locator: bytes, fmt: str, member: bytes) -> bytes:
-    """The locator of ``member`` inside the item at ``container_locator``."""
-    return container_locator + SEP + fmt.encode("ascii") + b":" + _escape(member)
+    """The locator of ``member`` (address bytes) inside the item at ``container_locator``."""
+    return join(container_locator, [(fmt, member)])
 
 
 def top_locator(member: bytes) -> bytes:
     """The source-level locator of a member, for sources that are containers."""
-    return _escape(member)
+    return escape(member)
 
 
 def top_member(locator: bytes) -> bytes:
     """Inverse of ``top_locator``."""
-    return _unescape(locator)
+    return unescape(locator)
 
 
 def split_locator(locator: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """The source's own locator and the ``(format, member)`` hops after it.
+    """The source's own locator and the ``(format, member bytes)`` hops after it.
 
     Raises:
-        ValueError: the locator is malformed.
+        ValueError: the locator is malformed (``LocatorError``).
     """
-    first, *rest = locator.split(SEP)
-    return first, [_hop(part) for part in rest]
-
-
-def _hop(part: bytes) -> tuple[str, bytes]:
-    fmt, sep, member = part.partition(b":")
-    if not sep or not fmt.isalnum():
-        raise ValueError("malformed locator hop")
-    return fmt.decode("ascii"), _unescape(member)
+    return split(locator)
 
 
 def depth(locator: bytes) -> int:
     """How many containers deep an item lies (0: listed by its source)."""
     return locator.count(SEP)
+
+
+def located(entry: Entry, fmt: str, container: Locator | None) -> Entry:
+    """A member listed by a ``fmt`` reader, with its full locator: one hop below
+    ``container``, or (None) the root of a source that is itself the container.
+
+    A member address the format does not state (a reader bug) is kept as the bytes the
+    reader gave, and the item says why its content will not open.
+    """
+    try:
+        member = address_of(fmt, entry.locator)
+    except LocatorError as exc:
+        if container is None:
+            raw = top_locator(entry.locator)
+        else:
+            raw = nest(container.to_bytes(), fmt, entry.locator)
+        problem = f"member address not understood ({exc}); content not read"
+        return replace(entry, locator=raw, kind="other", errors=(*entry.errors, problem))
+    at = Root.around(member) if container is None else container.child(fmt, member)
+    return replace(entry, locator=at.to_bytes())
 
 
 def nested_path(container_path: str, member_path: str) -> str:
@@ -165,11 +169,12 @@ class ContainerReader(ABC):
         """Every member, in a stable order, with member-relative paths and locators."""
 
     @abstractmethod
-    def open_member(self, member: bytes) -> BinaryIO:
-        """A read-only stream of one member's content.
+    def open_member(self, member: Address) -> BinaryIO:
+        """A read-only stream of one member's content, from its typed address.
 
         Raises:
-            OSError: the member cannot be read (encrypted, unsupported method...).
+            OSError: the member cannot be read (encrypted, unsupported method...), or
+                the address is not one of this format (``LocatorError``).
         """
 
 
@@ -289,16 +294,22 @@ class ReaderCache:
     ) -> None:
         self._open_top = open_top
         self._siblings = siblings
-        self._readers: OrderedDict[tuple[bytes, str], ContainerReader] = OrderedDict()
+        self._readers: OrderedDict[tuple[Locator, str], ContainerReader] = OrderedDict()
 
     def open(self, locator: bytes) -> BinaryIO:
-        container, sep, last = locator.rpartition(SEP)
-        if not sep:
-            return self._open_top(locator)
-        fmt, member = _hop(last)
-        return self.reader(container, fmt).open_member(member)
+        """The content of the item at stored ``locator``.
 
-    def reader(self, container: bytes, fmt: str) -> ContainerReader:
+        Raises:
+            OSError: unreadable, or the bytes are no locator (``LocatorError``).
+        """
+        return self.open_at(Locator.parse(locator))
+
+    def open_at(self, locator: Locator) -> BinaryIO:
+        if isinstance(locator, Hop):
+            return self.reader(locator.parent, locator.fmt).open_member(locator.member)
+        return self._open_top(locator.root.raw)
+
+    def reader(self, container: Locator, fmt: str) -> ContainerReader:
         """The open reader of format ``fmt`` over the item at ``container``."""
         key = (container, fmt)
         found = self._readers.get(key)
@@ -309,8 +320,8 @@ class ReaderCache:
             cls = CONTAINERS.get(fmt)
         except KeyError:
             raise OSError(f"unknown container format {fmt!r} in locator") from None
-        beside = self._siblings(container) if self._siblings else None
-        reader = cls.open_with(random_access(self.open(container)), beside)
+        beside = self._siblings(container.to_bytes()) if self._siblings else None
+        reader = cls.open_with(random_access(self.open_at(container)), beside)
         self._readers[key] = reader
         while len(self._readers) > OPEN_READERS:
             self._readers.popitem(last=False)

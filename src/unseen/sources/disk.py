@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
 from unseen.sources.media import find_media
 
@@ -87,8 +88,8 @@ class DiskReader(ContainerReader):
         finally:
             self.errors.extend(self.disk.errors)
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        return self.disk.open_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        return self.disk.open_member(expect(member, DiskAddress))
 
 
 CONTAINERS.register(DiskReader)

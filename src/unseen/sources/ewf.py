@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import IO, Any, BinaryIO
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
 from unseen.sources.ewfread import EwfMedia, Unsupported
 from unseen.sources.streams import PositionalStream, binary
@@ -125,8 +126,8 @@ class EwfReader(ContainerReader):
             self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media))
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        return self.disk.open_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        return self.disk.open_member(expect(member, DiskAddress))
 
 
 CONTAINERS.register(EwfReader)

@@ -2,8 +2,8 @@
 
 Each is recognised by its content. The file (every segment) is opened read-only,
 with ``O_NOATIME`` where allowed, and read through a container reader; the locators
-of its entries are the reader's member addresses (escaped, see
-``sources.containers``). Split raw images are named ``<name>.001``, ``.002``...;
+of its entries are the reader's member addresses, escaped (``core.locator.Root``).
+Split raw images are named ``<name>.001``, ``.002``...;
 E01 sets are found by libewf (``.E01``, ``.E02``...).
 """
 
@@ -14,21 +14,14 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from unseen.core.errors import EvidenceError, UnseenError
+from unseen.core.locator import Root
 from unseen.core.models import Entry, SourceSpec
 from unseen.sources.base import SOURCES, Source
-from unseen.sources.containers import (
-    ContainerReader,
-    Limits,
-    find_reader,
-    listed,
-    top_locator,
-    top_member,
-)
+from unseen.sources.containers import ContainerReader, Limits, find_reader, listed, located
 from unseen.sources.crypt import find_crypt
 from unseen.sources.disk import DiskReader, sniff_disk
 from unseen.sources.ewf import MAGIC, EwfReader
@@ -121,7 +114,7 @@ class FileContainerSource(Source):
             reader = self.reader
             limits = Limits.from_settings(self.settings)
             for entry in listed(reader, limits):
-                yield replace(entry, locator=top_locator(entry.locator))
+                yield located(entry, reader.NAME, None)
             problems = reader.errors
         except UnseenError as exc:
             problems = [str(exc), *(self._reader.errors if self._reader else [])]
@@ -134,7 +127,7 @@ class FileContainerSource(Source):
     def _open_top(self, locator: bytes) -> BinaryIO:
         if not locator:
             raise OSError("the evidence itself has no content item")
-        return self.reader.open_member(top_member(locator))
+        return self.reader.open_member(Root(locator).member(self.reader.NAME))
 
     def close(self) -> None:
         super().close()

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from unseen.core.locator import Locator, LocatorError, Root
 from unseen.core.models import Entry
 from unseen.core.paths import display_name, join
 from unseen.sources.base import SOURCES, Source
-from unseen.sources.containers import SEP
 from unseen.sources.media import Siblings
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -168,7 +168,10 @@ class FolderSource(Source):
 
     def siblings(self, locator: bytes) -> Siblings | None:
         """Files beside an item listed here, opened as any item is (never a link)."""
-        if SEP in locator:
+        try:
+            if not isinstance(Locator.parse(locator), Root):
+                return None  # inside a container: no folder beside it
+        except LocatorError:
             return None
         folder = locator.rpartition(b"/")[0]
 

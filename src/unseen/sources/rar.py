@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, cast
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import Address, ArchiveMember, expect
 from unseen.core.models import Entry
-from unseen.sources.archives import address, split_member
 from unseen.sources.containers import (
     CONTAINERS,
     ENCRYPTED,
@@ -66,15 +66,16 @@ class RarReader(ContainerReader):
             mtime = info.mtime.timestamp() if info.mtime and info.mtime.tzinfo else None
             entry = Entry(
                 shown,
-                address(index, info.filename or ""),
+                ArchiveMember(index, info.filename or "").encode(),
                 size=info.file_size,
                 mtime=mtime,
                 errors=errors,
             )
             yield Member(entry, packed=info.compress_size, encrypted=info.needs_password())
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        index, name = split_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        at = expect(member, ArchiveMember)
+        index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:
             raise OSError("no such member in the RAR archive")
         info = self.infos[index]

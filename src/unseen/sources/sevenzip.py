@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, cast
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import Address, ArchiveMember, expect
 from unseen.core.models import Entry
-from unseen.sources.archives import address, split_member
 from unseen.sources.containers import (
     CONTAINERS,
     ENCRYPTED,
@@ -78,7 +78,7 @@ class SevenZipReader(ContainerReader):
             mtime = info.creationtime.timestamp() if info.creationtime else None
             entry = Entry(
                 shown,
-                address(index, info.filename),
+                ArchiveMember(index, info.filename).encode(),
                 size=info.uncompressed,
                 mtime=mtime,
                 errors=errors,
@@ -86,8 +86,9 @@ class SevenZipReader(ContainerReader):
             # Members of a solid block after the first have no packed size of their own.
             yield Member(entry, packed=info.compressed, encrypted=self.encrypted)
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        index, name = split_member(member)
+    def open_member(self, member: Address) -> BinaryIO:
+        at = expect(member, ArchiveMember)
+        index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:
             raise OSError("no such member in the 7z archive")
         if self.encrypted:

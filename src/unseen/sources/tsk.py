@@ -6,7 +6,6 @@ See ``sources.disk`` for what is listed and how members are addressed.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import BinaryIO
@@ -14,6 +13,15 @@ from typing import BinaryIO
 import pytsk3
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import (
+    Carved,
+    Decrypted,
+    DiskAddress,
+    FsEntry,
+    LocatorError,
+    Unallocated,
+    Volume,
+)
 from unseen.core.models import Entry
 from unseen.sources.carving import carve
 from unseen.sources.containers import Limits, Member
@@ -22,9 +30,6 @@ from unseen.sources.streams import PositionalStream, Slice, binary
 from unseen.sources.tskwalk import walk
 from unseen.sources.unalloc import unallocated
 
-_ADDRESS = re.compile(rb"f(\d+):i(\d+)(?::a(\d+)-(\d+))?(?::n\d+)?")
-_CARVED = re.compile(rb"c(\d+):(\d+)")
-_DECRYPTED = re.compile(rb"e(\d+)/(.+)", re.DOTALL)
 
 
 def overlaps(volumes: list[tuple[str, int, int, str]]) -> list[str]:
@@ -140,7 +145,7 @@ class TskDisk:
             problem = f"no file system The Sleuth Kit can read ({what})"
             if prefix:
                 yield Member(
-                    Entry(prefix.rstrip("/"), b"v%d" % offset, "other", errors=(problem,))
+                    Entry(prefix.rstrip("/"), Volume(offset).encode(), "other", errors=(problem,))
                 )
             return False
         yield from walk(fs, offset, prefix)
@@ -157,15 +162,17 @@ class TskDisk:
             inner = self.decrypted(offset, crypt, volume_name(prefix), length)
             for member in inner.members(limits):  # streamed: a volume may hold millions
                 entry = member.entry
-                located = replace(
-                    entry, path=prefix + entry.path, locator=b"e%d/" % offset + entry.locator
-                )
+                try:
+                    inside = Decrypted(offset, DiskAddress.decode(entry.locator)).encode()
+                except LocatorError:  # kept as given: the item records it cannot open
+                    inside = b"e%d/" % offset + entry.locator
+                located = replace(entry, path=prefix + entry.path, locator=inside)
                 yield replace(member, entry=located)
         except EvidenceError as exc:
             message = str(exc)
             if not message.startswith("not examined"):
                 message = f"not examined: decrypted {crypt.LABEL} volume: {message}"
-            yield Member(Entry(where, b"v%d" % offset, "other", errors=(message,)))
+            yield Member(Entry(where, Volume(offset).encode(), "other", errors=(message,)))
         finally:
             self.errors.extend(inner_errors(self._decrypted.get(offset)))
 
@@ -187,45 +194,41 @@ class TskDisk:
         ranges = unallocated(fs, self.read, offset)
         if ranges is None:
             problem = "unallocated space not carved: no allocation map read for this file system"
-            yield Member(Entry(space, b"v%d:u" % offset, "other", errors=(problem,)))
+            yield Member(Entry(space, Unallocated(offset).encode(), "other", errors=(problem,)))
             return
         for start, length in ranges:
             for at, size, ext in carve(self.read, start, length, limits.max_carved):
                 entry = Entry(
                     f"{space}/carved-{at}.{ext}",
-                    b"c%d:%d" % (at, size),
+                    Carved(at, size).encode(),
                     size=size,
                     carved=True,
                     offset=at,
                 )
                 yield Member(entry)
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        inside = _DECRYPTED.fullmatch(member)
-        if inside:
-            offset = int(inside[1])
+    def open_member(self, member: DiskAddress) -> BinaryIO:
+        if isinstance(member, Decrypted):
             for prefix, at, length, _ in self.volumes():
-                crypt = find_crypt(self.read(at, 4096)) if at == offset else None
+                crypt = find_crypt(self.read(at, 4096)) if at == member.offset else None
                 if crypt is not None:
                     try:
                         disk = self.decrypted(at, crypt, volume_name(prefix), length)
                     except EvidenceError as exc:
                         raise OSError(str(exc)) from None
-                    return disk.open_member(inside[2])
+                    return disk.open_member(member.inner)
             raise OSError("no encrypted volume at this disk address")
-        carved = _CARVED.fullmatch(member)
-        if carved:
-            at, size = int(carved[1]), int(carved[2])
+        if isinstance(member, Carved):
+            at, size = member.offset, member.length
             return binary(Slice(self.stream, at, min(size, max(0, self.size - at))))
-        found = _ADDRESS.fullmatch(member)
-        if not found:
+        if not isinstance(member, FsEntry):
             raise OSError("no content at this disk address")
-        fs = self.fs(int(found[1]))
-        handle = fs.open_meta(inode=int(found[2]))
-        if found[3] is None:
+        fs = self.fs(member.fs_offset)
+        handle = fs.open_meta(inode=member.inode)
+        if member.attr is None:
             meta = handle.info.meta
             return binary(TskStream(handle, int(meta.size) if meta else 0, None))
-        kind, ident = int(found[3]), int(found[4])
+        kind, ident = member.attr
         for attr in handle:
             if int(attr.info.type) == kind and int(attr.info.id) == ident:
                 return binary(TskStream(handle, int(attr.info.size), (kind, ident)))

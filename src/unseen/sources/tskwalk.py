@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytsk3
 
+from unseen.core.locator import FsEntry, Unlisted
 from unseen.core.models import Entry
 from unseen.core.paths import display_name
 from unseen.sources.containers import Member
@@ -39,11 +41,14 @@ WIPED = (
 )
 NO_META = "deleted: no metadata survives; content not recoverable"
 
+# How often each address was listed in one walk (hard links, reused metadata).
+Seen = dict[FsEntry | Unlisted, int]
+
 
 def walk(fs: pytsk3.FS_Info, fs_offset: int, prefix: str) -> Iterator[Member]:
     """Every file of the file system at ``fs_offset``, paths starting with ``prefix``."""
     ntfs = int(fs.info.ftype) == _NTFS
-    seen: dict[bytes, int] = {}
+    seen: Seen = {}
     entered: set[int] = {int(fs.info.root_inum)}
     try:
         root = fs.open_dir(inode=int(fs.info.root_inum))
@@ -93,9 +98,9 @@ def _hidden(raw: bytes, kind: int | None, meta: object, ntfs_root: bool) -> bool
     return raw.endswith(b"(Volume Label Entry)") and not getattr(meta, "size", 1)
 
 
-def _problem(seen: dict[bytes, int], path: str, message: str) -> Member:
+def _problem(seen: Seen, path: str, message: str) -> Member:
     where = path.rstrip("/") or "."
-    return Member(Entry(where, _unique(seen, b"d" + where.encode()), "dir", errors=(message,)))
+    return Member(Entry(where, _unique(seen, Unlisted(where)), "dir", errors=(message,)))
 
 
 def _children(
@@ -123,11 +128,11 @@ def _file(
     fs_offset: int,
     deleted: bool,
     ntfs: bool,
-    seen: dict[bytes, int],
+    seen: Seen,
 ) -> Iterator[Member]:
     meta = handle.info.meta
     if meta is None:
-        locator = _unique(seen, b"f%d:i%d" % (fs_offset, meta_addr))
+        locator = _unique(seen, FsEntry(fs_offset, meta_addr))
         yield Member(Entry(path, locator, "other", deleted=deleted, errors=(NO_META,)))
         return
     errors: list[str] = []
@@ -142,7 +147,7 @@ def _file(
         errors.append("not a regular file (device, FIFO or socket); content not read")
     elif deleted and not meta.size:
         errors.append(WIPED)
-    address = b"f%d:i%d" % (fs_offset, int(meta.addr))
+    address = FsEntry(fs_offset, int(meta.addr))
     yield Member(
         Entry(
             path,
@@ -162,14 +167,14 @@ def _file(
 
 
 def _streams(
-    handle: pytsk3.File, address: bytes, path: str, deleted: bool, seen: dict[bytes, int]
+    handle: pytsk3.File, address: FsEntry, path: str, deleted: bool, seen: Seen
 ) -> Iterator[Member]:
     """NTFS alternate data streams (named $DATA attributes) as ``file:stream`` items."""
     for attr in handle:
         name = attr.info.name
         if int(attr.info.type) == _NTFS_DATA and name:
             stream = display_name(bytes(name))[0]
-            ads = address + b":a%d-%d" % (_NTFS_DATA, int(attr.info.id))
+            ads = replace(address, attr=(_NTFS_DATA, int(attr.info.id)))
             entry = Entry(
                 f"{path}:{stream}", _unique(seen, ads), size=int(attr.info.size), deleted=deleted
             )
@@ -180,8 +185,8 @@ def _time(seconds: int, nano: int) -> float | None:
     return seconds + nano / 1e9 if seconds else None
 
 
-def _unique(seen: dict[bytes, int], address: bytes) -> bytes:
-    """The address itself the first time, then ``address:n2``, ``address:n3``..."""
+def _unique(seen: Seen, address: FsEntry | Unlisted) -> bytes:
+    """The address itself the first time, then with ``nth`` 2, 3... (``:n2``, ``:n3``)."""
     count = seen.get(address, 0) + 1
     seen[address] = count
-    return address if count == 1 else address + b":n%d" % count
+    return (address if count == 1 else replace(address, nth=count)).encode()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from unseen.core.errors import EvidenceError, WrongFormat
+from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.base import SOURCES
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
 from unseen.sources.files import FileContainerSource, head_of
@@ -63,8 +64,9 @@ class VirtualDiskReader(ContainerReader):
             self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media, self.what))
 
-    def open_member(self, member: bytes) -> BinaryIO:
-        return binary(Undamaged(self.disk.open_member(member), self.media, self.what))
+    def open_member(self, member: Address) -> BinaryIO:
+        inner = self.disk.open_member(expect(member, DiskAddress))
+        return binary(Undamaged(inner, self.media, self.what))
 
 
 class Undamaged(io.RawIOBase):
