@@ -87,6 +87,7 @@ BUILTIN_MODULES = (
     "unseen.phones.parsers.android_media",
     "unseen.phones.parsers.ios_containers",
     "unseen.phones.parsers.kik_ios",
+    "unseen.phones.parsers.telegram_android",
     "unseen.phones.parsers.devices",
     "unseen.phones.stage",
     "unseen.reports.internet",

@@ -196,6 +196,27 @@ CREATE TABLE ZKIKUSER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
   ZSTATUS VARCHAR, ZUSERNAME VARCHAR, ZCONTENTLINKSPROTODATA BLOB);
 """
 
+# Telegram for Android ``files/cache4.db`` (MessagesStorage): the tables its parser reads.
+TELEGRAM_DDL = """
+CREATE TABLE users(uid INTEGER PRIMARY KEY, name TEXT, status INTEGER, data BLOB);
+CREATE TABLE chats(uid INTEGER PRIMARY KEY, name TEXT, data BLOB);
+CREATE TABLE enc_chats(uid INTEGER PRIMARY KEY, user INTEGER, name TEXT, data BLOB, g BLOB,
+  authkey BLOB, ttl INTEGER, layer INTEGER, seq_in INTEGER, seq_out INTEGER,
+  use_count INTEGER, exchange_id INTEGER, key_date INTEGER, fprint INTEGER, fauthkey BLOB,
+  khash BLOB, in_seq_no INTEGER, admin_id INTEGER, mtproto_seq INTEGER);
+CREATE TABLE messages_v2(mid INTEGER, uid INTEGER, read_state INTEGER, send_state INTEGER,
+  date INTEGER, data BLOB, out INTEGER, ttl INTEGER, media INTEGER, replydata BLOB,
+  imp INTEGER, mention INTEGER, forwards INTEGER, replies_data BLOB, thread_reply_id INTEGER,
+  is_channel INTEGER, reply_to_message_id INTEGER, custom_params BLOB, group_id INTEGER,
+  reply_to_story_id INTEGER, PRIMARY KEY(mid, uid));
+CREATE INDEX uid_mid_read_out_idx_messages_v2 ON messages_v2(uid, mid, read_state, out);
+CREATE TABLE dialogs(did INTEGER PRIMARY KEY, date INTEGER, unread_count INTEGER,
+  last_mid INTEGER, inbox_max INTEGER, outbox_max INTEGER, last_mid_i INTEGER,
+  unread_count_i INTEGER, pts INTEGER, date_i INTEGER, pinned INTEGER, flags INTEGER,
+  folder_id INTEGER, data BLOB, unread_reactions INTEGER, last_mid_group INTEGER,
+  ttl_period INTEGER);
+"""
+
 # WhatsApp for Android before 2022: one ``messages`` table keyed by the chat's JID.
 MSGSTORE_LEGACY_DDL = """
 CREATE TABLE messages (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT NOT NULL,
