@@ -39,9 +39,10 @@ def _plain_database(root: Path) -> bytes:
     shutil.copyfile(root / WA_DB / "msgstore.db-wal", work / "msgstore.db-wal")
     conn = sqlite3.connect(work / "msgstore.db")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
+    # The file stays in WAL mode (header bytes 18-19), as the app's copy of it does.
     data = (work / "msgstore.db").read_bytes()
+    assert data[18:20] == b"\x02\x02"
     shutil.rmtree(work)
     return data
 

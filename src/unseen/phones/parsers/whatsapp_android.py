@@ -394,8 +394,9 @@ def _keys(ctx: ParseContext) -> list[bytes]:
 
 @contextmanager
 def _open_plain(path: Path) -> Iterator[sqlite3.Connection]:
-    """The decrypted database (a private scratch file), opened as evidence copies are."""
-    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    """The decrypted database (a private scratch file), opened as evidence copies are:
+    writable by SQLite (a WAL-mode file needs its shared memory), not by statements."""
+    conn = sqlite3.connect(path.as_uri(), uri=True)
     conn.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
     try:
         conn.execute("PRAGMA query_only = ON")
