@@ -243,3 +243,18 @@ def test_key_file_in_an_archive_of_the_extraction(tmp_path: Path) -> None:
     (row,) = _coverage(case)
     assert row[1:] == ("whatsapp_android_crypt", "ok", 6, [])
     assert row[0] == f"extraction.zip!{BACKUPS}/msgstore.db.crypt14"
+
+
+def test_header_layouts() -> None:
+    """The IV is found in crypt14's and crypt15's protobuf headers whatever else a later
+    app version adds to them, and at crypt14's fixed offsets when there is none."""
+    from unseen.phones.crypto.whatsapp_keys import Header, read_header
+
+    iv = bytes(range(16))
+    later = bytes.fromhex("2d01020304") + bytes.fromhex("310102030405060708")  # fixed32/64
+    proto = bytes.fromhex("0801") + b"\x1a\x12\x0a\x10" + iv + later
+    assert read_header(bytes([len(proto), 1]) + proto + b"\x00" * 300)[0] == Header(
+        iv, 2 + len(proto)
+    )
+    fixed = b"\xff" * 67 + iv + b"\x00" * 200
+    assert read_header(fixed) == [Header(iv, 191)]

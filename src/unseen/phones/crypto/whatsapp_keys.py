@@ -143,10 +143,11 @@ def _iv(fields: dict[int, list[bytes | int]]) -> bytes | None:
 
 
 def _proto(data: bytes) -> dict[int, list[bytes | int]]:
-    """Protobuf wire format, varint and length-delimited fields only.
+    """Protobuf wire format: varint and length-delimited fields kept, fixed-size ones
+    skipped (a later app version may add any).
 
     Raises:
-        ValueError: anything else, or a field running past the end.
+        ValueError: a group or unknown wire type, or a field running past the end.
     """
     out: dict[int, list[bytes | int]] = {}
     pos = 0
@@ -162,6 +163,10 @@ def _proto(data: bytes) -> dict[int, list[bytes | int]]:
                 raise ValueError("field runs past the end")
             out.setdefault(number, []).append(data[pos : pos + size])
             pos += size
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            if pos > len(data):
+                raise ValueError("field runs past the end")
         else:
             raise ValueError(f"unexpected wire type {wire}")
     return out
