@@ -10,8 +10,6 @@ under a member's name.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from unseen.analysis.base import ANALYSERS, FileAnalyser, ItemContext
 from unseen.core.errors import EvidenceError, WrongFormat
 from unseen.core.locator import Locator
@@ -81,8 +79,8 @@ class ContainerAnalyser(FileAnalyser):
         children = ctx.record.children
         try:
             for entry in listed(reader, limits):
-                member = located(entry, reader.NAME, container)
-                children.append(replace(member, path=nested_path(task.path, entry.path)))
+                shown = nested_path(task.path, entry.path)
+                children.append(located(entry, reader.NAME, container, shown))
         finally:
             for problem in reader.errors:
                 ctx.record.error(self.NAME, problem)

@@ -448,9 +448,9 @@ class Locator(ABC):
             at = at.parent
         return found[::-1]
 
+    @abstractmethod
     def to_bytes(self) -> bytes:
         """The stored form (unchanged from the untyped chain)."""
-        return join(self.root.raw, [(hop.fmt, hop.member.encode()) for hop in self.hops()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +461,9 @@ class Root(Locator):
     raw: bytes
     parent: None = field(default=None, init=False, repr=False, compare=False)
     depth: int = field(default=0, init=False, repr=False, compare=False)
+
+    def to_bytes(self) -> bytes:
+        return self.raw
 
     @classmethod
     def around(cls, member: Address) -> Root:
@@ -484,6 +487,8 @@ class Hop(Locator):
     fmt: str
     member: Address
     depth: int = field(init=False, repr=False, compare=False)
+    # The stored form, made once: the members of one container share their parent's.
+    _stored: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         kind = MEMBERS.get(self.fmt)
@@ -491,3 +496,10 @@ class Hop(Locator):
             raise LocatorError(f"unknown container format {self.fmt!r} in locator")
         expect(self.member, kind)
         object.__setattr__(self, "depth", self.parent.depth + 1)
+
+    def to_bytes(self) -> bytes:
+        if self._stored is None:
+            hop = SEP + self.fmt.encode("ascii") + b":" + escape(self.member.encode())
+            object.__setattr__(self, "_stored", self.parent.to_bytes() + hop)
+        assert self._stored is not None
+        return self._stored

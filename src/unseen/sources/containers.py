@@ -76,9 +76,10 @@ def depth(locator: bytes) -> int:
     return locator.count(SEP)
 
 
-def located(entry: Entry, fmt: str, container: Locator | None) -> Entry:
+def located(entry: Entry, fmt: str, container: Locator | None, path: str | None = None) -> Entry:
     """A member listed by a ``fmt`` reader, with its full locator: one hop below
-    ``container``, or (None) the root of a source that is itself the container.
+    ``container``, or (None) the root of a source that is itself the container; and
+    its display ``path`` where given.
 
     A member address the format does not state (a reader bug) is kept as the bytes the
     reader gave, and the item says why its content will not open.
@@ -91,9 +92,10 @@ def located(entry: Entry, fmt: str, container: Locator | None) -> Entry:
         else:
             raw = nest(container.to_bytes(), fmt, entry.locator)
         problem = f"member address not understood ({exc}); content not read"
-        return replace(entry, locator=raw, kind="other", errors=(*entry.errors, problem))
+        errors = (*entry.errors, problem)
+        return replace(entry, path=path or entry.path, locator=raw, kind="other", errors=errors)
     at = Root.around(member) if container is None else container.child(fmt, member)
-    return replace(entry, locator=at.to_bytes())
+    return replace(entry, path=path or entry.path, locator=at.to_bytes())
 
 
 def nested_path(container_path: str, member_path: str) -> str:
