@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from fuzz.common import fuzz_settings, hostile, only
 from unseen.cli.main import app
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -24,7 +27,7 @@ from unseen.store import schema as s
 from unseen.store.case import Case
 
 from .builders import ios_backup
-from .crypt_builders import ITER, PASSWORD, cbc_encrypt, encrypt_backup, tlv
+from .crypt_builders import ITER, PASSWORD, cbc_encrypt, encrypt_backup, keybag, tlv
 
 SKIP = ("deep", "internet", "correlate")
 TOP = ("Info.plist", "Manifest.db", "Manifest.plist", "Status.plist")
@@ -213,3 +216,16 @@ def test_add_warns_at_once_of_a_wrong_password(tmp_path: Path, backups: tuple[Pa
         result.output
     )
     assert "nope" not in result.output
+
+
+@fuzz_settings()
+@given(hostile(keybag(PASSWORD, b"seed")[0]), st.integers(0, 5000) | st.none())
+def test_hostile_keybags_and_files_only_raise_recorded_errors(
+    data: bytes, size: int | None
+) -> None:
+    """A crafted keybag is a recorded reason; a crafted file reads as what it holds."""
+    from unseen.phones.crypto.ios_backup_keys import DamagedKeybag, parse_keybag
+
+    only((DamagedKeybag,), lambda: parse_keybag(data))
+    reader = CbcReader(io.BytesIO(data), hashlib.sha256(data).digest(), size)
+    assert len(reader.read()) == reader.size <= len(data)

@@ -6,15 +6,18 @@ damaged backup are recorded errors, and nothing else is lost."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from fuzz.common import fuzz_settings, hostile, only
 from unseen.cli.main import app
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -258,3 +261,26 @@ def test_header_layouts() -> None:
     )
     fixed = b"\xff" * 67 + iv + b"\x00" * 200
     assert read_header(fixed) == [Header(iv, 191)]
+
+
+CRYPT15_SEED = crypt(b"SQLite format 3\x00" + bytes(2000), 15)
+
+
+@fuzz_settings()
+@given(hostile(CRYPT15_SEED))
+def test_hostile_backups_only_raise_recorded_errors(data: bytes) -> None:
+    """A damaged or crafted backup ends in one of the recorded errors, never another
+    exception, a hang or an unbounded output."""
+    from unseen.phones.crypto.whatsapp_keys import (
+        DamagedBackup,
+        NoKeyOpens,
+        TooBig,
+        crypt15_key,
+        decrypt_backup,
+    )
+
+    key = crypt15_key(bytes.fromhex(ROOT_KEY_HEX))
+    only(
+        (DamagedBackup, NoKeyOpens, TooBig),
+        lambda: decrypt_backup(io.BytesIO(data), [key], io.BytesIO(), 64 * 1024),
+    )
