@@ -187,12 +187,37 @@ def _current(
     names: dict[str, str],
     checkpointed: set[object] | None,
 ) -> None:
+    """Read with SQLite's own UTF-8 decoding (a fifth of the cost of reading a million
+    rows), and again with the tolerant one only when some text is not UTF-8."""
+    tolerant = conn.text_factory
+    contacts, counts = dict(out.contacts), (len(out.messages), len(out.conversations))
+    conn.text_factory = str  # valid UTF-8 reads the same either way
+    try:
+        _current_rows(conn, out, names, checkpointed)
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        out.contacts = contacts
+        del out.messages[counts[0] :], out.conversations[counts[1] :]
+        conn.text_factory = tolerant
+        _current_rows(conn, out, names, checkpointed)
+    finally:
+        conn.text_factory = tolerant
+
+
+def _current_rows(
+    conn: sqlite3.Connection,
+    out: Extract,
+    names: dict[str, str],
+    checkpointed: set[object] | None,
+) -> None:
     if "message_media" in tables(conn):
         sql = CURRENT.format(media=MEDIA, join=MEDIA_JOIN)
     else:  # an old or damaged database: the messages still count
         sql = CURRENT.format(media="NULL, NULL, NULL, NULL, NULL", join="")
     chats: dict[str, Conversation] = {}
     members: dict[str, set[str]] = {}
+    handles: dict[str, str] = {}  # sender -> its stored handle (one call per sender)
     for r in conn.execute(sql):
         (mid, chat_id, from_me, status, ts, text, _mtype, chat_jid, server, subject) = r[:10]
         sender_jid, path, size, mime, fhash, mname = r[10:16]
@@ -207,7 +232,10 @@ def _current(
         if not from_me:
             sender = str(sender_jid) if is_group and sender_jid else (None if is_group else key)
             if sender:
-                sender = out.contact(sender, names.get(sender))
+                known = handles.get(sender)
+                if known is None:
+                    known = handles[sender] = out.contact(sender, names.get(sender))
+                sender = known
                 members[key].add(sender)
         elif not is_group:
             out.contact(key, names.get(key))

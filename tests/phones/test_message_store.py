@@ -1,0 +1,92 @@
+"""The fast paths of reading and storing millions of messages give exactly what the
+plain paths give: times, text that is not UTF-8, a large batch stored with its indexes
+built after the rows."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones import store
+from unseen.phones.appschemas import MSGSTORE_DDL
+from unseen.phones.store import fast_utc
+from unseen.phones.times import utc_of
+from unseen.store import repo
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+from .builders import T0_MS, whatsapp_android
+from .test_phone_pipeline import SKIP, _attachments, _messages
+
+
+def test_fast_utc_is_utc_of() -> None:
+    edges = [1, -1, 999, -999, 1000, -86_400_001, T0_MS, 253_402_300_799_999,
+             253_402_300_800_000, -62_135_596_800_000, -62_135_596_800_001, 10**17,
+             -(10**17)]  # fmt: skip
+    rng = random.Random(7)
+    values = edges + [rng.randint(-(10**14), 10**14) for _ in range(20_000)]
+    assert [fast_utc(v, "unix_ms") for v in values] == [utc_of(v, "unix_ms") for v in values]
+    for odd in (0, None, 1.5, True, "x", float(T0_MS)):
+        assert fast_utc(odd, "unix_ms") == utc_of(odd, "unix_ms")
+    assert fast_utc(730_944_000, "mac_absolute_s") == "2024-03-01T00:00:00.000000Z"
+
+
+def _case(tmp: Path, evidence: Path) -> Case:
+    case = Case.create(tmp, name=tmp.name)
+    repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    return case
+
+
+def test_text_that_is_not_utf8_is_kept_visible(tmp_path: Path) -> None:
+    db = tmp_path / "android/data/data/com.whatsapp/databases/msgstore.db"
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(MSGSTORE_DDL)
+    conn.execute(
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string)"
+        " VALUES (1, '447700900111', 's.whatsapp.net', 0, 0, 0, '447700900111@s.whatsapp.net')"
+    )
+    conn.execute("INSERT INTO chat (_id, jid_row_id) VALUES (1, 1)")
+    for mid, body in ((1, "x'6869207468657265'"), (2, "x'636166e920ff21'")):
+        conn.execute(
+            "INSERT INTO message (_id, chat_row_id, from_me, key_id, status, timestamp,"
+            f" message_type, text_data, sort_id) VALUES ({mid}, 1, 0, 'K{mid}', 0,"
+            f" {T0_MS + mid}, 0, CAST({body} AS TEXT), {mid})"
+        )
+    conn.commit()
+    conn.close()
+    case = _case(tmp_path / "case", tmp_path / "android")
+    with case.engine.connect() as c:
+        texts = c.execute(select(s.messages.c.text).order_by(s.messages.c.id)).scalars().all()
+    assert texts == ["hi there", "caf\\xe9 \\xff!"]
+
+
+def test_a_large_batch_stores_the_same_rows_and_keeps_its_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whatsapp_android(tmp_path / "android")
+    plain = _case(tmp_path / "plain", tmp_path / "android")
+    monkeypatch.setattr(store, "BULK_MESSAGES", 1)
+    bulk = _case(tmp_path / "bulk", tmp_path / "android")
+    assert _messages(bulk, "WhatsApp") == _messages(plain, "WhatsApp")
+    assert _attachments(bulk) == _attachments(plain)
+    with bulk.engine.connect() as c:
+        names = c.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+                " AND tbl_name IN ('messages', 'msg_attachments') ORDER BY name"
+            )
+        ).scalars()
+        assert list(names) == [
+            "ix_messages_conversation",
+            "ix_messages_item",
+            "ix_msg_attachments_linked",
+            "ix_msg_attachments_message",
+        ]
