@@ -194,6 +194,9 @@ def test_a_reader_given_another_reader_s_address_refuses_it() -> None:
         z.writestr("a.txt", b"abc")
     reader = ZipReader(data)
     assert reader.open_member(ArchiveMember(0, "a.txt")).read() == b"abc"
+    assert reader.open_member(b"0:a.txt").read() == b"abc"  # as listed
+    with pytest.raises(OSError, match="malformed archive member address"):
+        reader.open_member(b"f0:i5")
     with pytest.raises(OSError, match="not a ArchiveMember address"):
         reader.open_member(FsEntry(0, 5))
     with pytest.raises(OSError, match="no such member"):

@@ -115,13 +115,16 @@ class Address(ABC):
 A = TypeVar("A", bound=Address)
 
 
-def expect(member: Address, kind: type[A]) -> A:
-    """``member`` as an address of ``kind``, the one a reader opens.
+def expect(member: Address | bytes, kind: type[A]) -> A:
+    """``member`` as an address of ``kind``, the one a reader opens; given as bytes (a
+    member's locator as its reader listed it), read as that kind.
 
     Raises:
         LocatorError: a member address of another kind (a locator naming the wrong
-            reader for its member).
+            reader for its member), or bytes that are no address of this kind.
     """
+    if isinstance(member, bytes):
+        member = kind.decode(member)
     if not isinstance(member, kind):
         raise LocatorError(f"not a {kind.__name__} address: {member!r}")
     return member

@@ -88,7 +88,7 @@ class ZipReader(ContainerReader):
             )
             yield Member(entry, packed=info.compress_size, encrypted=bool(info.flag_bits & 1))
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         at = expect(member, ArchiveMember)
         index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:
@@ -201,7 +201,7 @@ class TarReader(ContainerReader):
             errors=errors,
         )
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         at = expect(member, TarMember)
         offset, name = at.offset, at.name
         try:

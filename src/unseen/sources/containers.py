@@ -171,8 +171,9 @@ class ContainerReader(ABC):
         """Every member, in a stable order, with member-relative paths and locators."""
 
     @abstractmethod
-    def open_member(self, member: Address) -> BinaryIO:
-        """A read-only stream of one member's content, from its typed address.
+    def open_member(self, member: Address | bytes) -> BinaryIO:
+        """A read-only stream of one member's content, from its typed address (or the
+        bytes of it the reader listed: ``core.locator.expect`` reads either).
 
         Raises:
             OSError: the member cannot be read (encrypted, unsupported method...), or

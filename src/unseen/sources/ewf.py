@@ -126,7 +126,7 @@ class EwfReader(ContainerReader):
             self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media))
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         return self.disk.open_member(expect(member, DiskAddress))
 
 

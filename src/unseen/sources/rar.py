@@ -73,7 +73,7 @@ class RarReader(ContainerReader):
             )
             yield Member(entry, packed=info.compress_size, encrypted=info.needs_password())
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         at = expect(member, ArchiveMember)
         index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:

@@ -86,7 +86,7 @@ class SevenZipReader(ContainerReader):
             # Members of a solid block after the first have no packed size of their own.
             yield Member(entry, packed=info.compressed, encrypted=self.encrypted)
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         at = expect(member, ArchiveMember)
         index, name = at.index, at.name
         if index >= len(self.infos) or self.infos[index].filename != name:

@@ -64,7 +64,7 @@ class VirtualDiskReader(ContainerReader):
             self.errors.extend(self.disk.errors)
             self.errors.extend(damage(self.media, self.what))
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         inner = self.disk.open_member(expect(member, DiskAddress))
         return binary(Undamaged(inner, self.media, self.what))
 
