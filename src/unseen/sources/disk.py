@@ -88,7 +88,7 @@ class DiskReader(ContainerReader):
         finally:
             self.errors.extend(self.disk.errors)
 
-    def open_member(self, member: Address) -> BinaryIO:
+    def open_member(self, member: Address | bytes) -> BinaryIO:
         return self.disk.open_member(expect(member, DiskAddress))
 
 
