@@ -168,7 +168,7 @@ def test_depth_and_parents_of_a_deep_chain() -> None:
 
 
 def test_a_hop_holds_only_the_address_kind_of_its_format() -> None:
-    with pytest.raises(LocatorError, match="not a ArchiveMember address"):
+    with pytest.raises(LocatorError, match="is not an address of kind ArchiveMember"):
         Root(b"x").child("zip", TarMember(0, "a"))
     with pytest.raises(LocatorError, match="unknown container format 'cab'"):
         Root(b"x").child("cab", ArchiveMember(0, "a"))
@@ -197,7 +197,7 @@ def test_a_reader_given_another_reader_s_address_refuses_it() -> None:
     assert reader.open_member(b"0:a.txt").read() == b"abc"  # as listed
     with pytest.raises(OSError, match="malformed archive member address"):
         reader.open_member(b"f0:i5")
-    with pytest.raises(OSError, match="not a ArchiveMember address"):
+    with pytest.raises(OSError, match="is not an address of kind ArchiveMember"):
         reader.open_member(FsEntry(0, 5))
     with pytest.raises(OSError, match="no such member"):
         reader.open_member(ArchiveMember(0, "b.txt"))

@@ -126,7 +126,7 @@ def expect(member: Address | bytes, kind: type[A]) -> A:
     if isinstance(member, bytes):
         member = kind.decode(member)
     if not isinstance(member, kind):
-        raise LocatorError(f"not a {kind.__name__} address: {member!r}")
+        raise LocatorError(f"{member!r} is not an address of kind {kind.__name__}")
     return member
 
 
