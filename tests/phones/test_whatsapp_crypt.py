@@ -173,8 +173,8 @@ def test_no_key_wrong_key_and_damage_are_recorded(tmp_path: Path) -> None:
             "failed",
             0,
             [
-                "encrypted WhatsApp backup (crypt15), not examined: the key given does not "
-                "open it; give --key whatsapp=HEX64 or whatsapp=@KEYFILE"
+                "encrypted WhatsApp backup (crypt15), not examined: no key given or found "
+                "opens it; give --key whatsapp=HEX64 or whatsapp=@KEYFILE"
             ],
         )
     ]

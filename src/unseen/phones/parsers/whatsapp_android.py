@@ -366,8 +366,8 @@ class WhatsAppEncryptedBackup(MessageParser):
                 decrypt_backup(stream, keys, out, self.MAX_BYTES)
         except NoKeyOpens:
             raise EncryptedDatabase(
-                f"encrypted WhatsApp backup ({kind}), not examined: the key given does not "
-                "open it; give --key whatsapp=HEX64 or whatsapp=@KEYFILE"
+                f"encrypted WhatsApp backup ({kind}), not examined: no key given or found opens "
+                "it; give --key whatsapp=HEX64 or whatsapp=@KEYFILE"
             ) from None
         except (DamagedBackup, TooBig) as exc:
             raise DamagedEncryptedBackup(
