@@ -23,7 +23,7 @@ touches no case data.
 Always exits 0: a benchmark, not a test.
 
 Usage: ``.venv/bin/python benchmarks/review_load.py [--items 100000] [--sessions 20]
-[--seconds 60] [--server-cpus 0,1] [--keep DIR]``
+[--seconds 60] [--server-cpus 0,1] [--processes 2] [--keep DIR]``
 """
 
 from __future__ import annotations
@@ -124,11 +124,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(case_dir: Path, port: int, cpus: str | None) -> subprocess.Popen[str]:
+def start_server(
+    case_dir: Path, port: int, cpus: str | None, processes: int
+) -> subprocess.Popen[str]:
     exe = Path(sys.executable).with_name("unseen")
     pin = ["taskset", "-c", cpus] if cpus else []  # e.g. "0,1": the 2-core target machine
+    where = ["--host", "127.0.0.1", "--port", str(port), "--processes", str(processes)]
     server = subprocess.Popen(
-        [*pin, str(exe), "serve", str(case_dir), "--host", "127.0.0.1", "--port", str(port)],
+        [*pin, str(exe), "serve", str(case_dir), *where],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -289,6 +292,7 @@ def main() -> None:
     parser.add_argument("--thumbs-per-page", type=int, default=24)
     parser.add_argument("--keep", type=Path, help="build the case here and keep it")
     parser.add_argument("--server-cpus", help="pin the server to these CPUs (taskset -c)")
+    parser.add_argument("--processes", type=int, default=1, help="unseen serve --processes")
     args = parser.parse_args()
     os.environ.setdefault("UNSEEN_LOAD_PLUGINS", "0")
     base = args.keep or Path(tempfile.mkdtemp(prefix="unseen-load-"))
@@ -298,7 +302,7 @@ def main() -> None:
         case_dir = build_case(base, args.items, args.thumbs, args.sessions)
         print(f"built a {args.items}-item case in {time.monotonic() - started:.0f} s")
         port = free_port()
-        server = start_server(case_dir, port, args.server_cpus)
+        server = start_server(case_dir, port, args.server_cpus, args.processes)
         try:
             asyncio.run(drive(port, args))
         finally:

@@ -55,6 +55,12 @@ def serve(
     idle_timeout: Annotated[
         int, typer.Option(help="Minutes of inactivity after which a session ends.")
     ] = 30,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Server processes on the one port (a team server: one per core)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the review workbench for a case (works while 'unseen process' runs)."""
     from unseen.review.config import ReviewConfig
@@ -70,7 +76,8 @@ def serve(
     name = case.info.get("name")
     say(f"review server for case {name}: {url_for(host, port)}")
     try:
-        run_server(case, host, port, ReviewConfig(idle_timeout_s=idle_timeout * 60))
+        config = ReviewConfig(idle_timeout_s=idle_timeout * 60)
+        run_server(case, host, port, config, processes)
     except UnseenError as exc:  # e.g. the case's category scheme cannot be loaded
         raise fail(exc) from exc
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 
+from unseen import plugins
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
 from unseen.core.templates import environment
 from unseen.review.config import ReviewConfig
-from unseen.review.context import AppContext
+from unseen.review.context import WRITE_LOCK, AppContext, WriteLock
 from unseen.review.data import CaseView
 from unseen.review.evidence import Verified
-from unseen.review.media import MediaTokens
+from unseen.review.grants import Grants, review_key
+from unseen.review.itemview import warm
 from unseen.review.routes import ROUTES, allowed, navigation
 from unseen.review.security import (
     LoginRequired,
@@ -23,7 +27,6 @@ from unseen.review.security import (
     login_required_handler,
     make_guard,
 )
-from unseen.review.thumbs import ThumbGrants
 from unseen.store.case import Case, write_engine
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -45,6 +48,7 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
     """
     config = config or ReviewConfig()
     scheme = load_scheme(case.info.get("scheme", "uk"))
+    key = review_key(case.root)
     ctx = AppContext(
         case_name=case.info.get("name", case.root.name),
         case_uuid=case.info.get("uuid", ""),
@@ -55,12 +59,15 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         scheme=scheme,
         view=CaseView(scheme),
         templates=templates(),
-        tokens=MediaTokens(config.media_token_s),
-        thumb_grants=ThumbGrants(config.thumb_token_s, config.thumb_reveals_per_minute),
+        tokens=Grants(key, "full", config.media_token_s),
+        thumb_grants=Grants(key, "thumb", config.thumb_token_s),
         verified=Verified(),
         settings=Settings.from_case(case.root),
+        write_lock=WriteLock(case.root / WRITE_LOCK if case.db_path else None),
     )
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, title="unseen review")
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, title="unseen review", lifespan=_ready
+    )
     app.state.ctx = ctx
     for route in ROUTES:
         dependencies = (
@@ -78,3 +85,15 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
     app.add_exception_handler(LoginRequired, login_required_handler)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+@asynccontextmanager
+async def _ready(app: FastAPI) -> AsyncIterator[None]:
+    """Load what the first requests would otherwise each load at once (the plugins'
+    hooks, the case's picture hashes) before the server takes its first request."""
+    ctx = app.state.ctx
+    assert isinstance(ctx, AppContext)
+    plugins.load()
+    with ctx.read() as conn:
+        warm(conn)
+    yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +20,9 @@ from unseen.review.auth import Session
 from unseen.review.config import ReviewConfig
 from unseen.review.data import CaseView
 from unseen.review.evidence import Verified
+from unseen.review.grants import Grants
 from unseen.review.grid import Totals
-from unseen.review.media import MediaTokens
-from unseen.review.thumbs import ThumbGrants
+from unseen.store.privacy import FILE_MODE
 
 
 @dataclass
@@ -36,14 +38,14 @@ class AppContext:
     scheme: Scheme
     view: CaseView
     templates: Environment
-    tokens: MediaTokens
-    thumb_grants: ThumbGrants
+    tokens: Grants  # full-size media
+    thumb_grants: Grants  # clear thumbnails
     verified: Verified
     # The case's own settings (case.toml): its PDQ radius for similar pictures.
     settings: Settings
     # The grid's counts of matching items, kept while the case is unchanged.
     totals: Totals = field(default_factory=Totals)
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    write_lock: WriteLock = field(default_factory=lambda: WriteLock(None))
 
     @property
     def cookie(self) -> str:
@@ -58,13 +60,43 @@ class AppContext:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction holding the write lock from its start; commits on exit.
-
-        The server's own writers queue on a lock in this process first: a waiter is
-        woken the moment the writer before it commits, where SQLite's busy handler
-        would sleep in steps of up to 100 ms (only other processes meet that)."""
-        with self.write_lock, self.write_engine.begin() as conn:
+        """A write transaction holding the write lock from its start; commits on exit."""
+        with self.write_lock.held(), self.write_engine.begin() as conn:
             yield conn
+
+
+WRITE_LOCK = "review.lock"  # in the case folder, beside the database
+
+
+class WriteLock:
+    """The server's writers in turn, woken the moment the writer before them is done.
+
+    SQLite's busy handler makes a waiting writer sleep in steps of up to 100 ms, so
+    the server's own writers queue on locks instead: one in this process, and for an
+    SQLite case a lock file beside the database that every server process of the case
+    shares (``unseen serve --processes``). Other writers (a fast pass running beside
+    the server) still meet SQLite's own lock.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._path is None:
+                yield
+                return
+            if self._fd is None:  # opened in the process that uses it
+                flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                self._fd = os.open(self._path, flags, FILE_MODE)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def app_context(request: Request) -> AppContext:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from typing import Any
 
@@ -121,35 +122,54 @@ class _CaseHashes:
     only when the images table has changed (its row count or highest item id), so an
     item page costs a vectorised scan, not a read of every hash in the case. Whether it
     changed is asked at most every ``CHECK_S`` seconds (counting the images costs more
-    than the scan): pictures a running fast pass adds show within that time."""
+    than the scan): pictures a running fast pass adds show within that time. One
+    request reads while the others wait for its result: twenty reviewers opening their
+    first item at once would otherwise each read every hash."""
 
     CHECK_S = 5.0
 
     def __init__(self) -> None:
-        self._key: tuple[str, int, int] | None = None
+        # (url, image count, highest item id), ids, packed hashes: replaced whole, so a
+        # request reading without the lock never pairs one read's ids with another's.
+        self._state: tuple[tuple[str, int, int], np.ndarray, np.ndarray] | None = None
         self._checked = 0.0
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.bits = np.zeros((0, 32), dtype=np.uint8)
+        self._lock = threading.Lock()
 
     def get(self, conn: Connection) -> tuple[np.ndarray, np.ndarray]:
-        url = str(conn.engine.url)
-        fresh = time.monotonic() - self._checked < self.CHECK_S
-        if self._key is not None and self._key[0] == url and fresh:
-            return self.ids, self.bits
+        state = self._state
+        if state is None or self._stale(conn, state[0][0]):
+            with self._lock:
+                state = self._state
+                if state is None or self._stale(conn, state[0][0]):
+                    state = self._state = self._read(conn, state)
+                    self._checked = time.monotonic()
+        return state[1], state[2]
+
+    def _stale(self, conn: Connection, url: str) -> bool:
+        return url != str(conn.engine.url) or time.monotonic() - self._checked >= self.CHECK_S
+
+    @staticmethod
+    def _read(
+        conn: Connection, state: tuple[tuple[str, int, int], np.ndarray, np.ndarray] | None
+    ) -> tuple[tuple[str, int, int], np.ndarray, np.ndarray]:
         im = s.images
         count, top = conn.execute(select(func.count(), func.max(im.c.item_id))).one()
-        key = (url, int(count or 0), int(top or 0))
-        self._checked = time.monotonic()
-        if key != self._key:
-            rows = conn.execute(select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None)))
-            found = [(int(i), h) for i, h in rows if _is_pdq(h)]
-            self.ids = np.array([i for i, _ in found], dtype=np.int64)
-            self.bits = _bits([h for _, h in found]) if found else np.zeros((0, 32), np.uint8)
-            self._key = key
-        return self.ids, self.bits
+        key = (str(conn.engine.url), int(count or 0), int(top or 0))
+        if state is not None and state[0] == key:
+            return state
+        rows = conn.execute(select(im.c.item_id, im.c.pdq).where(im.c.pdq.is_not(None)))
+        found = [(int(i), h) for i, h in rows if _is_pdq(h)]
+        ids = np.array([i for i, _ in found], dtype=np.int64)
+        bits = _bits([h for _, h in found]) if found else np.zeros((0, 32), np.uint8)
+        return key, ids, bits
 
 
 _hashes = _CaseHashes()
+
+
+def warm(conn: Connection) -> None:
+    """Read the case's hashes before the first item page asks for them."""
+    _hashes.get(conn)
 
 
 def similar(conn: Connection, item_id: int, max_distance: int, limit: int) -> list[dict[str, Any]]:

@@ -9,11 +9,8 @@ execute (SVG, HTML, ...) are never served inline.
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -42,43 +39,6 @@ INLINE_TYPES = frozenset(
 )
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 EXTENSIONS |= {"image/bmp": "bmp", "video/mp4": "mp4", "video/webm": "webm", "video/ogg": "ogv"}
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    session_id: int
-    items: frozenset[int]
-    expires: float
-
-
-class MediaTokens:
-    """Tokens handed out by an audited reveal: for one session and the items it names,
-    for a short while. Full-size media take one item per token; thumbnail reveal
-    grants (``thumbs.ThumbGrants``) take a batch."""
-
-    def __init__(self, lifetime_s: int) -> None:
-        self.lifetime_s = lifetime_s
-        self._grants: dict[str, Grant] = {}
-        self._lock = threading.Lock()
-
-    def issue(self, session_id: int, items: int | frozenset[int]) -> str:
-        named = frozenset([items]) if isinstance(items, int) else items
-        token = secrets.token_urlsafe(24)
-        now = time.monotonic()
-        with self._lock:
-            self._grants = {k: g for k, g in self._grants.items() if g.expires > now}
-            self._grants[token] = Grant(session_id, named, now + self.lifetime_s)
-        return token
-
-    def check(self, token: str, session_id: int, item_id: int) -> bool:
-        with self._lock:
-            grant = self._grants.get(token)
-        return (
-            grant is not None
-            and grant.session_id == session_id
-            and item_id in grant.items
-            and grant.expires > time.monotonic()
-        )
 
 
 def thumbnail_path(conn: Connection, thumbs_dir: Path, item_id: int) -> Path | None:

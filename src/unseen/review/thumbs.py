@@ -13,14 +13,10 @@ Thumbnails are files the pipeline wrote into the case (not evidence), JPEG only.
 from __future__ import annotations
 
 import io
-import time
-from collections import deque
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageFilter
-
-from unseen.review.media import MediaTokens
 
 # Largest thumbnail side the server will process (the pipeline writes 256 px).
 MAX_SIDE = 2048
@@ -45,29 +41,3 @@ def _blurred(path: str, mtime_ns: int, size: int, radius: int) -> bytes:
     out = io.BytesIO()
     grey.save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-class ThumbGrants(MediaTokens):
-    """Reveal grants for clear thumbnails, and the per-session meter that limits them.
-
-    ``limit_per_minute`` items may be revealed by one session in any 60 s; beyond that
-    requests are refused until the window moves on (a person holding one picture at a
-    time stays far below it; a script sweeping the case does not).
-    """
-
-    def __init__(self, lifetime_s: int, limit_per_minute: int) -> None:
-        super().__init__(lifetime_s)
-        self.limit_per_minute = limit_per_minute
-        self._recent: dict[int, deque[float]] = {}
-
-    def allow(self, session_id: int, count: int) -> bool:
-        """Count ``count`` reveals against the session's window; False when over it."""
-        now = time.monotonic()
-        with self._lock:
-            recent = self._recent.setdefault(session_id, deque())
-            while recent and recent[0] <= now - 60:
-                recent.popleft()
-            if len(recent) + count > self.limit_per_minute:
-                return False
-            recent.extend([now] * count)
-            return True

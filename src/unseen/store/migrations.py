@@ -233,6 +233,11 @@ def _run_workers(conn: Connection) -> None:
     _create(conn, schema.run_workers)
 
 
+def _reveal_meter(conn: Connection) -> None:
+    """The thumbnail reveal meter in the database: one count over every server process."""
+    _create(conn, schema.reveal_meter)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -251,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "ledger times", _ledger_times),
     Migration(16, "review indexes", _review_indexes),
     Migration(17, "run workers", _run_workers),
+    Migration(19, "reveal meter", _reveal_meter),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -368,6 +368,18 @@ Index("ix_items_path", items.c.path, items.c.id)
 
 # How far each worker of a run has got: the fast pass's items and bytes per worker,
 # and when it last delivered (a distributed run shows a silent machine).
+# Thumbnail reveals per review session, for the per-minute meter that every server
+# process of the case shares (rows older than a few minutes are dropped).
+reveal_meter = Table(
+    "reveal_meter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, nullable=False),
+    Column("at", Float, nullable=False),  # Unix seconds
+    Column("count", Integer, nullable=False),
+)
+Index("ix_reveal_meter_session", reveal_meter.c.session_id, reveal_meter.c.at)
+
 run_workers = Table(
     "run_workers",
     metadata,

@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from unseen.review import evidence, media, thumbs
+from unseen.review import evidence, grants, media, thumbs
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import BodyId, PathId
 from unseen.store import audit
@@ -48,12 +48,12 @@ def reveal_thumbs(request: Request, body: RevealThumbsBody) -> dict[str, Any]:
     batch) and metered (``thumb_reveals_per_minute``); every role goes through here."""
     ctx, session = app_context(request), current_session(request)
     items = sorted(set(body.items))
-    if not ctx.thumb_grants.allow(session.id, len(items)):
-        limit = ctx.config.thumb_reveals_per_minute
-        raise HTTPException(
-            status_code=429, detail=f"more than {limit} thumbnails revealed in a minute"
-        )
+    limit = ctx.config.thumb_reveals_per_minute
     with ctx.write() as conn:
+        if not grants.meter_allows(conn, session.id, len(items), limit):
+            raise HTTPException(
+                status_code=429, detail=f"more than {limit} thumbnails revealed in a minute"
+            )
         details = {"items": items, "session": session.id}
         target = f"{len(items)} thumbnail" + ("s" if len(items) > 1 else "")
         audit.append(conn, session.user.name, "reveal_thumbs", target, details)
