@@ -11,9 +11,12 @@ from typer.testing import CliRunner
 
 from unseen.cli.main import app as cli
 from unseen.core import keys
+from unseen.review.auth import create_account
 from unseen.store import audit
 from unseen.store.audit_heads import HeadRecord
 from unseen.store.case import Case, write_engine
+
+from .helpers import PASSWORD, login, make_client
 
 runner = CliRunner()
 ENTRIES = 6
@@ -292,3 +295,17 @@ def test_a_widened_key_leaves_unsigned_heads_that_verify_flags(
         f"the head of entry 7 in {case_heads(case_dir)} is unsigned although earlier heads "
         "were signed"
     )
+
+
+def test_the_web_audit_page_checks_the_signed_heads_too(case_dir: Path) -> None:
+    case = Case.open(case_dir)
+    create_account(case, "cli:tests", "ada", "admin", PASSWORD, "tests")
+    case.close()
+    with make_client(case_dir) as client:
+        login(client, "ada")
+        intact = client.get("/audit").text
+        assert 'id="chain-ok"' in intact
+        assert "8 signed and 0 unsigned heads recorded outside the database match" in intact
+        sql(case_dir, "DELETE FROM audit_log WHERE id >= 5")  # cut off the end
+        cut = client.get("/audit").text
+    assert 'id="chain-bad"' in cut and 'id="chain-ok"' not in cut

@@ -293,8 +293,7 @@ def _verify_keys(key_files: list[Path]) -> list[Any]:
 
     if key_files:
         return [keys.load_public(path) for path in key_files]
-    own = keys.public_path()
-    return [keys.load_public(own)] if own.is_file() else []
+    return list(keys.own_public_keys())
 
 
 def record_export(

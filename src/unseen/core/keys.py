@@ -169,6 +169,13 @@ def sign(
     return signer.sign(data)
 
 
+def own_public_keys(library: Path | None = None) -> list[Ed25519PublicKey]:
+    """The library's own agency public key, if it has one (what heads are checked
+    against when no other key is named)."""
+    own = public_path(library)
+    return [load_public(own)] if own.is_file() else []
+
+
 def verify(pub: Ed25519PublicKey, data: bytes, sig: bytes) -> bool:
     """Whether ``sig`` is ``pub``'s signature of ``data`` (never raises on bad input)."""
     try:
