@@ -80,15 +80,21 @@ def detect_kind(path: Path) -> str:
     raise UserError(f"{path}: not a kind of evidence unseen can read")
 
 
-_open_sources: dict[SourceSpec, Source] = {}
+_open_sources: dict[tuple[SourceSpec, tuple[tuple[str, str], ...]], Source] = {}
 
 
 def open_source(spec: SourceSpec) -> Source:
-    """The source for ``spec``, opened once per process and reused."""
-    source = _open_sources.get(spec)
+    """The source for ``spec``, opened once per process and reused.
+
+    Its keys are part of what is reused: specs compare equal whatever their keys (so a
+    key never decides equality elsewhere), but a source opened with one key, or none,
+    must not serve a caller that gave another (two cases in one worker process).
+    """
+    cache_key = (spec, spec.keys)
+    source = _open_sources.get(cache_key)
     if source is None:
         source = SOURCES.get(spec.kind)(spec)
-        _open_sources[spec] = source
+        _open_sources[cache_key] = source
     return source
 
 
