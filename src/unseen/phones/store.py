@@ -23,7 +23,7 @@ from unseen.store import done
 from unseen.store import schema as s
 
 ERROR_PREFIX = "phones:"
-CHUNK = 20_000  # messages per insert
+CHUNK = 5000  # messages per insert
 BULK_MESSAGES = 50_000  # a batch this large is stored with its indexes built after
 _1970 = date(1970, 1, 1)
 _DAYS: dict[int, str] = {}  # day number since 1970 -> its ISO date, within the year range
@@ -224,8 +224,10 @@ def _write_messages(
     Rows are plain tuples in ``MESSAGE_COLUMNS`` order and times go through
     ``fast_utc``: this loop runs once per message, and a phone holds millions."""
     app, chat_of, contact_of = ex.app, chats.get, contacts.get
+    first = _next_id(conn, s.messages)
     rows = [
         (
+            first + n,
             item_id,
             app,
             chat_of(m.conversation) if m.conversation else None,
@@ -239,9 +241,10 @@ def _write_messages(
             m.from_wal,
             m.record_ref,
         )
-        for m in batch
+        for n, m in enumerate(batch)
     ]
-    first = _insert_numbered(conn, s.messages, MESSAGE_COLUMNS, rows)
+    _insert_rows(conn, s.messages, MESSAGE_COLUMNS, rows)
+    del rows
     files = [
         (first + n, f.ref_path, f.name, f.mime, f.size, f.sha256, None, None, True)
         for n, m in enumerate(batch)
@@ -254,21 +257,30 @@ def _write_messages(
 
 def _insert_numbered(
     conn: Connection, table: Any, names: Sequence[str], rows: list[tuple[Any, ...]]
-) -> int:
-    """Insert rows (tuples in ``names`` order) with ids numbered here, through the
-    driver's own bulk insert (no RETURNING, no per-row statement work): a phone holds
-    millions of messages, and this process is the only writer. Returns the first id;
-    row n got ``first + n``."""
-    first = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+) -> None:
+    """Insert rows (tuples in ``names`` order) with ids numbered here."""
+    first = _next_id(conn, table)
+    _insert_rows(conn, table, names, [(first + n, *row) for n, row in enumerate(rows)])
+
+
+def _next_id(conn: Connection, table: Any) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+
+
+def _insert_rows(
+    conn: Connection, table: Any, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows (tuples: the id, then ``names`` in order) through the driver's own
+    bulk insert (no RETURNING, no per-row statement work): a phone holds millions of
+    messages, and this process is the only writer, so it numbers the ids itself."""
     if not rows:
-        return first
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} (id, {', '.join(names)}) "
         f"VALUES ({', '.join([mark] * (len(names) + 1))})"
     )
-    conn.exec_driver_sql(sql, [(first + n, *row) for n, row in enumerate(rows)])
-    return first
+    conn.exec_driver_sql(sql, rows)
 
 
 def _insert_ids(
