@@ -52,6 +52,8 @@ def sniff_disk(head: bytes) -> bool:
         or _ext(head)
         or head[1024:1028] in (b"H+\x00\x04", b"HX\x00\x05")
         or head[32769:32774] == b"CD001"
+        or head[:4] == b"XFSB"  # read through libfsxfs (sources.libyalfs)
+        or head[32:36] == b"NXSB"  # an APFS container, through libfsapfs
     )
 
 

@@ -18,6 +18,7 @@ from unseen.core.locator import (
     Decrypted,
     DiskAddress,
     FsEntry,
+    LibyalEntry,
     LocatorError,
     Unallocated,
     Volume,
@@ -26,10 +27,11 @@ from unseen.core.models import Entry
 from unseen.sources.carving import carve
 from unseen.sources.containers import Limits, Member
 from unseen.sources.crypt import WHOLE, CryptFormat, find_crypt, key_for, volume_stream
+from unseen.sources.libyalfs import FsVolume, LibyalFs, find_fs, open_file, volume_error
+from unseen.sources.libyalfs import walk as libyal_walk
 from unseen.sources.streams import PositionalStream, Slice, binary
 from unseen.sources.tskwalk import walk
 from unseen.sources.unalloc import unallocated
-
 
 
 def overlaps(volumes: list[tuple[str, int, int, str]]) -> list[str]:
@@ -66,7 +68,9 @@ def in_volume(
             member = next(members)
         except StopIteration as done:
             return bool(done.value)
-        yield replace(member, entry=replace(member.entry, volume=volume))
+        own = member.entry.volume  # a volume inside this one (an APFS volume) keeps its name
+        inner = own is not None and own.startswith(volume + "/")
+        yield replace(member, entry=replace(member.entry, volume=own if inner else volume))
 
 
 def volume_name(prefix: str) -> str:
@@ -84,6 +88,7 @@ class TskDisk:
         self.keys = keys or {}
         self._fs: dict[int, pytsk3.FS_Info] = {}
         self._decrypted: dict[int, TskDisk] = {}
+        self._libyal: dict[int, tuple[type[LibyalFs], list[FsVolume]]] = {}
         self._volumes: list[tuple[str, int, int, str]] | None = None
         # Problems of the disk as a whole (a damaged partition table), for the reader.
         self.errors: list[str] = []
@@ -137,9 +142,14 @@ class TskDisk:
         try:
             fs = self.fs(offset)
         except OSError:
-            crypt = find_crypt(self.read(offset, 4096))
+            head = self.read(offset, 4096)
+            crypt = find_crypt(head)
             if crypt is not None:
                 yield from self._encrypted(crypt, prefix, offset, length, limits)
+                return True
+            yal = find_fs(head)
+            if yal is not None:
+                yield from self._libyal_members(yal, prefix, offset, length)
                 return True
             what = f"{desc}, {length} bytes at offset {offset}"
             problem = f"no file system The Sleuth Kit can read ({what})"
@@ -175,6 +185,46 @@ class TskDisk:
             yield Member(Entry(where, Volume(offset).encode(), "other", errors=(message,)))
         finally:
             self.errors.extend(inner_errors(self._decrypted.get(offset)))
+
+    def _libyal_members(
+        self, yal: type[LibyalFs], prefix: str, offset: int, length: int
+    ) -> Iterator[Member]:
+        """The files of a file system TSK does not read, or one item saying why not."""
+        try:
+            _, volumes = self.libyal_fs(offset, yal, volume_name(prefix), length)
+        except EvidenceError as exc:
+            where = prefix.rstrip("/") or "."
+            gone = Volume(offset).encode()
+            yield Member(Entry(where, gone, "other", errors=(volume_error(exc),)))
+            return
+        yield from libyal_walk(yal, volumes, offset, prefix)
+        problem = (
+            f"unallocated space not carved and deleted files not listed: {yal.LABEL} is read "
+            f"through {yal.LIBRARY}, which lists live files only and gives no allocation map"
+        )
+        space = Unallocated(offset).encode()
+        yield Member(Entry(f"{prefix}$Unallocated", space, "other", errors=(problem,)))
+
+    def libyal_fs(
+        self, offset: int, yal: type[LibyalFs], volume: str, length: int
+    ) -> tuple[type[LibyalFs], list[FsVolume]]:
+        """The volumes of the libyal file system at ``offset``, opened once."""
+        found = self._libyal.get(offset)
+        if found is None:
+            stream = volume_stream(self.stream, offset, length)
+            found = self._libyal[offset] = (yal, yal.open(stream, volume, self.keys))
+        return found
+
+    def _libyal_open(self, offset: int, k: int, ident: int) -> BinaryIO:
+        for prefix, at, length, _ in self.volumes():
+            yal = find_fs(self.read(at, 4096)) if at == offset else None
+            if yal is not None:
+                try:
+                    _, volumes = self.libyal_fs(at, yal, volume_name(prefix), length)
+                except EvidenceError as exc:
+                    raise OSError(str(exc)) from None
+                return binary(open_file(yal, volumes, k, ident))
+        raise OSError("no file system at this disk address")
 
     def decrypted(
         self, offset: int, crypt: type[CryptFormat], volume: str, length: int
@@ -221,6 +271,8 @@ class TskDisk:
         if isinstance(member, Carved):
             at, size = member.offset, member.length
             return binary(Slice(self.stream, at, min(size, max(0, self.size - at))))
+        if isinstance(member, LibyalEntry) and member.path is None:
+            return self._libyal_open(member.fs_offset, member.volume, member.ident)
         if not isinstance(member, FsEntry):
             raise OSError("no content at this disk address")
         fs = self.fs(member.fs_offset)

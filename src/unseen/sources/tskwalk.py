@@ -5,7 +5,7 @@ folder; files first, then sub-folders). Deleted folders are entered when their
 metadata is still unallocated (not reused by a live folder), and TSK's
 ``$OrphanFiles`` (deleted files whose folder is gone) is walked as deleted. Entries
 that carry nothing (orphan metadata slots of size 0, FAT volume labels, TSK's
-virtual files, NTFS system files) are not listed.
+virtual files, NTFS and HFS+ system files) are not listed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _NTFS = int(pytsk3.TSK_FS_TYPE_NTFS)
+_HFS = int(pytsk3.TSK_FS_TYPE_HFS_DETECT)
+_HFS_FIRST_USER = 16  # HFS+ catalog node ids below this are the volume's own structures
 _MAX_DEPTH = 512  # folders deeper than this are reported, not entered
 
 REUSED = (
@@ -48,6 +50,7 @@ Seen = dict[FsEntry | Unlisted, int]
 def walk(fs: pytsk3.FS_Info, fs_offset: int, prefix: str) -> Iterator[Member]:
     """Every file of the file system at ``fs_offset``, paths starting with ``prefix``."""
     ntfs = int(fs.info.ftype) == _NTFS
+    hfs = bool(int(fs.info.ftype) & _HFS)
     seen: Seen = {}
     entered: set[int] = {int(fs.info.root_inum)}
     try:
@@ -72,6 +75,8 @@ def walk(fs: pytsk3.FS_Info, fs_offset: int, prefix: str) -> Iterator[Member]:
             shown = f"{path}{display_name(raw)[0]}"
             if _hidden(raw, kind, meta, ntfs and depth == 0):
                 continue
+            if hfs and depth == 0 and raw.startswith(b"$") and meta_addr < _HFS_FIRST_USER:
+                continue  # $CatalogFile, $ExtentsFile...: structures, as NTFS's are
             if kind in (_DIR, _VIRT_DIR):
                 # A deleted folder is entered unless its metadata now serves a live one.
                 live = not deleted or int(meta.flags) & _META_UNALLOC or kind == _VIRT_DIR

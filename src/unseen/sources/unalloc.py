@@ -1,15 +1,17 @@
 """Where a file system's unallocated space lies, from its own allocation map.
 
 pytsk3 has no block walk, so each map is read directly: the FAT (FAT12/16/32), the
-``$Bitmap`` file (NTFS) and the block bitmaps of the block groups (ext2/3/4). The
-result is a list of ``(offset, length)`` byte ranges, absolute in the image, merged
-where consecutive. Other file systems have no map here: their space is not carved.
+``$Bitmap`` file (NTFS), the allocation file (HFS+) and the block bitmaps of the block
+groups (ext2/3/4). The result is a list of ``(offset, length)`` byte ranges, absolute
+in the image, merged where consecutive. Other file systems have no map here: their space
+is not carved.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pytsk3
@@ -30,6 +32,8 @@ def unallocated(fs: pytsk3.FS_Info, read: Read, fs_offset: int) -> Ranges | None
         return _ntfs(fs, fs_offset)
     if ftype & int(pytsk3.TSK_FS_TYPE_EXT_DETECT):
         return _ext(read, fs_offset)
+    if ftype & int(pytsk3.TSK_FS_TYPE_HFS_DETECT):
+        return _bitmap(fs, fs_offset, _HFS_ALLOCATION, "big")
     return None
 
 
@@ -72,13 +76,21 @@ def _fat(read: Read, base: int) -> Ranges:
     return runs(free, 0, spc * bps, base + data_sector * bps)
 
 
+_HFS_ALLOCATION = 6  # catalog node id of HFS+'s allocation file: one bit a block, MSB first
+
+
 def _ntfs(fs: pytsk3.FS_Info, base: int) -> Ranges:
-    bitmap_file = fs.open_meta(inode=6)  # $Bitmap: one bit per cluster, LSB first
+    return _bitmap(fs, base, 6, "little")  # $Bitmap: one bit per cluster, LSB first
+
+
+def _bitmap(fs: pytsk3.FS_Info, base: int, inode: int, order: Literal["big", "little"]) -> Ranges:
+    """Free ranges from an allocation bitmap kept as a file of the file system."""
+    bitmap_file = fs.open_meta(inode=inode)
     size = min(int(bitmap_file.info.meta.size), _MAX_BITMAP)
     data = b"".join(
         bitmap_file.read_random(at, min(_CHUNK, size - at)) for at in range(0, size, _CHUNK)
     )
-    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder=order)
     clusters = int(fs.info.block_count)
     return runs(bits[:clusters] == 0, 0, int(fs.info.block_size), base)
 
