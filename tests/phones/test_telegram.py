@@ -164,7 +164,10 @@ def _cache4(path: Path) -> None:
     conn.execute(
         "INSERT INTO chats (uid, name, data) VALUES (?, 'allotment club', x'00')", (CLUB,)
     )
-    conn.execute("INSERT INTO enc_chats (uid, user, name) VALUES (77, ?, 'riley')", (RILEY,))
+    conn.executemany(
+        "INSERT INTO enc_chats (uid, user, name) VALUES (?, ?, ?)",
+        [(77, RILEY, "riley"), (78, JO, None)],
+    )
     conn.executemany(
         "INSERT INTO dialogs (did, date) VALUES (?, ?)",
         [(SAM, T0), (-CLUB, T0), (SECRET | 77, T0), (JO, T0)],
@@ -187,6 +190,7 @@ def _cache4(path: Path) -> None:
         (7, SAM, T0 + 360, 0, message(user(SAM), T0 + 360, "cut short")[:30]),  # malformed
         (1, SECRET | 77, T0 + 420, 0, u32(0x555555FA) + b"\x00" * 40),  # secret-chat layout
         (8, SAM, T0 + 480, 0, u32(0xDEADBEEF) + b"\x00" * 12),  # a constructor not known
+        (1, 78 << 32, T0 + 540, 1, u32(0x555555F9) + b"\x00" * 40),  # secret, old dialog id
     ]  # fmt: skip
     conn.executemany(
         "INSERT INTO messages_v2 (mid, uid, date, out, data, read_state, send_state)"
@@ -251,6 +255,8 @@ def test_messages_times_directions_and_texts(built: Built) -> None:
          "2024-03-01T11:07:00.000000Z", str(T0 + 420), "unix_s", None, None),
         ("messages_v2 mid 8 uid 1001", "dialog:1001", "1001", "received",
          "2024-03-01T11:08:00.000000Z", str(T0 + 480), "unix_s", None, None),
+        (f"messages_v2 mid 1 uid {78 << 32}", "secret:78", None, "sent",
+         "2024-03-01T11:09:00.000000Z", str(T0 + 540), "unix_s", None, None),
     ]  # fmt: skip
     assert {r.app for r in rows} == {"Telegram"}
 
@@ -276,12 +282,14 @@ def test_conversations_and_contacts(built: Built) -> None:
         ("dialog:1001", "sam taylor", False, "dialog 1001"),
         ("dialog:1002", "jo", False, "dialog 1002"),
         ("secret:77", "secret chat with riley", False, f"dialog {SECRET | 77}"),
+        ("secret:78", "secret chat with jo", False, f"dialog {78 << 32}"),
     ]
     assert {k: sorted(v) for k, v in who.items()} == {
         f"dialog:{-CLUB}": ["1001", "1002"],
         "dialog:1001": ["1001"],
         "dialog:1002": ["1002"],
         "secret:77": ["1003"],
+        "secret:78": ["1002"],
     }
     assert [tuple(r) for r in contacts] == [
         ("1001", "sam taylor", "Telegram"),
@@ -323,7 +331,7 @@ def test_unreadable_objects_and_a_damaged_database_are_recorded(built: Built) ->
         ).all()
     assert [tuple(r[:4]) for r in rows] == [
         ("data/data/org.telegram.messenger.web/files/cache4.db", "telegram_android", "failed", 0),
-        (f"{APP_DIR}/cache4.db", "telegram_android", "ok", 9),
+        (f"{APP_DIR}/cache4.db", "telegram_android", "ok", 10),
     ]
     assert json.loads(rows[0].errors) == ["DatabaseError: file is not a database"]
     assert json.loads(rows[1].errors) == [
@@ -331,6 +339,8 @@ def test_unreadable_objects_and_a_damaged_database_are_recorded(built: Built) ->
         f"messages_v2 mid 1 uid {SECRET | 77}: text not read: unknown secret-chat message "
         "constructor 0x555555fa",
         "messages_v2 mid 8 uid 1001: text not read: unknown message constructor 0xdeadbeef",
+        f"messages_v2 mid 1 uid {78 << 32}: text not read: unknown secret-chat message "
+        "constructor 0x555555f9",
     ]
 
 

@@ -4,7 +4,8 @@
 ``date`` in seconds since 1970; ``out``; ``data``, the message object in Telegram's TL
 serialisation, read by ``telegram_tl``). The dialog id says what the chat is: a
 positive id is a user, a negative one a group or channel (``-chat id``), and one with
-bit 62 set a secret chat (its low 32 bits the ``enc_chats`` id). ``users`` and
+bit 62 set a secret chat (its low 32 bits the ``enc_chats`` id; before 2021 the secret
+chat id was the high 32 bits, the low ones zero). ``users`` and
 ``chats`` give names (``name``: the display name and, after ``;;;``, the username, as
 Telegram keeps them for its own search); ``dialogs`` lists the chats; ``enc_chats`` the
 secret chats (recorded as conversations; their messages use their own layouts).
@@ -64,7 +65,7 @@ class TelegramAndroid(SqliteMessageParser):
         members: dict[str, set[str]] = defaultdict(set)
         seen: dict[int, str] = {}
         for mid, uid, date, is_out, blob in conn.execute(MESSAGES):
-            dialog = int(uid)
+            dialog = uid if isinstance(uid, int) else 0  # hostile: a row without one
             key = seen.setdefault(dialog, _key(dialog))
             ref = f"messages_v2 mid {mid} uid {uid}"
             decoded = _decode(blob, ref, losses)
@@ -99,11 +100,13 @@ class TelegramAndroid(SqliteMessageParser):
         for did in dialogs:
             seen.setdefault(did, _key(did))
         for chat_id, (user, _name) in secret.items():
-            seen.setdefault(SECRET_BIT | chat_id, _key(SECRET_BIT | chat_id))
+            key = seen.setdefault(SECRET_BIT | chat_id, _key(SECRET_BIT | chat_id))
             if user is not None:
-                members[_key(SECRET_BIT | chat_id)].add(out.contact(str(user), users.get(user)))
-        for dialog, key in sorted(seen.items(), key=lambda kv: kv[1]):
-            if dialog > 0 and not dialog & SECRET_BIT:  # a one-to-one chat: its user
+                members[key].add(out.contact(str(user), users.get(user)))
+        # One conversation per key: a secret chat may appear under both id schemes.
+        first = {key: dialog for dialog, key in sorted(seen.items(), reverse=True)}
+        for key, dialog in sorted(first.items()):
+            if dialog > 0 and _secret_id(dialog) is None:  # a one-to-one chat: its user
                 members[key].add(out.contact(str(dialog), users.get(dialog)))
             out.conversations.append(
                 Conversation(
@@ -152,10 +155,20 @@ def _decode(blob: object, ref: str, losses: _Losses) -> Decoded | None:
         return None
 
 
+def _secret_id(dialog: int) -> int | None:
+    """The ``enc_chats`` id of a secret chat's dialog id, else None."""
+    if dialog <= 0:
+        return None
+    if dialog & SECRET_BIT:
+        return dialog & 0xFFFFFFFF
+    if not dialog & 0xFFFFFFFF:
+        return dialog >> 32
+    return None
+
+
 def _key(dialog: int) -> str:
-    if dialog & SECRET_BIT and dialog > 0:
-        return f"secret:{dialog & 0xFFFFFFFF}"
-    return f"dialog:{dialog}"
+    secret = _secret_id(dialog)
+    return f"dialog:{dialog}" if secret is None else f"secret:{secret}"
 
 
 def _sender(
@@ -167,8 +180,9 @@ def _sender(
 ) -> str | None:
     """Who sent a received message: the other user of a one-to-one or secret chat,
     the ``from_id`` of the object in a group (None when it could not be read)."""
-    if dialog > 0 and dialog & SECRET_BIT:
-        user = secret.get(dialog & 0xFFFFFFFF, (None, None))[0]
+    chat_id = _secret_id(dialog)
+    if chat_id is not None:
+        user = secret.get(chat_id, (None, None))[0]
         return None if user is None else out.contact(str(user), users.get(user))
     if dialog > 0:
         return out.contact(str(dialog), users.get(dialog))
@@ -191,8 +205,9 @@ def _title(
     chats: dict[int, str],
     secret: dict[int, tuple[int | None, str | None]],
 ) -> str | None:
-    if dialog > 0 and dialog & SECRET_BIT:
-        user, name = secret.get(dialog & 0xFFFFFFFF, (None, None))
+    chat_id = _secret_id(dialog)
+    if chat_id is not None:
+        user, name = secret.get(chat_id, (None, None))
         who = name or (users.get(user) if user is not None else None)
         return f"secret chat with {who}" if who else "secret chat"
     if dialog > 0:
