@@ -15,15 +15,15 @@ folders ``apfs1/``, ``apfs2/``... in container order, each one a ``volume``.
 
 from __future__ import annotations
 
-import re
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, ClassVar
 
 from unseen.core.errors import EvidenceError
+from unseen.core.locator import LibyalEntry
 from unseen.core.models import Entry
 from unseen.core.paths import display_name
 from unseen.core.registry import Registry
@@ -32,8 +32,9 @@ from unseen.sources.crypt import key_digest, key_for
 from unseen.sources.media import libyal, libyal_cause, not_examined
 from unseen.sources.streams import PositionalStream
 
-ADDRESS = re.compile(rb"y(\d+):v(\d+):i(\d+)(?::n\d+)?")
 _MAX_DEPTH = 512  # folders deeper than this are reported, not entered
+# How often each address was listed in one walk (hard links).
+Seen = dict[LibyalEntry, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +172,15 @@ def walk(
     files first, then sub-folders; a folder met twice (a loop in damaged metadata) is
     not entered again.
     """
-    seen: dict[bytes, int] = {}
+    seen: Seen = {}
     for k, vol in enumerate(volumes):
         top = f"{prefix}{vol.folder}/" if vol.folder else prefix
         volume = top.rstrip("/") or None
-        base = b"y%d:v%d:i" % (offset, k)
+        base = LibyalEntry(offset, k, 0)
         if vol.handle is None or vol.problem:
             where = top.rstrip("/") or "."
             problem = vol.problem or "not examined"
-            yield Member(Entry(where, base + b"0", "other", errors=(problem,), volume=volume))
+            yield Member(Entry(where, base.encode(), "other", errors=(problem,), volume=volume))
             continue
         for entry in _tree(fs, vol.handle, top, base, seen):
             yield Member(_in(entry, volume))
@@ -188,13 +189,11 @@ def walk(
 def _in(entry: Entry, volume: str | None) -> Entry:
     if volume is None:
         return entry
-    from dataclasses import replace
-
     return replace(entry, volume=volume)
 
 
 def _tree(
-    fs: type[LibyalFs], handle: Any, top: str, base: bytes, seen: dict[bytes, int]
+    fs: type[LibyalFs], handle: Any, top: str, base: LibyalEntry, seen: Seen
 ) -> Iterator[Entry]:
     try:
         root = handle.get_root_directory()
@@ -229,7 +228,7 @@ def _tree(
                 else:
                     folders.append((child, shown + "/"))
                 continue
-            yield _file(child, mode, shown, _unique(seen, base + b"%d" % ident))
+            yield _file(child, mode, shown, _unique(seen, replace(base, ident=ident)))
         stack.extend((child, sub, depth + 1) for child, sub in reversed(folders))
 
 
@@ -276,15 +275,17 @@ def _time(entry: Any, name: str) -> float | None:
     return seconds or None
 
 
-def _problem(seen: dict[bytes, int], path: str, base: bytes, message: str) -> Entry:
+def _problem(seen: Seen, path: str, base: LibyalEntry, message: str) -> Entry:
     where = path.rstrip("/") or "."
-    return Entry(where, _unique(seen, base + b"0:d" + where.encode()), "dir", errors=(message,))
+    address = replace(base, ident=0, path=where)
+    return Entry(where, _unique(seen, address), "dir", errors=(message,))
 
 
-def _unique(seen: dict[bytes, int], address: bytes) -> bytes:
+def _unique(seen: Seen, address: LibyalEntry) -> bytes:
+    """The address itself the first time, then with ``nth`` 2, 3... (hard links)."""
     count = seen.get(address, 0) + 1
     seen[address] = count
-    return address if count == 1 else address + b":n%d" % count
+    return (address if count == 1 else replace(address, nth=count)).encode()
 
 
 class FileStream(PositionalStream):
