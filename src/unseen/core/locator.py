@@ -181,7 +181,8 @@ class DiskAddress(Address):
     Numbers are byte offsets in the image (absolute) and TSK metadata addresses. The
     first byte says which kind: ``f`` file content, ``c`` carved bytes, ``v`` a volume
     or space without content, ``d`` a folder that could not be listed, ``e`` a member
-    of a decrypted volume, ``y`` a file of a file system read through libyal.
+    of a decrypted volume, ``m`` a member of an LVM2 logical volume, ``y`` a file of a
+    file system read through libyal.
     """
 
     __slots__ = ()
@@ -190,9 +191,11 @@ class DiskAddress(Address):
     def decode(cls, raw: bytes) -> DiskAddress:
         # Decrypted volumes hold disks: peel their prefixes without recursion (hostile
         # bytes may repeat them thousands of times: refused past a few).
-        wrappers: list[int] = []
-        while (found := _DECRYPTED.match(raw)) is not None:
-            wrappers.append(int(found[1]))
+        # LVM logical volumes hold disks too, and peel the same way.
+        wrappers: list[tuple[int, int | None]] = []
+        while (found := _DECRYPTED.match(raw) or _LOGICAL.match(raw)) is not None:
+            logical = found.re is _LOGICAL
+            wrappers.append((int(found[1]), int(found[2]) if logical else None))
             raw = raw[found.end() :]
             if len(wrappers) > MAX_DECRYPTED:
                 raise LocatorError("decrypted volumes nested too deep in locator")
@@ -200,8 +203,8 @@ class DiskAddress(Address):
         if kind is None:
             raise LocatorError("malformed disk member address")
         address = kind.decode_one(raw)
-        for offset in reversed(wrappers):
-            address = Decrypted(offset, address)
+        for offset, k in reversed(wrappers):
+            address = Decrypted(offset, address) if k is None else InLogical(offset, k, address)
         return address
 
     @classmethod
@@ -211,6 +214,7 @@ class DiskAddress(Address):
 
 
 _DECRYPTED = re.compile(rb"e" + _N + rb"/")
+_LOGICAL = re.compile(rb"m" + _N + rb":" + _N + rb"/")
 
 
 def _nth(k: int | None) -> bytes:
@@ -331,6 +335,19 @@ class Decrypted(DiskAddress):
 
     def encode(self) -> bytes:
         return b"e%d/" % self.offset + self.inner.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class InLogical(DiskAddress):
+    """A member of the disk that LVM2 logical volume ``lv`` (0-based, volume-group
+    order) of the physical volume at image ``offset`` holds."""
+
+    offset: int
+    lv: int
+    inner: DiskAddress
+
+    def encode(self) -> bytes:
+        return b"m%d:%d/" % (self.offset, self.lv) + self.inner.encode()
 
 
 @dataclass(frozen=True, slots=True)

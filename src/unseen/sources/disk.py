@@ -26,6 +26,7 @@ from typing import BinaryIO
 from unseen.core.errors import EvidenceError
 from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.lvm import sniff_lvm
 from unseen.sources.media import find_media
 
 MISSING = "disk image not read: install unseen[disk] (pytsk3)"
@@ -54,6 +55,7 @@ def sniff_disk(head: bytes) -> bool:
         or head[32769:32774] == b"CD001"
         or head[:4] == b"XFSB"  # read through libfsxfs (sources.libyalfs)
         or head[32:36] == b"NXSB"  # an APFS container, through libfsapfs
+        or sniff_lvm(head)  # an LVM2 physical volume, through libvslvm (sources.lvm)
     )
 
 

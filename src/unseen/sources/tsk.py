@@ -18,6 +18,7 @@ from unseen.core.locator import (
     Decrypted,
     DiskAddress,
     FsEntry,
+    InLogical,
     LibyalEntry,
     LocatorError,
     Unallocated,
@@ -29,6 +30,8 @@ from unseen.sources.containers import Limits, Member
 from unseen.sources.crypt import WHOLE, CryptFormat, find_crypt, key_for, volume_stream
 from unseen.sources.libyalfs import FsVolume, LibyalFs, find_fs, open_file, volume_error
 from unseen.sources.libyalfs import walk as libyal_walk
+from unseen.sources.lvm import LogicalVolume, logical_volumes, sniff_lvm
+from unseen.sources.media import damage
 from unseen.sources.streams import PositionalStream, Slice, binary
 from unseen.sources.tskwalk import walk
 from unseen.sources.unalloc import unallocated
@@ -73,25 +76,41 @@ def in_volume(
         yield replace(member, entry=replace(member.entry, volume=own if inner else volume))
 
 
-def volume_name(prefix: str) -> str:
-    """How ``--key`` names a volume: ``p2`` for a partition, ``whole`` for the image."""
-    return prefix.rstrip("/") or WHOLE
+def prefix_at(disk: TskDisk, offset: int) -> str:
+    """The path prefix of the volume at ``offset`` of ``disk``."""
+    return next((prefix for prefix, at, *_ in disk.volumes() if at == offset), "")
 
 
 class TskDisk:
     """An image opened with TSK: its volumes, their file systems, their files."""
 
-    def __init__(self, stream: BinaryIO, keys: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, stream: BinaryIO, keys: dict[str, str] | None = None, where: str = ""
+    ) -> None:
+        """``where``: the path of this disk inside the one holding it (``lv_root/``,
+        ``p2/`` for a decrypted partition), so nested volumes are named for ``--key``
+        as the examiner sees them."""
         self.stream = stream
+        self.where = where
         self.size = stream.seek(0, io.SEEK_END)
         self.img = TskImage(stream, self.size)
         self.keys = keys or {}
         self._fs: dict[int, pytsk3.FS_Info] = {}
         self._decrypted: dict[int, TskDisk] = {}
         self._libyal: dict[int, tuple[type[LibyalFs], list[FsVolume]]] = {}
+        self._lvm: dict[int, list[tuple[LogicalVolume, TskDisk | None]]] = {}
         self._volumes: list[tuple[str, int, int, str]] | None = None
         # Problems of the disk as a whole (a damaged partition table), for the reader.
         self.errors: list[str] = []
+
+    def inner_name(self, prefix: str) -> str:
+        """The volume at ``prefix`` as ``--key`` names it: ``p2``, ``lv_home``,
+        ``p2/lv_home`` (a volume inside another); ``""`` for the whole image."""
+        return (self.where + prefix).rstrip("/")
+
+    def volume_name(self, prefix: str) -> str:
+        """As ``inner_name``, with ``whole`` for the image itself (an encrypted image)."""
+        return self.inner_name(prefix) or WHOLE
 
     def read(self, offset: int, length: int) -> bytes:
         self.stream.seek(offset)
@@ -151,6 +170,9 @@ class TskDisk:
             if yal is not None:
                 yield from self._libyal_members(yal, prefix, offset, length)
                 return True
+            if sniff_lvm(head):
+                yield from self._lvm_members(prefix, offset, length, limits)
+                return True
             what = f"{desc}, {length} bytes at offset {offset}"
             problem = f"no file system The Sleuth Kit can read ({what})"
             if prefix:
@@ -169,7 +191,7 @@ class TskDisk:
         """The members of an encrypted volume, or one item saying why it was not examined."""
         where = prefix.rstrip("/") or "."
         try:
-            inner = self.decrypted(offset, crypt, volume_name(prefix), length)
+            inner = self.decrypted(offset, crypt, self.volume_name(prefix), length)
             for member in inner.members(limits):  # streamed: a volume may hold millions
                 entry = member.entry
                 try:
@@ -191,7 +213,7 @@ class TskDisk:
     ) -> Iterator[Member]:
         """The files of a file system TSK does not read, or one item saying why not."""
         try:
-            _, volumes = self.libyal_fs(offset, yal, volume_name(prefix), length)
+            _, volumes = self.libyal_fs(offset, yal, self.inner_name(prefix), length)
         except EvidenceError as exc:
             where = prefix.rstrip("/") or "."
             gone = Volume(offset).encode()
@@ -215,12 +237,81 @@ class TskDisk:
             found = self._libyal[offset] = (yal, yal.open(stream, volume, self.keys))
         return found
 
+    def _lvm_members(
+        self, prefix: str, offset: int, length: int, limits: Limits
+    ) -> Iterator[Member]:
+        """The files of each logical volume of the LVM2 physical volume at ``offset``."""
+        try:
+            found = self.logical_volumes(offset, length, prefix)
+        except EvidenceError as exc:
+            where = prefix.rstrip("/") or "."
+            problem = volume_error(exc)
+            yield Member(Entry(where, Volume(offset).encode(), "other", errors=(problem,)))
+            return
+        for k, (lv, disk) in enumerate(found):
+            folder = f"{prefix}{lv.name}/"
+            volume = folder.rstrip("/")
+            unread = InLogical(offset, k, Volume(0)).encode()
+            if disk is None:
+                problem = lv.problem or "not examined"
+                yield Member(Entry(volume, unread, "other", errors=(problem,), volume=volume))
+                continue
+            try:
+                for member in disk.members(limits):
+                    e = member.entry
+                    path = volume if e.path == "." else folder + e.path
+                    inner = f"{volume}/{e.volume}" if e.volume else volume
+                    try:
+                        at = InLogical(offset, k, DiskAddress.decode(e.locator)).encode()
+                    except LocatorError:  # kept as given: the item records it cannot open
+                        at = b"m%d:%d/" % (offset, k) + e.locator
+                    yield replace(member, entry=replace(e, path=path, locator=at, volume=inner))
+            except EvidenceError as exc:
+                problem = f"not examined: LVM2 logical volume {lv.name}: {exc}"
+                yield Member(Entry(volume, unread, "other", errors=(problem,), volume=volume))
+            finally:
+                self.errors.extend(inner_errors(disk))
+                if lv.media is not None:
+                    self.errors.extend(damage(lv.media, f"LVM2 logical volume {lv.name}"))
+
+    def logical_volumes(
+        self, offset: int, length: int, prefix: str
+    ) -> list[tuple[LogicalVolume, TskDisk | None]]:
+        """The logical volumes of the physical volume at ``offset``, each as a disk."""
+        found = self._lvm.get(offset)
+        if found is None:
+            _, lvs = logical_volumes(volume_stream(self.stream, offset, length))
+            found, names = [], set()
+            for lv in lvs:
+                name = lv.name
+                while name in names:  # hostile metadata may repeat a name
+                    name += "~"
+                names.add(name)
+                where = f"{self.where}{prefix}{name}/"
+                disk = None if lv.media is None else TskDisk(binary(lv.media), self.keys, where)
+                found.append((replace(lv, name=name), disk))
+            self._lvm[offset] = found
+        return found
+
+    def _lvm_open(self, member: InLogical) -> BinaryIO:
+        for prefix, at, length, _ in self.volumes():
+            if at == member.offset and sniff_lvm(self.read(at, 4096)):
+                try:
+                    found = self.logical_volumes(at, length, prefix)
+                except EvidenceError as exc:
+                    raise OSError(str(exc)) from None
+                disk = found[member.lv][1] if 0 <= member.lv < len(found) else None
+                if disk is None:
+                    raise OSError("no readable logical volume at this disk address")
+                return disk.open_member(member.inner)
+        raise OSError("no LVM2 physical volume at this disk address")
+
     def _libyal_open(self, offset: int, k: int, ident: int) -> BinaryIO:
         for prefix, at, length, _ in self.volumes():
             yal = find_fs(self.read(at, 4096)) if at == offset else None
             if yal is not None:
                 try:
-                    _, volumes = self.libyal_fs(at, yal, volume_name(prefix), length)
+                    _, volumes = self.libyal_fs(at, yal, self.inner_name(prefix), length)
                 except EvidenceError as exc:
                     raise OSError(str(exc)) from None
                 return binary(open_file(yal, volumes, k, ident))
@@ -234,7 +325,8 @@ class TskDisk:
         if found is None:
             key = key_for(self.keys, volume)
             media = crypt.open(volume_stream(self.stream, offset, length), volume, key)
-            found = self._decrypted[offset] = TskDisk(binary(media))
+            inner = TskDisk(binary(media), self.keys, self.where + prefix_at(self, offset))
+            found = self._decrypted[offset] = inner
         return found
 
     def _carve(
@@ -263,11 +355,13 @@ class TskDisk:
                 crypt = find_crypt(self.read(at, 4096)) if at == member.offset else None
                 if crypt is not None:
                     try:
-                        disk = self.decrypted(at, crypt, volume_name(prefix), length)
+                        disk = self.decrypted(at, crypt, self.volume_name(prefix), length)
                     except EvidenceError as exc:
                         raise OSError(str(exc)) from None
                     return disk.open_member(member.inner)
             raise OSError("no encrypted volume at this disk address")
+        if isinstance(member, InLogical):
+            return self._lvm_open(member)
         if isinstance(member, Carved):
             at, size = member.offset, member.length
             return binary(Slice(self.stream, at, min(size, max(0, self.size - at))))
