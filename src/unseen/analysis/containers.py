@@ -63,7 +63,8 @@ class ContainerAnalyser(FileAnalyser):
             )
         try:
             beside = open_source(ctx.task.source).siblings(ctx.task.locator)
-            reader = reader_cls.open_with(random_access(ctx.stream), beside)
+            keys = dict(ctx.task.source.keys)  # encrypted volumes inside are opened too
+            reader = reader_cls.open_with(random_access(ctx.stream), beside, keys)
         except WrongFormat:
             if suffix is None:
                 return  # looked like a container, is not one, nor named like one

@@ -89,7 +89,8 @@ def open_item(spec: SourceSpec, locator: bytes) -> BinaryIO:
         readers = _readers.get(spec)
         if readers is None:
             root = os.fsencode(spec.path)
-            readers = _readers[spec] = ReaderCache(lambda rel: open_no_follow(root, rel))
+            opener = lambda rel: open_no_follow(root, rel)  # noqa: E731
+            readers = _readers[spec] = ReaderCache(opener, keys=dict(spec.keys))
     plugins.load()  # container formats for nested locators
     return readers.open(locator)
 

@@ -32,7 +32,7 @@ class Source(ABC):
         self.spec = spec
         # Limits applied while listing (set by the runner before ``entries``).
         self.settings = Settings()
-        self._readers = ReaderCache(self._open_top, self.siblings)
+        self._readers = ReaderCache(self._open_top, self.siblings, dict(spec.keys))
 
     @classmethod
     @abstractmethod

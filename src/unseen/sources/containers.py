@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import BinaryIO, ClassVar
 
@@ -43,6 +43,8 @@ from unseen.sources.streams import random_access
 
 # Readers kept open per process (the members of one container arrive together).
 OPEN_READERS = 8
+# The examiner's volume keys of a source: volume name (or "*") -> key.
+Keys = Mapping[str, str]
 ENCRYPTED = "encrypted: content not readable"
 
 
@@ -161,9 +163,13 @@ class ContainerReader(ABC):
         """Whether content starting with ``head`` looks like this format."""
 
     @classmethod
-    def open_with(cls, stream: BinaryIO, siblings: Siblings | None) -> ContainerReader:
+    def open_with(
+        cls, stream: BinaryIO, siblings: Siblings | None, keys: Keys | None = None
+    ) -> ContainerReader:
         """The reader over ``stream``; formats made of several files (a VMDK and its
-        extents) also get the files beside it, where the source can open them."""
+        extents) also get the files beside it, where the source can open them, and
+        disk formats the examiner's volume keys (``--key``) for encrypted volumes
+        inside them."""
         return cls(stream)
 
     @abstractmethod
@@ -294,9 +300,11 @@ class ReaderCache:
         self,
         open_top: Callable[[bytes], BinaryIO],
         siblings: Callable[[bytes], Siblings | None] | None = None,
+        keys: Keys | None = None,
     ) -> None:
         self._open_top = open_top
         self._siblings = siblings
+        self._keys = dict(keys or {})
         self._readers: OrderedDict[tuple[Locator, str], ContainerReader] = OrderedDict()
 
     def open(self, locator: bytes) -> BinaryIO:
@@ -324,7 +332,7 @@ class ReaderCache:
         except KeyError:
             raise OSError(f"unknown container format {fmt!r} in locator") from None
         beside = self._siblings(container.to_bytes()) if self._siblings else None
-        reader = cls.open_with(random_access(self.open_at(container)), beside)
+        reader = cls.open_with(random_access(self.open_at(container)), beside, self._keys)
         self._readers[key] = reader
         while len(self._readers) > OPEN_READERS:
             self._readers.popitem(last=False)

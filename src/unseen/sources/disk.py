@@ -25,9 +25,10 @@ from typing import BinaryIO
 
 from unseen.core.errors import EvidenceError
 from unseen.core.locator import Address, DiskAddress, expect
-from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.containers import CONTAINERS, ContainerReader, Keys, Limits, Member
+from unseen.sources.crypt import find_crypt
 from unseen.sources.lvm import sniff_lvm
-from unseen.sources.media import find_media
+from unseen.sources.media import Siblings, find_media
 
 MISSING = "disk image not read: install unseen[disk] (pytsk3)"
 
@@ -84,7 +85,15 @@ class DiskReader(ContainerReader):
 
     @classmethod
     def sniff(cls, head: bytes, mime: str | None) -> bool:
-        return sniff_disk(head)
+        # An encrypted volume found as a file (a LUKS image in an archive) is a disk
+        # too: opened with its key, else recorded as not examined.
+        return sniff_disk(head) or find_crypt(head) is not None
+
+    @classmethod
+    def open_with(
+        cls, stream: BinaryIO, siblings: Siblings | None, keys: Keys | None = None
+    ) -> ContainerReader:
+        return cls(stream, dict(keys or {}))
 
     def members(self, limits: Limits) -> Iterator[Member]:
         try:

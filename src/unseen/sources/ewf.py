@@ -1,7 +1,8 @@
 """EnCase E01 images through libewf (pyewf, optional extra ``disk``).
 
 The media stream of an E01 is read like a raw disk image (``sources.tsk``), through
-``sources.ewfread`` (zlib) where the layout allows and libewf otherwise. An E01
+``sources.ewfread`` (zlib; EWF1, measured faster) where the layout allows and libewf
+otherwise (EWF2 ``.Ex01`` images always). An E01
 found inside other evidence is opened from its one stream: further segments
 (``.E02``...) beside it are not looked for, and reads that need them fail with a
 recorded error; add such a set as a source of its own. ``acquisition`` returns what
@@ -17,11 +18,21 @@ from typing import IO, Any, BinaryIO
 
 from unseen.core.errors import EvidenceError
 from unseen.core.locator import Address, DiskAddress, expect
-from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.containers import CONTAINERS, ContainerReader, Keys, Limits, Member
 from unseen.sources.ewfread import EwfMedia, Unsupported
+from unseen.sources.media import Siblings
 from unseen.sources.streams import PositionalStream, binary
 
 MAGIC = b"EVF\x09\x0d\x0a\xff\x00"
+# EWF2 (EnCase 7 .Ex01): only libewf reads it; ``sources.ewfread`` knows EWF1 alone.
+MAGIC2 = b"EVF2\x0d\x0a\x81\x00"
+
+
+def is_ewf(head: bytes) -> bool:
+    """An EWF1 (.E01) or EWF2 (.Ex01) segment."""
+    return head[:8] in (MAGIC, MAGIC2)
+
+
 MISSING = "E01 image not read: install unseen[disk] (libewf-python)"
 
 
@@ -59,7 +70,12 @@ class EwfStream(PositionalStream):
 
 def media_stream(segments: list[IO[bytes]]) -> PositionalStream:
     """The media of an E01 set: read with zlib where the layout allows, else by libewf."""
+    segments[0].seek(0)
+    ewf2 = segments[0].read(8) == MAGIC2
+    segments[0].seek(0)
     try:
+        if ewf2:
+            raise Unsupported("EWF2: read by libewf")
         return EwfMedia(segments)
     except (Unsupported, struct.error, OSError):
         return EwfStream(open_ewf(segments))
@@ -117,7 +133,13 @@ class EwfReader(ContainerReader):
 
     @classmethod
     def sniff(cls, head: bytes, mime: str | None) -> bool:
-        return head[:8] == MAGIC
+        return is_ewf(head)
+
+    @classmethod
+    def open_with(
+        cls, stream: BinaryIO, siblings: Siblings | None, keys: Keys | None = None
+    ) -> ContainerReader:
+        return cls(stream, (), dict(keys or {}))
 
     def members(self, limits: Limits) -> Iterator[Member]:
         try:

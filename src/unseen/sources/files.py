@@ -24,7 +24,7 @@ from unseen.sources.base import SOURCES, Source
 from unseen.sources.containers import ContainerReader, Limits, find_reader, listed, located
 from unseen.sources.crypt import find_crypt
 from unseen.sources.disk import DiskReader, sniff_disk
-from unseen.sources.ewf import MAGIC, EwfReader
+from unseen.sources.ewf import EwfReader, is_ewf
 from unseen.sources.media import find_media
 from unseen.sources.streams import PositionalStream, binary, open_readonly
 
@@ -180,11 +180,11 @@ class RawImageSource(FileContainerSource):
 
 class EwfSource(FileContainerSource):
     NAME = "ewf"
-    DESCRIPTION = "an EnCase E01 image with its segments (libewf)"
+    DESCRIPTION = "an EnCase E01 or Ex01 image with its segments (libewf)"
 
     @classmethod
     def detect(cls, path: Path) -> bool:
-        return path.is_file() and head_of(path)[:8] == MAGIC
+        return path.is_file() and is_ewf(head_of(path))
 
     def segments(self) -> list[Path]:
         return ewf_segments(Path(self.spec.path))

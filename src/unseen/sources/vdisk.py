@@ -18,7 +18,7 @@ from typing import BinaryIO
 from unseen.core.errors import EvidenceError, WrongFormat
 from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.base import SOURCES
-from unseen.sources.containers import CONTAINERS, ContainerReader, Limits, Member
+from unseen.sources.containers import CONTAINERS, ContainerReader, Keys, Limits, Member
 from unseen.sources.files import FileContainerSource, head_of
 from unseen.sources.media import MediaStream, Siblings, Vmdk, damage, find_media
 from unseen.sources.streams import binary, open_readonly
@@ -54,8 +54,10 @@ class VirtualDiskReader(ContainerReader):
         return find_media(head) is not None
 
     @classmethod
-    def open_with(cls, stream: BinaryIO, siblings: Siblings | None) -> ContainerReader:
-        return cls(stream, siblings)
+    def open_with(
+        cls, stream: BinaryIO, siblings: Siblings | None, keys: Keys | None = None
+    ) -> ContainerReader:
+        return cls(stream, siblings, dict(keys or {}))
 
     def members(self, limits: Limits) -> Iterator[Member]:
         try:
