@@ -5,10 +5,11 @@
 serialisation, read by ``telegram_tl``). The dialog id says what the chat is: a
 positive id is a user, a negative one a group or channel (``-chat id``), and one with
 bit 62 set a secret chat (its low 32 bits the ``enc_chats`` id; before 2021 the secret
-chat id was the high 32 bits, the low ones zero). ``users`` and
-``chats`` give names (``name``: the display name and, after ``;;;``, the username, as
-Telegram keeps them for its own search); ``dialogs`` lists the chats; ``enc_chats`` the
-secret chats (recorded as conversations; their messages use their own layouts).
+chat id was the high 32 bits, the low ones zero). ``users`` and ``chats`` give names
+(``name`` is Telegram's lower-cased search key, the username after ``;;;``; the name as
+written is taken from the row's object when its layout checks out); ``dialogs`` lists
+the chats; ``enc_chats`` the secret chats (recorded as conversations; their messages
+use their own layouts).
 
 A message whose object cannot be read is still recorded (time, direction, dialog),
 with its text absent and the reason in the item's errors. Photos and documents are
@@ -26,7 +27,7 @@ from unseen.internet.base import ParseContext
 from unseen.internet.sqlite import tables
 from unseen.phones.base import MESSAGE_PARSERS, SqliteMessageParser, from_wal
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
-from unseen.phones.parsers.telegram_tl import Decoded, Media, decode_message
+from unseen.phones.parsers.telegram_tl import Decoded, Media, decode_message, proper_name
 from unseen.phones.parsers.tl import TLError
 
 APP = "Telegram"
@@ -35,8 +36,8 @@ ERRORS_LISTED = 50  # per-message reasons written out; the rest are counted
 MAX_BLOB = 1024 * 1024  # a message object is a few hundred bytes; larger is not read
 
 MESSAGES = "SELECT mid, uid, date, out, data FROM messages_v2 ORDER BY date, uid, mid"
-USERS = "SELECT uid, name FROM users ORDER BY uid"
-CHATS = "SELECT uid, name FROM chats ORDER BY uid"
+USERS = "SELECT uid, name, data FROM users ORDER BY uid"
+CHATS = "SELECT uid, name, data FROM chats ORDER BY uid"
 DIALOGS = "SELECT did FROM dialogs ORDER BY did"
 SECRET_CHATS = "SELECT uid, user, name FROM enc_chats ORDER BY uid"
 
@@ -55,8 +56,8 @@ class TelegramAndroid(SqliteMessageParser):
     ) -> Extract:
         found = tables(conn)
         out = Extract(APP)
-        users = _names(conn, USERS) if "users" in found else {}
-        chats = _names(conn, CHATS) if "chats" in found else {}
+        users = _names(conn, USERS, "user") if "users" in found else {}
+        chats = _names(conn, CHATS, "chat") if "chats" in found else {}
         for uid, name in users.items():
             out.contact(str(uid), name)
         secret = _secret_chats(conn) if "enc_chats" in found else {}
@@ -215,13 +216,14 @@ def _title(
     return chats.get(-dialog)
 
 
-def _names(conn: sqlite3.Connection, sql: str) -> dict[int, str]:
-    """id -> display name (the part of ``name`` before ``;;;``), for non-empty names."""
+def _names(conn: sqlite3.Connection, sql: str, kind: str) -> dict[int, str]:
+    """id -> name: as written, from the object, where its layout checks out against the
+    row; else the row's lower-cased search key (``name`` up to ``;;;``)."""
     found: dict[int, str] = {}
-    for uid, name in conn.execute(sql):
+    for uid, name, blob in conn.execute(sql):
         shown = str(name).split(";;;", 1)[0].strip() if name is not None else ""
         if isinstance(uid, int) and shown:
-            found[uid] = shown
+            found[uid] = proper_name(blob, uid, shown, kind) or shown
     return found
 
 

@@ -349,3 +349,70 @@ def _attribute(r: Reader) -> tuple[str, str | None]:
             r.string()  # video_codec
         return VIDEO, None
     raise Unknown("document attribute", constructor)
+
+
+def proper_name(blob: object, object_id: int, search_name: str, kind: str) -> str | None:
+    """The name as the person or group wrote it, from a ``users``/``chats`` blob.
+
+    The table's ``name`` column is Telegram's lower-cased search key. The blob holds the
+    real one, but user and chat constructors change with almost every layer, so instead
+    of a list of ids each plausible layout is tried and one is trusted only when the id
+    it reads is the row's own and the name it reads lower-cases to the search key.
+    None when no layout passes both checks (the caller keeps the search key)."""
+    if not isinstance(blob, bytes) or len(blob) > 64 * 1024:
+        return None
+    for layout in _USER_LAYOUTS if kind == "user" else _CHAT_LAYOUTS:
+        try:
+            found = layout(Reader(blob))
+        except TLError:
+            continue
+        if found is not None and found[0] == object_id and found[1].lower() == search_name:
+            return found[1]
+    return None
+
+
+def _user_flags2(r: Reader) -> tuple[int, str] | None:
+    r.uint32()  # constructor
+    flags = r.uint32()
+    r.uint32()  # flags2
+    return _user_rest(r, flags)
+
+
+def _user_plain(r: Reader) -> tuple[int, str] | None:
+    r.uint32()
+    return _user_rest(r, r.uint32())
+
+
+def _user_rest(r: Reader, flags: int) -> tuple[int, str] | None:
+    user_id = r.int64()
+    if flag(flags, 0):
+        r.int64()  # access_hash
+    first = r.string() if flag(flags, 1) else ""
+    last = r.string() if flag(flags, 2) else ""
+    name = " ".join(part for part in (first, last) if part)
+    return (user_id, name) if name else None
+
+
+def _chat_basic(r: Reader) -> tuple[int, str] | None:
+    r.uint32()
+    r.uint32()  # flags
+    return r.int64(), r.string()
+
+
+def _channel(r: Reader, with_flags2: bool) -> tuple[int, str] | None:
+    r.uint32()
+    flags = r.uint32()
+    if with_flags2:
+        r.uint32()
+    channel_id = r.int64()
+    if flag(flags, 13):
+        r.int64()  # access_hash
+    return channel_id, r.string()
+
+
+_USER_LAYOUTS = (_user_flags2, _user_plain)
+_CHAT_LAYOUTS = (
+    _chat_basic,
+    lambda r: _channel(r, True),
+    lambda r: _channel(r, False),
+)
