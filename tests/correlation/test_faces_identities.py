@@ -137,3 +137,22 @@ def test_identities_are_stored_with_labels_reasons_and_lead_reasons(case: Case) 
     assert identity("p5.png") == [(2.0 * 0.9, "a face that recurs: " + label2)]
     assert identity("solo.png") == []
     assert identity("none.png") == []
+
+
+def test_beyond_the_exact_limit_an_inverted_file_finds_the_same_neighbours_and_people() -> None:
+    # 150 people with 12 faces each and 400 strangers, as dlib embeddings spread them:
+    # a person's faces about 0.35 apart, people and strangers about 1.2 apart.
+    rng = np.random.default_rng(7)
+    centres = rng.normal(0.0, 0.1, (150, 128))
+    faces = np.repeat(centres, 12, axis=0) + rng.normal(0.0, 0.018, (1800, 128))
+    vectors = np.vstack([faces, rng.normal(0.0, 0.1, (400, 128))])
+    vectors = vectors[rng.permutation(len(vectors))]
+    exact, approximate = neighbours(vectors), neighbours(vectors, exact_max=100)
+    assert [[n for n, _ in row] for row in approximate] == [[n for n, _ in row] for row in exact]
+    assert np.allclose(
+        [d for row in approximate for _, d in row], [d for row in exact for _, d in row], atol=1e-5
+    )
+    assert sum(len(row) for row in exact) == 1800 * 11  # every face linked to its person's
+    people = cluster_faces(vectors)
+    assert len(people) == 150 and all(len(p) == 12 for p in people)
+    assert cluster_faces(vectors, Settings(identity_exact_max=100)) == people

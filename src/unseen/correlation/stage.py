@@ -50,6 +50,7 @@ class CorrelationStage(CaseStage):
         "identity_pair_max",
         "identity_max_neighbours",
         "identity_max_passes",
+        "identity_exact_max",
         "scene_neighbours",
         "scene_min_cosine",
         "scene_max_verify",
