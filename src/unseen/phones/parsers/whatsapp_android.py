@@ -218,16 +218,20 @@ def _current_rows(
     chats: dict[str, Conversation] = {}
     members: dict[str, set[str]] = {}
     handles: dict[str, str] = {}  # sender -> its stored handle (one call per sender)
-    for r in conn.execute(sql):
-        (mid, chat_id, from_me, status, ts, text, _mtype, chat_jid, server, subject) = r[:10]
-        sender_jid, path, size, mime, fhash, mname = r[10:16]
+    # This loop runs once per message (millions): no per-row slicing, union types,
+    # str() of known statuses or function calls that a local test can do.
+    number = (int, float)
+    append = out.messages.append
+    for (mid, chat_id, from_me, status, ts, text, _mtype, chat_jid, server, subject,
+         sender_jid, path, size, mime, fhash, mname) in conn.execute(sql):  # fmt: skip
         key = str(chat_jid) if chat_jid else f"chat:{chat_id}"
         is_group = server == GROUP_SERVER
-        if key not in chats:
+        chat = chats.get(key)
+        if chat is None:
             title = subject if is_group else names.get(key)
-            chats[key] = Conversation(key, title, is_group, (), f"chat _id {chat_id}")
+            chat = chats[key] = Conversation(key, title, is_group, (), f"chat _id {chat_id}")
             members[key] = set()
-        key = chats[key].key  # one string per chat, shared by its (millions of) messages
+        key = chat.key  # one string per chat, shared by its (millions of) messages
         sender = None
         if not from_me:
             sender = str(sender_jid) if is_group and sender_jid else (None if is_group else key)
@@ -241,24 +245,26 @@ def _current_rows(
             out.contact(key, names.get(key))
             members[key].add(key)
         # The UTC text is derived when stored: millions of messages need not hold it here.
-        raw, epoch = (ts, "unix_ms") if isinstance(ts, int | float) and ts else (None, None)
-        utc = None
+        raw, epoch = (ts, "unix_ms") if isinstance(ts, number) and ts else (None, None)
         media: tuple[Attachment, ...] = ()
         if path or fhash or mime:
             kind = sys.intern(mime) if isinstance(mime, str) else mime
             media = (Attachment(path, mname, kind, size, _hex_sha256(fhash)),)
-        out.messages.append(
+        label = STATUS.get(status)
+        if label is None and status is not None:
+            label = str(status)
+        append(
             Message(
                 f"message _id {mid}",
                 key,
                 sender,
                 SENT if from_me else RECEIVED,
-                utc,
+                None,
                 raw,
                 epoch,
                 text,
-                STATUS.get(status, None if status is None else str(status)),
-                from_wal(mid, checkpointed),
+                label,
+                checkpointed is not None and mid not in checkpointed,  # from_wal
                 media,
             )
         )
