@@ -6,6 +6,7 @@ unreadable object or database a recorded error."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -37,7 +38,7 @@ SECRET = 1 << 62
 PHOTO_ID = 5_000_000_001
 VIDEO_ID = 7_000_000_001
 PDF_ID = 7_000_000_002
-SAM, JO, RILEY = 1001, 1002, 1003
+SAM, JO, RILEY, ALEX = 1001, 1002, 1003, 1000  # ALEX: the phone's own account
 CLUB = 2001
 
 
@@ -162,10 +163,11 @@ def _cache4(path: Path) -> None:
     sam = u32(0x12345678) + u32(bits(0, 1, 2)) + u32(0) + i64(SAM) + i64(5)
     sam += tl_str("Sam") + tl_str("Taylor") + tl_str("samt")
     riley = u32(0x0BADCAFE) + u32(bits(1)) + i64(RILEY) + tl_str("Riley")
+    alex = u32(0x0BADCAFE) + u32(bits(1)) + i64(ALEX) + tl_str("Alex")
     conn.executemany(
         "INSERT INTO users (uid, name, status, data) VALUES (?, ?, 0, ?)",
         [(SAM, "sam taylor;;;samt", sam), (JO, "jo;;;", b"\x01\x02"),
-         (RILEY, "riley;;;rileyb", riley)],
+         (RILEY, "riley;;;rileyb", riley), (ALEX, "alex;;;", alex)],
     )  # fmt: skip
     club = u32(0x41CBF256) + u32(0) + i64(CLUB) + tl_str("Allotment Club") + i32(3)
     conn.execute(
@@ -213,6 +215,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("telegram")
     android = root / "android"
     _cache4(android / APP_DIR / "cache4.db")
+    account = base64.b64encode(u32(0x12345678) + u32(0) + u32(0) + i64(ALEX)).decode()
+    write(
+        android / "data/data/org.telegram.messenger/shared_prefs/userconfing.xml",
+        f"<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<map>\n"
+        f'    <string name="user">{account}</string>\n</map>\n'.encode(),
+    )
     photo, video = picture(3), b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
     write(android / MEDIA / f"Telegram Images/{-PHOTO_ID}_{ord('y')}.jpg", photo)
     write(android / MEDIA / f"Telegram Video/4_{VIDEO_ID}.mp4", video)
@@ -279,7 +287,9 @@ def test_conversations_and_contacts(built: Built) -> None:
         members = conn.execute(
             select(pt.c.conversation_id, c.c.handle).join(c, c.c.id == pt.c.contact_id)
         ).all()
-        contacts = conn.execute(select(c.c.handle, c.c.name, c.c.app).order_by(c.c.id)).all()
+        contacts = conn.execute(
+            select(c.c.handle, c.c.name, c.c.app, c.c.owner).order_by(c.c.id)
+        ).all()
     who: dict[str, list[str]] = {}
     for conv_id, handle in members:
         key = next(k for i, k, *_ in chats if i == conv_id)
@@ -299,9 +309,10 @@ def test_conversations_and_contacts(built: Built) -> None:
         "secret:78": ["1002"],
     }
     assert [tuple(r) for r in contacts] == [
-        ("1001", "Sam Taylor", "Telegram"),
-        ("1002", "jo", "Telegram"),
-        ("1003", "Riley", "Telegram"),
+        ("1000", "Alex", "Telegram", True),
+        ("1001", "Sam Taylor", "Telegram", False),
+        ("1002", "jo", "Telegram", False),
+        ("1003", "Riley", "Telegram", False),
     ]
 
 

@@ -19,21 +19,35 @@ to case items by that path; those that cannot be named are recorded absent.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import sqlite3
 from collections import Counter, defaultdict
 from typing import Any, ClassVar
 
-from unseen.internet.base import ParseContext
+from unseen.internet.base import ParseContext, read_bounded
 from unseen.internet.sqlite import tables
 from unseen.phones.base import MESSAGE_PARSERS, SqliteMessageParser, from_wal
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
-from unseen.phones.parsers.telegram_tl import Decoded, Media, decode_message, proper_name
+from unseen.phones.parsers.telegram_tl import (
+    Decoded,
+    Media,
+    decode_message,
+    proper_name,
+    user_id,
+)
 from unseen.phones.parsers.tl import TLError
 
 APP = "Telegram"
 SECRET_BIT = 1 << 62
 ERRORS_LISTED = 50  # per-message reasons written out; the rest are counted
 MAX_BLOB = 1024 * 1024  # a message object is a few hundred bytes; larger is not read
+DB = "files/cache4.db"
+# The first account's preferences (Telegram's own spelling); "user" is its serialised
+# user object, base64.
+PREFS = "shared_prefs/userconfing.xml"
+PREFS_LIMIT = 4 * 1024 * 1024
 
 MESSAGES = "SELECT mid, uid, date, out, data FROM messages_v2 ORDER BY date, uid, mid"
 USERS = "SELECT uid, name, data FROM users ORDER BY uid"
@@ -51,6 +65,10 @@ class TelegramAndroid(SqliteMessageParser):
     REQUIRED_TABLES: ClassVar[tuple[str, ...]] = ("messages_v2",)
     WAL_KEYS = "SELECT uid || ':' || mid FROM messages_v2"
 
+    @classmethod
+    def sibling_paths(cls, path: str) -> tuple[str, ...]:
+        return (*super().sibling_paths(path), path[: -len(DB)] + PREFS)
+
     def parse_db(
         self, ctx: ParseContext, conn: sqlite3.Connection, checkpointed: set[object] | None
     ) -> Extract:
@@ -58,6 +76,9 @@ class TelegramAndroid(SqliteMessageParser):
         out = Extract(APP)
         users = _names(conn, USERS, "user") if "users" in found else {}
         chats = _names(conn, CHATS, "chat") if "chats" in found else {}
+        owner = _owner(ctx, set(users))
+        if owner is not None:  # registered first: a known contact keeps its flags
+            out.contact(str(owner), users.get(owner), owner=True)
         for uid, name in users.items():
             out.contact(str(uid), name)
         secret = _secret_chats(conn) if "enc_chats" in found else {}
@@ -154,6 +175,33 @@ def _decode(blob: object, ref: str, losses: _Losses) -> Decoded | None:
     except TLError as exc:
         losses.add(ref, f"text not read: {exc}")
         return None
+
+
+def _owner(ctx: ParseContext, known: set[int]) -> int | None:
+    """The account's own user id, from the app's preferences; read as text, never
+    parsed as XML (hostile input)."""
+    path = ctx.task.path[: -len(DB)] + PREFS
+    sibling = ctx.sibling(path)
+    if sibling is None:
+        return None
+    try:
+        with ctx.open_sibling(sibling) as stream:
+            text = read_bounded(stream, PREFS_LIMIT, path).decode("utf-8", "replace")
+    except Exception as exc:  # the owner is a detail: its loss never stops the messages
+        ctx.error(f"{PREFS} not read: {exc}")
+        return None
+    found = re.search(r'<string name="user">([A-Za-z0-9+/=\s]{8,200000})</string>', text)
+    if found is None:
+        return None
+    try:
+        blob = base64.b64decode("".join(found.group(1).split()), validate=True)
+    except (binascii.Error, ValueError):
+        ctx.error(f"{PREFS}: the account's user object is not base64")
+        return None
+    owner = user_id(blob, known)
+    if owner is None:
+        ctx.error(f"{PREFS}: the account's user object names no user of cache4.db")
+    return owner
 
 
 def _secret_id(dialog: int) -> int | None:

@@ -416,3 +416,22 @@ _CHAT_LAYOUTS = (
     lambda r: _channel(r, True),
     lambda r: _channel(r, False),
 )
+
+
+def user_id(blob: bytes, known: set[int]) -> int | None:
+    """The id in a serialised ``user`` (the account's own, in the app's preferences),
+    trusted only when it is one of ``known`` (the ``users`` table always holds the
+    account itself), with or without the second flag word."""
+    for with_flags2 in (True, False):
+        r = Reader(blob)
+        try:
+            r.uint32()  # constructor
+            r.uint32()  # flags
+            if with_flags2:
+                r.uint32()
+            found = r.int64()
+        except TLError:
+            continue
+        if found in known:
+            return found
+    return None
