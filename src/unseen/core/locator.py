@@ -181,8 +181,8 @@ class DiskAddress(Address):
     Numbers are byte offsets in the image (absolute) and TSK metadata addresses. The
     first byte says which kind: ``f`` file content, ``c`` carved bytes, ``v`` a volume
     or space without content, ``d`` a folder that could not be listed, ``e`` a member
-    of a decrypted volume, ``m`` a member of an LVM2 logical volume, ``y`` a file of a
-    file system read through libyal.
+    of a decrypted volume, ``m`` a member of an LVM2 logical volume, ``s`` a member of
+    a volume shadow copy, ``y`` a file of a file system read through libyal.
     """
 
     __slots__ = ()
@@ -191,11 +191,14 @@ class DiskAddress(Address):
     def decode(cls, raw: bytes) -> DiskAddress:
         # Decrypted volumes hold disks: peel their prefixes without recursion (hostile
         # bytes may repeat them thousands of times: refused past a few).
-        # LVM logical volumes hold disks too, and peel the same way.
-        wrappers: list[tuple[int, int | None]] = []
-        while (found := _DECRYPTED.match(raw) or _LOGICAL.match(raw)) is not None:
-            logical = found.re is _LOGICAL
-            wrappers.append((int(found[1]), int(found[2]) if logical else None))
+        # LVM logical volumes and shadow copies hold disks too, and peel the same way.
+        wrappers: list[tuple[bytes, int, int | None]] = []
+        while (found := _WRAPPER.match(raw)) is not None:
+            tag = raw[:1]
+            if tag == b"e":
+                wrappers.append((tag, int(found[1]), None))
+            else:
+                wrappers.append((tag, int(found[2]), int(found[3])))
             raw = raw[found.end() :]
             if len(wrappers) > MAX_DECRYPTED:
                 raise LocatorError("decrypted volumes nested too deep in locator")
@@ -203,8 +206,13 @@ class DiskAddress(Address):
         if kind is None:
             raise LocatorError("malformed disk member address")
         address = kind.decode_one(raw)
-        for offset, k in reversed(wrappers):
-            address = Decrypted(offset, address) if k is None else InLogical(offset, k, address)
+        for tag, offset, k in reversed(wrappers):
+            if k is None:
+                address = Decrypted(offset, address)
+            elif tag == b"m":
+                address = InLogical(offset, k, address)
+            else:
+                address = InSnapshot(offset, k, address)
         return address
 
     @classmethod
@@ -213,8 +221,7 @@ class DiskAddress(Address):
         raise LocatorError("malformed disk member address")
 
 
-_DECRYPTED = re.compile(rb"e" + _N + rb"/")
-_LOGICAL = re.compile(rb"m" + _N + rb":" + _N + rb"/")
+_WRAPPER = re.compile(rb"(?:e" + _N + rb"|[ms]" + _N + rb":" + _N + rb")/")
 
 
 def _nth(k: int | None) -> bytes:
@@ -348,6 +355,19 @@ class InLogical(DiskAddress):
 
     def encode(self) -> bytes:
         return b"m%d:%d/" % (self.offset, self.lv) + self.inner.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class InSnapshot(DiskAddress):
+    """A member of volume shadow copy ``number`` (1 = oldest; 0 for the catalog
+    itself) of the NTFS volume at image ``offset``."""
+
+    offset: int
+    number: int
+    inner: DiskAddress
+
+    def encode(self) -> bytes:
+        return b"s%d:%d/" % (self.offset, self.number) + self.inner.encode()
 
 
 @dataclass(frozen=True, slots=True)

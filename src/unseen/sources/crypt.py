@@ -1,8 +1,8 @@
-"""Encrypted volumes: LUKS and BitLocker, opened with the examiner's key.
+"""Encrypted volumes: LUKS, BitLocker and FileVault 2, opened with the examiner's key.
 
 A volume that holds no file system TSK reads is checked for an encryption header.
 With a key (``unseen add CASE IMAGE --key VOLUME=KEY``) it is decrypted by the libyal
-library dfvfs uses for it (libluksde, libbde) and its file system is walked like any
+library dfvfs uses for it (libluksde, libbde, libfvde) and its file system is walked like any
 other; without one, or with a wrong one, it is recorded as an item "not examined"
 saying which ``--key`` to give. Adding a format means one ``CryptFormat`` class.
 
@@ -114,6 +114,41 @@ class BitLocker(CryptFormat):
         return volume
 
 
+_FV_RECOVERY = re.compile(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){5}")  # as FileVault shows it
+
+
+class FileVault(CryptFormat):
+    """FileVault 2: a Core Storage physical volume whose logical volume is encrypted.
+
+    libfvde finds the encrypted-root metadata inside the volume; the first logical
+    volume of its group is the one FileVault encrypts (a Mac disk holds one).
+    """
+
+    NAME = "filevault"
+    LABEL = "FileVault"
+
+    @classmethod
+    def sniff(cls, head: bytes) -> bool:
+        # Core Storage volume header: "CS" signature, version 1, block size 4096.
+        return head[88:90] == b"CS" and head[90:92] == b"\x01\x00"
+
+    @classmethod
+    def unlock(cls, stream: BinaryIO, key: str) -> Any:
+        volume = libyal("pyfvde").volume()
+        volume.open_file_object(stream)
+        group = volume.get_volume_group()
+        if not group.number_of_logical_volumes:
+            raise OSError("no logical volume. the Core Storage group holds none")
+        logical = group.get_logical_volume(0)
+        if _FV_RECOVERY.fullmatch(key):
+            logical.set_recovery_password(key)
+        else:
+            logical.set_password(key)
+        if logical.is_locked() and not logical.unlock():
+            raise OSError("unlock failed. the key does not unlock the volume")
+        return logical
+
+
 CRYPT: Registry[type[CryptFormat]] = Registry("encrypted volumes")
 
 
@@ -130,3 +165,4 @@ def volume_stream(stream: BinaryIO, offset: int, length: int) -> BinaryIO:
 
 CRYPT.register(Luks)
 CRYPT.register(BitLocker)
+CRYPT.register(FileVault)

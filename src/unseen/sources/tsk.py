@@ -19,6 +19,7 @@ from unseen.core.locator import (
     DiskAddress,
     FsEntry,
     InLogical,
+    InSnapshot,
     LibyalEntry,
     LocatorError,
     Unallocated,
@@ -35,6 +36,9 @@ from unseen.sources.media import damage
 from unseen.sources.streams import PositionalStream, Slice, binary
 from unseen.sources.tskwalk import walk
 from unseen.sources.unalloc import unallocated
+from unseen.sources.vss import Snapshot, has_snapshots, snapshots
+
+_NTFS = int(pytsk3.TSK_FS_TYPE_NTFS)
 
 
 def overlaps(volumes: list[tuple[str, int, int, str]]) -> list[str]:
@@ -99,6 +103,7 @@ class TskDisk:
         self._decrypted: dict[int, TskDisk] = {}
         self._libyal: dict[int, tuple[type[LibyalFs], list[FsVolume]]] = {}
         self._lvm: dict[int, list[tuple[LogicalVolume, TskDisk | None]]] = {}
+        self._snapshots: dict[int, list[tuple[Snapshot, TskDisk | None]]] = {}
         self._volumes: list[tuple[str, int, int, str]] | None = None
         # Problems of the disk as a whole (a damaged partition table), for the reader.
         self.errors: list[str] = []
@@ -180,10 +185,107 @@ class TskDisk:
                     Entry(prefix.rstrip("/"), Volume(offset).encode(), "other", errors=(problem,))
                 )
             return False
-        yield from walk(fs, offset, prefix)
+        shadowed = int(fs.info.ftype) == _NTFS and has_snapshots(self.read(offset, 8192))
+        live: dict[str, tuple[int | None, float | None]] = {}
+        for member in walk(fs, offset, prefix):
+            e = member.entry
+            if shadowed and e.kind == "file" and not e.deleted:
+                live[e.path] = (e.size, e.mtime)
+            yield member
         if limits.carve:
             yield from self._carve(fs, offset, prefix, limits)
+        if shadowed:
+            yield from self._snapshot_members(prefix, offset, length, live, limits)
         return True
+
+    def _snapshot_members(
+        self,
+        prefix: str,
+        offset: int,
+        length: int,
+        live: dict[str, tuple[int | None, float | None]],
+        limits: Limits,
+    ) -> Iterator[Member]:
+        """What each shadow copy of the NTFS volume at ``offset`` holds that the live
+        volume does not (see ``sources.vss``)."""
+        catalog = InSnapshot(offset, 0, Volume(0)).encode()
+        try:
+            found = self.snapshot_disks(offset, length)
+        except EvidenceError as exc:
+            where = f"{prefix}$VSS"
+            yield Member(Entry(where, catalog, "other", errors=(volume_error(exc),)))
+            return
+        volume = prefix.rstrip("/") or None
+        for snap, disk in found:
+            folder = f"{prefix}$VSS{snap.number}/"
+            unread = InSnapshot(offset, snap.number, Volume(0)).encode()
+            if disk is None:
+                problem = snap.problem or "not examined"
+                yield Member(Entry(folder.rstrip("/"), unread, "other", errors=(problem,)))
+                continue
+            same = 0
+            try:
+                for member in disk.members(replace(limits, carve=False)):
+                    e = member.entry
+                    if (
+                        e.kind == "file"
+                        and not e.deleted
+                        and live.get(prefix + e.path)
+                        == (
+                            e.size,
+                            e.mtime,
+                        )
+                    ):
+                        same += 1
+                        continue
+                    try:
+                        at = InSnapshot(offset, snap.number, DiskAddress.decode(e.locator))
+                        locator = at.encode()
+                    except LocatorError:  # kept as given: the item records it cannot open
+                        locator = b"s%d:%d/" % (offset, snap.number) + e.locator
+                    moved = replace(
+                        e,
+                        path=folder + e.path,
+                        locator=locator,
+                        snapshot=snap.number,
+                        volume=volume,
+                    )
+                    yield replace(member, entry=moved)
+            except EvidenceError as exc:
+                problem = f"not examined: volume shadow copy {snap.number}: {exc}"
+                yield Member(Entry(folder.rstrip("/"), unread, "other", errors=(problem,)))
+            finally:
+                self.errors.extend(inner_errors(disk))
+            where = volume or "the volume"
+            self.errors.append(
+                f"volume shadow copy {snap.number} of {where} (created {snap.created}): "
+                f"{same} files identical to the live volume, not listed again"
+            )
+
+    def snapshot_disks(self, offset: int, length: int) -> list[tuple[Snapshot, TskDisk | None]]:
+        """The shadow copies of the NTFS volume at ``offset``, each as a disk, opened once."""
+        found = self._snapshots.get(offset)
+        if found is None:
+            snaps = snapshots(volume_stream(self.stream, offset, length))
+            found = [
+                (snap, None if snap.media is None else TskDisk(binary(snap.media), self.keys))
+                for snap in snaps
+            ]
+            self._snapshots[offset] = found
+        return found
+
+    def _snapshot_open(self, member: InSnapshot) -> BinaryIO:
+        for _, at, length, _ in self.volumes():
+            if at == member.offset:
+                try:
+                    found = self.snapshot_disks(at, length)
+                except EvidenceError as exc:
+                    raise OSError(str(exc)) from None
+                disk = next((d for s, d in found if s.number == member.number), None)
+                if disk is None:
+                    raise OSError("no readable shadow copy at this disk address")
+                return disk.open_member(member.inner)
+        raise OSError("no volume at this disk address")
 
     def _encrypted(
         self, crypt: type[CryptFormat], prefix: str, offset: int, length: int, limits: Limits
@@ -362,6 +464,8 @@ class TskDisk:
             raise OSError("no encrypted volume at this disk address")
         if isinstance(member, InLogical):
             return self._lvm_open(member)
+        if isinstance(member, InSnapshot):
+            return self._snapshot_open(member)
         if isinstance(member, Carved):
             at, size = member.offset, member.length
             return binary(Slice(self.stream, at, min(size, max(0, self.size - at))))

@@ -1,0 +1,166 @@
+"""Formats no tool here can produce: volume shadow copies, BitLocker, FileVault 2,
+Ex01 (EWF2), encrypted APFS. What can be tested without a real image is tested:
+each is recognised, an encrypted volume without its key is an item "not examined:
+give --key", and a damaged one is a recorded error with the rest of the disk still
+listed. Reading real snapshots and unlocking real volumes is left to the libyal
+libraries (libvshadow, libbde, libfvde, libewf) and is untested here."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from unseen.core.models import Entry
+from unseen.sources.base import detect_kind
+from unseen.sources.containers import Limits
+from unseen.sources.crypt import key_digest
+from unseen.sources.disk import DiskReader
+from unseen.sources.ewf import MAGIC2
+from unseen.sources.vss import GUID, HEADER_AT
+
+from . import artefacts as a
+
+NO_CARVE = Limits(carve=False)
+
+
+def listing(path: Path, keys: dict[str, str] | None = None) -> tuple[list[Entry], list[str]]:
+    with path.open("rb") as f:
+        reader = DiskReader(f, keys)
+        entries = [m.entry for m in reader.members(NO_CARVE)]
+        return entries, reader.errors
+
+
+# ------------------------------------------------------------ volume shadow copies
+
+
+@pytest.fixture(scope="session")
+def ntfs_volume(root: Path) -> Path:
+    path = root / "vss-ntfs.raw"
+    a.ntfs(path, {"kept.txt": b"on the live volume\n"}, {})
+    return path
+
+
+def with_vss_header(source: Path, target: Path, header: bytes) -> Path:
+    data = bytearray(source.read_bytes())
+    data[HEADER_AT : HEADER_AT + len(header)] = header
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_damaged_shadow_copy_catalog_is_recorded_and_the_live_volume_listed(
+    root: Path, ntfs_volume: Path
+) -> None:
+    pytest.importorskip("pyvshadow")
+    # A volume header as Windows writes it (version 1, record type 1) whose catalog
+    # offset points at bytes that are no catalog.
+    header = GUID + struct.pack("<IIQQQQQ", 1, 1, HEADER_AT, 0, 0, 0x4000, 2**20)
+    path = with_vss_header(ntfs_volume, root / "vss-damaged.raw", header)
+    entries, _ = listing(path)
+    assert [(e.path, e.kind, e.snapshot) for e in entries] == [
+        ("kept.txt", "file", None),
+        ("$VSS", "other", None),
+    ]
+    assert entries[1].errors == (
+        "not examined: volume shadow copies damaged (libvshadow_io_handle_read_catalog_header"
+        "_data: invalid catalog header identifier)",
+    )
+    assert entries[1].locator == b"s0:0/v0"
+
+
+def test_shadow_copy_header_without_catalog_lists_the_live_volume_only(
+    root: Path, ntfs_volume: Path
+) -> None:
+    pytest.importorskip("pyvshadow")
+    header = GUID + struct.pack("<IIQQQQQ", 1, 1, HEADER_AT, 0, 0, 0, 0)
+    path = with_vss_header(ntfs_volume, root / "vss-empty.raw", header)
+    entries, errors = listing(path)
+    assert [(e.path, e.kind) for e in entries] == [("kept.txt", "file")]
+    assert errors == []
+
+
+# ------------------------------------------------------------- encrypted volumes
+
+
+def header_only(path: Path, head: bytes, size: int = 2**20) -> Path:
+    path.write_bytes(head + bytes(size - len(head)))
+    return path
+
+
+BITLOCKER = b"\xeb\x58\x90-FVE-FS-" + struct.pack("<HB", 512, 8)
+# A Core Storage volume header: "CS", version 1, at byte 88.
+FILEVAULT = bytes(88) + b"CS\x01\x00" + struct.pack("<I", 4096)
+
+
+@pytest.mark.parametrize(
+    ("label", "head", "module"),
+    [("BitLocker", BITLOCKER, "pybde"), ("FileVault", FILEVAULT, "pyfvde")],
+)
+def test_encrypted_volume_without_key_is_not_examined(
+    root: Path, label: str, head: bytes, module: str
+) -> None:
+    pytest.importorskip(module)
+    path = header_only(root / f"{label}.raw", head)
+    assert detect_kind(path) == "raw"
+    entries, _ = listing(path)
+    assert [(e.path, e.kind, e.errors) for e in entries] == [
+        (
+            ".",
+            "other",
+            (f"not examined: encrypted {label} volume; give --key whole=KEY to examine it",),
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "head", "module"),
+    [("BitLocker", BITLOCKER, "pybde"), ("FileVault", FILEVAULT, "pyfvde")],
+)
+def test_damaged_encrypted_volume_with_a_key_is_recorded_by_digest(
+    root: Path, label: str, head: bytes, module: str
+) -> None:
+    pytest.importorskip(module)
+    path = header_only(root / f"{label}-keyed.raw", head)
+    entries, _ = listing(path, {"whole": "s3cret key"})
+    ((entry),) = entries
+    assert entry.path == "." and entry.kind == "other"
+    assert entry.errors[0].startswith(
+        f"not examined: encrypted {label} volume not unlocked with the key given for whole "
+        f"(sha256 {key_digest('s3cret key')[:16]}...): "
+    )
+    assert "s3cret" not in entry.errors[0]
+
+
+def test_encrypted_partition_is_named_by_its_partition(root: Path) -> None:
+    pytest.importorskip("pybde")
+    volume = header_only(root / "bde-part.raw", BITLOCKER, 2**20)
+    disk = root / "bde-disk.raw"
+    a.mbr_disk(disk, 3, [(2048, volume, "7")])
+    entries, _ = listing(disk)
+    assert [(e.path, e.errors) for e in entries] == [
+        ("p1", ("not examined: encrypted BitLocker volume; give --key p1=KEY to examine it",))
+    ]
+
+
+# ------------------------------------------------------------------- Ex01, APFS
+
+
+def test_ex01_segment_is_recognised_and_a_damaged_one_recorded(root: Path) -> None:
+    pytest.importorskip("pyewf")
+    from unseen.sources.ewf import EwfReader
+
+    path = root / "broken.Ex01"
+    path.write_bytes(MAGIC2 + bytes(2000))
+    assert detect_kind(path) == "ewf"
+    with path.open("rb") as f, pytest.raises(Exception, match="E01 not readable"):
+        EwfReader(f)
+
+
+def test_damaged_apfs_container_is_an_item_not_examined(root: Path) -> None:
+    pytest.importorskip("pyfsapfs")
+    head = bytes(32) + b"NXSB" + bytes(4096 - 36)  # the signature, nothing valid behind it
+    path = header_only(root / "apfs-damaged.raw", head)
+    entries, _ = listing(path)
+    assert [(e.path, e.kind) for e in entries] == [(".", "other")]
+    assert entries[0].errors[0].startswith("not examined: APFS container damaged (")
