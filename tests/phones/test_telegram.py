@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 from sqlalchemy import select
 
+from fuzz.common import fuzz_settings, hostile, only
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
 from unseen.phones.appschemas import TELEGRAM_DDL
-from unseen.phones.parsers.telegram_tl import decode_message
+from unseen.phones.parsers.telegram_tl import decode_message, proper_name, user_id
 from unseen.phones.parsers.tl import TLError
 from unseen.sources.base import detect_kind
 from unseen.store import repo
@@ -381,3 +383,22 @@ def test_reader_is_bounded_on_hostile_blobs() -> None:
     decoded = decode_message(blob)
     assert (decoded.text, decoded.media) == ("hi", None)
     assert decoded.media_error == "implausible vector of 1073741824 elements at offset 84"
+
+
+SEEDS = (
+    message(user(SAM), T0, "hello", media=photo_media(PHOTO_ID)),
+    message(chat(CLUB), T0, "the plan", sender=user(JO), layer="plain",
+            forward=forward_header("a neighbour", T0), reply=reply_header(3),
+            media=document_media(VIDEO_ID, "video/mp4", "garden.mp4", True)),
+)  # fmt: skip
+
+
+@fuzz_settings()
+@given(hostile(*SEEDS))
+def test_hostile_message_objects_only_raise_reader_errors(data: bytes) -> None:
+    """A crafted message object is that message's recorded loss (a ``TLError``), never
+    another exception; names and the account id are None, never an error."""
+    only((TLError,), lambda: decode_message(data))
+    assert proper_name(data, SAM, "sam taylor", "user") in (None, "Sam Taylor", "sam taylor")
+    only((), lambda: proper_name(data, CLUB, "allotment club", "chat"))
+    assert user_id(data, {SAM, JO}) in (None, SAM, JO)
