@@ -9,7 +9,7 @@ DEMO_DIR ?= demo-case
 EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case,distributed
 # Debian packages the tests and the demo use (file-system tools to build test
 # images, libmagic for type sniffing, PostgreSQL for the store tests).
-APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin xfsprogs xorriso apfsprogs
+APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin xfsprogs xorriso apfsprogs lvm2
 
 .PHONY: demo test apt venv lint clean fuzz
 

@@ -5,7 +5,8 @@ on-disk structures are laid out here as lvm2 writes them (lib/format_text/layout
 lib/label/label.c): the label sector "LABELONE" with its CRC, the PV header listing
 one data area and one metadata area, the metadata area header with its magic and
 CRC, and the volume group's text metadata whose checksum the header records. Each
-logical volume is one linear segment of whole extents.
+logical volume is one linear segment of whole extents. lvm2's own checker (pvck) reads
+it back in the tests.
 """
 
 from __future__ import annotations

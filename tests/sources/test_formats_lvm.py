@@ -56,6 +56,23 @@ def lvm_images(root: Path) -> dict[str, Path]:
     }
 
 
+def test_lvm2s_own_checker_accepts_the_built_physical_volume(lvm_images: dict[str, Path]) -> None:
+    """pvck (lvm2) checks the label and metadata-area CRCs and reads the text back."""
+    a.need("pvck")
+    import subprocess
+
+    def pvck(*args: str) -> str:
+        done = subprocess.run(
+            ["pvck", *args, str(lvm_images["pv"])], capture_output=True, text=True, timeout=60
+        )
+        return done.stdout + done.stderr
+
+    headers = pvck("--dump", "headers")
+    assert "label_header.id LABELONE" in headers and "CHECK:" not in headers
+    text = pvck("--dump", "metadata")
+    assert "lv_fat {" in text and "lv_home {" in text and "vg_case {" in text
+
+
 def test_each_logical_volume_yields_its_file_systems_records(
     case_of: CaseOf, lvm_images: dict[str, Path]
 ) -> None:
