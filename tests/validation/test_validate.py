@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from unseen.validation import ocr, scene
 from unseen.validation.pdq import TRANSFORMS
 from unseen.validation.stats import Rate, wilson
 
@@ -41,12 +42,48 @@ def test_quick_report(tmp_path: Path, unseen_exe: Path) -> None:
     for name in ("rotate 90", "mirror"):
         assert f"| {name} | 12 / 12 | 100.00 % |" in text
     # 60 distractor rooms of usable quality give at most 60 * 59 / 2 pairs.
-    (false_row,) = [line for line in text.splitlines() if "every pair of" in line]
+    (false_row,) = [line for line in text.splitlines() if line.startswith("| every pair of")]
     kept = int(false_row.split("every pair of ")[1].split(" ")[0])
     assert f" / {kept * (kept - 1) // 2:,} |" in false_row
     assert "<h1>Validation report</h1>" in page.read_text()
-    assert "## Same-room verification (scene grouping)" in text
-    if "Not measured here" not in text:  # the scene extra is installed
-        assert "| same room, pairs with: occluder over 20 % |" in text
-        assert "| different rooms (false matches) |" in text
+    assert "## Same scene (scene grouping)" in text
+    if "Not measured here" not in text.split("## Same scene")[1].split("##")[0]:
+        assert "| ... pairs with: occluders over a third |" in text
+        assert "| pairs of two rooms verified (false matches) |" in text
+        assert "| grouping: grouped pairs of one room (precision) |" in text
+    for title in ("## Same sensor (PRNU)", "## Face identities", "## Text in pictures (OCR)"):
+        assert title in text
+    assert text.splitlines()[4] == f"- {version_line_of(text)}"
     assert Rate(3, 4).value == 0.75
+
+
+def version_line_of(text: str) -> str:
+    """The version line as the report writes it (tool version first)."""
+    line = text.splitlines()[4][2:]
+    assert line.startswith("unseen ") and "thresholds: PDQ <= 31 bits" in line
+    return line
+
+
+def test_scene_counts_pairs_and_clusters() -> None:
+    """Two rooms of three shots each: pairs verified, and the clusters counted by pairs
+    (room 0 all in one cluster; room 1 split, its third shot alone; one wrong union)."""
+    keys = [(0, "reference"), (0, "70 % crop"), (0, "other viewpoint")]
+    keys += [(1, "reference"), (1, "70 % crop"), (1, "other viewpoint")]
+    verified = {(i, j): False for i in range(6) for j in range(i + 1, 6)}
+    for pair in ((0, 1), (1, 2), (3, 4), (2, 3)):  # (2, 3): two rooms, a false match
+        verified[pair] = True
+    label = [0, 0, 0, 0, 0, -1]  # what the union of the verified candidates made
+    r = scene._count(keys, verified, label, 2)
+    assert (r.recall, r.false_match, r.precision) == (Rate(3, 6), Rate(1, 9), Rate(3, 4))
+    # Grouped: C(5, 2) = 10 pairs, of which room 0's 3 and room 1's (3, 4) are right.
+    assert (r.group_precision, r.group_recall, r.clusters) == (Rate(4, 10), Rate(4, 6), 1)
+    assert r.recall_by_shot["70 % crop"] == Rate(3, 4)  # (0, 1), (1, 2), (3, 4); not (4, 5)
+    assert r.group_recall_by_shot["other viewpoint"] == Rate(2, 4)
+
+
+def test_ocr_scores_characters_in_order_and_whole_words() -> None:
+    assert ocr.common("NoRth", "xNxoRtyh") == 5
+    drawn = "Garden Market Bridge\nNo 42"
+    # In drawn order: "Garden", "Bri?ge" less its misread letter, "No", "42" = 15 of 22
+    # letters ("MARKET" is read out of order and in the wrong case); 3 of 5 words.
+    assert ocr.score(drawn, ["MARKET", "Garden", "Bridqe", "No", "42"]) == (15, 22, 3, 5)
