@@ -1,9 +1,10 @@
 """Deep analyser ``scene``: an image embedding and local features of each picture.
 
-About 20 ms and 15 KiB a picture: the embedding (1280 float16; portrait-shaped
-pictures also their two quarter turns), at most 300 ORB key points with descriptors,
-and an up to 160 x 160 grey copy. The ``scenes`` grouping
-reads them. Needs the ``scene`` extra (onnxruntime, opencv-python-headless).
+About 20 ms and at most 66 KiB a picture: the embedding (1280 float16; portrait-shaped
+pictures also their two quarter turns), at most 1000 ORB key points with descriptors
+(39 KiB; 300 until version 3, too few for crops and occluded rooms) and an up to
+160 x 160 grey copy. The ``scenes`` grouping reads them. Needs the ``scene`` extra
+(onnxruntime, opencv-python-headless).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ MIN_SIDE = 32  # px: smaller pictures (icons) show no scene
 
 class SceneAnalyser(DeepAnalyser):
     NAME = "scene"
-    VERSION = "2"
+    VERSION = "3"
     DESCRIPTION = "scene embedding (EfficientNet-Lite0, ONNX) and ORB local features"
     TABLES: ClassVar[tuple[Table, ...]] = (s.scene_features,)
 
