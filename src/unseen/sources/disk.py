@@ -5,14 +5,19 @@ ext2/3/4, HFS+, ISO 9660...). Listed: every allocated file; every deleted file w
 name survives (``deleted``), read from its old clusters where TSK can; NTFS alternate
 data streams as ``file:stream``; and JPEG/PNG/GIF carved from each file system's
 unallocated space (``carved``, with their image offset). File-system metadata files
-(FAT tables, NTFS ``$MFT``...) are not listed. The work is done in ``sources.tsk``.
+(FAT tables, NTFS ``$MFT``, HFS+ ``$CatalogFile``...) are not listed. The work is
+done in ``sources.tsk``. Where TSK finds no file system, a volume may still be XFS or
+APFS (``sources.libyalfs``), an LVM2 physical volume (``sources.lvm``) or encrypted
+(``sources.crypt``); NTFS volumes with shadow copies add them (``sources.vss``).
 
 Member addresses (ASCII): ``f<fs offset>:i<inode>`` for a file's content,
 ``...:a<type>-<id>`` for one attribute (an ADS), ``...:n<k>`` for the k-th name of an
 address already listed (hard links, reused inodes), ``c<offset>:<length>`` for carved
 bytes, ``v<offset>`` for a partition or space that could not be read (or an encrypted
 volume not examined), ``e<offset>/<address>`` for a member of the decrypted volume
-at that offset (``sources.crypt``). Display paths
+at that offset (``sources.crypt``), ``m<offset>:<k>/<address>`` in the k-th LVM2
+logical volume, ``s<offset>:<N>/<address>`` in shadow copy N, ``y<offset>:v<k>:i<id>``
+for a file of a libyal file system (typed in ``core.locator``). Display paths
 start ``p1/``, ``p2/``... (allocated partitions in table order) when there is a
 partition table, and carved files are ``p1/$Unallocated/carved-<offset>.jpg``.
 """
