@@ -145,7 +145,7 @@ def test_damaged_xfs_is_an_item_not_examined(root: Path, xfs_images: dict[str, P
     from unseen.sources.disk import DiskReader
 
     data = bytearray(xfs_images["raw"].read_bytes()[: 1024 * 1024])
-    data[4:512] = bytes(508)  # superblock geometry gone, signature kept
+    data[8:512] = bytes(504)  # superblock geometry gone; signature and block size kept
     path = root / "xfs-damaged.raw"
     path.write_bytes(bytes(data))
     with path.open("rb") as f:

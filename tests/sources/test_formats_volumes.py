@@ -159,7 +159,8 @@ def test_ex01_segment_is_recognised_and_a_damaged_one_recorded(root: Path) -> No
 
 def test_damaged_apfs_container_is_an_item_not_examined(root: Path) -> None:
     pytest.importorskip("pyfsapfs")
-    head = bytes(32) + b"NXSB" + bytes(4096 - 36)  # the signature, nothing valid behind it
+    # The signature and object type, nothing valid behind them.
+    head = bytes(24) + b"\x01\x00\x00\x80" + bytes(4) + b"NXSB" + bytes(4096 - 36)
     path = header_only(root / "apfs-damaged.raw", head)
     entries, _ = listing(path)
     assert [(e.path, e.kind) for e in entries] == [(".", "other")]

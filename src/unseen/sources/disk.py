@@ -32,6 +32,7 @@ from unseen.core.errors import EvidenceError
 from unseen.core.locator import Address, DiskAddress, expect
 from unseen.sources.containers import CONTAINERS, ContainerReader, Keys, Limits, Member
 from unseen.sources.crypt import find_crypt
+from unseen.sources.libyalfs import find_fs
 from unseen.sources.lvm import sniff_lvm
 from unseen.sources.media import Siblings, find_media
 
@@ -59,8 +60,7 @@ def sniff_disk(head: bytes) -> bool:
         or _ext(head)
         or head[1024:1028] in (b"H+\x00\x04", b"HX\x00\x05")
         or head[32769:32774] == b"CD001"
-        or head[:4] == b"XFSB"  # read through libfsxfs (sources.libyalfs)
-        or head[32:36] == b"NXSB"  # an APFS container, through libfsapfs
+        or find_fs(head) is not None  # XFS, APFS: through libyal (sources.libyalfs)
         or sniff_lvm(head)  # an LVM2 physical volume, through libvslvm (sources.lvm)
     )
 

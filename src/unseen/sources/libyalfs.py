@@ -85,7 +85,12 @@ class Xfs(LibyalFs):
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
-        return head[:4] == b"XFSB"
+        # The magic and a block size XFS allows (a power of two, 512 B to 64 KiB), so a
+        # file that merely starts with "XFSB" is not taken for a file system.
+        if head[:4] != b"XFSB" or len(head) < 8:
+            return False
+        block = int.from_bytes(head[4:8], "big")
+        return 512 <= block <= 65536 and block & (block - 1) == 0
 
     @classmethod
     def open(cls, stream: BinaryIO, volume: str, keys: dict[str, str]) -> list[FsVolume]:
@@ -112,7 +117,8 @@ class Apfs(LibyalFs):
 
     @classmethod
     def sniff(cls, head: bytes) -> bool:
-        return head[32:36] == b"NXSB"
+        # The container superblock: its magic and its object type (NX superblock, physical).
+        return head[32:36] == b"NXSB" and head[24:28] == b"\x01\x00\x00\x80"
 
     @classmethod
     def open(cls, stream: BinaryIO, volume: str, keys: dict[str, str]) -> list[FsVolume]:
