@@ -3,8 +3,9 @@
 Per evidence source and per category: how many images and videos (all copies, and
 distinct by SHA-256), and how each was categorised (hash set or reviewer); then the
 hash sets, versions, file digests and thresholds used, what the matcher covers and
-what it misses, the SHA-256 of the case database, the tool version, the examiner and
-when the report was made. Plain, printable, self-contained HTML; every value escaped.
+what it misses, the SHA-256 of the case database, the tool version, the validation
+report the error rates rest on (its version line and SHA-256), the examiner and when
+the report was made. Plain, printable, self-contained HTML; every value escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, case, distinct, func, select
@@ -41,6 +43,8 @@ BUCKET_LABELS = {
     UNKNOWN: "Not matched, not reviewed",
 }
 MEDIA = ("image", "video")
+# Written by ``unseen validate`` beside the package in a checkout (docs/validation.md).
+VALIDATION = Path(unseen.__file__).parents[2] / "docs" / "validation.md"
 
 
 def _bucket_columns() -> tuple[ColumnElement[Any], ColumnElement[Any], Any]:
@@ -164,6 +168,24 @@ def _categories(scheme_name: str, buckets: set[str]) -> list[dict[str, str]]:
     return [{"code": code, "label": label} for code, label in rows]
 
 
+def validation_report(path: Path = VALIDATION) -> dict[str, Any] | None:
+    """The published validation report this tool's error rates rest on: where it is,
+    its SHA-256, its version line (tool version and thresholds measured) and whether it
+    was made for this version; None when it is not beside this installation."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    lines = data.decode("utf-8", "replace").splitlines()
+    line = next((x[2:] for x in lines if x.startswith("- unseen ")), "no version line")
+    return {
+        "path": str(path),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "line": line,
+        "current": line.startswith(f"unseen {unseen.__version__};"),
+    }
+
+
 def summary_data(case_: Case) -> dict[str, Any]:
     """Everything the summary shows, as plain data (tests read it too)."""
     digest = database_digest(case_)
@@ -197,6 +219,7 @@ def summary_data(case_: Case) -> dict[str, Any]:
         "audit_head_entry": signed.entry if signed else None,
         "audit_head_key": signed.key if signed else None,
         "tool_version": unseen.__version__,
+        "validation": validation_report(),
         "settings": settings,
         "generated_at": utc_now(),
         "generated_by": current_user(),
