@@ -24,6 +24,8 @@ from unseen.core.locator import (
     DiskAddress,
     FsEntry,
     Hop,
+    InLogical,
+    InSnapshot,
     LibyalEntry,
     Locator,
     LocatorError,
@@ -65,6 +67,14 @@ ADDRESSES: list[tuple[str, Address, bytes]] = [
     ("disk", Unlisted("."), b"d."),
     ("disk", Decrypted(1048576, FsEntry(0, 5)), b"e1048576/f0:i5"),
     ("disk", Decrypted(1, Decrypted(2, Carved(3, 4))), b"e1/e2/c3:4"),
+    ("disk", InLogical(1048576, 0, FsEntry(0, 5)), b"m1048576:0/f0:i5"),
+    ("vdisk", InSnapshot(1048576, 2, FsEntry(0, 64, (128, 4))), b"s1048576:2/f0:i64:a128-4"),
+    ("disk", InSnapshot(0, 0, Volume(0)), b"s0:0/v0"),
+    (
+        "ewf",
+        Decrypted(1, InLogical(2, 3, InSnapshot(4, 5, LibyalEntry(6, 0, 7)))),
+        b"e1/m2:3/s4:5/y6:v0:i7",
+    ),
     ("disk", LibyalEntry(1048576, 0, 42), b"y1048576:v0:i42"),
     ("disk", LibyalEntry(0, 2, 7, None, 2), b"y0:v2:i7:n2"),
     ("disk", LibyalEntry(0, 1, 0, "p1/apfs2/Users"), b"y0:v1:i0:dp1/apfs2/Users"),
@@ -133,6 +143,9 @@ def test_escaping_round_trips_hostile_bytes() -> None:
         b"r\x00disk:v1:x",
         b"r\x00disk:e1/",
         b"r\x00disk:e1f1:i2",
+        b"r\x00disk:m1/f0:i5",  # no logical volume number
+        b"r\x00disk:s1:02/f0:i5",
+        b"r\x00disk:s1:2/",
         b"r\x00disk:d\xff",  # folder paths are UTF-8
         b"r\x00disk:y1:v2",
         b"r\x00disk:q1",
