@@ -32,7 +32,7 @@ SEP = b"\x00"
 # Far past any real nesting (the default container depth limit is 8); stored bytes
 # nested deeper are refused, so comparing and hashing chains never recurses too far.
 MAX_HOPS = 200
-MAX_DECRYPTED = 16
+MAX_NESTED_VOLUMES = 16
 
 
 class LocatorError(OSError, ValueError):
@@ -189,30 +189,24 @@ class DiskAddress(Address):
 
     @classmethod
     def decode(cls, raw: bytes) -> DiskAddress:
-        # Decrypted volumes hold disks: peel their prefixes without recursion (hostile
-        # bytes may repeat them thousands of times: refused past a few).
-        # LVM logical volumes and shadow copies hold disks too, and peel the same way.
-        wrappers: list[tuple[bytes, int, int | None]] = []
+        # Volumes that hold disks (decrypted, LVM logical, shadow copies) prefix the
+        # inner address: peel the prefixes without recursion (hostile bytes may repeat
+        # them thousands of times: refused past a few).
+        wrappers: list[re.Match[bytes]] = []
         while (found := _WRAPPER.match(raw)) is not None:
-            tag = raw[:1]
-            if tag == b"e":
-                wrappers.append((tag, int(found[1]), None))
-            else:
-                wrappers.append((tag, int(found[2]), int(found[3])))
+            wrappers.append(found)
             raw = raw[found.end() :]
-            if len(wrappers) > MAX_DECRYPTED:
-                raise LocatorError("decrypted volumes nested too deep in locator")
+            if len(wrappers) > MAX_NESTED_VOLUMES:
+                raise LocatorError("volumes nested too deep in locator")
         kind = _DISK_KINDS.get(raw[:1])
         if kind is None:
             raise LocatorError("malformed disk member address")
         address = kind.decode_one(raw)
-        for tag, offset, k in reversed(wrappers):
-            if k is None:
-                address = Decrypted(offset, address)
-            elif tag == b"m":
-                address = InLogical(offset, k, address)
+        for found in reversed(wrappers):
+            if found[1] is not None:
+                address = Decrypted(int(found[1]), address)
             else:
-                address = InSnapshot(offset, k, address)
+                address = _HOLDERS[found[0][:1]](int(found[2]), int(found[3]), address)
         return address
 
     @classmethod
@@ -404,6 +398,9 @@ class LibyalEntry(DiskAddress):
         nth = None if found[5] is None else int(found[5])
         return cls(int(found[1]), int(found[2]), int(found[3]), path, nth)
 
+
+# Volumes numbered inside the one at an image offset, by their address prefix.
+_HOLDERS: dict[bytes, type[InLogical] | type[InSnapshot]] = {b"m": InLogical, b"s": InSnapshot}
 
 _DISK_KINDS: dict[bytes, type[DiskAddress]] = {
     b"f": FsEntry,
