@@ -1,14 +1,16 @@
 """Formats no tool here can produce: volume shadow copies, BitLocker, FileVault 2,
-Ex01 (EWF2), encrypted APFS. What can be tested without a real image is tested:
-each is recognised, an encrypted volume without its key is an item "not examined:
-give --key", and a damaged one is a recorded error with the rest of the disk still
-listed. Reading real snapshots and unlocking real volumes is left to the libyal
-libraries (libvshadow, libbde, libfvde, libewf) and is untested here."""
+encrypted APFS. A shadow copy is laid out by code (``vss_image``) over an NTFS volume
+made by mkntfs and changed as Windows deletes, and read through libvshadow. For the
+encrypted volumes what can be tested without a real one is: each is recognised, one
+without its key is an item "not examined: give --key", a damaged one is a recorded
+error with the rest of the disk still listed. Unlocking real BitLocker, FileVault and
+APFS volumes is left to libbde, libfvde and libfsapfs and is untested here."""
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,7 @@ from unseen.sources.ewf import MAGIC2
 from unseen.sources.vss import GUID, HEADER_AT
 
 from . import artefacts as a
+from . import vss_image
 
 NO_CARVE = Limits(carve=False)
 
@@ -40,6 +43,86 @@ def ntfs_volume(root: Path) -> Path:
     path = root / "vss-ntfs.raw"
     a.ntfs(path, {"kept.txt": b"on the live volume\n"}, {})
     return path
+
+
+@pytest.fixture(scope="session")
+def shadowed(root: Path) -> dict[str, Path]:
+    """An NTFS volume whose shadow copy still holds gone.txt, deleted since (as Windows
+    deletes), and the same volume as the second partition of an MBR disk."""
+    old, live = root / "vss-old.raw", root / "vss-live.raw"
+    a.ntfs(old, {"kept.txt": b"on the live volume\n", "gone.txt": GONE}, {})
+    live.write_bytes(old.read_bytes())
+    a.ntfs_delete(live, "gone.txt")
+    data = live.read_bytes()
+    free = vss_image.free_region(data, 16)
+    volume = root / "vss.raw"
+    volume.write_bytes(vss_image.with_snapshot(old.read_bytes(), data, free))
+    disk = root / "vss-disk.raw"
+    a.mbr_disk(disk, 40, [(2048, root / "vss-old.raw", "7"), (2048 + 32768, volume, "7")])
+    return {"volume": volume, "disk": disk}
+
+
+GONE = b"deleted after the snapshot was taken\n" * 40
+
+
+def test_a_file_deleted_since_the_snapshot_is_an_item_of_snapshot_1(
+    shadowed: dict[str, Path],
+) -> None:
+    pytest.importorskip("pyvshadow")
+    entries, errors = listing(shadowed["volume"])
+    assert [(e.path, e.kind, e.deleted, e.snapshot, e.locator) for e in entries] == [
+        ("gone.txt", "file", True, None, b"f0:i65"),
+        ("kept.txt", "file", False, None, b"f0:i64"),
+        ("$VSS1/gone.txt", "file", False, 1, b"s0:1/f0:i65"),
+    ]
+    assert errors == [
+        "volume shadow copy 1 of the volume (created 2023-11-14 00:00:00): 1 files "
+        "identical to the live volume, not listed again"
+    ]
+    with shadowed["volume"].open("rb") as f:
+        reader = DiskReader(f)
+        list(reader.members(NO_CARVE))
+        from unseen.core.locator import DiskAddress
+
+        content = reader.open_member(DiskAddress.decode(b"s0:1/f0:i65")).read()
+    assert content == GONE
+
+
+def test_the_export_names_the_snapshot(case_of: Any, shadowed: dict[str, Path]) -> None:
+    pytest.importorskip("pyvshadow")
+    from unseen.core.settings import Settings
+
+    volume = shadowed["volume"]
+    _, records = case_of(volume, settings=Settings(carve_unallocated=False))
+    got = {
+        r["path"]: (r["deleted"], r["snapshot"], r["sha256"])
+        for key, r in records.items()
+        if key.startswith(f"{volume.name}:")
+    }
+    # The note on the identical copies is the source's own (its "." item).
+    assert records[f"{volume.name}:."]["errors"] == [
+        "listing: volume shadow copy 1 of the volume (created 2023-11-14 00:00:00): 1 files "
+        "identical to the live volume, not listed again"
+    ]
+    assert got == {
+        ".": (False, None, None),
+        "gone.txt": (True, None, a.sha256(GONE)),
+        "kept.txt": (False, None, a.sha256(b"on the live volume\n")),
+        "$VSS1/gone.txt": (False, 1, a.sha256(GONE)),
+    }
+
+
+def test_shadow_copies_of_a_partition_keep_its_name(shadowed: dict[str, Path]) -> None:
+    pytest.importorskip("pyvshadow")
+    entries, _ = listing(shadowed["disk"])
+    at = (2048 + 32768) * 512
+    assert [(e.path, e.deleted, e.snapshot, e.volume, e.locator) for e in entries] == [
+        ("p1/gone.txt", False, None, "p1", b"f1048576:i65"),
+        ("p1/kept.txt", False, None, "p1", b"f1048576:i64"),
+        ("p2/gone.txt", True, None, "p2", b"f%d:i65" % at),
+        ("p2/kept.txt", False, None, "p2", b"f%d:i64" % at),
+        ("p2/$VSS1/gone.txt", False, 1, "p2", b"s%d:1/f0:i65" % at),
+    ]
 
 
 def with_vss_header(source: Path, target: Path, header: bytes) -> Path:

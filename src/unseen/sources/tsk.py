@@ -96,6 +96,8 @@ class TskDisk:
         as the examiner sees them."""
         self.stream = stream
         self.where = where
+        # A shadow copy's volume carries the same VSS header: never looked into again.
+        self.in_snapshot = False
         self.size = stream.seek(0, io.SEEK_END)
         self.img = TskImage(stream, self.size)
         self.keys = keys or {}
@@ -185,7 +187,11 @@ class TskDisk:
                     Entry(prefix.rstrip("/"), Volume(offset).encode(), "other", errors=(problem,))
                 )
             return False
-        shadowed = int(fs.info.ftype) == _NTFS and has_snapshots(self.read(offset, 8192))
+        shadowed = (
+            not self.in_snapshot
+            and int(fs.info.ftype) == _NTFS
+            and has_snapshots(self.read(offset, 8192))
+        )
         live: dict[str, tuple[int | None, float | None]] = {}
         for member in walk(fs, offset, prefix):
             e = member.entry
@@ -267,12 +273,16 @@ class TskDisk:
         found = self._snapshots.get(offset)
         if found is None:
             snaps = snapshots(volume_stream(self.stream, offset, length))
-            found = [
-                (snap, None if snap.media is None else TskDisk(binary(snap.media), self.keys))
-                for snap in snaps
-            ]
+            found = [(snap, self._snapshot_disk(snap)) for snap in snaps]
             self._snapshots[offset] = found
         return found
+
+    def _snapshot_disk(self, snap: Snapshot) -> TskDisk | None:
+        if snap.media is None:
+            return None
+        disk = TskDisk(binary(snap.media), self.keys)
+        disk.in_snapshot = True
+        return disk
 
     def _snapshot_open(self, member: InSnapshot) -> BinaryIO:
         for _, at, length, _ in self.volumes():
