@@ -84,7 +84,7 @@ def floor(db: Path) -> dict[str, float]:
     start = time.perf_counter()
     conn = sqlite3.connect(db)
     rows = 0
-    for _ in conn.execute(CURRENT.format(media=MEDIA, join=MEDIA_JOIN)):
+    for _ in conn.execute(CURRENT.format(media=MEDIA, join=MEDIA_JOIN, where="")):
         rows += 1
     conn.close()
     return {"seconds": time.perf_counter() - start, "rows": rows}

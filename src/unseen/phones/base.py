@@ -22,6 +22,8 @@ from unseen.internet.base import ParseContext
 from unseen.internet.sqlite import SIBLING_SUFFIXES, open_copy, tables
 from unseen.phones.model import Extract
 
+Window = tuple[int | None, int | None]
+
 
 class MessageParser(Job):
     """Turns one application's database into contacts, conversations and messages."""
@@ -32,6 +34,13 @@ class MessageParser(Job):
     APP: ClassVar[str]  # what the examiner reads: WhatsApp, iMessage/SMS, ...
     PATH_GLOBS: ClassVar[tuple[str, ...]]
     MAX_BYTES: ClassVar[int] = 4 * 1024 * 1024 * 1024
+    # The part of the database to read, as a half-open range of message keys (None:
+    # unbounded on that side), set by the worker when a large database is read in
+    # chunks; None reads the whole database.
+    window: Window | None = None
+    # The integer message keys in reading order, for a parser that reads a ``window``:
+    # the query that the chunk bounds are taken from (None: never read in chunks).
+    CHUNK_KEYS: ClassVar[str | None] = None
 
     @classmethod
     def sibling_paths(cls, path: str) -> tuple[str, ...]:
@@ -41,6 +50,12 @@ class MessageParser(Job):
     @abstractmethod
     def parse(self, ctx: ParseContext) -> Extract:
         """Read the item; raise on what stops it, ``ctx.error`` for partial losses."""
+
+    def chunk_bounds(self, ctx: ParseContext, every: int) -> list[int] | None:
+        """Message keys that split the item into chunks of about ``every`` messages,
+        for a parser that reads a ``window`` of its messages; None (the default): the
+        item is read whole."""
+        return None
 
 
 MESSAGE_PARSERS: Registry[type[MessageParser]] = Registry("message parsers", also=JOBS)
@@ -52,6 +67,34 @@ class SqliteMessageParser(MessageParser):
 
     REQUIRED_TABLES: ClassVar[tuple[str, ...]]
     WAL_KEYS: ClassVar[str]
+    CHUNK_TABLES: ClassVar[tuple[str, ...]] = ()  # needed, beside the required ones
+
+    def chunk_bounds(self, ctx: ParseContext, every: int) -> list[int] | None:
+        """Every ``every``-th key of ``CHUNK_KEYS`` after the first; None when the
+        database is one chunk, or its keys are not all integers (a damaged or hostile
+        table: then it is read whole, as any other)."""
+        if self.CHUNK_KEYS is None:
+            return None
+        with open_copy(ctx, self.MAX_BYTES) as conn:
+            found = tables(conn)
+            if any(t not in found for t in (*self.REQUIRED_TABLES, *self.CHUNK_TABLES)):
+                return None
+            try:
+                keys = conn.execute(self.CHUNK_KEYS)
+                bounds: list[int] = []
+                for n, (key,) in enumerate(keys):
+                    if type(key) is not int:
+                        return None
+                    if n and n % every == 0 and (not bounds or key > bounds[-1]):
+                        bounds.append(key)
+            except sqlite3.DatabaseError:
+                return None
+        return bounds or None
+
+    def wal_keys(self) -> tuple[str, tuple[object, ...]]:
+        """The query of ``WAL_KEYS`` and its parameters (a windowed parser narrows it
+        to its window, so a chunk never holds every key of the database)."""
+        return self.WAL_KEYS, ()
 
     def parse(self, ctx: ParseContext) -> Extract:
         checkpointed = self._checkpointed_keys(ctx)
@@ -79,7 +122,7 @@ class SqliteMessageParser(MessageParser):
         ctx.copy_to(target, self.MAX_BYTES)
         with _connect(target.as_uri()) as conn:
             try:
-                return {row[0] for row in conn.execute(self.WAL_KEYS)}
+                return {row[0] for row in conn.execute(*self.wal_keys())}
             except sqlite3.DatabaseError:
                 return set()  # the table itself lives only in the WAL
 

@@ -16,10 +16,18 @@ from unseen.core.models import SourceSpec
 from unseen.internet.base import GlobIndex, ParseTask, Sibling
 from unseen.internet.plan import item_pages
 from unseen.phones.base import MESSAGE_PARSERS
+from unseen.phones.worker import ChunkTask
 from unseen.store import done, repo
 from unseen.store import schema as s
 
 IN_CHUNK = 500
+# A database is read in chunks of about this many messages, each its own task, so the
+# memory a parse holds is bounded by the chunk, not by the database (a message held in
+# memory costs about 400 bytes).
+CHUNK_MESSAGES = 200_000
+# Smaller databases are read whole without asking where they split (no parser can fit
+# a chunk's worth of messages in fewer bytes).
+SURVEY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -86,3 +94,23 @@ def _existing(conn: Connection, wanted: set[tuple[int, str]]) -> dict[tuple[int,
             if (r.source_id, r.path) in wanted:
                 found[(r.source_id, r.path)] = Sibling(r.id, r.path, bytes(r.locator), r.size)
     return found
+
+
+def to_survey(tasks: list[ParseTask]) -> list[ParseTask]:
+    """The tasks of databases that may be read in chunks: one parser that can read a
+    window of its messages, and an item large enough to hold more than one chunk."""
+    return [
+        task
+        for task in tasks
+        if len(task.parsers) == 1
+        and MESSAGE_PARSERS.get(task.parsers[0]).CHUNK_KEYS is not None
+        and (task.size is None or task.size >= SURVEY_BYTES)
+    ]
+
+
+def chunk_tasks(task: ParseTask, bounds: Sequence[int]) -> list[ChunkTask]:
+    """The chunks of one database: key windows from its first message to the first
+    bound, between bounds, and from the last bound on."""
+    edges: list[int | None] = [None, *bounds, None]
+    parts = len(edges) - 1
+    return [ChunkTask(task, (edges[n], edges[n + 1]), n, parts) for n in range(parts)]

@@ -10,17 +10,28 @@ links, provenance and the text index are rebuilt whole.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from unseen import plugins
 from unseen.core.jobs import Workers
 from unseen.core.settings import Settings
 from unseen.engine.driver import drive
 from unseen.engine.stages import STAGES, CaseStage
+from unseen.internet.base import ParseTask
 from unseen.phones import links
-from unseen.phones.plan import make_plan
+from unseen.phones import plan as plan_module
+from unseen.phones.plan import chunk_tasks, make_plan, to_survey
 from unseen.phones.search import rebuild_index
-from unseen.phones.store import write_outcomes
-from unseen.phones.worker import ItemOutcome, crashed, parse_batch
+from unseen.phones.store import Chunked, forget_item, write_outcomes
+from unseen.phones.worker import (
+    ChunkTask,
+    ItemOutcome,
+    Survey,
+    crashed,
+    parse_batch,
+    survey_batch,
+    unsurveyed,
+)
 from unseen.store.case import Case
 
 log = logging.getLogger(__name__)
@@ -38,14 +49,19 @@ class PhonesStage(CaseStage):
         with case.engine.connect() as conn:
             plan = make_plan(conn)
         totals = [0, 0]
+        chunked: dict[tuple[int, str], Chunked] = {}
 
         def store(outcomes: list[ItemOutcome]) -> None:
             with case.engine.begin() as conn:
-                records, errors = write_outcomes(conn, outcomes)
+                records, errors = write_outcomes(conn, outcomes, chunked)
             totals[0] += records
             totals[1] += errors
 
-        drive(parse_batch, plan.tasks, store, crashed, workers, BATCH)
+        whole, chunks = _split(case, plan.tasks, workers)
+        drive(parse_batch, whole, store, crashed, workers, BATCH)
+        # One chunk per task: a batch of chunks would hold several chunks' messages.
+        if chunks:
+            drive(parse_batch, chunks, store, crashed, workers, 1)
         with case.engine.begin() as conn:
             tied, absent = links.relink(conn)
             provenance = links.derive_provenance(conn)
@@ -57,6 +73,31 @@ class PhonesStage(CaseStage):
         )
         log.info("phones: %s", summary)
         return summary
+
+
+def _split(
+    case: Case, tasks: list[ParseTask], workers: int | Workers
+) -> tuple[list[ParseTask | ChunkTask], list[ParseTask | ChunkTask]]:
+    """The tasks read whole, and the chunks of the large databases. Where a database
+    splits is asked of its parser on the workers (it means reading the database); what
+    was stored for a chunked one is removed here, before any of its chunks comes back."""
+    surveys: dict[int, tuple[int, ...]] = {}
+
+    def keep(found: list[Survey]) -> None:
+        surveys.update((s.item_id, s.bounds) for s in found if s.bounds)
+
+    candidates = to_survey(tasks)
+    if candidates:  # no pool is started for nothing
+        every = plan_module.CHUNK_MESSAGES
+        drive(partial(survey_batch, every), candidates, keep, unsurveyed, workers, 1)
+    whole: list[ParseTask | ChunkTask] = [t for t in tasks if t.item_id not in surveys]
+    large = [t for t in tasks if t.item_id in surveys]
+    if large:
+        with case.engine.begin() as conn:
+            for task in large:
+                for parser in task.parsers:
+                    forget_item(conn, task.item_id, parser)
+    return whole, [chunk for t in large for chunk in chunk_tasks(t, surveys[t.item_id])]
 
 
 STAGES.register(PhonesStage)

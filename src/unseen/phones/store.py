@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -52,18 +53,64 @@ def forget_item(conn: Connection, item_id: int, parser: str) -> None:
     )
 
 
-def write_outcomes(conn: Connection, outcomes: list[ItemOutcome]) -> tuple[int, int]:
-    """Store a batch; returns (messages and devices stored, errors recorded)."""
+@dataclass
+class Chunked:
+    """How far a database read in chunks has got: the chunks stored, and the records,
+    status and errors of its coverage, written (with the ledger) by the last one."""
+
+    parts: int
+    stored: int = 0
+    records: int = 0
+    failed: bool = False
+    errors: dict[str, None] = field(default_factory=dict)  # in order, each once
+
+
+def write_outcomes(
+    conn: Connection,
+    outcomes: list[ItemOutcome],
+    chunked: dict[tuple[int, str], Chunked] | None = None,
+) -> tuple[int, int]:
+    """Store a batch; returns (messages and devices stored, errors recorded).
+
+    A chunk of a database read in chunks (``ItemOutcome.parts`` over 1) adds to what
+    earlier chunks stored, which the caller removed before the first (``forget_item``):
+    chunks come back in any order. ``chunked`` follows each such database, and the
+    coverage and ledger entry are written only when all its chunks are in, so a kill
+    part-way leaves it to do again, whole."""
     records = errors = 0
     count = sum(len(o.extract.messages) for i in outcomes for o in i.outcomes if o.extract)
     with _indexes_set_aside(conn, count):
         for item in outcomes:
             for out in item.outcomes:
+                if item.parts > 1:
+                    state = (chunked if chunked is not None else {}).setdefault(
+                        (item.item_id, out.parser), Chunked(item.parts)
+                    )
+                    stored, found = _write_chunk(conn, item.item_id, out, state)
+                    records, errors = records + stored, errors + found
+                    continue
                 forget_item(conn, item.item_id, out.parser)
                 if out.extract is not None:
                     records += _write_extract(conn, item.item_id, out.extract)
                 errors += _write_coverage(conn, item.item_id, out)
     return records, errors
+
+
+def _write_chunk(
+    conn: Connection, item_id: int, out: ParserOutcome, state: Chunked
+) -> tuple[int, int]:
+    """One chunk's records; the database's coverage when it is the last chunk. An
+    error every chunk meets (an unreadable ``wa.db``) is recorded once."""
+    records = _write_extract(conn, item_id, out.extract, merge=True) if out.extract else 0
+    state.stored += 1
+    state.records += records
+    state.failed = state.failed or out.extract is None
+    state.errors.update(dict.fromkeys(out.errors))
+    if state.stored < state.parts:
+        return records, 0
+    status = "failed" if state.failed else ("ok" if state.records else "empty")
+    whole = ParserOutcome(out.parser, out.version, status, None, tuple(state.errors))
+    return records, _write_coverage(conn, item_id, whole, state.records)
 
 
 @contextmanager
@@ -88,8 +135,10 @@ def _name(index: Any) -> str:
     return str(index.name)
 
 
-def _write_coverage(conn: Connection, item_id: int, out: ParserOutcome) -> int:
-    count = out.extract.records() if out.extract else 0
+def _write_coverage(
+    conn: Connection, item_id: int, out: ParserOutcome, records: int | None = None
+) -> int:
+    count = records if records is not None else (out.extract.records() if out.extract else 0)
     conn.execute(
         insert(s.msg_coverage).values(
             item_id=item_id,
@@ -111,7 +160,11 @@ def _write_coverage(conn: Connection, item_id: int, out: ParserOutcome) -> int:
     return len(out.errors)
 
 
-def _write_extract(conn: Connection, item_id: int, ex: Extract) -> int:
+def _write_extract(conn: Connection, item_id: int, ex: Extract, merge: bool = False) -> int:
+    """Store what one parser read; with ``merge`` (a chunk of a database), contacts and
+    conversations that earlier chunks stored are reused, and only what is new added."""
+    if merge:
+        return _merge_extract(conn, item_id, ex)
     source_id = conn.execute(select(s.items.c.source_id).where(s.items.c.id == item_id)).scalar()
     for d in ex.devices:
         conn.execute(
@@ -199,6 +252,68 @@ def _write_assets(conn: Connection, item_id: int, ex: Extract) -> None:
     ]  # fmt: skip
     for start in range(0, len(rows), CHUNK):
         _insert_numbered(conn, s.media_assets, ASSET_COLUMNS, rows[start : start + CHUNK])
+
+
+def _merge_extract(conn: Connection, item_id: int, ex: Extract) -> int:
+    """A chunk's extract: contacts and conversations are those of the chunk's messages,
+    keyed as the app keys them, so they are matched to what is stored by those keys.
+    A stored contact without a name takes the chunk's, as ``Extract.contact`` does
+    within one read."""
+    c, v, p = s.msg_contacts, s.msg_conversations, s.msg_participants
+    stored = {
+        r.handle: (r.id, r.name)
+        for r in conn.execute(
+            select(c.c.id, c.c.handle, c.c.name).where(c.c.item_id == item_id, c.c.app == ex.app)
+        )
+    }
+    for contact in ex.contacts.values():
+        known = stored.get(contact.handle)
+        if known is not None and known[1] is None and contact.name:
+            conn.execute(
+                c.update().where(c.c.id == known[0]).values(name=contact.name, owner=contact.owner)
+            )
+    fresh = [x for x in ex.contacts.values() if x.handle not in stored]
+    contacts = {handle: ident for handle, (ident, _) in stored.items()}
+    contacts |= _insert_ids(
+        conn,
+        c,
+        [{"item_id": item_id, "app": ex.app, "handle": x.handle, "name": x.name,
+          "owner": x.owner} for x in fresh],
+        [x.handle for x in fresh],
+    )  # fmt: skip
+    chats = {
+        r.key: r.id
+        for r in conn.execute(
+            select(v.c.id, v.c.key).where(v.c.item_id == item_id, v.c.app == ex.app)
+        )
+    }
+    new = [x for x in ex.conversations if x.key not in chats]
+    chats |= _insert_ids(
+        conn,
+        v,
+        [{"item_id": item_id, "app": ex.app, "key": x.key, "title": x.title,
+          "is_group": x.is_group, "record_ref": x.record_ref} for x in new],
+        [x.key for x in new],
+    )  # fmt: skip
+    stored_pairs = conn.execute(
+        select(p.c.conversation_id, p.c.contact_id).where(
+            p.c.conversation_id.in_(select(v.c.id).where(v.c.item_id == item_id))
+        )
+    )
+    had = {(a, b) for a, b in stored_pairs}
+    pairs = {
+        (chats[x.key], contacts[h])
+        for x in ex.conversations
+        for h in x.participants
+        if h in contacts
+    } - had
+    if pairs:
+        conn.execute(
+            insert(p), [{"conversation_id": a, "contact_id": b} for a, b in sorted(pairs)]
+        )
+    for start in range(0, len(ex.messages), CHUNK):
+        _write_messages(conn, item_id, ex, ex.messages[start : start + CHUNK], contacts, chats)
+    return len(ex.messages)
 
 
 MESSAGE_COLUMNS = (

@@ -12,7 +12,7 @@ from unseen import plugins
 from unseen.engine.driver import CRASHED
 from unseen.engine.pipeline import describe
 from unseen.internet.base import ParseContext, ParseTask, TooLarge
-from unseen.phones.base import MESSAGE_PARSERS
+from unseen.phones.base import MESSAGE_PARSERS, Window
 from unseen.phones.model import Extract
 
 
@@ -29,18 +29,53 @@ class ParserOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
+    """What the parsers read from one item, or from chunk ``part`` of ``parts`` of it."""
+
     item_id: int
     path: str
     outcomes: tuple[ParserOutcome, ...]
+    part: int = 0
+    parts: int = 1
 
 
-def parse_item(task: ParseTask) -> ItemOutcome:
+@dataclass(frozen=True, slots=True)
+class ChunkTask:
+    """One chunk of a large database: the messages of ``window`` (keys from the
+    survey), read by the item's one parser as chunk ``part`` of ``parts``."""
+
+    task: ParseTask
+    window: Window
+    part: int
+    parts: int
+
+    @property
+    def item_id(self) -> int:
+        return self.task.item_id
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """Where a database splits into chunks (``bounds``: the first key of every chunk
+    after the first); None when it is read whole."""
+
+    item_id: int
+    bounds: tuple[int, ...] | None
+
+
+def parse_item(task: ParseTask | ChunkTask) -> ItemOutcome:
     """Run every parser of ``task`` on its item; failures are recorded, never raised."""
     plugins.load()
-    return ItemOutcome(task.item_id, task.path, tuple(_run(task, n) for n in task.parsers))
+    if isinstance(task, ChunkTask):
+        item, part = task.task, task
+    else:
+        item, part = task, None
+    outcomes = tuple(_run(item, n, part) for n in item.parsers)
+    if part is None:
+        return ItemOutcome(item.item_id, item.path, outcomes)
+    return ItemOutcome(item.item_id, item.path, outcomes, part.part, part.parts)
 
 
-def _run(task: ParseTask, name: str) -> ParserOutcome:
+def _run(task: ParseTask, name: str, part: ChunkTask | None = None) -> ParserOutcome:
     try:
         cls = MESSAGE_PARSERS.get(name)
     except KeyError as exc:
@@ -50,7 +85,9 @@ def _run(task: ParseTask, name: str) -> ParserOutcome:
     try:
         if task.size is not None and task.size > cls.MAX_BYTES:
             raise TooLarge(f"{task.size} bytes, over the {cls.MAX_BYTES}-byte limit for {name}")
-        extract = cls().parse(ctx)
+        parser = cls()
+        parser.window = part.window if part else None
+        extract = parser.parse(ctx)
     except Exception as exc:  # hostile evidence: any failure becomes a recorded error
         ctx.error(describe(exc))
     finally:
@@ -59,14 +96,39 @@ def _run(task: ParseTask, name: str) -> ParserOutcome:
     return ParserOutcome(name, cls.VERSION, status, extract, tuple(ctx.errors))
 
 
-def parse_batch(tasks: list[ParseTask]) -> list[ItemOutcome]:
+def parse_batch(tasks: list[ParseTask | ChunkTask]) -> list[ItemOutcome]:
     return [parse_item(task) for task in tasks]
 
 
-def crashed(task: ParseTask) -> ItemOutcome:
-    """The outcome recorded for an item whose parsing killed its worker process."""
-    return ItemOutcome(
-        task.item_id,
-        task.path,
-        tuple(ParserOutcome(n, "?", "failed", None, (CRASHED,)) for n in task.parsers),
-    )
+def crashed(task: ParseTask | ChunkTask) -> ItemOutcome:
+    """The outcome recorded for an item (or chunk) whose parsing killed its worker."""
+    item = task.task if isinstance(task, ChunkTask) else task
+    failed = tuple(ParserOutcome(n, "?", "failed", None, (CRASHED,)) for n in item.parsers)
+    if isinstance(task, ChunkTask):
+        return ItemOutcome(item.item_id, item.path, failed, task.part, task.parts)
+    return ItemOutcome(item.item_id, item.path, failed)
+
+
+def survey_item(task: ParseTask, every: int) -> Survey:
+    """Where the item's one parser splits it into chunks of about ``every`` messages.
+    Any failure means "read it whole": the whole read then records the failure."""
+    plugins.load()
+    try:
+        cls = MESSAGE_PARSERS.get(task.parsers[0])
+        ctx = ParseContext(task, cls.NAME, cls.VERSION)
+        try:
+            bounds = cls().chunk_bounds(ctx, every)
+        finally:
+            ctx.cleanup()
+    except Exception:  # hostile evidence: the whole read records what went wrong
+        bounds = None
+    return Survey(task.item_id, tuple(bounds) if bounds else None)
+
+
+def survey_batch(every: int, tasks: list[ParseTask]) -> list[Survey]:
+    return [survey_item(task, every) for task in tasks]
+
+
+def unsurveyed(task: ParseTask) -> Survey:
+    """A survey that killed its worker: the item is read whole (and records that)."""
+    return Survey(task.item_id, None)

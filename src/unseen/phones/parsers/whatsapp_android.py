@@ -29,7 +29,13 @@ from typing import Any, ClassVar
 from unseen.core.errors import EvidenceError
 from unseen.internet.base import ParseContext, ParseTask, Sibling, read_bounded
 from unseen.internet.sqlite import open_copy, tables
-from unseen.phones.base import MESSAGE_PARSERS, MessageParser, SqliteMessageParser, from_wal
+from unseen.phones.base import (
+    MESSAGE_PARSERS,
+    MessageParser,
+    SqliteMessageParser,
+    Window,
+    from_wal,
+)
 from unseen.phones.crypto.whatsapp_keys import (
     DamagedBackup,
     NoKeyOpens,
@@ -58,6 +64,7 @@ LEFT JOIN chat c ON c._id = m.chat_row_id
 LEFT JOIN jid cj ON cj._id = c.jid_row_id
 LEFT JOIN jid sj ON sj._id = m.sender_jid_row_id
 {join}
+{where}
 ORDER BY m._id
 """
 MEDIA = "mm.file_path, mm.file_size, mm.mime_type, mm.file_hash, mm.media_name"
@@ -81,6 +88,13 @@ class WhatsAppAndroid(SqliteMessageParser):
     )
     REQUIRED_TABLES: ClassVar[tuple[str, ...]] = ()
     WAL_KEYS = "SELECT _id FROM message"
+    # Chunks are read only from the current schema (the one large databases have).
+    CHUNK_KEYS = "SELECT _id FROM message ORDER BY _id"
+    CHUNK_TABLES = ("message", "jid")
+
+    def wal_keys(self) -> tuple[str, tuple[object, ...]]:
+        where, params = window_sql("_id", self.window)
+        return f"{self.WAL_KEYS} {where}", params
 
     @classmethod
     def sibling_paths(cls, path: str) -> tuple[str, ...]:
@@ -92,15 +106,30 @@ class WhatsAppAndroid(SqliteMessageParser):
         self, ctx: ParseContext, conn: sqlite3.Connection, checkpointed: set[object] | None
     ) -> Extract:
         return read_msgstore(
-            ctx, conn, ctx.task.path[: -len("databases/msgstore.db")], checkpointed
+            ctx, conn, ctx.task.path[: -len("databases/msgstore.db")], checkpointed, self.window
         )
 
 
+def window_sql(column: str, window: Window | None) -> tuple[str, tuple[int, ...]]:
+    """The WHERE clause that keeps ``column`` inside ``window``, and its parameters."""
+    low, high = window or (None, None)
+    terms = [(f"{column} >= ?", low), (f"{column} < ?", high)]
+    kept = [(sql, value) for sql, value in terms if value is not None]
+    if not kept:
+        return "", ()
+    return "WHERE " + " AND ".join(sql for sql, _ in kept), tuple(v for _, v in kept)
+
+
 def read_msgstore(
-    ctx: ParseContext, conn: sqlite3.Connection, app: str, checkpointed: set[object] | None
+    ctx: ParseContext,
+    conn: sqlite3.Connection,
+    app: str,
+    checkpointed: set[object] | None,
+    window: Window | None = None,
 ) -> Extract:
     """Messages of an opened msgstore.db; ``app`` is the app's data folder (``.../
-    com.whatsapp/``) where wa.db and the preferences are looked for."""
+    com.whatsapp/``) where wa.db and the preferences are looked for. ``window`` keeps
+    the messages of one chunk (current schema only: the legacy one is read whole)."""
     found = tables(conn)
     out = Extract(APP)
     names = _names(ctx, app)
@@ -108,7 +137,7 @@ def read_msgstore(
     if owner:
         out.contact(owner, owner=True)
     if "message" in found and "jid" in found:
-        _current(conn, out, names, checkpointed)
+        _current(conn, out, names, checkpointed, window)
     elif "messages" in found:
         if checkpointed is not None:
             checkpointed = {r[0] for r in _safe(conn, "SELECT _id FROM messages")}
@@ -186,6 +215,7 @@ def _current(
     out: Extract,
     names: dict[str, str],
     checkpointed: set[object] | None,
+    window: Window | None = None,
 ) -> None:
     """Read with SQLite's own UTF-8 decoding (a fifth of the cost of reading a million
     rows), and again with the tolerant one only when some text is not UTF-8."""
@@ -193,14 +223,14 @@ def _current(
     contacts, counts = dict(out.contacts), (len(out.messages), len(out.conversations))
     conn.text_factory = str  # valid UTF-8 reads the same either way
     try:
-        _current_rows(conn, out, names, checkpointed)
+        _current_rows(conn, out, names, checkpointed, window)
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc):
             raise
         out.contacts = contacts
         del out.messages[counts[0] :], out.conversations[counts[1] :]
         conn.text_factory = tolerant
-        _current_rows(conn, out, names, checkpointed)
+        _current_rows(conn, out, names, checkpointed, window)
     finally:
         conn.text_factory = tolerant
 
@@ -210,11 +240,13 @@ def _current_rows(
     out: Extract,
     names: dict[str, str],
     checkpointed: set[object] | None,
+    window: Window | None,
 ) -> None:
+    where, params = window_sql("m._id", window)
     if "message_media" in tables(conn):
-        sql = CURRENT.format(media=MEDIA, join=MEDIA_JOIN)
+        sql = CURRENT.format(media=MEDIA, join=MEDIA_JOIN, where=where)
     else:  # an old or damaged database: the messages still count
-        sql = CURRENT.format(media="NULL, NULL, NULL, NULL, NULL", join="")
+        sql = CURRENT.format(media="NULL, NULL, NULL, NULL, NULL", join="", where=where)
     chats: dict[str, Conversation] = {}
     members: dict[str, set[str]] = {}
     handles: dict[str, str] = {}  # sender -> its stored handle (one call per sender)
@@ -223,7 +255,7 @@ def _current_rows(
     number = (int, float)
     append = out.messages.append
     for (mid, chat_id, from_me, status, ts, text, _mtype, chat_jid, server, subject,
-         sender_jid, path, size, mime, fhash, mname) in conn.execute(sql):  # fmt: skip
+         sender_jid, path, size, mime, fhash, mname) in conn.execute(sql, params):  # fmt: skip
         key = str(chat_jid) if chat_jid else f"chat:{chat_id}"
         is_group = server == GROUP_SERVER
         chat = chats.get(key)

@@ -1,0 +1,181 @@
+"""A large message database is read in chunks (each its own task) and stores exactly
+what one whole read stores; a kill part-way through a database leaves it to do again,
+and the rerun stores it once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones import plan
+from unseen.phones.parsers.whatsapp_android import WhatsAppAndroid
+from unseen.phones.search import search_ids
+from unseen.store import repo
+from unseen.store import schema as s
+from unseen.store.case import Case
+
+from .builders import whatsapp_android
+from .test_phone_pipeline import SKIP
+
+ROOT = Path(__file__).resolve().parents[2]
+# Everything the phones stage writes for a database, in id order (run times left out).
+TABLES = (
+    s.msg_contacts,
+    s.msg_conversations,
+    s.msg_participants,
+    s.messages,
+    s.msg_attachments,
+    s.media_provenance,
+    s.msg_coverage,
+    s.item_errors,
+    s.job_done,
+)
+UNTIMED = {"run_at", "at", "done_at"}
+
+
+def _case(tmp: Path, evidence: Path, workers: int = 0) -> Case:
+    case = Case.create(tmp, name=tmp.name)
+    repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
+    process_case(case, workers=workers, settings=Settings(skip=SKIP))
+    return case
+
+
+def _dump(case: Case) -> dict[str, list[tuple[Any, ...]]]:
+    with case.engine.connect() as conn:
+        out = {}
+        for table in TABLES:
+            cols = [c for c in table.c if c.name not in UNTIMED]
+            order = [table.c.id] if "id" in table.c else list(table.primary_key.columns or cols)
+            out[table.name] = [tuple(r) for r in conn.execute(select(*cols).order_by(*order))]
+        out["search"] = [(q, *search_ids(conn, q)) for q in ("allotment", "shed", "see you")]
+        return out
+
+
+BY_KEYS = {
+    "contacts": "SELECT handle, name, owner FROM msg_contacts",
+    "conversations": "SELECT key, title, is_group, record_ref FROM msg_conversations",
+    "participants": "SELECT v.key, c.handle FROM msg_participants p"
+    " JOIN msg_conversations v ON v.id = p.conversation_id"
+    " JOIN msg_contacts c ON c.id = p.contact_id",
+    "messages": "SELECT m.record_ref, v.key, c.handle, m.direction, m.ts_utc, m.ts_raw,"
+    " m.text, m.status, m.from_wal FROM messages m"
+    " LEFT JOIN msg_conversations v ON v.id = m.conversation_id"
+    " LEFT JOIN msg_contacts c ON c.id = m.sender_id",
+    "attachments": "SELECT m.record_ref, a.ref_path, a.sha256, a.linked_item_id,"
+    " a.link_method, a.absent FROM msg_attachments a JOIN messages m ON m.id = a.message_id",
+    "coverage": "SELECT item_id, parser, status, records, errors FROM msg_coverage",
+    "errors": "SELECT item_id, analyser, message FROM item_errors",
+    "ledger": "SELECT item_id, job, version FROM job_done",
+}
+
+
+def _by_keys(case: Case) -> dict[str, list[tuple[Any, ...]]]:
+    """The stored rows with their ids replaced by the app's own keys: chunks stored in
+    another order number the rows otherwise, and hold the same facts."""
+    with case.engine.connect() as conn:
+        return {
+            name: sorted((tuple(r) for r in conn.execute(text(sql))), key=repr)
+            for name, sql in BY_KEYS.items()
+        }
+
+
+@pytest.fixture()
+def evidence(tmp_path: Path) -> Path:
+    whatsapp_android(tmp_path / "android")
+    return tmp_path / "android"
+
+
+def _small_chunks(monkeypatch: pytest.MonkeyPatch, messages: int) -> list[object]:
+    """Chunks of ``messages`` messages for any database; returns the windows read."""
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", messages)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+    windows: list[object] = []
+    parse_db = WhatsAppAndroid.parse_db
+
+    def spy(self: WhatsAppAndroid, *args: Any) -> Any:
+        windows.append(self.window)
+        return parse_db(self, *args)
+
+    monkeypatch.setattr(WhatsAppAndroid, "parse_db", spy)
+    return windows
+
+
+def test_chunks_store_exactly_what_one_read_stores(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _dump(_case(tmp_path / "whole", evidence))
+    windows = _small_chunks(monkeypatch, 2)
+    chunked = _dump(_case(tmp_path / "chunked", evidence))
+    # Six messages (the sixth only in the WAL), two a chunk: keys 1-2, 3-4 and 5-6.
+    assert windows == [(None, 3), (3, 5), (5, None)]
+    assert chunked == whole
+    assert len(whole["messages"]) == 6 and len(whole["msg_attachments"]) == 3
+    assert [r[3:6] for r in whole["msg_coverage"] if r[2] == "whatsapp_android"] == [
+        ("1", "ok", 6)
+    ]
+
+
+def test_chunks_on_a_pool_in_any_order_hold_the_same_facts(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _by_keys(_case(tmp_path / "whole", evidence))
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", 1)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+    assert _by_keys(_case(tmp_path / "pool", evidence, workers=2)) == whole
+
+
+def test_a_database_of_one_chunk_is_read_whole(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windows = _small_chunks(monkeypatch, 6)
+    _case(tmp_path / "case", evidence)
+    assert windows == [None]
+
+
+KILL = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones import plan, store
+from unseen.store.case import Case
+
+plan.CHUNK_MESSAGES, plan.SURVEY_BYTES = 2, 0
+write_chunk, seen = store._write_chunk, []
+
+def dying(conn, item_id, out, state):
+    seen.append(item_id)
+    if len(seen) == 2:  # the second chunk, mid-transaction: the first is committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write_chunk(conn, item_id, out, state)
+
+store._write_chunk = dying
+process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!r}))
+"""
+
+
+def test_kill_9_mid_database_then_rerun_stores_it_once(tmp_path: Path, evidence: Path) -> None:
+    reference = _by_keys(_case(tmp_path / "reference", evidence))
+    Case.create(tmp_path / "killed", name="killed").close()
+    case = Case.open(tmp_path / "killed")
+    repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
+    case.close()
+    script = KILL.format(root=str(ROOT / "src"), case=str(tmp_path / "killed"), skip=SKIP)
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)
+    assert killed.returncode == -9
+    case = Case.open(tmp_path / "killed")
+    part = _by_keys(case)
+    # The first chunk is stored; the database is neither covered nor in the ledger.
+    assert [r[0] for r in part["messages"]] == ["message _id 1", "message _id 2"]
+    assert all(r[1] != "whatsapp_android" for r in part["coverage"] + part["ledger"])
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    assert _by_keys(case) == reference
