@@ -221,3 +221,36 @@ def test_apfs_volumes_are_walked_under_their_folder(apfs_image: Path) -> None:
             ("apfs1", None, "Evidence")
         ]
         assert volumes[0].handle.get_root_directory().number_of_sub_file_entries == 0
+
+
+class LockedVolume:
+    """Stands in for an encrypted pyfsapfs volume (no tool here makes one): locked until
+    given the password "right"."""
+
+    def __init__(self) -> None:
+        self.password: str | None = None
+
+    def is_locked(self) -> bool:
+        return True
+
+    def set_password(self, password: str) -> None:
+        self.password = password
+
+    def unlock(self) -> bool:
+        return self.password == "right"
+
+
+def test_encrypted_apfs_volume_needs_its_key_and_logs_only_its_digest() -> None:
+    from unseen.sources.crypt import key_digest
+    from unseen.sources.libyalfs import _unlock_apfs
+
+    name = "p2/apfs1"
+    assert _unlock_apfs(LockedVolume(), name, {}) == (
+        "not examined: encrypted APFS volume; give --key p2/apfs1=KEY to examine it"
+    )
+    wrong = _unlock_apfs(LockedVolume(), name, {name: "wrong"})
+    assert wrong == (
+        "not examined: encrypted APFS volume not unlocked with the key given for p2/apfs1 "
+        f"(sha256 {key_digest('wrong')[:16]}...)"
+    )
+    assert _unlock_apfs(LockedVolume(), name, {"*": "right"}) is None
