@@ -1,20 +1,16 @@
 """All pairs of PDQ hashes within a Hamming radius: exact, whatever the case size.
 
-FAISS's binary flat range search when it is installed (fast, exact); numpy
-``bitwise_count`` over blocks otherwise (exact, fine for small cases).
+The search is the hash-set matcher's own exact index (``matching.index``): multi-index
+hashing where its cost model predicts a gain (large cases), else FAISS's binary flat
+range search. Both are exact; a flat all-pairs scan grows with the square of the
+pictures (hours at a million), multi-index hashing about linearly.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-faiss: Any
-try:
-    import faiss
-except ImportError:  # pragma: no cover - faiss comes with the matching dependencies
-    faiss = None
+from unseen.matching.index import build_index
 
 
 def pack(hex_hashes: list[str]) -> np.ndarray:
@@ -51,31 +47,7 @@ def pairs_within(
 
 def within(codes: np.ndarray, queries: np.ndarray, radius: int) -> list[tuple[int, int, int]]:
     """(query row, code row, distance) for every code within ``radius`` bits of a query."""
-    search = _faiss_search if faiss is not None else _numpy_search
-    return search(codes, queries, radius)
-
-
-def _faiss_search(
-    codes: np.ndarray, queries: np.ndarray, radius: int
-) -> list[tuple[int, int, int]]:
-    index = faiss.IndexBinaryFlat(256)
-    index.add(codes)
-    lims, dist, ids = index.range_search(queries, radius + 1)  # strict bound: < radius + 1
-    return [
-        (q, int(ids[k]), int(dist[k]))
-        for q in range(len(queries))
-        for k in range(lims[q], lims[q + 1])
-    ]
-
-
-def _numpy_search(
-    codes: np.ndarray, queries: np.ndarray, radius: int
-) -> list[tuple[int, int, int]]:
-    words, qwords = codes.view(np.uint64), queries.view(np.uint64)  # (n, 4) each
-    out = []
-    for start in range(0, len(qwords), 256):
-        block = qwords[start : start + 256]
-        dist = np.bitwise_count(block[:, None, :] ^ words[None, :, :]).sum(axis=2)
-        for bq, j in zip(*np.nonzero(dist <= radius), strict=True):
-            out.append((start + int(bq), int(j), int(dist[bq, j])))
-    return out
+    if len(codes) == 0 or len(queries) == 0:
+        return []
+    hits = build_index(codes, radius).search(queries)
+    return list(zip(hits.query.tolist(), hits.ref.tolist(), hits.distance.tolist(), strict=True))

@@ -41,10 +41,10 @@ class NearDuplicateGrouping(Grouping):
             uf.union(a, b)
             closest[a] = min(closest.get(a, 256), d)
             closest[b] = min(closest.get(b, 256), d)
+        by_id = {f.id: f for f in hashed}
         for group in uf.groups():
             if len(group) < 2:
                 continue
-            by_id = {f.id: f for f in hashed if f.id in set(group)}
             first = by_id[group[0]]
             yield Cluster(
                 self.KIND,
