@@ -75,6 +75,13 @@ MIN_NCC = Settings().scene_min_ncc
 BLOCKS = 6
 MIN_BLOCKS = 3
 MIN_BLOCK_NCC = Settings().scene_min_block_ncc
+# Where someone stands in front of more than a third of the overlap the median block
+# is often one they cover; the room still shows when the best 40 % of the blocks (the
+# 60th percentile) agree closely. Chosen on rooms 800000-800039: same-room pairs
+# verified 92 % -> 93 % (occluders 84 % -> 88 %), false verifications 3 -> 3 of 19,500
+# (0.80 at this percentile gave 25, 0.85 gave 10).
+UPPER_QUANTILE = 0.6
+MIN_UPPER_BLOCK_NCC = 0.90
 MIN_OVERLAP = 0.2  # fraction of the second picture the warped first one must cover
 
 
@@ -167,17 +174,20 @@ class Verdict:
     inliers: int
     ncc: float  # -1 when no homography, or too little overlap, to compare
     blocks: float = -1.0  # median NCC of the overlap's blocks (-1: not compared)
+    upper: float = -1.0  # their UPPER_QUANTILE (-1: not compared)
 
     @property
     def same(self) -> bool:
         """Enough inliers, and the shared background agrees as a whole or, where
-        something stands in front of part of it, block by block (default thresholds)."""
+        something stands in front of part of it, block by block: in most blocks, or
+        closely in the best 40 % of them (default thresholds)."""
         return self.same_under(Settings())
 
     def same_under(self, settings: Settings) -> bool:
         """``same`` with the thresholds of ``settings``."""
         photometric = self.ncc >= settings.scene_min_ncc
         photometric = photometric or self.blocks >= settings.scene_min_block_ncc
+        photometric = photometric or self.upper >= MIN_UPPER_BLOCK_NCC
         return self.inliers >= settings.scene_min_inliers and photometric
 
 
@@ -205,12 +215,16 @@ def verify(a: Features, b: Features, min_inliers: int = MIN_INLIERS) -> Verdict:
     # a plain wall of the other in one direction, rarely in both.
     forward = _aligned_ncc(a.grey, b.grey, homography)
     backward = _aligned_ncc(b.grey, a.grey, np.linalg.inv(homography))
-    return Verdict(inliers, min(forward[0], backward[0]), min(forward[1], backward[1]))
+    both = (min(f, b) for f, b in zip(forward, backward, strict=True))
+    return Verdict(inliers, *both)
 
 
-def _aligned_ncc(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> tuple[float, float]:
+def _aligned_ncc(
+    a: np.ndarray, b: np.ndarray, homography: np.ndarray
+) -> tuple[float, float, float]:
     """NCC of ``a`` warped onto ``b`` (grey copies) over their overlap, and the median
-    NCC of the overlap's ``BLOCKS`` x ``BLOCKS`` blocks (-1 where not comparable)."""
+    and ``UPPER_QUANTILE`` NCC of the overlap's ``BLOCKS`` x ``BLOCKS`` blocks (-1 where
+    not comparable)."""
     import cv2
 
     down = np.diag([1.0 / GREY_FACTOR, 1.0 / GREY_FACTOR, 1.0])
@@ -220,7 +234,7 @@ def _aligned_ncc(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> tuple[
     ones = np.ones(a.shape, dtype=np.float32)
     valid = cv2.warpPerspective(ones, h_small, (width, height)) > 0.99
     if valid.mean() < MIN_OVERLAP:
-        return (-1.0, -1.0)
+        return (-1.0, -1.0, -1.0)
     target = b.astype(np.float32)
     whole = _ncc(warped[valid], target[valid])
     height, width = target.shape
@@ -234,8 +248,10 @@ def _aligned_ncc(a: np.ndarray, b: np.ndarray, homography: np.ndarray) -> tuple[
                 score = _ncc(warped[rows, cols][inside], target[rows, cols][inside], 2.0)
                 if score > -1.0:
                     scores.append(score)
-    blocks = round(float(np.median(scores)), 4) if len(scores) >= MIN_BLOCKS else -1.0
-    return (whole, blocks)
+    if len(scores) < MIN_BLOCKS:
+        return (whole, -1.0, -1.0)
+    upper = round(float(np.quantile(scores, UPPER_QUANTILE)), 4)
+    return (whole, round(float(np.median(scores)), 4), upper)
 
 
 def _ncc(x: np.ndarray, y: np.ndarray, min_std: float = 0.0) -> float:

@@ -31,9 +31,10 @@ from unseen.store import schema as s
 DEFAULT = Settings()
 NLIST, NPROBE, TRAIN_SAMPLE = 1024, 16, 50_000
 _CACHE_LIMIT = 2_000_000
-# (SHA-256 a, SHA-256 b, min inliers) -> (inliers, ncc, blocks): content, not item ids,
-# which every case reuses (the inlier threshold decides how far verification goes).
-_verdicts: dict[tuple[str, str, int], tuple[int, float, float]] = {}
+# (SHA-256 a, SHA-256 b, min inliers) -> (inliers, ncc, blocks, upper blocks): content,
+# not item ids, which every case reuses (the inlier threshold decides how far
+# verification goes).
+_verdicts: dict[tuple[str, str, int], tuple[int, float, float, float]] = {}
 
 faiss: Any
 try:
@@ -71,13 +72,19 @@ class SceneGrouping(Grouping):
                 verdict = scene.verify(first, second, least)
                 if len(_verdicts) >= _CACHE_LIMIT:
                     _verdicts.clear()
-                _verdicts[(sha[i], sha[j], least)] = (verdict.inliers, verdict.ncc, verdict.blocks)
+                _verdicts[(sha[i], sha[j], least)] = (
+                    verdict.inliers,
+                    verdict.ncc,
+                    verdict.blocks,
+                    verdict.upper,
+                )
         uf = UnionFind()
         best: dict[int, tuple[float, int, int, float]] = {}  # item -> (ncc, other, inl, cos)
         for cos, i, j in pairs:
             a, b = ids[i], ids[j]
-            inliers, ncc, blocks = _verdicts.get((sha[i], sha[j], least), (0, -1.0, -1.0))
-            if not scene.Verdict(inliers, ncc, blocks).same_under(st):
+            found = _verdicts.get((sha[i], sha[j], least), (0, -1.0, -1.0, -1.0))
+            inliers, ncc = found[0], found[1]
+            if not scene.Verdict(*found).same_under(st):
                 continue
             uf.union(a, b)
             for one, other in ((a, b), (b, a)):
