@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.phones import plan
+from unseen.phones import plan, store
 from unseen.phones.parsers.whatsapp_android import WhatsAppAndroid
 from unseen.phones.search import search_ids
 from unseen.store import repo
@@ -108,12 +108,37 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch, messages: int) -> list[object
     return windows
 
 
+@pytest.mark.parametrize("bulk", [False, True])
 def test_chunks_store_exactly_what_one_read_stores(
-    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
 ) -> None:
     whole = _dump(_case(tmp_path / "whole", evidence))
     windows = _small_chunks(monkeypatch, 2)
-    chunked = _dump(_case(tmp_path / "chunked", evidence))
+    cached: list[int] = []
+    if bulk:  # the first chunk with its indexes set aside, the others with a page cache
+        monkeypatch.setattr(store, "BULK_MESSAGES", 1)
+        page_cache = store._page_cache
+
+        def spy(conn: Any, kib: int) -> Any:
+            cached.append(kib)
+            return page_cache(conn, kib)
+
+        monkeypatch.setattr(store, "_page_cache", spy)
+    case = _case(tmp_path / "chunked", evidence)
+    chunked = _dump(case)
+    assert cached == ([store.BULK_CACHE_KIB] * 2 if bulk else [])
+    with case.engine.connect() as conn:
+        indexes = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name IN ('messages', 'msg_attachments') ORDER BY name"
+        ).scalars()
+        assert list(indexes) == [
+            "ix_messages_conversation",
+            "ix_messages_item",
+            "ix_msg_attachments_linked",
+            "ix_msg_attachments_message",
+        ]
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000  # put back
     # Six messages (the sixth only in the WAL), two a chunk: keys 1-2, 3-4 and 5-6.
     assert windows == [(None, 3), (3, 5), (5, None)]
     assert chunked == whole

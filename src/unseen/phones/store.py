@@ -26,6 +26,7 @@ from unseen.store import schema as s
 ERROR_PREFIX = "phones:"
 CHUNK = 5000  # messages per insert
 BULK_MESSAGES = 50_000  # a batch this large is stored with its indexes built after
+BULK_CACHE_KIB = 64 * 1024  # page cache while a large batch goes into a large table
 _1970 = date(1970, 1, 1)
 _DAYS: dict[int, str] = {}  # day number since 1970 -> its ISO date, within the year range
 
@@ -123,12 +124,31 @@ def _indexes_set_aside(conn: Connection, messages: int) -> Iterator[None]:
     if conn.dialect.name != "sqlite" or messages < BULK_MESSAGES:
         yield
         return
+    if _next_id(conn, s.messages) > messages:
+        # More rows are stored than this batch adds (the later chunks of a large
+        # database): a rebuild would sort them all again for each batch. The rows go
+        # in with their indexes, with a page cache that holds the index pages being
+        # written (a bounded, temporary increase of memory).
+        with _page_cache(conn, BULK_CACHE_KIB):
+            yield
+        return
     indexes = [ix for t in (s.messages, s.msg_attachments) for ix in sorted(t.indexes, key=_name)]
     for index in indexes:
         index.drop(conn, checkfirst=True)
     yield
     for index in indexes:
         index.create(conn, checkfirst=True)
+
+
+@contextmanager
+def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
+    """SQLite's page cache of this connection set to ``kib`` KiB, and back after."""
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def _name(index: Any) -> str:

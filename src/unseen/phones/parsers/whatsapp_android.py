@@ -274,7 +274,8 @@ def _current_rows(
                 sender = known
                 members[key].add(sender)
         elif not is_group:
-            out.contact(key, names.get(key))
+            if key not in handles:  # registered once, as a sender is
+                handles[key] = out.contact(key, names.get(key))
             members[key].add(key)
         # The UTC text is derived when stored: millions of messages need not hold it here.
         raw, epoch = (ts, "unix_ms") if isinstance(ts, number) and ts else (None, None)
