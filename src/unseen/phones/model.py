@@ -45,6 +45,9 @@ class Attachment:
     size: int | None = None
     sha256: str | None = None
 
+    def __reduce__(self) -> tuple[type[Attachment], tuple[Any, ...]]:
+        return Attachment, (self.ref_path, self.name, self.mime, self.size, self.sha256)
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -59,6 +62,16 @@ class Message:
     status: str | None = None
     from_wal: bool = False
     attachments: tuple[Attachment, ...] = ()
+
+    def __reduce__(self) -> tuple[type[Message], tuple[Any, ...]]:
+        """Pickled as its constructor's arguments: a chunk's messages cross from a
+        worker to the writer, and the dataclass's own state pickling costs about twice
+        as much (on the writer's side too, which stores every chunk)."""
+        return Message, (
+            self.record_ref, self.conversation, self.sender, self.direction, self.ts_utc,
+            self.ts_raw, self.ts_epoch, self.text, self.status, self.from_wal,
+            self.attachments,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
