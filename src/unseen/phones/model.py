@@ -49,7 +49,10 @@ class Attachment:
         return Attachment, (self.ref_path, self.name, self.mime, self.size, self.sha256)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and that
+# made building the messages (millions per phone) four times as costly. Nothing
+# changes a message once its parser made it.
+@dataclass(slots=True)
 class Message:
     record_ref: str
     conversation: str | None  # Conversation.key
