@@ -23,7 +23,7 @@ from unseen.core.models import ItemTask
 from unseen.core.settings import Settings
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser
 from unseen.correlation.deep.worker import DeepResult, DeepTask, deep_batch
-from unseen.correlation.facts import load_facts
+from unseen.correlation.facts import ItemFacts, load_facts
 from unseen.correlation.stage import CorrelationStage
 from unseen.engine.driver import CRASHED, drive, ensure_tables, forget_output
 from unseen.engine.stages import STAGES, CaseStage
@@ -79,7 +79,7 @@ def deep_progress(conn: Connection, settings: Settings) -> DeepProgress:
     plugins.load()
     usable, _ = _usable(settings)
     names = [a.NAME for a in usable]
-    left = sum(1 for _ in _todo(conn, usable, settings))
+    left = sum(1 for _ in _wanted(conn, usable, settings))
     recent = done.recent(conn, names, time.time() - RATE_WINDOW)
     return DeepProgress(done.items_done(conn, names), left, recent * 60 / RATE_WINDOW)
 
@@ -104,8 +104,7 @@ def _todo(
     conn: Connection, analysers: list[DeepAnalyser], settings: Settings
 ) -> Iterator[DeepTask]:
     """Pictures some analyser has not yet done in its current version, by lead rank."""
-    facts = {f.id: f for f in load_facts(conn)}
-    ledger = {a.NAME: done.versions(conn, a.NAME) for a in analysers}
+    wanted = dict(_wanted(conn, analysers, settings))
     ranked = [
         r.target_id
         for r in conn.execute(
@@ -113,25 +112,34 @@ def _todo(
         )
     ]
     first = set(ranked)
-    order = ranked + [i for i in facts if i not in first]
+    order = [i for i in ranked if i in wanted] + [i for i in wanted if i not in first]
     specs = {spec.id: spec for spec in repo.source_specs(conn)}
     items = {
         r.id: r for r in conn.execute(select(s.items.c.id, s.items.c.locator, s.items.c.size))
     }
     for item_id in order:
-        f = facts.get(item_id)
-        if f is None:
-            continue
-        names = tuple(
-            a.NAME
-            for a in analysers
-            if a.applies_to(f) and ledger[a.NAME].get(item_id) != a.version(settings)
-        )
-        if not names:
-            continue
+        f, names = wanted[item_id]
         row = items[item_id]
         task = ItemTask(item_id, specs[f.source_id], f.path, bytes(row.locator), row.size)
         yield DeepTask(task, f, names)
+
+
+def _wanted(
+    conn: Connection, analysers: list[DeepAnalyser], settings: Settings
+) -> Iterator[tuple[int, tuple[ItemFacts, tuple[str, ...]]]]:
+    """Each picture some analyser has not yet done in its current version, with those
+    analysers' names, in id order (``unseen status`` counts these without ranking them
+    or reading where they lie)."""
+    ledger = {a.NAME: done.versions(conn, a.NAME) for a in analysers}
+    current = {a.NAME: a.version(settings) for a in analysers}  # once, not per picture
+    for f in load_facts(conn):
+        names = tuple(
+            a.NAME
+            for a in analysers
+            if a.applies_to(f) and ledger[a.NAME].get(f.id) != current[a.NAME]
+        )
+        if names:
+            yield f.id, (f, names)
 
 
 def _crashed(t: DeepTask) -> DeepResult:
