@@ -8,11 +8,12 @@ risen since they did.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from unseen.core.timeconv import utc_now
 from unseen.store import audit
@@ -22,31 +23,73 @@ STRIP = 6  # pictures shown per group
 
 
 def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> dict[int, list[int]]:
-    """Each group's undecided unknown members with the best lead scores, best first."""
+    """Each group's undecided unknown members with the best lead scores, best first.
+
+    Ranking every member of a group costs its size, and a camera group can hold a
+    third of the case; walking the item leads best first until each group has its
+    strip costs about ``per`` times the case over the group's size. Each group takes
+    the cheaper way: groups of at least the square root of ``per`` times the number
+    of item leads are walked (together, in one pass), smaller ones ranked.
+    """
     if not cluster_ids:
         return {}
-    m, lead, rs = s.cluster_members, s.leads, s.review_state
-    ranked = (
-        select(
-            m.c.cluster_id,
-            m.c.item_id,
-            func.row_number()
-            .over(partition_by=m.c.cluster_id, order_by=(lead.c.score.desc(), m.c.item_id))
-            .label("n"),
-        )
-        .join(lead, and_(lead.c.target_kind == "item", lead.c.target_id == m.c.item_id))
-        .where(m.c.cluster_id.in_(list(cluster_ids)), m.c.item_id.not_in(select(rs.c.item_id)))
-        .subquery()
-    )
+    c = s.clusters
+    sizes = dict(conn.execute(select(c.c.id, c.c.size).where(c.c.id.in_(list(cluster_ids)))).all())
+    big_from = math.isqrt(per * _item_leads(conn))
+    big = [int(i) for i in cluster_ids if sizes.get(i, 0) >= big_from]
+    small = [int(i) for i in cluster_ids if sizes.get(i, 0) < big_from]
+    return _ranked_strips(conn, small, per) | _walked_strips(conn, big, per)
+
+
+def _item_leads(conn: Connection) -> int:
+    """How many item leads the case has (ranks run from 1 without gaps): one index probe."""
+    lead = s.leads
+    top = conn.execute(select(func.max(lead.c.rank)).where(lead.c.target_kind == "item")).scalar()
+    return int(top or 0)
+
+
+def _ranked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
+    """Strips by ranking every member of each group (cheap for small groups)."""
+    if not cluster_ids:
+        return {}
+    # CROSS JOIN keeps the members as the outer loop in SQLite: led by the leads, it
+    # probed every lead against every group.
+    ranked = text(
+        "SELECT cluster_id, item_id FROM (SELECT m.cluster_id, m.item_id, ROW_NUMBER() "
+        "OVER (PARTITION BY m.cluster_id ORDER BY l.score DESC, m.item_id) AS n "
+        "FROM cluster_members m CROSS JOIN leads l "
+        "WHERE m.cluster_id IN :clusters AND l.target_kind = 'item' "
+        "AND l.target_id = m.item_id "
+        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = m.item_id)) o "
+        "WHERE n <= :per ORDER BY cluster_id, n"
+    ).bindparams(bindparam("clusters", expanding=True))
     found: dict[int, list[int]] = defaultdict(list)
-    rows = conn.execute(
-        select(ranked.c.cluster_id, ranked.c.item_id)
-        .where(ranked.c.n <= per)
-        .order_by(ranked.c.cluster_id, ranked.c.n)
-    )
-    for cluster_id, item_id in rows:
+    for cluster_id, item_id in conn.execute(ranked, {"clusters": list(cluster_ids), "per": per}):
         found[int(cluster_id)].append(int(item_id))
     return dict(found)
+
+
+def _walked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
+    """Strips by walking the item leads in rank order, probing each group's members,
+    until the group has ``per`` (cheap for big groups: their members come early).
+    Among undecided items the rank order is the order of best score, then item id
+    (``ledger.rerank`` renumbers after every score change)."""
+    # CROSS JOIN keeps the leads as the outer loop in SQLite, read in index order, so
+    # the walk stops at the limit instead of joining every member first.
+    walk = text(
+        "SELECT l.target_id FROM leads l CROSS JOIN cluster_members m "
+        "WHERE l.target_kind = 'item' AND m.cluster_id = :cluster "
+        "AND m.item_id = l.target_id "
+        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = l.target_id) "
+        "ORDER BY l.rank LIMIT :per"
+    )
+    found: dict[int, list[int]] = {}
+    for cluster_id in cluster_ids:
+        rows = conn.execute(walk, {"cluster": cluster_id, "per": per}).scalars()
+        strip = [int(i) for i in rows]
+        if strip:
+            found[int(cluster_id)] = strip
+    return found
 
 
 def looked(conn: Connection, user: str, kind: str, leads: list[dict[str, Any]]) -> None:

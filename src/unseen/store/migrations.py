@@ -233,6 +233,12 @@ def _run_workers(conn: Connection) -> None:
     _create(conn, schema.run_workers)
 
 
+def _lead_order(conn: Connection) -> None:
+    """An index of leads in rank order, so the queue and its strips read the best
+    leads first instead of sorting every lead of the case."""
+    schema.ix_leads_rank.create(conn, checkfirst=True)
+
+
 def _reveal_meter(conn: Connection) -> None:
     """The thumbnail reveal meter in the database: one count over every server process."""
     _create(conn, schema.reveal_meter)
@@ -257,6 +263,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(16, "review indexes", _review_indexes),
     Migration(17, "run workers", _run_workers),
     Migration(19, "reveal meter", _reveal_meter),
+    Migration(20, "lead order", _lead_order),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -212,6 +212,9 @@ leads = Table(
     Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
 )
 Index("ix_leads_target", leads.c.target_kind, leads.c.target_id)
+# The queue and the leads page's strips read leads best first: in index order, never
+# a sort of every lead of the case.
+ix_leads_rank = Index("ix_leads_rank", leads.c.target_kind, leads.c.rank)
 
 # Each ranking of the case (a correlation run, or a reviewer decision re-scoring its
 # neighbourhood) with the weights it used: the provenance that makes a rank reproducible.
