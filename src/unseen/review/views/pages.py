@@ -13,7 +13,7 @@ from unseen.core import keys
 from unseen.phones.conversations import item_conversations
 from unseen.review import auth, explore, exposure, throttle
 from unseen.review.context import app_context, current_session
-from unseen.review.grid import GridFilter, GridQuery, fact_filters
+from unseen.review.grid import GridFilter, GridQuery, case_version, fact_filters
 from unseen.review.ids import PathId, QueryId
 from unseen.review.itemview import item_detail, similar
 from unseen.review.media import thumbnail_path
@@ -28,7 +28,7 @@ MAX_BLUR = 40
 def dashboard(request: Request) -> Response:
     ctx = app_context(request)
     with ctx.read() as conn:
-        stats = ctx.view.dashboard(conn)
+        stats = ctx.view.dashboard_at(conn, case_version(conn))
         sources = ctx.view.sources(conn)
     return render(
         request,
