@@ -39,6 +39,7 @@ SCENES = 900_000  # room ids; sensor s shoots rooms SCENES + 100 s onwards
 @dataclass(frozen=True, slots=True)
 class PrnuResult:
     sensors: int
+    copies: int  # pictures a sensor in each form
     true_link: dict[str, Rate]  # transformation -> pictures linked to their own sensor
     false_link: Rate  # (picture, another sensor's fingerprint) pairs linked
     threshold: float
@@ -110,4 +111,4 @@ def measure(sensors: int = SENSORS, copies: int = COPIES) -> PrnuResult:
     # A resized copy has another size than the sensor's pictures: the grouping never
     # compares it, so none is linked (stated in the report, not a measurement of PRNU).
     true_link[f"resized to {RESIZE:.0%} (not compared: another size)"] = Rate(0, trials)
-    return PrnuResult(sensors, true_link, Rate(false, pairs), threshold, round(closest, 1))
+    return PrnuResult(sensors, copies, true_link, Rate(false, pairs), threshold, round(closest, 1))
