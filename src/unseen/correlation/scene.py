@@ -16,13 +16,13 @@
   the NCC threshold rose from 0.80 to 0.90, which kept recall (179 of 180 same-room
   pairs, rooms 400-429 and 500-529, views 0-3 with an 80 % crop) and false
   verifications (0-1 of 6,960 pairs of different rooms) as they were without it.
-  Someone or something in front of part of the room spoils the whole-overlap NCC, so
-  a pair also verifies when the median NCC over a 6 x 6 grid of the overlap's blocks
-  is at least ``MIN_BLOCK_NCC``: on 40 held-out rooms shot five ways (docs/validation.md)
-  same-room pairs verified rose from about 60 % to 93 % (occluded shots 0 % to 82 %)
-  for 3 false verifications in 19,500 pairs of different rooms (0 before). Grid and
-  threshold were chosen on rooms 700000-700015 (4 x 4 at 0.75 gave 91 % and 5 false
-  of 3,000 there; 6 x 6 at 0.80, 94 % and 3).
+  Someone or something in front of part of the room spoils the whole-overlap NCC, so a
+  pair also verifies when the median NCC over a 6 x 6 grid of the overlap's blocks is at
+  least ``MIN_BLOCK_NCC``: on 40 held-out rooms shot five ways (the first, easier
+  version of the validation benchmark) same-room pairs verified rose from about 60 % to
+  93 % (occluded shots 0 % to 82 %) for 3 false verifications in 19,500 pairs of
+  different rooms (0 before). Grid and threshold were chosen on rooms 700000-700015 (4 x
+  4 at 0.75 gave 91 % and 5 false of 3,000 there; 6 x 6 at 0.80, 94 % and 3).
   A harder benchmark (``unseen.validation.scene``: perspective viewpoint, 70 % crop,
   gamma and gain, a figure and a box over a third) then chose the key points by
   measurement on rooms 800000-800039 (the report measures rooms from 300000): with
