@@ -25,7 +25,7 @@ from unseen.correlation.association import (
 )
 from unseen.correlation.association import Weights as AssociationWeights
 from unseen.correlation.facts import reviews
-from unseen.correlation.reasons import total
+from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import cluster_lead, load_weights
 from unseen.store import schema as s
 
@@ -159,13 +159,22 @@ def _write(
 ) -> None:
     """Update changed leads, add new ones, delete those gone (ranks follow)."""
     lead = s.leads
+    texts: dict[tuple[Reason, ...], str] = {}
+
+    def as_json(reasons: tuple[Reason, ...]) -> str:
+        """Neighbours gain the same reasons: each distinct list is written out once."""
+        found = texts.get(reasons)
+        if found is None:
+            found = texts[reasons] = ledger.as_json(reasons)
+        return found
+
     added = [
         {
             "target_kind": kind,
             "target_id": target,
             "score": new.score,
             "rank": 0,
-            "reasons": ledger.as_json(new.reasons),
+            "reasons": as_json(new.reasons),
         }
         for target, new in after.items()
         if target not in before
@@ -173,7 +182,7 @@ def _write(
     if added:
         conn.execute(lead.insert(), added)
     changed = [
-        {"k": kind, "t": target, "sc": new.score, "rs": ledger.as_json(new.reasons)}
+        {"k": kind, "t": target, "sc": new.score, "rs": as_json(new.reasons)}
         for target, new in after.items()
         if target in before and before[target] != new
     ]
