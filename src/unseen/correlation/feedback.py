@@ -140,8 +140,8 @@ def _cluster_leads(
 ) -> tuple[dict[int, ledger.Lead], dict[int, ledger.Lead]]:
     """The touched clusters' leads before and after, from their members' new scores."""
     members = {m for n in hoods.values() for m in n.members}
-    others = ledger.current(conn, "item", members - set(rescored))
-    scores = {i: x.score for i, x in (others | rescored).items()}
+    scores = ledger.scores(conn, "item", members - set(rescored))
+    scores.update({i: x.score for i, x in rescored.items()})
     for chunk in _chunks(scores):
         for item_id in reviews(conn, chunk):
             scores.pop(item_id, None)

@@ -55,6 +55,18 @@ def current(conn: Connection, kind: str, ids: Iterable[int] | None = None) -> di
     return found
 
 
+def scores(conn: Connection, kind: str, ids: Iterable[int]) -> dict[int, float]:
+    """The stored scores of leads of one kind with ``ids``, their reasons left unread."""
+    lead = s.leads
+    query = select(lead.c.target_id, lead.c.score).where(lead.c.target_kind == kind)
+    found: dict[int, float] = {}
+    for chunk in _chunks(ids):
+        q = query if chunk is None else query.where(lead.c.target_id.in_(chunk))
+        for target, score in conn.execute(q):
+            found[int(target)] = float(score)
+    return found
+
+
 def record_run(
     conn: Connection,
     cause: str,
