@@ -10,6 +10,7 @@ links, provenance and the text index are rebuilt whole.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 from unseen import plugins
@@ -89,7 +90,8 @@ def _split(
     candidates = to_survey(tasks)
     if candidates:  # no pool is started for nothing
         every = plan_module.CHUNK_MESSAGES
-        drive(partial(survey_batch, every), candidates, keep, unsurveyed, workers, 1)
+        quiet = replace(Workers.of(workers), progress=None)  # the bar counts parses
+        drive(partial(survey_batch, every), candidates, keep, unsurveyed, quiet, 1)
     whole: list[ParseTask | ChunkTask] = [t for t in tasks if t.item_id not in surveys]
     large = [t for t in tasks if t.item_id in surveys]
     if large:
