@@ -16,8 +16,10 @@ from sqlalchemy import select, text
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
 from unseen.phones import plan, store
+from unseen.phones.model import Attachment, Extract, Message
 from unseen.phones.parsers.whatsapp_android import WhatsAppAndroid
 from unseen.phones.search import search_ids
+from unseen.phones.worker import ItemOutcome, ParserOutcome, pack, unpack
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -204,3 +206,24 @@ def test_kill_9_mid_database_then_rerun_stores_it_once(tmp_path: Path, evidence:
     assert all(r[1] != "whatsapp_android" for r in part["coverage"] + part["ledger"])
     process_case(case, workers=0, settings=Settings(skip=SKIP))
     assert _by_keys(case) == reference
+
+
+def test_a_packed_outcome_unpacks_to_itself() -> None:
+    extract = Extract("WhatsApp")
+    extract.contact("447700900111@s.whatsapp.net", "Sam")
+    extract.messages.append(
+        Message("message _id 1", "447700900111@s.whatsapp.net", None, "sent", None,
+                1_709_290_800_123, "unix_ms", "hello", "read", True,
+                (Attachment("Media/a.jpg", "a.jpg", "image/jpeg", 5, "ab" * 32),))
+    )  # fmt: skip
+    item = ItemOutcome(
+        7,
+        "msgstore.db",
+        (ParserOutcome("whatsapp_android", "1", "ok", extract, ("wa.db not read",)),),
+        1,
+        3,
+    )
+    packed = pack(item)
+    assert packed.outcomes[0].extract is None and packed.packed
+    assert unpack(packed) == item
+    assert unpack(item) is item

@@ -30,6 +30,7 @@ from unseen.phones.worker import (
     Survey,
     crashed,
     parse_batch,
+    parse_packed,
     survey_batch,
     unsurveyed,
 )
@@ -60,9 +61,11 @@ class PhonesStage(CaseStage):
 
         whole, chunks = _split(case, plan.tasks, workers)
         drive(parse_batch, whole, store, crashed, workers, BATCH)
-        # One chunk per task: a batch of chunks would hold several chunks' messages.
+        # One chunk per task: a batch of chunks would hold several chunks' messages;
+        # from a pool they come packed (see ``worker.pack``).
         if chunks:
-            drive(parse_batch, chunks, store, crashed, workers, 1)
+            work = parse_packed if Workers.of(workers).count else parse_batch
+            drive(work, chunks, store, crashed, workers, 1)
         with case.engine.begin() as conn:
             tied, absent = links.relink(conn)
             provenance = links.derive_provenance(conn)

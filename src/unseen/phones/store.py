@@ -19,7 +19,7 @@ from unseen.core.timeconv import utc_now
 from unseen.internet.timestamps import MAX_YEAR, MIN_YEAR
 from unseen.phones.model import Extract, Message
 from unseen.phones.times import utc_of
-from unseen.phones.worker import ItemOutcome, ParserOutcome
+from unseen.phones.worker import ItemOutcome, ParserOutcome, unpack
 from unseen.store import done
 from unseen.store import schema as s
 
@@ -79,6 +79,7 @@ def write_outcomes(
     coverage and ledger entry are written only when all its chunks are in, so a kill
     part-way leaves it to do again, whole."""
     records = errors = 0
+    outcomes = [unpack(item) for item in outcomes]
     count = sum(len(o.extract.messages) for i in outcomes for o in i.outcomes if o.extract)
     with _indexes_set_aside(conn, count):
         for item in outcomes:
