@@ -151,16 +151,13 @@ def measure(rooms: int, first: int = ROOM_IDS) -> SceneResult:
 
 def _clusters(vectors: np.ndarray, verified: dict[tuple[int, int], bool]) -> list[int]:
     """Each picture's cluster number (-1 alone), as the grouping joins them."""
-    from unseen.correlation.groupings.scenes import candidate_pairs
-    from unseen.correlation.unionfind import UnionFind
+    from unseen.correlation.groupings.scenes import candidate_pairs, join
 
     st = Settings()
-    uf = UnionFind()
-    for _, i, j in candidate_pairs(vectors, st.scene_neighbours, st.scene_min_cosine):
-        if verified[(i, j)]:
-            uf.union(i, j)
+    pairs = candidate_pairs(vectors, st.scene_neighbours, st.scene_min_cosine)
+    links = [(i, j) for _, i, j in pairs if verified[(i, j)]]
     label = [-1] * len(vectors)
-    for number, group in enumerate(g for g in uf.groups() if len(g) > 1):
+    for number, group in enumerate(g for g in join(links).groups() if len(g) > 1):
         for i in group:
             label[i] = number
     return label
