@@ -204,9 +204,9 @@ def _scene_target(r: scene.SceneResult) -> str:
     if not short:
         return "Every rate below is at or above the 0.9 aimed at."
     return (
-        f"Below the 0.9 aimed at: {'; '.join(short)}. The union of verified pairs lets one "
-        "false verification join two rooms' clusters whole, which costs grouping "
-        "precision far more than the pair's own false-match rate suggests."
+        f"Below the 0.9 aimed at: {'; '.join(short)}. A false verification still joins a "
+        "lone picture to another room's cluster; two clusters of several pictures join "
+        "only on two verified pairs between them."
     )
 
 
