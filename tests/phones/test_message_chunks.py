@@ -4,6 +4,7 @@ and the rerun stores it once."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -227,3 +228,33 @@ def test_a_packed_outcome_unpacks_to_itself() -> None:
     assert packed.outcomes[0].extract is None and packed.packed
     assert unpack(packed) == item
     assert unpack(item) is item
+
+
+def test_a_chunk_that_fails_is_recorded_and_the_others_kept(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", 2)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+    parse_db = WhatsAppAndroid.parse_db
+
+    def failing(self: WhatsAppAndroid, *args: Any) -> Any:
+        if self.window == (3, 5):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return parse_db(self, *args)
+
+    monkeypatch.setattr(WhatsAppAndroid, "parse_db", failing)
+    got = _by_keys(_case(tmp_path / "case", evidence))
+    assert [m[0] for m in got["messages"]] == [
+        "message _id 1",
+        "message _id 2",
+        "message _id 5",
+        "message _id 6",
+    ]
+    wa = [r for r in got["coverage"] if r[1] == "whatsapp_android"]
+    assert [r[1:] for r in wa] == [
+        ("whatsapp_android", "failed", 4, '["DatabaseError: database disk image is malformed"]')
+    ]
+    assert [r[1:] for r in got["errors"] if r[1] == "phones:whatsapp_android"] == [
+        ("phones:whatsapp_android", "DatabaseError: database disk image is malformed")
+    ]
+    assert ("whatsapp_android", "1") in [r[1:] for r in got["ledger"]]
