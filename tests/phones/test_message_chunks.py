@@ -4,15 +4,17 @@ and the rerun stores it once."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -29,6 +31,7 @@ from .builders import whatsapp_android
 from .test_phone_pipeline import SKIP
 
 ROOT = Path(__file__).resolve().parents[2]
+PG_SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
 # Everything the phones stage writes for a database, in id order (run times left out).
 TABLES = (
     s.msg_contacts,
@@ -85,9 +88,14 @@ def _by_keys(case: Case) -> dict[str, list[tuple[Any, ...]]]:
     another order number the rows otherwise, and hold the same facts."""
     with case.engine.connect() as conn:
         return {
-            name: sorted((tuple(r) for r in conn.execute(text(sql))), key=repr)
+            name: sorted((_plain(r) for r in conn.execute(text(sql))), key=repr)
             for name, sql in BY_KEYS.items()
         }
+
+
+def _plain(row: Any) -> tuple[Any, ...]:
+    """A row with booleans as SQLite gives them (PostgreSQL returns True, not 1)."""
+    return tuple(int(v) if isinstance(v, bool) else v for v in row)
 
 
 @pytest.fixture()
@@ -258,3 +266,32 @@ def test_a_chunk_that_fails_is_recorded_and_the_others_kept(
         ("phones:whatsapp_android", "DatabaseError: database disk image is malformed")
     ]
     assert ("whatsapp_android", "1") in [r[1:] for r in got["ledger"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not PG_SERVER,
+    reason="UNSEEN_TEST_PG_URL is not set; run under `bash scripts/with-postgres.sh`",
+)
+def test_chunks_on_postgresql_hold_the_same_facts(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert PG_SERVER
+    whole = _by_keys(_case(tmp_path / "whole", evidence))
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"unseen_chunks_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", 2)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+    case = Case.create(tmp_path / "pg", name="pg", database_url=url)
+    try:
+        repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
+        process_case(case, workers=0, settings=Settings(skip=SKIP))
+        assert _by_keys(case) == whole
+    finally:
+        case.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
