@@ -15,6 +15,14 @@ from unseen.store.case import Case
 from .helpers import build_evidence, copy_case, make_client, make_users
 
 
+@pytest.fixture(autouse=True)
+def own_library(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library of its own for each test: the copies of the pristine case share its
+    UUID, so in one shared library their audit heads would read as one case's chain
+    forked (which the audit page rightly calls broken)."""
+    monkeypatch.setenv("UNSEEN_HOME", str(tmp_path_factory.mktemp("library")))
+
+
 @pytest.fixture(scope="session")
 def pristine_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The processed case folder (never modified: tests use copies)."""
