@@ -7,14 +7,17 @@ each read, with every failure recorded (never raised), in this process or a work
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from itertools import starmap
+from operator import attrgetter
+from typing import Any
 
 from unseen import plugins
 from unseen.engine.driver import CRASHED
 from unseen.engine.pipeline import describe
 from unseen.internet.base import ParseContext, ParseTask, TooLarge
 from unseen.phones.base import MESSAGE_PARSERS, Window
-from unseen.phones.model import Extract
+from unseen.phones.model import Extract, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +117,35 @@ def pack(item: ItemOutcome) -> ItemOutcome:
     A pool's results are unpickled as they arrive and wait there for the writer, up to
     three per worker: as bytes a chunk's messages take a fifth of the memory they take
     as objects, so the writer's memory stays bounded by the one chunk it is storing."""
-    extracts = tuple(o.extract for o in item.outcomes)
+    extracts = tuple(_flat(o.extract) for o in item.outcomes)
     bare = tuple(replace(o, extract=None) for o in item.outcomes)
     return replace(item, outcomes=bare, packed=pickle.dumps(extracts, protocol=5))
+
+
+# A message's fields in constructor order, read at C speed into one plain tuple: a
+# tuple pickles and unpickles several times faster than an object rebuilt by reduce.
+_FIELDS = attrgetter(*(f.name for f in fields(Message)))
+
+
+def _flat(extract: Extract | None) -> tuple[Extract, list[tuple[Any, ...]]] | None:
+    if extract is None:
+        return None
+    return replace(extract, messages=[]), list(map(_FIELDS, extract.messages))
+
+
+def _whole(flat: tuple[Extract, list[tuple[Any, ...]]] | None) -> Extract | None:
+    if flat is None:
+        return None
+    extract, rows = flat
+    extract.messages = list(starmap(Message, rows))
+    return extract
 
 
 def unpack(item: ItemOutcome) -> ItemOutcome:
     """The outcome with the extracts that ``pack`` pickled (our own worker's data)."""
     if item.packed is None:
         return item
-    extracts = pickle.loads(item.packed)
+    extracts = [_whole(flat) for flat in pickle.loads(item.packed)]
     outcomes = tuple(replace(o, extract=e) for o, e in zip(item.outcomes, extracts, strict=True))
     return replace(item, outcomes=outcomes, packed=None)
 
