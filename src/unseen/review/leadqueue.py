@@ -20,6 +20,7 @@ from unseen.store import audit
 from unseen.store import schema as s
 
 STRIP = 6  # pictures shown per group
+WINDOW = 256  # ranks read by the strips' first walk window (each next one doubles)
 
 
 def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> dict[int, list[int]]:
@@ -29,7 +30,7 @@ def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> di
     third of the case; walking the item leads best first until each group has its
     strip costs about ``per`` times the case over the group's size. Each group takes
     the cheaper way: groups of at least the square root of ``per`` times the number
-    of item leads are walked (together, in one pass), smaller ones ranked.
+    of item leads are walked (together), smaller ones ranked.
     """
     if not cluster_ids:
         return {}
@@ -70,26 +71,43 @@ def _ranked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> di
 
 
 def _walked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
-    """Strips by walking the item leads in rank order, probing each group's members,
-    until the group has ``per`` (cheap for big groups: their members come early).
-    Among undecided items the rank order is the order of best score, then item id
-    (``ledger.rerank`` renumbers after every score change)."""
-    # CROSS JOIN keeps the leads as the outer loop in SQLite, read in index order, so
-    # the walk stops at the limit instead of joining every member first.
+    """Strips by walking the item leads in rank order (among undecided items the order
+    of best score, then item id: ``ledger.rerank`` renumbers after every score change)
+    and keeping each lead's memberships in the groups still short of ``per``.
+
+    The groups are walked together, in windows of ranks that double, each window
+    probing only the groups still short: a big group's members come early, and one
+    whose members all rank low (after a decision raised another camera's pictures)
+    costs one shared walk, not one each. Groups still short once the walk has read more
+    ranks than ranking their members would cost are ranked instead.
+    """
+    if not cluster_ids:
+        return {}
+    # CROSS JOIN keeps the leads as the outer loop in SQLite, read in index order;
+    # "+ 0" keeps it probing members by item instead of by group.
     walk = text(
-        "SELECT l.target_id FROM leads l CROSS JOIN cluster_members m "
-        "WHERE l.target_kind = 'item' AND m.cluster_id = :cluster "
-        "AND m.item_id = l.target_id "
+        "SELECT l.target_id, m.cluster_id FROM leads l CROSS JOIN cluster_members m "
+        "WHERE l.target_kind = 'item' AND l.rank >= :low AND l.rank < :high "
+        "AND m.item_id = l.target_id AND m.cluster_id + 0 IN :clusters "
         "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = l.target_id) "
-        "ORDER BY l.rank LIMIT :per"
-    )
-    found: dict[int, list[int]] = {}
-    for cluster_id in cluster_ids:
-        rows = conn.execute(walk, {"cluster": cluster_id, "per": per}).scalars()
-        strip = [int(i) for i in rows]
-        if strip:
-            found[int(cluster_id)] = strip
-    return found
+        "ORDER BY l.rank"
+    ).bindparams(bindparam("clusters", expanding=True))
+    c = s.clusters
+    sizes = dict(conn.execute(select(c.c.id, c.c.size).where(c.c.id.in_(list(cluster_ids)))).all())
+    last = _item_leads(conn)
+    found: dict[int, list[int]] = {int(i): [] for i in cluster_ids}
+    short, low, step = set(found), 1, WINDOW
+    while short and low <= last and low - 1 <= sum(sizes.get(i, 0) for i in short):
+        params = {"low": low, "high": low + step, "clusters": sorted(short)}
+        for item_id, cluster_id in conn.execute(walk, params):
+            strip = found[int(cluster_id)]
+            if len(strip) < per:
+                strip.append(int(item_id))
+        short = {i for i in short if len(found[i]) < per}
+        low, step = low + step, step * 2
+    if short and low <= last:  # the walk would cost more than ranking what is left
+        found |= {i: [] for i in short} | _ranked_strips(conn, sorted(short), per)
+    return {i: strip for i, strip in found.items() if strip}
 
 
 def looked(conn: Connection, user: str, kind: str, leads: list[dict[str, Any]]) -> None:
