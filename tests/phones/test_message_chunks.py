@@ -18,11 +18,20 @@ from sqlalchemy import create_engine, make_url, select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.phones import plan, store
+from unseen.phones import plan, stage, store
 from unseen.phones.model import Attachment, Extract, Message
 from unseen.phones.parsers.whatsapp_android import WhatsAppAndroid
 from unseen.phones.search import search_ids
-from unseen.phones.worker import ItemOutcome, ParserOutcome, pack, unpack
+from unseen.phones.worker import (
+    ChunkTask,
+    ItemOutcome,
+    ParserOutcome,
+    crashed,
+    pack,
+    parse_batch,
+    parse_item,
+    unpack,
+)
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -295,3 +304,29 @@ def test_chunks_on_postgresql_hold_the_same_facts(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_chunk_that_killed_its_worker_leaves_the_database_to_do_again(
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = _by_keys(_case(tmp_path / "reference", evidence))
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", 2)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+
+    def first_chunk_crashes(tasks: list[Any]) -> list[ItemOutcome]:
+        return [
+            crashed(t) if isinstance(t, ChunkTask) and t.part == 0 else parse_item(t)
+            for t in tasks
+        ]
+
+    monkeypatch.setattr(stage, "parse_batch", first_chunk_crashes)
+    case = _case(tmp_path / "case", evidence)
+    got = _by_keys(case)
+    assert [m[0] for m in got["messages"]] == [f"message _id {n}" for n in (3, 4, 5, 6)]
+    assert [r[1:3] for r in got["coverage"] if r[1] == "whatsapp_android"] == [
+        ("whatsapp_android", "failed")
+    ]
+    assert ("whatsapp_android", "?") in [r[1:] for r in got["ledger"]]
+    monkeypatch.setattr(stage, "parse_batch", parse_batch)
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    assert _by_keys(case) == reference

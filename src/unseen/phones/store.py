@@ -64,6 +64,9 @@ class Chunked:
     records: int = 0
     failed: bool = False
     errors: dict[str, None] = field(default_factory=dict)  # in order, each once
+    # The parser version the ledger gets: "?" when any chunk killed its worker, so the
+    # database is read again next run, as a whole read that killed it would be.
+    version: str | None = None
 
 
 def write_outcomes(
@@ -108,10 +111,12 @@ def _write_chunk(
     state.records += records
     state.failed = state.failed or out.extract is None
     state.errors.update(dict.fromkeys(out.errors))
+    if state.version != "?":
+        state.version = out.version
     if state.stored < state.parts:
         return records, 0
     status = "failed" if state.failed else ("ok" if state.records else "empty")
-    whole = ParserOutcome(out.parser, out.version, status, None, tuple(state.errors))
+    whole = ParserOutcome(out.parser, state.version, status, None, tuple(state.errors))
     return records, _write_coverage(conn, item_id, whole, state.records)
 
 
