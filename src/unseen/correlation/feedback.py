@@ -32,9 +32,15 @@ from unseen.store import schema as s
 _CHUNK = 500
 
 
-def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
+def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bool = False) -> int:
     """Re-score the leads around ``decided`` items after a decision; returns how many
-    leads changed. Call inside the decision's write transaction."""
+    leads changed. Call inside the decision's write transaction.
+
+    ``settled``: no decided item entered or left the decided part of the queue (a
+    picture re-categorised from one code to another). Ranks are renumbered only when
+    their order can have moved: a score changed, a lead came or went, or an item
+    entered or left the decided part (renumbering reads every lead of the case).
+    """
     weights = ledger.latest_weights(conn)
     if weights is None:  # never ranked: nothing to re-score
         return 0
@@ -61,10 +67,12 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
         reasons = base + associator.reasons(item_id, by_item[item_id])
         after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
     _write(conn, "item", before, after)
-    ledger.rerank(conn, "item")
+    if not settled or _reordered(before, after):
+        ledger.rerank(conn, "item")
     clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights, after)
     _write(conn, "cluster", clusters_before, clusters_after)
-    ledger.rerank(conn, "cluster")
+    if _reordered(clusters_before, clusters_after):
+        ledger.rerank(conn, "cluster")
     keyed_before = {("item", k): v for k, v in before.items()} | {
         ("cluster", k): v for k, v in clusters_before.items()
     }
@@ -73,6 +81,13 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str) -> int:
     }
     ledger.record_run(conn, cause, weights, keyed_before, keyed_after)
     return sum(1 for k, v in keyed_after.items() if keyed_before.get(k) != v)
+
+
+def _reordered(before: dict[int, ledger.Lead], after: dict[int, ledger.Lead]) -> bool:
+    """Whether leads came, went or changed score (what their rank order depends on)."""
+    if before.keys() != after.keys():
+        return True
+    return any(before[k].score != new.score for k, new in after.items())
 
 
 def _case_scheme(conn: Connection) -> str:

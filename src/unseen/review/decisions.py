@@ -61,9 +61,25 @@ def categorise(
     review_ids = _batch_reviews(conn, batch)
     details = {"scheme": scheme.name, "code": code, "batch": batch, "items": ids}
     audit.append(conn, user, "categorise", _target(ids), details | {"reviews": review_ids})
+    was = _decided(conn, ids)
     outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
-    feedback.rescore(conn, ids, f"{user} categorised {_target(ids)} {code} (batch {batch})")
+    cause = f"{user} categorised {_target(ids)} {code} (batch {batch})"
+    feedback.rescore(conn, ids, cause, settled=_settled(was, outcome.categories))
     return outcome
+
+
+def _decided(conn: Connection, ids: Sequence[int]) -> set[int]:
+    """Which of these items have a reviewer decision now."""
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        rs = s.review_state.c
+        found.update(conn.execute(select(rs.item_id).where(rs.item_id.in_(chunk))).scalars())
+    return found
+
+
+def _settled(was: set[int], now: dict[int, str | None]) -> bool:
+    """No item entered or left the decided part of the leads queue."""
+    return all((i in was) == (code is not None) for i, code in now.items())
 
 
 def _batch_reviews(conn: Connection, batch: str) -> list[int]:
@@ -102,8 +118,10 @@ def undo_last(conn: Connection, user: str) -> Outcome:
     ids = sorted({t.item_id for t in targets})
     details = {"batch": batch, "undoes_batch": latest, "items": ids, "reviews": review_ids}
     audit.append(conn, user, "undo", _target(ids), details)
+    was = _decided(conn, ids)
     outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
-    feedback.rescore(conn, ids, f"{user} undid batch {latest} on {_target(ids)} (batch {batch})")
+    cause = f"{user} undid batch {latest} on {_target(ids)} (batch {batch})"
+    feedback.rescore(conn, ids, cause, settled=_settled(was, outcome.categories))
     return outcome
 
 
