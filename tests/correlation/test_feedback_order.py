@@ -45,9 +45,12 @@ def test_ranks_are_renumbered_only_when_their_order_moved(
     scheme = load_scheme("uk")
     calls: list[str] = []
     rerank = ledger.rerank
-    monkeypatch.setattr(
-        ledger, "rerank", lambda conn, kind: (calls.append(kind), rerank(conn, kind))
-    )
+
+    def counted(conn: Connection, kind: str) -> None:
+        calls.append(kind)
+        rerank(conn, kind)
+
+    monkeypatch.setattr(ledger, "rerank", counted)
     with case.engine.begin() as conn:
         burst = conn.execute(
             select(s.items.c.id).where(s.items.c.path.like("DCIM/100CANON/IMG_003%"))
