@@ -276,6 +276,12 @@ def report(sizes: list[int], results: dict[int, dict[str, dict[str, object]]]) -
         flag = "" if growth <= GROWTH_GOAL else "  (over the goal)"
         cells = "".join(f"{s:>11.3f}s" for s in secs)
         print(f"{name:<20}{cells}    {growth:5.2f}  {rss:7.0f} MB{flag}")
+    # The first request of each page: what a reviewer waits for after the case changed
+    # (the medians above may be served by counts kept until the next change).
+    for n in sizes:
+        got = results[n]["pages"].get("pages", {})
+        firsts = [f"{p} {got[p][0]:.3f}s" for p in PAGES if isinstance(got, dict) and got.get(p)]
+        print(f"first requests at {n:,}: {', '.join(firsts)}")
     slow = [n for n, secs, _ in rows if n.startswith("page") and secs[-1] > PAGE_GOAL_S]
     print(f"pages over {PAGE_GOAL_S} s at {high:,} items: {', '.join(slow) or 'none'}")
     heavy = max(r for _, _, r in rows)
