@@ -110,5 +110,5 @@ def measure(sensors: int = SENSORS, copies: int = COPIES) -> PrnuResult:
     true_link = {name: Rate(hits.get(name, 0), trials) for name in names}
     # A resized copy has another size than the sensor's pictures: the grouping never
     # compares it, so none is linked (stated in the report, not a measurement of PRNU).
-    true_link[f"resized to {RESIZE:.0%} (not compared: another size)"] = Rate(0, trials)
+    true_link[f"resized to {100 * RESIZE:.0f} % (not compared: another size)"] = Rate(0, trials)
     return PrnuResult(sensors, copies, true_link, Rate(false, pairs), threshold, round(closest, 1))

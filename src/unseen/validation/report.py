@@ -82,7 +82,7 @@ def version_line(report: Report) -> str:
         f"unseen {unseen.__version__}; thresholds: PDQ <= {report.pdq.threshold} bits, "
         f"scene cosine >= {st.scene_min_cosine:g}, inliers >= {st.scene_min_inliers}, "
         f"NCC >= {st.scene_min_ncc:g} or block NCC >= {st.scene_min_block_ncc:g} "
-        f"(or its {UPPER_QUANTILE:.0%} point >= {MIN_UPPER_BLOCK_NCC:g}), "
+        f"(or its {100 * UPPER_QUANTILE:.0f} % point >= {MIN_UPPER_BLOCK_NCC:g}), "
         f"sensor PCE > {st.sensor_pce_threshold:g}, face distance <= {st.identity_pair_max:g}"
     )
 
@@ -171,7 +171,7 @@ def _scene_section(report: Report) -> Section:
         f"({', '.join(scene.SHOTS)}). Pairs: every pair of pictures verified with the "
         f"grouping's ORB + RANSAC + photometric check (at least {st.scene_min_inliers} "
         f"inliers; aligned NCC >= {st.scene_min_ncc:g}, or median block NCC >= "
-        f"{st.scene_min_block_ncc:g}, or the {UPPER_QUANTILE:.0%} point of block NCC >= "
+        f"{st.scene_min_block_ncc:g}, or the {100 * UPPER_QUANTILE:.0f} % point of block NCC >= "
         f"{MIN_UPPER_BLOCK_NCC:g}). Grouping: the grouping's candidate search (each "
         f"picture's {st.scene_neighbours} nearest by embedding cosine >= "
         f"{st.scene_min_cosine:g}), verdict and union gave {r.clusters} clusters, counted "
