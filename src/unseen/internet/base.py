@@ -108,6 +108,22 @@ class ParseContext:
     def open_sibling(self, sibling: Sibling) -> BinaryIO:
         return open_source(self.task.source).open(sibling.locator)
 
+    def sibling_text(self, path: str, limit: int, name: str) -> str | None:
+        """A small sibling file (an app's preferences) as text, None when absent.
+
+        Its loss is a detail: a read that fails is recorded under ``name`` and the
+        parse goes on. Read as text, never parsed as XML (hostile input).
+        """
+        sibling = self.sibling(path)
+        if sibling is None:
+            return None
+        try:
+            with self.open_sibling(sibling) as stream:
+                return read_bounded(stream, limit, path).decode("utf-8", "replace")
+        except Exception as exc:  # whatever the bytes: never stops the parse
+            self.error(f"{name} not read: {exc}")
+            return None
+
     def prov(self, record_ref: str, item_path: str | None = None) -> Provenance:
         """Provenance for a record found at ``record_ref`` in this item."""
         return Provenance(

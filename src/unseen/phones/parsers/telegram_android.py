@@ -26,7 +26,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from typing import Any, ClassVar
 
-from unseen.internet.base import ParseContext, read_bounded
+from unseen.internet.base import ParseContext
 from unseen.internet.sqlite import tables
 from unseen.phones.base import MESSAGE_PARSERS, SqliteMessageParser, from_wal
 from unseen.phones.model import RECEIVED, SENT, Attachment, Conversation, Extract, Message
@@ -180,15 +180,8 @@ def _decode(blob: object, ref: str, losses: _Losses) -> Decoded | None:
 def _owner(ctx: ParseContext, known: set[int]) -> int | None:
     """The account's own user id, from the app's preferences; read as text, never
     parsed as XML (hostile input)."""
-    path = ctx.task.path[: -len(DB)] + PREFS
-    sibling = ctx.sibling(path)
-    if sibling is None:
-        return None
-    try:
-        with ctx.open_sibling(sibling) as stream:
-            text = read_bounded(stream, PREFS_LIMIT, path).decode("utf-8", "replace")
-    except Exception as exc:  # the owner is a detail: its loss never stops the messages
-        ctx.error(f"{PREFS} not read: {exc}")
+    text = ctx.sibling_text(ctx.task.path[: -len(DB)] + PREFS, PREFS_LIMIT, PREFS)
+    if text is None:
         return None
     found = re.search(r'<string name="user">([A-Za-z0-9+/=\s]{8,200000})</string>', text)
     if found is None:

@@ -150,15 +150,8 @@ def read_msgstore(
 def _owner(ctx: ParseContext, app: str) -> str | None:
     """The phone's own WhatsApp id, from the app's preferences (``registration_jid``, or
     ``cc`` + ``ph``); read as text, never parsed as XML (hostile input)."""
-    path = app + PREFS
-    sibling = ctx.sibling(path)
-    if sibling is None:
-        return None
-    try:
-        with ctx.open_sibling(sibling) as stream:
-            text = read_bounded(stream, PREFS_LIMIT, path).decode("utf-8", "replace")
-    except Exception as exc:  # the owner is a detail: its loss never stops the messages
-        ctx.error(f"{PREFS} not read: {exc}")
+    text = ctx.sibling_text(app + PREFS, PREFS_LIMIT, PREFS)
+    if text is None:
         return None
     values = dict(
         re.findall(r'<string name="(registration_jid|cc|ph)">([^<]{1,64})</string>', text)
