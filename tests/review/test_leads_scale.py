@@ -39,6 +39,11 @@ def _case(tmp_path: Path) -> Case:
             "VALUES (?, 1, 'A', 'u', 't')",
             [(i,) for i in decided],
         )
+        db.executemany(  # hash-set matches, some of them also decided
+            "INSERT INTO auto_categories (item_id, category, reason, source, conflict, "
+            "known_good, decided_at) VALUES (?, 'A', 'r', 'hashset:T v1', 0, 0, 't')",
+            [(i,) for i in rng.sample(range(1, ITEMS + 1), 300)],
+        )
         for cluster_id, size in enumerate(SIZES, 1):
             db.execute(
                 "INSERT INTO clusters (id, kind, key, label, confidence, size, details) "
@@ -104,4 +109,27 @@ def test_dashboard_is_counted_again_only_once_the_case_changed(tmp_path: Path) -
         assert view.dashboard_at(conn, case_version(conn))["files"] == 0
         assert view.dashboard_at(conn, (1, 2, 3, 4)) == {"counted": True}
         assert view.dashboard_at(conn, None) == {"counted": True}
+    case.close()
+
+
+def test_undecided_counts_both_ways(tmp_path: Path) -> None:
+    case = _case(tmp_path)
+    ids = list(range(1, len(SIZES) + 1))
+    db = sqlite3.connect(tmp_path / "case" / "case.db")
+    settled = {i for (i,) in db.execute("SELECT item_id FROM auto_categories")}
+    settled |= {i for (i,) in db.execute("SELECT item_id FROM review_state")}
+    expected: dict[int, int] = {}
+    for cluster_id, item_id in db.execute("SELECT cluster_id, item_id FROM cluster_members"):
+        if item_id not in settled:
+            expected[cluster_id] = expected.get(cluster_id, 0) + 1
+    db.close()
+    with case.engine.connect() as conn:
+        assert leadqueue._undecided_by_members(conn, ids) == expected
+        sizes = {i: SIZES[i - 1] for i in ids}
+        assert leadqueue._undecided_by_settled(conn, sizes) == expected
+        assert leadqueue.undecided_counts(conn, ids) == expected
+        assert leadqueue.undecided_counts(conn, ids[4:6]) == {
+            i: expected[i] for i in ids[4:6] if i in expected
+        }  # small groups: fewer members than settled items, counted member by member
+        assert leadqueue.undecided_counts(conn, []) == {}
     case.close()
