@@ -6,10 +6,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_DIR ?= demo-case
 # Extras installed for tests and the demo (optional features included).
-EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case,distributed
+EXTRAS ?= test,places,disk,archives,video,prnu,scene,faces,ocr,case,distributed,vpdq
 # Debian packages the tests and the demo use (file-system tools to build test
-# images, libmagic for type sniffing, PostgreSQL for the store tests).
-APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin xfsprogs xorriso apfsprogs lvm2
+# images, libmagic for type sniffing, PostgreSQL for the store tests, FFmpeg's
+# headers for Meta's vPDQ, built from source as the video conformance test's reference).
+APT_PACKAGES ?= libmagic1 postgresql chromium mtools dosfstools e2fsprogs fdisk ntfs-3g ewf-tools sleuthkit libarchive-tools tesseract-ocr tesseract-ocr-eng fonts-dejavu-core qemu-utils cryptsetup-bin xfsprogs xorriso apfsprogs lvm2 pkg-config libavcodec-dev libavformat-dev libavdevice-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
 
 .PHONY: demo test apt venv lint clean fuzz
 
