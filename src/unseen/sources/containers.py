@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO, ClassVar
 
 from unseen.core.locator import (
-    SEP,
     Address,
     Hop,
     Locator,
@@ -32,8 +31,6 @@ from unseen.core.locator import (
     address_of,
     escape,
     join,
-    split,
-    unescape,
 )
 from unseen.core.models import Entry
 from unseen.core.registry import Registry
@@ -57,25 +54,6 @@ def nest(container_locator: bytes, fmt: str, member: bytes) -> bytes:
 def top_locator(member: bytes) -> bytes:
     """The source-level locator of a member, for sources that are containers."""
     return escape(member)
-
-
-def top_member(locator: bytes) -> bytes:
-    """Inverse of ``top_locator``."""
-    return unescape(locator)
-
-
-def split_locator(locator: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """The source's own locator and the ``(format, member bytes)`` hops after it.
-
-    Raises:
-        ValueError: the locator is malformed (``LocatorError``).
-    """
-    return split(locator)
-
-
-def depth(locator: bytes) -> int:
-    """How many containers deep an item lies (0: listed by its source)."""
-    return locator.count(SEP)
 
 
 def located(entry: Entry, fmt: str, container: Locator | None, path: str | None = None) -> Entry:
