@@ -22,7 +22,8 @@ PARTIAL_SUFFIX = ".part"
 def remove_partial(thumbs_dir: Path) -> int:
     """Delete thumbnails a killed run left half-written; returns how many.
 
-    Call only while no worker writes thumbnails (before a run fans out).
+    Call only while no worker writes thumbnails: before a run fans out and after it
+    ends (a worker killed mid-run may have left one).
     """
     removed = 0
     for part in thumbs_dir.glob(f"*/*{PARTIAL_SUFFIX}"):

@@ -192,6 +192,7 @@ def process_case(
         pool = dataclasses.replace(jobs_pool, progress=_job_progress(progress), job=job.NAME)
         summary.stages[job.NAME] = _run_job(case, job, settings, pool)
         log.info("job %s: %s", job.NAME, summary.stages[job.NAME])
+    remove_partial(case.thumbs_dir)  # left by a worker killed mid-write in this run
     repo.finish_run(case, run_id)
     log.info("run %d: %d items, %d errors", run_id, summary.processed, summary.errors)
     return summary
