@@ -118,10 +118,54 @@ def test_unseen_serve_with_two_processes(case_dir: Path, unseen_exe: Path) -> No
         assert made.fetchone() == (len(codes),)
 
 
+def test_a_server_process_that_dies_is_replaced_and_no_connection_is_refused(
+    case_dir: Path, unseen_exe: Path
+) -> None:
+    port = free_port()
+    command = [str(unseen_exe), "serve", str(case_dir), "--port", str(port), "--processes", "2"]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/login")
+        first = _wait_for_servers(server.pid, 2)
+        first[0].kill()
+        replaced = _wait_for_servers(server.pid, 2, without=first[0].pid)
+        assert first[1].pid in {p.pid for p in replaced}
+        # Each request a new connection, hashed by the kernel to either socket: the
+        # dead process's socket stayed open in the parent for its successor.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base, limits=limits) as browser:
+            assert [browser.get("/login").status_code for _ in range(20)] == [200] * 20
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert re.search(r"server process [01] ended \(-9\): restarting it", output)
+
+
+def _wait_for_servers(pid: int, count: int, without: int = 0) -> list[psutil.Process]:
+    """The parent's server processes once there are ``count``, none of them ``without``."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = _servers(pid)
+        if len(found) == count and without not in {p.pid for p in found}:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"never {count} server processes: {_servers(pid)}")
+
+
 def _servers(pid: int) -> list[psutil.Process]:
-    """The server processes uvicorn spawned (not multiprocessing's resource tracker)."""
-    children = psutil.Process(pid).children(recursive=True)
-    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+    """The live server processes spawned under ``pid`` (not multiprocessing's resource
+    tracker, nor one killed and not yet reaped)."""
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            pass
+    return found
 
 
 def _login(browser: httpx.Client, name: str) -> str:
