@@ -94,24 +94,6 @@ def test_both_ways_give_the_strips_of_ranking_every_member(
     case.close()
 
 
-def test_dashboard_is_counted_again_only_once_the_case_changed(tmp_path: Path) -> None:
-    from unseen.core.schemes import load_scheme
-    from unseen.review.data import CaseView
-    from unseen.review.grid import case_version
-
-    case = _case(tmp_path)
-    view = CaseView(load_scheme("uk"))
-    with case.engine.connect() as conn:
-        first = view.dashboard_at(conn, case_version(conn))
-        assert first == view.dashboard(conn)
-        first["files"] = -1  # a caller's change never reaches the next visit
-        view.dashboard = lambda conn: {"counted": True}  # type: ignore[method-assign]
-        assert view.dashboard_at(conn, case_version(conn))["files"] == 0
-        assert view.dashboard_at(conn, (1, 2, 3, 4)) == {"counted": True}
-        assert view.dashboard_at(conn, None) == {"counted": True}
-    case.close()
-
-
 def test_undecided_counts_both_ways(tmp_path: Path) -> None:
     case = _case(tmp_path)
     ids = list(range(1, len(SIZES) + 1))

@@ -26,6 +26,7 @@ class CaseView:
         self.uncategorised = scheme.uncategorised
         self.ignorable = [c.code for c in scheme.categories if c.ignorable]
         self._counted: tuple[tuple[int, ...], dict[str, Any]] | None = None
+        self._contents_at: tuple[tuple[Any, ...] | None, dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
     # --- building blocks ------------------------------------------------------------
@@ -60,70 +61,111 @@ class CaseView:
     # --- dashboard ------------------------------------------------------------------
 
     def dashboard(self, conn: Connection) -> dict[str, Any]:
-        """The case at a glance; plain data for the template and for tests."""
-        i, count = s.items, func.count()
-        media, joined = self.media(), self.joined()
+        """The case at a glance, counted in full; plain data for the template and tests."""
+        return self._assemble(conn, self._contents(conn))
+
+    def dashboard_at(self, conn: Connection, version: tuple[int, ...] | None) -> dict[str, Any]:
+        """The dashboard, counted again only once the case has changed.
+
+        ``version`` is the case's sign of any write (``grid.case_version``; None: count).
+        After a write, what the items and hash sets hold (a pass over every item:
+        seconds at a million) is counted again only when processing or matching may
+        have changed it (``_contents_sign``); a reviewer's decision only changes the
+        counts read from the decided items, which cost what the decisions do.
+        """
+        if version is None:
+            return self.dashboard(conn)
+        with self._lock:
+            counted, contents = self._counted, self._contents_at
+        if counted is not None and counted[0] == version:
+            return copy.deepcopy(counted[1])
+        sign = _contents_sign(conn)
+        if contents is None or contents[0] != sign or sign is None:
+            contents = (sign, self._contents(conn))
+        result = self._assemble(conn, contents[1])
+        with self._lock:
+            self._counted, self._contents_at = (version, result), contents
+        return copy.deepcopy(result)
+
+    def _contents(self, conn: Connection) -> dict[str, Any]:
+        """The counts that only processing and matching change: every item is read."""
+        i, a = s.items, s.auto_categories
         one = conn.execute(
             select(
                 func.count().filter(i.c.kind == "file"),
                 func.count().filter(i.c.mime.like("image/%")),
                 func.count().filter(i.c.mime.like("video/%")),
-                func.count().filter(and_(media, self.auto_categorised())),
-                func.count().filter(and_(media, self.reviewer_categorised())),
-                func.count().filter(and_(media, s.review_state.c.category.is_not(None))),
-                func.count().filter(
-                    and_(media, not_(self.auto_categorised()), not_(self.reviewer_categorised()))
-                ),
-                func.count().filter(and_(media, self.disagree())),
-            ).select_from(joined)
+                func.count().filter(i.c.status == "pending"),
+                func.count().filter(i.c.status == "done"),
+            )
         ).one()
-        files, images, videos, known, rev_graded, reviewed, remaining, disagree = (
-            int(v or 0) for v in one
-        )
-        result: dict[str, Any] = {
+        files, images, videos, pending, done = (int(v or 0) for v in one)
+        # From the hash sets' few items, not every item (as for decisions, below).
+        known = a.join(i, i.c.id == a.c.item_id)
+        ids = i.c.id.in_(select(a.c.item_id))
+        graded, ignorable, conflicts = conn.execute(
+            select(
+                func.count().filter(self.auto_categorised()),
+                func.count().filter(a.c.known_good.is_(True)),
+                func.count().filter(a.c.conflict.is_(True)),
+            )
+            .select_from(known)
+            .where(self.media(), ids)
+        ).one()
+        return {
             "files": files,
             "images": images,
             "videos": videos,
             "media": images + videos,
-            "known": known,
-            "unknown": images + videos - known,
+            "known": graded,
+            "unknown": images + videos - graded,
+            "pending": pending,
+            "processed": done,
+            "by_auto": self._by_category(conn, a.c.category, known, ids),
+            "ignorable": ignorable,
+            "conflicts": conflicts,
+        }
+
+    def _assemble(self, conn: Connection, contents: dict[str, Any]) -> dict[str, Any]:
+        """The dashboard from the item counts and what is read from decided items only."""
+        result = copy.deepcopy(contents)
+        pending, processed = result.pop("pending"), result.pop("processed")
+        r, i, a = s.review_state, s.items, s.auto_categories
+        decided = r.join(i, i.c.id == r.c.item_id).outerjoin(a, a.c.item_id == r.c.item_id)
+        # Stated twice on purpose: SQLite would otherwise scan every item's type first.
+        ids = i.c.id.in_(select(r.c.item_id))
+        media, graded = self.media(), self.reviewer_categorised()
+        one = conn.execute(
+            select(
+                func.count().filter(graded),
+                func.count().filter(r.c.category.is_not(None)),
+                func.count().filter(and_(graded, not_(self.auto_categorised()))),
+                func.count().filter(self.disagree()),
+            )
+            .select_from(decided)
+            .where(media, ids)
+        ).one()
+        rev_graded, reviewed, graded_unknown, disagree = (int(v or 0) for v in one)
+        result |= {
             "reviewed": reviewed,
             "reviewer_categorised": rev_graded,
-            "uncategorised": remaining,
+            # Media neither set graded nor a reviewer: the unknown less those graded.
+            "uncategorised": result["unknown"] - graded_unknown,
             "disagreements": disagree,
-            "by_reviewer": self._by_category(conn, s.review_state.c.category),
+            "by_reviewer": self._by_category(conn, r.c.category, decided, ids),
             "errors": conn.execute(select(func.count(distinct(s.item_errors.c.item_id)))).scalar(),
-            "progress": self.progress(conn),
+            "progress": self._run_state(conn, pending, processed),
         }
-        a = s.auto_categories.c
-        result["by_auto"] = self._by_category(conn, a.category)
-        result["ignorable"] = conn.execute(
-            select(count).select_from(joined).where(media, a.known_good.is_(True))
-        ).scalar()
-        result["conflicts"] = conn.execute(
-            select(count).select_from(joined).where(media, a.conflict.is_(True))
-        ).scalar()
         return result
 
-    def dashboard_at(self, conn: Connection, version: tuple[int, ...] | None) -> dict[str, Any]:
-        """The dashboard, counted again only once the case has changed: its counts read
-        every item (seconds at a million), and most visits find the case as it was.
-        ``version`` is the case's sign of change (``grid.case_version``); None: count."""
-        if version is None:
-            return self.dashboard(conn)
-        with self._lock:
-            counted = self._counted
-        if counted is None or counted[0] != version:
-            counted = (version, self.dashboard(conn))
-            with self._lock:
-                self._counted = counted
-        return copy.deepcopy(counted[1])
-
-    def _by_category(self, conn: Connection, column: Any) -> dict[str, int]:
+    def _by_category(
+        self, conn: Connection, column: Any, source: Any, *where: ColumnElement[bool]
+    ) -> dict[str, int]:
+        """Media per code of ``column``, over ``source`` (the tables it is read from)."""
         rows = conn.execute(
             select(column, func.count())
-            .select_from(self.joined())
-            .where(self.media(), column.is_not(None))
+            .select_from(source)
+            .where(self.media(), column.is_not(None), *where)
             .group_by(column)
         ).all()
         found = {str(code): int(n) for code, n in rows}
@@ -140,11 +182,14 @@ class CaseView:
                 func.count().filter(i.c.status == "done"),
             )
         ).one()
+        return self._run_state(conn, int(pending or 0), int(done or 0))
+
+    def _run_state(self, conn: Connection, pending: int, done: int) -> dict[str, Any]:
         run = conn.execute(select(s.runs).order_by(s.runs.c.id.desc()).limit(1)).first()
         last = dict(run._mapping) if run is not None else None
         return {
-            "pending": int(pending or 0),
-            "processed": int(done or 0),
+            "pending": pending,
+            "processed": done,
             "last_run": {k: last[k] for k in ("id", "started_at", "finished_at")}
             if last
             else None,
@@ -156,3 +201,25 @@ class CaseView:
         """Evidence sources as (id, label), in the order they were added."""
         rows = conn.execute(select(s.sources.c.id, s.sources.c.label).order_by(s.sources.c.id))
         return [(int(r.id), str(r.label)) for r in rows]
+
+
+def _contents_sign(conn: Connection) -> tuple[Any, ...] | None:
+    """What changes whenever processing or matching may have changed the items or their
+    hash-set categories, read from small tables and the ends of indexes; None while a
+    run is unfinished (its items change under it: count every time).
+
+    Items are added (a new largest id) and change status only in a run; sources are
+    added by ``unseen add``; hash-set categories are replaced only by a matching run,
+    which leaves a ``match_runs`` row.
+    """
+    run = conn.execute(
+        select(s.runs.c.id, s.runs.c.finished_at).order_by(s.runs.c.id.desc()).limit(1)
+    ).first()
+    if run is not None and run.finished_at is None:
+        return None
+    return (
+        tuple(run) if run is not None else None,
+        conn.execute(select(func.max(s.match_runs.c.id))).scalar(),
+        conn.execute(select(func.max(s.items.c.id))).scalar(),
+        conn.execute(select(func.max(s.sources.c.id))).scalar(),
+    )
