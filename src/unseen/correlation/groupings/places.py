@@ -39,18 +39,7 @@ class PlaceGrouping(Grouping):
             for f in facts
             if f.gps_lat is not None and f.gps_lon is not None
         }
-        uf = UnionFind()
-        cell = RADIUS_M / 111_000  # degrees of latitude per radius; neighbours share cells
-        grid: dict[tuple[int, int], list[int]] = {}
-        for item_id, (lat, lon) in located.items():
-            uf.find(item_id)
-            key = (int(lat // cell), int(lon // cell))
-            for dx in (-1, 0, 1):
-                for dy in (-1, 0, 1):
-                    for other in grid.get((key[0] + dx, key[1] + dy), []):
-                        if distance_m(located[other], (lat, lon)) <= RADIUS_M:
-                            uf.union(item_id, other)
-            grid.setdefault(key, []).append(item_id)
+        uf = _linked(located)
         groups = uf.groups(located)
         centres = [_centre([located[i] for i in g]) for g in groups]
         for group, centre, place in zip(groups, centres, reverse(centres), strict=True):
@@ -69,6 +58,66 @@ class PlaceGrouping(Grouping):
                     "country": place.country,
                 },
             )
+
+
+# Cells of a 3-D grid over the Earth's surface points, small enough that any two points
+# in one cell lie within the radius (the cube's diagonal is just under it).
+CELL_M = RADIUS_M / math.sqrt(3) * 0.999
+REACH = math.ceil(RADIUS_M / CELL_M)  # cells a link can span in each direction
+NEAR = [
+    (dx, dy, dz)
+    for dx in range(-REACH, REACH + 1)
+    for dy in range(-REACH, REACH + 1)
+    for dz in range(-REACH, REACH + 1)
+]
+
+
+def _linked(located: dict[int, tuple[float, float]]) -> UnionFind:
+    """Pictures joined whenever a chain of positions each within ``RADIUS_M`` links them.
+
+    Why cells in 3-D: a grid in degrees has cells that narrow towards the poles (one in
+    latitude and longitude missed pairs more than a cell apart in longitude), and
+    comparing every pair in busy cells grew with the square of the pictures taken at
+    home. Here all pictures of one cell are one group outright, and two neighbouring
+    cells are compared only until one pair within the radius joins them, or not at
+    all once something else has.
+    """
+    uf = UnionFind()
+    cells: dict[tuple[int, int, int], list[int]] = {}
+    for item_id, (lat, lon) in located.items():
+        cells.setdefault(_cell(lat, lon), []).append(item_id)
+    for members in cells.values():
+        for other in members[1:]:
+            uf.union(members[0], other)
+        uf.find(members[0])
+    for key, members in cells.items():
+        for dx, dy, dz in NEAR:
+            near = (key[0] + dx, key[1] + dy, key[2] + dz)
+            if near <= key or near not in cells:
+                continue  # each pair of cells once
+            others = cells[near]
+            if uf.find(members[0]) != uf.find(others[0]) and _any_within(located, members, others):
+                uf.union(members[0], others[0])
+    return uf
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int, int]:
+    """The grid cell of a position, from its point on a sphere of the Earth's radius."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    x = EARTH_M * math.cos(phi) * math.cos(lam)
+    y = EARTH_M * math.cos(phi) * math.sin(lam)
+    z = EARTH_M * math.sin(phi)
+    return (math.floor(x / CELL_M), math.floor(y / CELL_M), math.floor(z / CELL_M))
+
+
+def _any_within(
+    located: dict[int, tuple[float, float]], members: list[int], others: list[int]
+) -> bool:
+    """Whether some position of ``members`` lies within the radius of one of ``others``
+    (distinct positions only: a phone at home repeats the same few)."""
+    mine = {located[i] for i in members}
+    theirs = {located[i] for i in others}
+    return any(distance_m(a, b) <= RADIUS_M for a in mine for b in theirs)
 
 
 def _centre(points: list[tuple[float, float]]) -> tuple[float, float]:
