@@ -15,6 +15,7 @@ from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
 from unseen.phones import store
 from unseen.phones.appschemas import MSGSTORE_DDL
+from unseen.phones.search import FTS_DDL, rebuild_index, search_ids
 from unseen.phones.store import fast_utc
 from unseen.phones.times import utc_of
 from unseen.store import repo
@@ -90,3 +91,41 @@ def test_a_large_batch_stores_the_same_rows_and_keeps_its_indexes(
             "ix_msg_attachments_linked",
             "ix_msg_attachments_message",
         ]
+
+
+def _found(case: Case) -> list[list[str]]:
+    with case.engine.connect() as c:
+        texts = dict(c.execute(select(s.messages.c.id, s.messages.c.text)).all())
+        queries = ("SHED meeting", "allotment", "see you", '"; DROP')
+        return [[texts[i] for i in search_ids(c, q)] for q in queries]
+
+
+def test_an_older_text_index_is_made_again_without_token_counts(tmp_path: Path) -> None:
+    whatsapp_android(tmp_path / "android")
+    case = _case(tmp_path / "case", tmp_path / "android")
+    found = [
+        ["meeting at six by the shed"],
+        ["hello, are you at the allotment?"],
+        ["see you there"],
+        [],
+    ]
+    ddl = text("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
+    with case.engine.begin() as c:
+        assert c.execute(ddl).scalar() == FTS_DDL
+        c.execute(text("DROP TABLE messages_fts"))
+        c.execute(
+            text(
+                "CREATE VIRTUAL TABLE messages_fts USING fts5("
+                "text, content='messages', content_rowid='id')"
+            )
+        )
+        c.execute(text("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')"))
+    assert _found(case) == found
+    with case.engine.begin() as c:
+        rebuild_index(c)
+        assert c.execute(ddl).scalar() == FTS_DDL
+        tables = text("SELECT name FROM sqlite_master WHERE name LIKE 'messages_fts%'")
+        assert sorted(c.execute(tables).scalars()) == [
+            "messages_fts", "messages_fts_config", "messages_fts_data", "messages_fts_idx",
+        ]  # fmt: skip
+    assert _found(case) == found

@@ -20,6 +20,12 @@ FTS = "messages_fts"
 PG_INDEX = "ix_messages_text_fts"
 # The one expression the index is built on and every query uses (else no index scan).
 PG_VECTOR = "to_tsvector('simple', coalesce(text, ''))"
+# No per-row token counts (``columnsize=0``): only ranking functions read them, and
+# search orders by time; without them the rebuild takes about a third less.
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS} USING fts5("
+    "text, content='messages', content_rowid='id', columnsize=0)"
+)
 
 
 def rebuild_index(conn: Connection) -> None:
@@ -30,12 +36,13 @@ def rebuild_index(conn: Connection) -> None:
         return
     if conn.dialect.name != "sqlite":
         return
-    conn.execute(
-        text(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5("
-            "text, content='messages', content_rowid='id')"
-        )
-    )
+    made = conn.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": FTS}
+    ).scalar()
+    if made != FTS_DDL:  # none yet, or an older case's (with token counts): made again
+        if made is not None:
+            conn.execute(text(f"DROP TABLE {FTS}"))
+        conn.execute(text(FTS_DDL))
     conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"))
 
 
