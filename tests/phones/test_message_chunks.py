@@ -128,25 +128,36 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch, messages: int) -> list[object
     return windows
 
 
-@pytest.mark.parametrize("bulk", [False, True])
+@pytest.mark.parametrize("bulk", ["no", "aside", "cache"])
 def test_chunks_store_exactly_what_one_read_stores(
-    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch, bulk: str
 ) -> None:
     whole = _dump(_case(tmp_path / "whole", evidence))
     windows = _small_chunks(monkeypatch, 2)
     cached: list[int] = []
-    if bulk:  # the first chunk with its indexes set aside, the others with a page cache
+    aside: list[bool] = []
+    if bulk != "no":
+        # "aside": the stage sets the indexes aside for all the chunks and builds them
+        # once after; "cache" (as when the table held more rows than the chunks
+        # bring): the first chunk sets them aside for itself, the others are
+        # inserted with them, with a page cache.
         monkeypatch.setattr(store, "BULK_MESSAGES", 1)
-        page_cache = store._page_cache
+        page_cache, set_aside = store._page_cache, store.set_indexes_aside
 
         def spy(conn: Any, kib: int) -> Any:
             cached.append(kib)
             return page_cache(conn, kib)
 
+        def spy_aside(conn: Any, messages: int) -> bool:
+            aside.append(bulk == "aside" and set_aside(conn, messages))
+            return aside[-1]
+
         monkeypatch.setattr(store, "_page_cache", spy)
+        monkeypatch.setattr(stage, "set_indexes_aside", spy_aside)
     case = _case(tmp_path / "chunked", evidence)
     chunked = _dump(case)
-    assert cached == ([store.BULK_CACHE_KIB] * 2 if bulk else [])
+    assert cached == ([store.BULK_CACHE_KIB] * 2 if bulk == "cache" else [])
+    assert aside == {"no": [], "aside": [True], "cache": [False]}[bulk]
     with case.engine.connect() as conn:
         indexes = conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type = 'index'"
@@ -194,7 +205,7 @@ from unseen.engine.runner import process_case
 from unseen.phones import plan, store
 from unseen.store.case import Case
 
-plan.CHUNK_MESSAGES, plan.SURVEY_BYTES = 2, 0
+plan.CHUNK_MESSAGES, plan.SURVEY_BYTES, store.BULK_MESSAGES = 2, 0, {bulk}
 write_chunk, seen = store._write_chunk, []
 
 def dying(conn, item_id, out, state):
@@ -208,13 +219,32 @@ process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!
 """
 
 
-def test_kill_9_mid_database_then_rerun_stores_it_once(tmp_path: Path, evidence: Path) -> None:
+INDEXES = (
+    "SELECT name FROM sqlite_master WHERE type = 'index'"
+    " AND tbl_name IN ('messages', 'msg_attachments') ORDER BY name"
+)
+ALL_INDEXES = [
+    "ix_messages_conversation",
+    "ix_messages_item",
+    "ix_msg_attachments_linked",
+    "ix_msg_attachments_message",
+]
+
+
+@pytest.mark.parametrize("bulk", [50_000, 1])
+def test_kill_9_mid_database_then_rerun_stores_it_once(
+    tmp_path: Path, evidence: Path, bulk: int
+) -> None:
+    """With ``bulk`` 1 the indexes are set aside for the chunks: the kill leaves them
+    out, and the rerun builds them."""
     reference = _by_keys(_case(tmp_path / "reference", evidence))
     Case.create(tmp_path / "killed", name="killed").close()
     case = Case.open(tmp_path / "killed")
     repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
     case.close()
-    script = KILL.format(root=str(ROOT / "src"), case=str(tmp_path / "killed"), skip=SKIP)
+    script = KILL.format(
+        root=str(ROOT / "src"), case=str(tmp_path / "killed"), skip=SKIP, bulk=bulk
+    )
     killed = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)
     assert killed.returncode == -9
     case = Case.open(tmp_path / "killed")
@@ -222,8 +252,12 @@ def test_kill_9_mid_database_then_rerun_stores_it_once(tmp_path: Path, evidence:
     # The first chunk is stored; the database is neither covered nor in the ledger.
     assert [r[0] for r in part["messages"]] == ["message _id 1", "message _id 2"]
     assert all(r[1] != "whatsapp_android" for r in part["coverage"] + part["ledger"])
+    with case.engine.connect() as conn:
+        assert list(conn.exec_driver_sql(INDEXES).scalars()) == ([] if bulk == 1 else ALL_INDEXES)
     process_case(case, workers=0, settings=Settings(skip=SKIP))
     assert _by_keys(case) == reference
+    with case.engine.connect() as conn:
+        assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
 
 
 def test_a_packed_outcome_unpacks_to_itself() -> None:

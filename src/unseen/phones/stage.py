@@ -21,9 +21,16 @@ from unseen.engine.stages import STAGES, CaseStage
 from unseen.internet.base import ParseTask
 from unseen.phones import links
 from unseen.phones import plan as plan_module
+from unseen.phones import store as store_module
 from unseen.phones.plan import chunk_tasks, make_plan, to_survey
 from unseen.phones.search import rebuild_index
-from unseen.phones.store import Chunked, forget_item, write_outcomes
+from unseen.phones.store import (
+    Chunked,
+    forget_item,
+    put_indexes_back,
+    set_indexes_aside,
+    write_outcomes,
+)
 from unseen.phones.worker import (
     ChunkTask,
     ItemOutcome,
@@ -52,20 +59,32 @@ class PhonesStage(CaseStage):
             plan = make_plan(conn)
         totals = [0, 0]
         chunked: dict[tuple[int, str], Chunked] = {}
+        aside = [False]
 
         def store(outcomes: list[ItemOutcome]) -> None:
             with case.engine.begin() as conn:
-                records, errors = write_outcomes(conn, outcomes, chunked)
+                records, errors = write_outcomes(conn, outcomes, chunked, aside[0])
             totals[0] += records
             totals[1] += errors
 
+        with case.engine.begin() as conn:
+            put_indexes_back(conn)  # after a kill while they were set aside
         whole, chunks = _split(case, plan.tasks, workers)
         drive(parse_batch, whole, store, crashed, workers, BATCH)
         # One chunk per task: a batch of chunks would hold several chunks' messages;
         # from a pool they come packed (see ``worker.pack``).
         if chunks:
             work = parse_packed if Workers.of(workers).count else parse_batch
-            drive(work, chunks, store, crashed, workers, 1)
+            coming = len(chunks) * plan_module.CHUNK_MESSAGES
+            if coming >= store_module.BULK_MESSAGES:
+                with case.engine.begin() as conn:
+                    aside[0] = set_indexes_aside(conn, coming)
+            try:
+                drive(work, chunks, store, crashed, workers, 1)
+            finally:
+                if aside[0]:
+                    with case.engine.begin() as conn:
+                        put_indexes_back(conn)
         with case.engine.begin() as conn:
             tied, absent = links.relink(conn)
             provenance = links.derive_provenance(conn)
