@@ -41,12 +41,22 @@ def _case(tmp_path: Path) -> Case:
         for item in range(1, ITEMS + 1):
             _item(db, rng, source_id, item)
         # Hash-set anchors: a few in the big camera, some in small groups, one known-good.
-        for item in rng.sample(range(1, ITEMS + 1), 60):
+        anchored = rng.sample(range(1, ITEMS + 1), 60)
+        for item in anchored:
             known_good = item % 7 == 0
             db.execute(
                 "INSERT INTO auto_categories (item_id, category, reason, source, conflict, "
                 "known_good, decided_at) VALUES (?, ?, 'hash', 'hashset:T v1', 0, ?, 't')",
                 (item, None if known_good else "A", int(known_good)),
+            )
+        # Exact copies across groups (duplicate groups sit between cameras and folders
+        # in cluster order), half of them copies of anchored pictures.
+        for k, copy in enumerate(rng.sample(range(1, ITEMS + 1), 40)):
+            original = anchored[k] if k % 2 else rng.randint(1, ITEMS)
+            db.execute(
+                "UPDATE items SET md5 = o.md5, sha1 = o.sha1, sha256 = o.sha256 "
+                "FROM items o WHERE o.id = ? AND items.id = ?",
+                (original, copy),
             )
     db.close()
     return Case.open(tmp_path / "case")

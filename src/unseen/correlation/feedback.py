@@ -56,8 +56,10 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bo
         return 0
     hoods.update(_neighbourhoods(conn, _clusters_of(conn, affected) - set(hoods)))
     known = _anchors(conn, scheme, {m for n in hoods.values() for m in n.members})
+    # Each item's groups in cluster id order: the order the whole-case ranking lists
+    # them (ids are numbered in its order), so the reasons come out in the same order.
     by_item: dict[int, list[Neighbourhood]] = defaultdict(list)
-    for n in hoods.values():
+    for _, n in sorted(hoods.items()):
         for m in n.members:
             by_item[m].append(n)
     associator = Associator(known, AssociationWeights.from_file(weights))
