@@ -11,12 +11,15 @@ standing figure and a box in front of about a third of the picture).
   shot: the pairs with that shot in them); pairs of two rooms that verify are false
   matches; precision is true over all verified.
 * Grouping: the pictures go through the grouping's candidate search (each picture's
-  ``scene_neighbours`` nearest by embedding cosine, at least ``scene_min_cosine``),
-  its verdict and its union of verified candidates, as ``unseen.correlation.groupings.
-  scenes`` does on a case (without the database). The clusters are then counted by
-  pairs of pictures: a pair is grouped when both are in one cluster; precision is
-  the grouped pairs of one room over all grouped pairs, recall the grouped pairs of
-  one room over all pairs of one room (a picture left alone groups no pair).
+  ``scene_neighbours`` nearest by embedding cosine, at least ``scene_min_cosine``; a
+  picture none of them verified, its ``scene_lone_neighbours`` nearest among those
+  that verified, joined on two links into one cluster), its verdict and its joining of
+  verified candidates, as ``unseen.correlation.groupings.scenes`` does on a case
+  (without the database). The
+  clusters are then counted by pairs of pictures: a pair is grouped when both are in
+  one cluster; precision is the grouped pairs of one room over all grouped pairs,
+  recall the grouped pairs of one room over all pairs of one room (a picture left
+  alone groups no pair).
 
 Rooms: the report measures rooms ``ROOM_IDS`` onwards; verification settings were
 chosen on rooms ``DEV_IDS`` onwards (``DEV_ROOMS`` of them), never on the rooms
@@ -151,11 +154,20 @@ def measure(rooms: int, first: int = ROOM_IDS) -> SceneResult:
 
 def _clusters(vectors: np.ndarray, verified: dict[tuple[int, int], bool]) -> list[int]:
     """Each picture's cluster number (-1 alone), as the grouping joins them."""
-    from unseen.correlation.groupings.scenes import candidate_pairs, join
+    from unseen.correlation.groupings.scenes import candidate_pairs, join, lone_links, lone_pairs
 
     st = Settings()
     pairs = candidate_pairs(vectors, st.scene_neighbours, st.scene_min_cosine)
-    links = [(i, j) for _, i, j in pairs if verified[(i, j)]]
+    found = [(c, i, j) for c, i, j in pairs if verified[(i, j)]]
+    linked = sorted({k for _, i, j in found for k in (i, j)})
+    lone = sorted(set(range(len(vectors))) - set(linked))
+    asked = {(i, j) for _, i, j in pairs}
+    more = lone_pairs(vectors, lone, linked, st.scene_lone_neighbours, st.scene_min_cosine, asked)
+    kept = set(
+        lone_links([(i, j) for _, i, j in found], [(i, j) for _, i, j in more if verified[(i, j)]])
+    )
+    found += [(c, i, j) for c, i, j in more if (i, j) in kept]
+    links = [(i, j) for _, i, j in sorted(found, key=lambda p: (-p[0], p[1], p[2]))]
     label = [-1] * len(vectors)
     for number, group in enumerate(g for g in join(links).groups() if len(g) > 1):
         for i in group:
