@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from unseen.core.batches import id_lists
 from unseen.core.schemes import Scheme, load_scheme
 from unseen.correlation import ledger
 from unseen.correlation.association import (
@@ -28,8 +29,6 @@ from unseen.correlation.facts import reviews
 from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import cluster_lead, load_weights
 from unseen.store import schema as s
-
-_CHUNK = 500
 
 
 def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bool = False) -> int:
@@ -101,7 +100,7 @@ def _case_scheme(conn: Connection) -> str:
 def _clusters_of(conn: Connection, items: Iterable[int]) -> set[int]:
     m = s.cluster_members
     found: set[int] = set()
-    for chunk in _chunks(items):
+    for chunk in id_lists(items):
         found.update(conn.execute(select(m.c.cluster_id).where(m.c.item_id.in_(chunk))).scalars())
     return found
 
@@ -109,7 +108,7 @@ def _clusters_of(conn: Connection, items: Iterable[int]) -> set[int]:
 def _neighbourhoods(conn: Connection, cluster_ids: Iterable[int]) -> dict[int, Neighbourhood]:
     c, m = s.clusters, s.cluster_members
     found: dict[int, Neighbourhood] = {}
-    for chunk in _chunks(cluster_ids):
+    for chunk in id_lists(cluster_ids):
         heads = conn.execute(
             select(c.c.id, c.c.kind, c.c.key, c.c.label, c.c.confidence).where(c.c.id.in_(chunk))
         ).all()
@@ -130,7 +129,7 @@ def _neighbourhoods(conn: Connection, cluster_ids: Iterable[int]) -> dict[int, N
 def _anchors(conn: Connection, scheme: Scheme, items: set[int]) -> dict[int, Anchor]:
     a = s.auto_categories
     hashed: dict[int, tuple[str | None, bool, str | None]] = {}
-    for chunk in _chunks(items):
+    for chunk in id_lists(items):
         for item_id, category, known_good, source in conn.execute(
             select(a.c.item_id, a.c.category, a.c.known_good, a.c.source).where(
                 a.c.item_id.in_(chunk)
@@ -138,7 +137,7 @@ def _anchors(conn: Connection, scheme: Scheme, items: set[int]) -> dict[int, Anc
         ):
             hashed[int(item_id)] = (category, bool(known_good), source)
     reviewed: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(items):
+    for chunk in id_lists(items):
         reviewed.update(reviews(conn, chunk))
     found = {}
     for item_id in items:
@@ -159,7 +158,7 @@ def _cluster_leads(
     members = {m for n in hoods.values() for m in n.members}
     scores = ledger.scores(conn, "item", members - set(rescored))
     scores.update({i: x.score for i, x in rescored.items()})
-    for chunk in _chunks(scores):
+    for chunk in id_lists(scores):
         for item_id in reviews(conn, chunk):
             scores.pop(item_id, None)
     before = ledger.current(conn, "cluster", hoods)
@@ -211,11 +210,5 @@ def _write(
             changed,
         )
     gone = [t for t in before if t not in after]
-    for chunk in _chunks(gone):
+    for chunk in id_lists(gone):
         conn.execute(lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk)))
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]

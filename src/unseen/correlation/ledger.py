@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, text
 
+from unseen.core.batches import id_lists
 from unseen.core.timeconv import utc_now
 from unseen.correlation.reasons import Reason
 from unseen.store import schema as s
@@ -45,7 +46,8 @@ def current(conn: Connection, kind: str, ids: Iterable[int] | None = None) -> di
     # Neighbours share their reasons word for word (a camera's pictures: a quarter of
     # the texts at 100k items), so each text is parsed once.
     parsed: dict[str, tuple[Reason, ...]] = {}
-    for chunk in _chunks(ids):
+    chunks: Iterable[list[int] | None] = [None] if ids is None else id_lists(ids)
+    for chunk in chunks:
         q = query if chunk is None else query.where(lead.c.target_id.in_(chunk))
         for target, score, reasons in conn.execute(q):
             known = parsed.get(reasons)
@@ -60,9 +62,8 @@ def scores(conn: Connection, kind: str, ids: Iterable[int]) -> dict[int, float]:
     lead = s.leads
     query = select(lead.c.target_id, lead.c.score).where(lead.c.target_kind == kind)
     found: dict[int, float] = {}
-    for chunk in _chunks(ids):
-        q = query if chunk is None else query.where(lead.c.target_id.in_(chunk))
-        for target, score in conn.execute(q):
+    for chunk in id_lists(ids):
+        for target, score in conn.execute(query.where(lead.c.target_id.in_(chunk))):
             found[int(target)] = float(score)
     return found
 
@@ -143,12 +144,3 @@ def rerank(conn: Connection, kind: str) -> None:
         ),
         {"kind": kind},
     )
-
-
-def _chunks(ids: Iterable[int] | None, size: int = 500) -> Iterable[list[int] | None]:
-    if ids is None:
-        yield None
-        return
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]

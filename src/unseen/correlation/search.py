@@ -8,19 +8,19 @@ pass has not made the ``faces`` or ``ocr_text`` tables.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, select
 
+from unseen.core.batches import id_lists
 from unseen.core.errors import UserError
 from unseen.store import schema as s
 
 SAME_PERSON = 0.6  # dlib's same-person distance: the default for searching by example
 EMBEDDING = np.dtype("<f4")  # faces.embedding: 128 little-endian float32
-_CHUNK = 500  # ids per IN (...) list: far below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +62,6 @@ def decode(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=EMBEDDING).astype(np.float64)
 
 
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]
-
-
 def load_faces(conn: Connection, item_ids: Iterable[int] | None = None) -> list[FaceRow]:
     """Faces of the case (or of ``item_ids``) in face-id order."""
     f = s.faces
@@ -75,7 +69,7 @@ def load_faces(conn: Connection, item_ids: Iterable[int] | None = None) -> list[
     batches = (
         [conn.execute(query.order_by(f.c.id))]
         if item_ids is None
-        else [conn.execute(query.where(f.c.item_id.in_(ids))) for ids in _chunks(item_ids)]
+        else [conn.execute(query.where(f.c.item_id.in_(ids))) for ids in id_lists(item_ids)]
     )
     rows = [
         FaceRow(r.id, r.item_id, (r.x, r.y, r.w, r.h), r.score, decode(r.embedding))
@@ -178,7 +172,7 @@ def _paths(conn: Connection, item_ids: Iterable[int]) -> dict[int, str]:
     i = s.items
     return {
         r.id: r.path
-        for ids in _chunks(item_ids)
+        for ids in id_lists(item_ids)
         for r in conn.execute(select(i.c.id, i.c.path).where(i.c.id.in_(ids)))
     }
 
@@ -212,7 +206,7 @@ def text_of(
     """Text read per item for exports: text, confidence, language (and words if asked)."""
     o = s.ocr_text
     found: dict[int, dict[str, Any]] = {}
-    for ids in _chunks(item_ids):
+    for ids in id_lists(item_ids):
         for r in conn.execute(select(o).where(o.c.item_id.in_(ids))):
             entry: dict[str, Any] = {"text": r.text, "confidence": r.confidence, "lang": r.lang}
             if words:

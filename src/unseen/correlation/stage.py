@@ -12,9 +12,11 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
+from itertools import chain
 
 from sqlalchemy import Connection, delete, insert, select
 
+from unseen.core.batches import batched
 from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
@@ -34,6 +36,8 @@ from unseen.correlation.scoring import (
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.store import schema as s
 from unseen.store.case import Case
+
+LEAD_BATCH = 10_000  # lead rows per insert
 
 
 class CorrelationStage(CaseStage):
@@ -81,6 +85,7 @@ class CorrelationStage(CaseStage):
             signals = item_signals(facts, conn, weights, settings)
         first_gen, leads = rank_items(facts, clusters, weights, scheme, signals)
         cluster_leads = rank_clusters(clusters, leads, anchors(facts, scheme), weights)
+        del facts, signals  # every picture's facts: not held while the rows are written
         with case.engine.begin() as conn:
             store(conn, clusters, first_gen, leads, cluster_leads, weights)
         return f"{len(clusters)} clusters, {len(leads)} unknown images ranked"
@@ -144,12 +149,16 @@ def store(
                 for item_id, reasons in first_gen.items()
             ],
         )
-    rows = [_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1)] + [
-        _lead_row("cluster", ids[index], rank, r)
-        for rank, (index, r) in enumerate(cluster_leads, 1)
-    ]
-    if rows:
-        conn.execute(insert(s.leads), rows)
+    rows = chain(
+        (_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1)),
+        (
+            _lead_row("cluster", ids[index], rank, r)
+            for rank, (index, r) in enumerate(cluster_leads, 1)
+        ),
+    )
+    # In batches: a million rows with their reasons text at once held about 0.5 GB.
+    for batch in batched(rows, LEAD_BATCH):
+        conn.execute(insert(s.leads), list(batch))
     before: dict[ledger.Key, ledger.Lead] = {("item", i): x for i, x in items_before.items()}
     after = {("item", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
     for index, r in cluster_leads:

@@ -29,9 +29,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, and_, delete, insert
 
 from unseen import plugins
+from unseen.core.batches import batched
 from unseen.core.jobs import JOBS, CaseJob, ItemJob, Job, Workers
 from unseen.core.settings import Settings
-from unseen.engine.fanout import batched, fan_out
+from unseen.engine.fanout import fan_out
 from unseen.engine.remote import remote_batch
 from unseen.store import done
 from unseen.store import schema as s

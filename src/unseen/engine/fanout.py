@@ -104,10 +104,3 @@ def _collect(
             results = [failed(batch[0], exc)]
         store(results)
     return broken
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of at most ``size`` items."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, select
 
+from unseen.core.batches import IN_LIST, batched, id_lists
 from unseen.core.schemes import Scheme
 from unseen.core.timeconv import utc_now
 from unseen.correlation import feedback
@@ -23,7 +24,6 @@ from unseen.store import audit
 from unseen.store import schema as s
 
 # SQLite allows 32 766 bound parameters per statement; stay well below it.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +35,6 @@ class Outcome:
     categories: dict[int, str | None]
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def categorise(
     conn: Connection, scheme: Scheme, user: str, item_ids: Sequence[int], code: str
 ) -> Outcome:
@@ -49,7 +44,7 @@ def categorise(
     if not ids:
         return Outcome(None, [], {})
     batch, now = new_batch_id(), utc_now()
-    for chunk in _chunks(ids):
+    for chunk in batched(ids, IN_LIST):
         conn.execute(
             insert(s.reviews),
             [
@@ -71,7 +66,7 @@ def categorise(
 def _decided(conn: Connection, ids: Sequence[int]) -> set[int]:
     """Which of these items have a reviewer decision now."""
     found: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in batched(ids, IN_LIST):
         rs = s.review_state.c
         found.update(conn.execute(select(rs.item_id).where(rs.item_id.in_(chunk))).scalars())
     return found
@@ -130,7 +125,7 @@ def refresh_state(conn: Connection, item_ids: Sequence[int]) -> dict[int, str | 
     r = s.reviews
     undone = select(r.c.undoes).where(r.c.undoes.is_not(None))
     result: dict[int, str | None] = {}
-    for chunk in _chunks(sorted(set(item_ids))):
+    for chunk in id_lists(item_ids):
         live = (
             select(r.c.item_id, func.max(r.c.id).label("rid"))
             .where(r.c.item_id.in_(chunk), r.c.undoes.is_(None), r.c.id.not_in(undone))
@@ -160,7 +155,7 @@ def refresh_state(conn: Connection, item_ids: Sequence[int]) -> dict[int, str | 
 def existing_items(conn: Connection, item_ids: Iterable[int]) -> list[int]:
     """The ids among ``item_ids`` that are items of the case."""
     found: list[int] = []
-    for chunk in _chunks(sorted(set(item_ids))):
+    for chunk in id_lists(item_ids):
         found.extend(conn.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
     return found
 
