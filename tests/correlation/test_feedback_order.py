@@ -29,7 +29,8 @@ def case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Case:
     return case
 
 
-def _leads(conn: Connection) -> list[tuple[object, ...]]:
+def stored_leads(conn: Connection) -> list[tuple[object, ...]]:
+    """Every lead as stored, in one order: what a decision and a rerun must agree on."""
     lead = s.leads
     rows = conn.execute(
         select(
@@ -63,10 +64,10 @@ def test_ranks_are_renumbered_only_when_their_order_moved(
         assert calls == []
         runs = conn.execute(select(s.lead_runs.c.cause, s.lead_runs.c.changed)).all()
         assert runs[-1].changed == 0 and "categorised 2 items B" in runs[-1].cause
-        kept = _leads(conn)
+        kept = stored_leads(conn)
         rerank(conn, "item")
         rerank(conn, "cluster")
-        assert _leads(conn) == kept  # what renumbering every lead would give
+        assert stored_leads(conn) == kept  # what renumbering every lead would give
         calls.clear()
         decisions.undo_last(conn, "rob")  # back to A: still decided, same scores
         assert calls == []

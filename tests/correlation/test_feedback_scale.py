@@ -24,6 +24,8 @@ from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
 
+from .test_feedback_order import stored_leads
+
 ITEMS = 1500
 CAMERAS = [0.4, 0.15, 0.1, 0.05] + [0.01] * 10  # share of the camera pictures
 
@@ -99,13 +101,7 @@ def _correlate(case: Case) -> None:
 
 def _leads(case: Case) -> list[tuple[object, ...]]:
     with case.engine.connect() as conn:
-        lead = s.leads
-        rows = conn.execute(
-            select(
-                lead.c.target_kind, lead.c.target_id, lead.c.score, lead.c.rank, lead.c.reasons
-            ).order_by(lead.c.target_kind, lead.c.target_id)
-        )
-        return [tuple(r) for r in rows]
+        return stored_leads(conn)
 
 
 def _members(conn: Connection, kind: str) -> list[list[int]]:

@@ -14,6 +14,8 @@ import re
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -84,18 +86,8 @@ def test_grants_are_signed_for_their_purpose_session_item_and_time(tmp_path: Pat
 
 def test_unseen_serve_with_two_processes(case_dir: Path, unseen_exe: Path) -> None:
     ids = item_ids(case_dir)
-    port = free_port()
-    command = [str(unseen_exe), "serve", str(case_dir), "--port", str(port), "--processes", "2"]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/login")
-        deadline = time.monotonic() + 30
-        while len(_servers(server.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert len(_servers(server.pid)) == 2
+    with _two_processes(case_dir, unseen_exe) as (server, base):
+        _wait_for_servers(server.pid, 2)
         # No keep-alive: each request is a new connection, dealt to either process.
         limits = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=base, follow_redirects=False, limits=limits) as browser:
@@ -110,9 +102,6 @@ def test_unseen_serve_with_two_processes(case_dir: Path, unseen_exe: Path) -> No
             ).json()["token"]
             for _ in range(6):
                 assert browser.get(f"/thumb/{ids[B]}?t={token}").status_code == 200
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     with sqlite3.connect(case_dir / "case.db") as db:
         made = db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'categorise'")
         assert made.fetchone() == (len(codes),)
@@ -121,14 +110,7 @@ def test_unseen_serve_with_two_processes(case_dir: Path, unseen_exe: Path) -> No
 def test_a_server_process_that_dies_is_replaced_and_no_connection_is_refused(
     case_dir: Path, unseen_exe: Path
 ) -> None:
-    port = free_port()
-    command = [str(unseen_exe), "serve", str(case_dir), "--port", str(port), "--processes", "2"]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/login")
+    with _two_processes(case_dir, unseen_exe) as (server, base):
         first = _wait_for_servers(server.pid, 2)
         first[0].kill()
         replaced = _wait_for_servers(server.pid, 2, without=first[0].pid)
@@ -138,10 +120,28 @@ def test_a_server_process_that_dies_is_replaced_and_no_connection_is_refused(
         limits = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=base, limits=limits) as browser:
             assert [browser.get("/login").status_code for _ in range(20)] == [200] * 20
+    output, _ = server.communicate(timeout=30)
+    assert re.search(r"server process [01] ended \(-9\): restarting it", output)
+
+
+@contextmanager
+def _two_processes(
+    case_dir: Path, unseen_exe: Path
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``unseen serve --processes 2`` on a free port, answering; stopped on leaving."""
+    port = free_port()
+    command = [str(unseen_exe), "serve", str(case_dir), "--port", str(port), "--processes", "2"]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/login")
+        yield server, base
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert re.search(r"server process [01] ended \(-9\): restarting it", output)
+        if server.returncode is None:
+            server.wait(timeout=30)
 
 
 def _wait_for_servers(pid: int, count: int, without: int = 0) -> list[psutil.Process]:
