@@ -77,7 +77,7 @@ def test_a_plugin_job_stores_rows_errors_and_ledger(tmp_path: Path, registered: 
     assert summary.stages["test_name_length"] == "5 items, 1 errors"
     with case.engine.connect() as conn:
         lengths: dict[int, int] = dict(
-            conn.execute(text("SELECT item_id, length FROM test_name_lengths")).tuples().all()
+            conn.execute(text("SELECT item_id, length FROM test_name_lengths")).all()
         )
         errors = conn.execute(
             select(s.item_errors.c.item_id, s.item_errors.c.message).where(
