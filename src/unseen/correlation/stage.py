@@ -56,6 +56,7 @@ class CorrelationStage(CaseStage):
         "identity_max_passes",
         "identity_exact_max",
         "scene_neighbours",
+        "scene_lone_neighbours",
         "scene_min_cosine",
         "scene_max_verify",
         "scene_exact_limit",
