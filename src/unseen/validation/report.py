@@ -19,7 +19,13 @@ from typing import Any
 
 import unseen
 from unseen.core.settings import Settings
-from unseen.correlation.scene import MIN_UPPER_BLOCK_NCC, UPPER_QUANTILE
+from unseen.correlation.scene import (
+    MIN_TOP_BLOCK_NCC,
+    MIN_TOP_INLIERS,
+    MIN_UPPER_BLOCK_NCC,
+    TOP_QUANTILE,
+    UPPER_QUANTILE,
+)
 from unseen.validation import faces, ocr, prnu, scene
 from unseen.validation.pdq import SIZE, TRANSFORMS, PdqResult, measure
 from unseen.validation.stats import Rate
@@ -82,8 +88,10 @@ def version_line(report: Report) -> str:
         f"unseen {unseen.__version__}; thresholds: PDQ <= {report.pdq.threshold} bits, "
         f"scene cosine >= {st.scene_min_cosine:g}, inliers >= {st.scene_min_inliers}, "
         f"NCC >= {st.scene_min_ncc:g} or block NCC >= {st.scene_min_block_ncc:g} "
-        f"(or its {100 * UPPER_QUANTILE:.0f} % point >= {MIN_UPPER_BLOCK_NCC:g}), "
-        f"sensor PCE > {st.sensor_pce_threshold:g}, face distance <= {st.identity_pair_max:g}"
+        f"(or its {100 * UPPER_QUANTILE:.0f} % point >= {MIN_UPPER_BLOCK_NCC:g}, or its "
+        f"{100 * TOP_QUANTILE:.0f} % point >= {MIN_TOP_BLOCK_NCC:g} with >= {MIN_TOP_INLIERS} "
+        f"inliers), sensor PCE > {st.sensor_pce_threshold:g}, "
+        f"face distance <= {st.identity_pair_max:g}"
     )
 
 
@@ -172,7 +180,9 @@ def _scene_section(report: Report) -> Section:
         f"grouping's ORB + RANSAC + photometric check (at least {st.scene_min_inliers} "
         f"inliers; aligned NCC >= {st.scene_min_ncc:g}, or median block NCC >= "
         f"{st.scene_min_block_ncc:g}, or the {100 * UPPER_QUANTILE:.0f} % point of block NCC >= "
-        f"{MIN_UPPER_BLOCK_NCC:g}). Grouping: the grouping's candidate search (each "
+        f"{MIN_UPPER_BLOCK_NCC:g}, or with at least {MIN_TOP_INLIERS} inliers its "
+        f"{100 * TOP_QUANTILE:.0f} % point >= {MIN_TOP_BLOCK_NCC:g}). Grouping: the "
+        "grouping's candidate search (each "
         f"picture's {st.scene_neighbours} nearest by embedding cosine >= "
         f"{st.scene_min_cosine:g}; a picture none of them verified, its "
         f"{st.scene_lone_neighbours} nearest among the pictures that verified, joined on "

@@ -36,10 +36,10 @@ DEFAULT = Settings()
 NLIST, NPROBE, TRAIN_SAMPLE = 1024, 16, 50_000
 _CACHE_LIMIT = 2_000_000
 LONE_LINKS = 2  # verified links a lone picture needs into one cluster (second search)
-# (SHA-256 a, SHA-256 b, min inliers) -> (inliers, ncc, blocks, upper blocks): content,
+# (SHA-256 a, SHA-256 b, min inliers) -> (inliers, ncc, blocks, upper, top): content,
 # not item ids, which every case reuses (the inlier threshold decides how far
 # verification goes).
-_verdicts: dict[tuple[str, str, int], tuple[int, float, float, float]] = {}
+_verdicts: dict[tuple[str, str, int], tuple[int, float, float, float, float]] = {}
 
 faiss: Any
 try:
@@ -135,6 +135,7 @@ def _verify(
                 verdict.ncc,
                 verdict.blocks,
                 verdict.upper,
+                verdict.top,
             )
     return budget - len(todo)
 
