@@ -211,7 +211,11 @@ leads = Table(
     Column("rank", Integer, nullable=False),  # 1 = look first, per target kind
     Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
 )
-Index("ix_leads_target", leads.c.target_kind, leads.c.target_id)
+# A lead by its target, with its score: the leads page ranks each group's members by
+# score from this index alone, never reading the leads' rows (their reasons text).
+ix_leads_target = Index(
+    "ix_leads_target_score", leads.c.target_kind, leads.c.target_id, leads.c.score
+)
 # The queue and the leads page's strips read leads best first: in index order, never
 # a sort of every lead of the case.
 ix_leads_rank = Index("ix_leads_rank", leads.c.target_kind, leads.c.rank)
