@@ -25,8 +25,10 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -60,6 +62,28 @@ class Word:
     line: tuple[int, int, int]  # tesseract's block, paragraph and line numbers
 
 
+@cache
+def _language_problem(program: str) -> str | None:
+    """Why ``program`` cannot read ``LANG``, asked of tesseract itself, once a process.
+
+    Not through pytesseract: importing it imports pandas where installed, a quarter of
+    a second of every ``unseen status`` and every run, even with the deep pass off.
+    """
+    try:
+        done = subprocess.run(
+            [program, "--list-langs"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"tesseract does not run: {exc}"
+    if done.returncode != 0:
+        reason = done.stderr.strip()[:200] or f"exit status {done.returncode}"
+        return f"tesseract does not run: {reason}"
+    languages = {line.strip() for line in done.stdout.splitlines()[1:]}  # after a title
+    if LANG not in languages:
+        return f"tesseract has no '{LANG}' language data (Debian: tesseract-ocr-{LANG})"
+    return None
+
+
 class OcrAnalyser(DeepAnalyser):
     NAME = "ocr"
     VERSION = "1"
@@ -69,17 +93,10 @@ class OcrAnalyser(DeepAnalyser):
     def unavailable(self) -> str | None:
         if importlib.util.find_spec("pytesseract") is None:
             return "needs pytesseract (install unseen[ocr])"
-        if shutil.which("tesseract") is None:
+        program = shutil.which("tesseract")
+        if program is None:
             return "needs the tesseract program (Debian: tesseract-ocr tesseract-ocr-eng)"
-        import pytesseract
-
-        try:
-            languages = pytesseract.get_languages(config="")
-        except (OSError, RuntimeError, pytesseract.TesseractError) as exc:
-            return f"tesseract does not run: {exc}"
-        if LANG not in languages:
-            return f"tesseract has no '{LANG}' language data (Debian: tesseract-ocr-{LANG})"
-        return None
+        return _language_problem(program)
 
     def applies_to(self, facts: ItemFacts) -> bool:
         return facts.is_image and min(facts.width or 0, facts.height or 0) >= MIN_SIDE
