@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from unseen.core.settings import Settings
+from unseen.correlation import feedback
 from unseen.demo import scenarios
 from unseen.engine.runner import process_case
 from unseen.store import repo
@@ -84,3 +87,48 @@ def test_more_like_this_ranks_the_room_camera_and_is_audited(case_dir: Path) -> 
         ).all()
     case.close()
     assert [tuple(r) for r in logged] == [("ron", "more_like_this", f"item {seed}")]
+
+
+def _queued(case_dir: Path) -> int:
+    with sqlite3.connect(case_dir / "case.db") as db:
+        return int(db.execute("SELECT COUNT(*) FROM rescore_queue").fetchone()[0])
+
+
+def test_a_decision_on_a_big_group_is_rescored_after_it_answers(
+    case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feedback, "INLINE_MAX", 0)  # every group counts as big here
+    case = Case.open(case_dir)
+    with case.engine.connect() as conn:
+        ids = {p: i for i, p in conn.execute(select(s.items.c.id, s.items.c.path))}
+    case.close()
+    burst = [f"DCIM/100CANON/IMG_{n:04d}.JPG" for n in range(36, 48)]
+    with make_client(case_dir) as client:
+        login(client, "rob")
+        response = client.post(
+            "/api/categorise",
+            json={"items": [ids[p] for p in burst[:3]], "code": "NI"},
+            headers={"X-CSRF-Token": csrf_of(client)},
+        )
+        assert response.status_code == 200, response.text
+        deadline = time.monotonic() + 60
+        while _queued(case_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server's background re-scoring
+        assert _queued(case_dir) == 0
+        page = client.get("/leads").text
+        assert 'id="reranking"' not in page
+        # What the decision re-scored inline gives (the test above).
+        assert (
+            "lowered -10.75: same folder (DCIM/100CANON) as 3 pictures categorised NI by "
+            "reviewer rob; same capture session" in page
+        )
+        with sqlite3.connect(case_dir / "case.db") as db:  # as a decision leaves it
+            db.execute(
+                "INSERT INTO rescore_queue (items, cause, settled, members, at) "
+                "VALUES ('[1]', 'test', 0, 31044, 't')"
+            )
+        page = client.get("/leads").text
+    assert (
+        '<p class="muted" id="reranking">Re-ranking after a decision on a large group: '
+        "31,044 pictures are being scored again." in page
+    )

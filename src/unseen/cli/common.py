@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from unseen.core.errors import UnseenError
+from unseen.store.case import Case
 
 console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay on one line
 _stdout = Console(soft_wrap=True)
@@ -46,3 +47,15 @@ def say(text: str, style: str | None = None, *, stdout: bool = False) -> None:
     """Print one line literally (case names, labels, paths and reasons are hostile
     text), on standard error unless it is the command's output."""
     (_stdout if stdout else console).print(escape(text), style=style, highlight=False)
+
+
+def leads_caught_up(case: Case) -> None:
+    """Re-score decisions a review server left queued (stopped before it had), so what
+    the command reads of the leads is never behind the decisions, and say so."""
+    from unseen.correlation import feedback
+
+    with case.engine.connect() as conn:
+        waiting = feedback.waiting(conn)
+    if waiting:
+        say(f"re-scoring {waiting:,} pictures after queued review decisions ...")
+        feedback.drain(case.engine.begin)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from unseen.cli.common import fail
+from unseen.cli.common import fail, leads_caught_up
 from unseen.cli.review import record_view
 from unseen.core.errors import UnseenError
 from unseen.correlation.queries import top_leads
@@ -30,6 +30,7 @@ def leads(
         case = Case.open(case_dir)
     except UnseenError as exc:
         raise fail(exc) from exc
+    leads_caught_up(case)
     with case.engine.connect() as conn:
         found = {kind: top_leads(conn, kind, top) for kind in ("item", "cluster")}
     # The ranked list says which pictures matter most: reading it is audited.

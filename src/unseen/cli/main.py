@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import unseen
-from unseen.cli.common import CaseDir, console, fail, say, warn
+from unseen.cli.common import CaseDir, console, fail, leads_caught_up, say, warn
 from unseen.cli.exchange import exchange_app
 from unseen.cli.hashset import hashset_app
 from unseen.cli.intel import intel_app
@@ -349,6 +349,7 @@ def export(
         if profile is not None:
             options["profile"] = profile
         case = Case.open(case_dir)
+        leads_caught_up(case)
         if where is not None and what != "items":
             raise UserError(f"--where chooses items; it cannot export {what}")
         only = _chosen(case, where) if where is not None else None
@@ -390,6 +391,7 @@ def report(
             known = ", ".join(REPORTS.names()) or "none yet"
             raise UserError(f"unknown report kind {kind!r} (known: {known})")
         case = Case.open(case_dir)
+        leads_caught_up(case)
         # Audited first, so the report's database digest and audit head include it.
         record_view(case, "report", kind, {"output": str(output)})
         with Working(console, f"{kind} report"), _output(output) as out:

@@ -9,13 +9,16 @@ so a decision followed by a full run ranks exactly like the decision alone.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from unseen.core.batches import id_lists
 from unseen.core.schemes import Scheme, load_scheme
+from unseen.core.timeconv import utc_now
 from unseen.correlation import ledger
 from unseen.correlation.association import (
     Anchor,
@@ -29,6 +32,103 @@ from unseen.correlation.facts import reviews
 from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import cluster_lead, load_weights
 from unseen.store import schema as s
+
+# A decision whose groups hold more members than this is re-scored after it, by
+# ``drain``: at a million items the busiest camera's 311,000 members took 18 s to
+# re-score, which a reviewer's click must not wait for.
+INLINE_MAX = 20_000
+
+
+def rescore_or_queue(
+    conn: Connection, decided: Sequence[int], cause: str, *, settled: bool = False
+) -> bool:
+    """Re-score the leads around ``decided`` now, or, when their groups are big, queue
+    that for ``drain``; returns whether it was queued. Call inside the decision's write
+    transaction.
+
+    Until the queued re-scoring is done, the leads around a big group keep their
+    earlier scores (every page already leaves decided items out, and says the queue
+    is being re-ranked); the end state is the same either way, as ``rescore`` reads
+    the decisions as they are when it runs.
+    """
+    members = _members(conn, decided)
+    if members <= INLINE_MAX:
+        rescore(conn, decided, cause, settled=settled)
+        return False
+    conn.execute(
+        insert(s.rescore_queue).values(
+            items=json.dumps(sorted(set(decided))),
+            cause=cause,
+            settled=int(settled),
+            members=members,
+            at=utc_now(),
+        )
+    )
+    return True
+
+
+def drain(write: Callable[[], AbstractContextManager[Connection]]) -> int:
+    """Re-score the queued decisions in a ``write`` transaction, all those queued at
+    once together (a reviewer grading several pictures of one camera in a row costs
+    one re-scoring of it, not one each), until none is left; returns how many.
+
+    Safe in several processes at once: entries are taken by deleting them in the
+    transaction that re-scores them, and one that finds them gone leaves them.
+    """
+    done = 0
+    q = s.rescore_queue
+    while True:
+        try:
+            with write() as conn:
+                rows = conn.execute(select(q).order_by(q.c.id)).all()
+                if not rows:
+                    return done
+                ids = [r.id for r in rows]
+                if conn.execute(delete(q).where(q.c.id.in_(ids))).rowcount != len(ids):
+                    raise _Taken
+                decided = sorted({i for r in rows for i in json.loads(r.items)})
+                cause = "; ".join(r.cause for r in rows)
+                rescore(conn, decided, cause, settled=all(r.settled for r in rows))
+                done += len(rows)
+        except _Taken:
+            continue  # rolled back: another process took some of them; look again
+
+
+class _Taken(Exception):
+    """Queued entries another process re-scores: this transaction leaves them."""
+
+
+def waiting(conn: Connection) -> int:
+    """Members of groups whose re-scoring is queued (0: the leads are up to date)."""
+    q = s.rescore_queue
+    return int(conn.execute(select(func.coalesce(func.sum(q.c.members), 0))).scalar() or 0)
+
+
+def _members(conn: Connection, decided: Iterable[int]) -> int:
+    """Members of the groups a re-scoring around ``decided`` reads: their groups, and
+    the other groups of those groups' members (counted by size; stops early once over
+    ``INLINE_MAX``)."""
+    first = _clusters_of(conn, decided)
+    counted = _sizes(conn, first)
+    if counted > INLINE_MAX:
+        return counted
+    m = s.cluster_members
+    members: set[int] = set()
+    for chunk in id_lists(first):
+        members.update(
+            conn.execute(select(m.c.item_id).where(m.c.cluster_id.in_(chunk))).scalars()
+        )
+    return counted + _sizes(conn, _clusters_of(conn, members) - first)
+
+
+def _sizes(conn: Connection, cluster_ids: Iterable[int]) -> int:
+    c = s.clusters
+    found = 0
+    for chunk in id_lists(cluster_ids):
+        found += int(
+            conn.execute(select(func.sum(c.c.size)).where(c.c.id.in_(chunk))).scalar() or 0
+        )
+    return found
 
 
 def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bool = False) -> int:

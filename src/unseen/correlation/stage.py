@@ -133,7 +133,8 @@ def store(
 ) -> None:
     """Replace the correlation tables' contents (in the caller's transaction)."""
     items_before, clusters_before = _previous(conn)
-    for table in (s.leads, s.first_generation, s.cluster_members, s.clusters):
+    # A whole ranking supersedes re-scorings still queued after decisions.
+    for table in (s.leads, s.first_generation, s.cluster_members, s.clusters, s.rescore_queue):
         conn.execute(delete(table))
     # Ids are numbered here, not by the database: a rerun (or another database
     # engine, whose sequences never restart) gives every cluster the same id.

@@ -96,4 +96,5 @@ async def _ready(app: FastAPI) -> AsyncIterator[None]:
     plugins.load()
     with ctx.read() as conn:
         warm(conn)
+    ctx.rescorer.wake()  # decisions a stopped server left queued
     yield

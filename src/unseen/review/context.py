@@ -22,6 +22,7 @@ from unseen.review.data import CaseView
 from unseen.review.evidence import Verified
 from unseen.review.grants import Grants
 from unseen.review.grid import Totals
+from unseen.review.rescoring import Rescorer
 from unseen.store.privacy import FILE_MODE
 
 
@@ -46,6 +47,10 @@ class AppContext:
     # The grid's counts of matching items, kept while the case is unchanged.
     totals: Totals = field(default_factory=Totals)
     write_lock: WriteLock = field(default_factory=lambda: WriteLock(None))
+    rescorer: Rescorer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rescorer = Rescorer(self.write)
 
     @property
     def cookie(self) -> str:

@@ -59,7 +59,7 @@ def categorise(
     was = _decided(conn, ids)
     outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
     cause = f"{user} categorised {_target(ids)} {code} (batch {batch})"
-    feedback.rescore(conn, ids, cause, settled=_settled(was, outcome.categories))
+    feedback.rescore_or_queue(conn, ids, cause, settled=_settled(was, outcome.categories))
     return outcome
 
 
@@ -116,7 +116,7 @@ def undo_last(conn: Connection, user: str) -> Outcome:
     was = _decided(conn, ids)
     outcome = Outcome(batch, review_ids, refresh_state(conn, ids))
     cause = f"{user} undid batch {latest} on {_target(ids)} (batch {batch})"
-    feedback.rescore(conn, ids, cause, settled=_settled(was, outcome.categories))
+    feedback.rescore_or_queue(conn, ids, cause, settled=_settled(was, outcome.categories))
     return outcome
 
 

@@ -246,6 +246,11 @@ def _lead_scores_by_target(conn: Connection) -> None:
     schema.ix_leads_target.create(conn, checkfirst=True)
 
 
+def _rescore_queue(conn: Connection) -> None:
+    """Decisions on big groups re-scored in the background, in turn."""
+    _create(conn, schema.rescore_queue)
+
+
 def _reveal_meter(conn: Connection) -> None:
     """The thumbnail reveal meter in the database: one count over every server process."""
     _create(conn, schema.reveal_meter)
@@ -272,6 +277,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(19, "reveal meter", _reveal_meter),
     Migration(20, "lead order", _lead_order),
     Migration(21, "lead scores by target", _lead_scores_by_target),
+    Migration(22, "rescore queue", _rescore_queue),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -247,6 +247,19 @@ lead_changes = Table(
 )
 Index("ix_lead_changes_target", lead_changes.c.target_kind, lead_changes.c.target_id)
 
+# Decisions whose groups are too big to re-score within the decision: re-scored in
+# turn by a background job of the review server (``correlation.feedback.drain``).
+rescore_queue = Table(
+    "rescore_queue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("items", Text, nullable=False),  # JSON [decided item ids]
+    Column("cause", Text, nullable=False),  # as the lead run will record it
+    Column("settled", Integer, nullable=False),  # 1: no item entered or left "decided"
+    Column("members", Integer, nullable=False),  # members of the decided items' groups
+    Column("at", String(32), nullable=False),
+)
+
 # Which leads each reviewer has looked at (and the score then), so the queue shows
 # what is new since their last visit. Groups are keyed by kind and key, which survive
 # a re-correlation; items by id.

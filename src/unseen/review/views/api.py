@@ -49,6 +49,7 @@ def categorise(request: Request, body: CategoriseBody) -> dict[str, Any]:
             items = item_flags(ctx, conn, list(outcome.categories))
     except UserError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    ctx.rescorer.wake()
     return {"batch": outcome.batch_id, "count": len(outcome.categories), "items": items}
 
 
@@ -66,6 +67,7 @@ def categorise_filter(request: Request, body: FilterBody) -> dict[str, Any]:
             outcome = decisions.categorise(conn, ctx.scheme, session.user.name, ids, body.code)
     except UserError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    ctx.rescorer.wake()
     return {"batch": outcome.batch_id, "count": len(outcome.categories)}
 
 
@@ -74,6 +76,7 @@ def undo(request: Request) -> dict[str, Any]:
     with ctx.write() as conn:
         outcome = decisions.undo_last(conn, session.user.name)
         items = item_flags(ctx, conn, list(outcome.categories))
+    ctx.rescorer.wake()
     return {"batch": outcome.batch_id, "count": len(outcome.categories), "items": items}
 
 

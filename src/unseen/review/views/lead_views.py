@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from unseen.core.errors import UserError
+from unseen.correlation import feedback
 from unseen.review import decisions, explore, leadqueue
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import MAX_ID, BodyId
@@ -46,6 +47,7 @@ def leads_page(request: Request) -> Response:
             g["undecided"] = undecided.get(g["target_id"], 0)
         leadqueue.looked(conn, session.user.name, "item", items)
         leadqueue.looked(conn, session.user.name, "cluster", groups)
+        reranking = feedback.waiting(conn)
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
         details = {"items": len(items), "groups": len(groups)}
         audit.append(conn, session.user.name, "view_leads", "leads", details)
@@ -58,6 +60,7 @@ def leads_page(request: Request) -> Response:
         groups=groups,
         labels=category_labels(ctx),
         keys=keys,
+        reranking=reranking,
     )
 
 
@@ -82,4 +85,5 @@ def categorise_group(request: Request, body: GroupBody) -> dict[str, Any]:
             outcome = decisions.categorise(conn, ctx.scheme, session.user.name, ids, body.code)
     except UserError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    ctx.rescorer.wake()
     return {"batch": outcome.batch_id, "count": len(outcome.categories)}

@@ -1,0 +1,56 @@
+"""Decisions on big groups re-scored in the background of the review server.
+
+A decision whose groups hold many members is queued by ``feedback.rescore_or_queue``
+instead of re-scored inside the reviewer's click; each server process drains the
+queue in a thread of its own, one decision per write transaction, so the reviewer
+gets the answer at once and the leads catch up in seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlalchemy import Connection
+
+from unseen.correlation import feedback
+
+log = logging.getLogger(__name__)
+
+
+class Rescorer:
+    """Drains the re-scoring queue in one background thread per process, on demand."""
+
+    def __init__(self, write: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def wake(self) -> None:
+        """Drain the queue now (in the background); if draining, look once more after."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        threading.Thread(target=self._run, name="unseen-rescore", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                feedback.drain(self._write)
+            except Exception:
+                # The entry stays queued (its transaction rolled back) and the leads
+                # page keeps saying so; the next decision or start tries again.
+                log.exception("re-scoring a queued decision failed")
+                with self._lock:
+                    self._running = self._again = False
+                return
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
