@@ -124,6 +124,21 @@ def test_a_server_process_that_dies_is_replaced_and_no_connection_is_refused(
     assert re.search(r"server process [01] ended \(-9\): restarting it", output)
 
 
+def test_server_processes_that_cannot_start_are_not_restarted_forever(
+    case_dir: Path, unseen_exe: Path
+) -> None:
+    with _two_processes(case_dir, unseen_exe) as (server, _):
+        first = _wait_for_servers(server.pid, 2)
+        (case_dir / "case.json").rename(case_dir / "moved.json")  # no case there now
+        first[0].kill()
+        server.wait(timeout=120)
+    output, _ = server.communicate(timeout=30)
+    assert server.returncode != 0
+    assert "the server processes keep ending within 10 s of starting" in output
+    # The killed one may count as young too (it had run under 10 s).
+    assert output.count("restarting it") in (5, 6)
+
+
 @contextmanager
 def _two_processes(
     case_dir: Path, unseen_exe: Path

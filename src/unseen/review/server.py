@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -17,11 +18,17 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from unseen.core.errors import UserError
 from unseen.review.app import create_app
 from unseen.review.config import ReviewConfig
 from unseen.store.case import Case
 
 log = logging.getLogger(__name__)
+
+# A process that ends this soon after starting, more times in a row than this, is not
+# restarted again: it cannot start (say, the case cannot be opened).
+YOUNG_S = 10.0
+MAX_QUICK_RESTARTS = 5
 
 # What the parent tells each server process it spawns (``--processes``).
 CASE_ENV = "UNSEEN_SERVE_CASE"
@@ -98,13 +105,23 @@ def _supervise(sockets: list[socket.socket]) -> None:
         child.start()
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    started = [time.monotonic()] * len(children)
+    quick = 0  # restarts in a row of processes that died young
     try:
         while not stopping.wait(0.5):
             for n, child in enumerate(children):
-                if child.exitcode is not None:
-                    log.warning("server process %d ended (%s): restarting it", n, child.exitcode)
-                    children[n] = spawn.Process(target=_serve_socket, args=(sockets[n],))
-                    children[n].start()
+                if child.exitcode is None:
+                    continue
+                quick = quick + 1 if time.monotonic() - started[n] < YOUNG_S else 0
+                if quick > MAX_QUICK_RESTARTS:
+                    raise UserError(
+                        f"the server processes keep ending within {YOUNG_S:g} s of "
+                        f"starting (last exit {child.exitcode}): see the messages above"
+                    )
+                log.warning("server process %d ended (%s): restarting it", n, child.exitcode)
+                children[n] = spawn.Process(target=_serve_socket, args=(sockets[n],))
+                children[n].start()
+                started[n] = time.monotonic()
     except KeyboardInterrupt:
         pass  # the terminal sent the interrupt to the whole group: children stop too
     finally:
