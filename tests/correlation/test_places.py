@@ -10,7 +10,11 @@ from __future__ import annotations
 import math
 import random
 
-from unseen.correlation.groupings.places import RADIUS_M, _linked, distance_m
+import pytest
+
+from unseen.analysis.exif import degrees
+from unseen.correlation.facts import ItemFacts
+from unseen.correlation.groupings.places import RADIUS_M, PlaceGrouping, _linked, distance_m
 from unseen.correlation.unionfind import UnionFind
 
 
@@ -62,3 +66,34 @@ def test_a_pair_just_inside_and_just_outside_the_radius() -> None:
     outside = {1: (60.0, 10.0), 2: (60.0, 10.0 + east * 1.01)}
     assert _linked(inside).groups(inside) == [[1, 2]]
     assert _linked(outside).groups(outside) == [[1], [2]]
+
+
+def test_impossible_positions_are_left_out_not_a_crash() -> None:
+    # Stored by a reader that did not check yet: NaN, infinite, beyond the poles.
+    facts = [
+        ItemFacts(n, 1, f"p{n}.jpg", None, "image/jpeg", gps_lat=lat, gps_lon=lon)
+        for n, (lat, lon) in enumerate(
+            [(51.5, -0.12), (51.5001, -0.12), (math.nan, 0.0), (math.inf, 1.0), (123.0, 5.0)],
+            1,
+        )
+    ]
+    found = list(PlaceGrouping().group(facts, None))  # type: ignore[arg-type]
+    assert [[m.item_id for m in c.members] for c in found] == [[1, 2]]
+
+
+def test_an_exif_position_beyond_the_earth_is_malformed() -> None:
+    assert degrees((51, 30, 0), "N", "S", 90.0) == 51.5
+    with pytest.raises(ValueError, match="123 degrees is beyond 90"):
+        degrees((123, 0, 0), "N", "S", 90.0)
+    with pytest.raises(ValueError, match="inf degrees is beyond 180"):
+        degrees((1.79e308, 1.79e308, 0), "E", "W")  # the sum overflows
+
+
+def test_two_busy_cells_just_out_of_reach_of_each_other() -> None:
+    # Two lines of 1,500 positions each, 260 m apart east-west: never within 250 m, so
+    # every pair of their cells is compared in full.
+    west = {n: (10.0, 20.0 + n * 1e-9) for n in range(1, 1501)}
+    per_degree = 111_195 * math.cos(math.radians(10.0))
+    east = {n + 1500: (10.0, 20.0 + 260 / per_degree + n * 1e-9) for n in range(1, 1501)}
+    located = west | east
+    assert _linked(located).groups(located) == [sorted(west), sorted(east)]

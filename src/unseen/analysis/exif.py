@@ -70,12 +70,15 @@ def _number(value: Any) -> float:
     return number
 
 
-def degrees(dms: Any, ref: Any, negative: str) -> float | None:
-    """Degrees, minutes, seconds + hemisphere as signed decimal degrees (7 places)."""
+def degrees(dms: Any, ref: Any, negative: str, limit: float = 180.0) -> float | None:
+    """Degrees, minutes, seconds + hemisphere as signed decimal degrees (7 places);
+    more than ``limit`` (90 for a latitude) is no place on Earth: malformed."""
     if dms is None:
         return None
     d, m, s = (_number(v) for v in dms)
     value = d + m / 60 + s / 3600
+    if not abs(value) <= limit:  # also catches a sum that overflowed
+        raise ValueError(f"{value:g} degrees is beyond {limit:g}")
     if text(ref) == negative:
         value = -value
     return round(value, 7)
@@ -116,7 +119,7 @@ class ExifAnalyser(FileAnalyser):
             "datetime_original": lambda: iso_datetime(
                 ifd.get(_DATETIME_ORIGINAL), ifd.get(_OFFSET_ORIGINAL)
             ),
-            "gps_lat": lambda: degrees(gps.get(2), gps.get(1), "S"),
+            "gps_lat": lambda: degrees(gps.get(2), gps.get(1), "S", 90.0),
             "gps_lon": lambda: degrees(gps.get(4), gps.get(3), "W"),
             "gps_alt": lambda: altitude(gps.get(6), gps.get(5)),
             "thumbnail": lambda: _THUMB_OFFSET in exif.get_ifd(ExifTags.IFD.IFD1),

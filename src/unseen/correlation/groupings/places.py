@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import numpy as np
 from sqlalchemy import Connection
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
@@ -37,7 +38,7 @@ class PlaceGrouping(Grouping):
         located = {
             f.id: (f.gps_lat, f.gps_lon)
             for f in facts
-            if f.gps_lat is not None and f.gps_lon is not None
+            if f.gps_lat is not None and f.gps_lon is not None and _on_earth(f.gps_lat, f.gps_lon)
         }
         uf = _linked(located)
         groups = uf.groups(located)
@@ -63,6 +64,7 @@ class PlaceGrouping(Grouping):
 # Cells of a 3-D grid over the Earth's surface points, small enough that any two points
 # in one cell lie within the radius (the cube's diagonal is just under it).
 CELL_M = RADIUS_M / math.sqrt(3) * 0.999
+BLOCK = 512  # positions of one cell compared with all of the other's at once
 REACH = math.ceil(RADIUS_M / CELL_M)  # cells a link can span in each direction
 NEAR = [
     (dx, dy, dz)
@@ -101,6 +103,12 @@ def _linked(located: dict[int, tuple[float, float]]) -> UnionFind:
     return uf
 
 
+def _on_earth(lat: float, lon: float) -> bool:
+    """A position a place can be named for: a case made before the EXIF reader refused
+    impossible ones may still hold them (NaN fails both tests)."""
+    return abs(lat) <= 90 and abs(lon) <= 180
+
+
 def _cell(lat: float, lon: float) -> tuple[int, int, int]:
     """The grid cell of a position, from its point on a sphere of the Earth's radius."""
     phi, lam = math.radians(lat), math.radians(lon)
@@ -114,10 +122,23 @@ def _any_within(
     located: dict[int, tuple[float, float]], members: list[int], others: list[int]
 ) -> bool:
     """Whether some position of ``members`` lies within the radius of one of ``others``
-    (distinct positions only: a phone at home repeats the same few)."""
-    mine = {located[i] for i in members}
-    theirs = {located[i] for i in others}
-    return any(distance_m(a, b) <= RADIUS_M for a in mine for b in theirs)
+    (distinct positions only: a phone at home repeats the same few), compared in
+    blocks with numpy: two busy cells whose pictures stay just out of reach of each
+    other (a street's two ends, or planted positions) cost one array operation per
+    block, not a Python call per pair."""
+    mine = np.radians(np.array(sorted({located[i] for i in members})))
+    theirs = np.radians(np.array(sorted({located[i] for i in others})))
+    for start in range(0, len(mine), BLOCK):
+        a = mine[start : start + BLOCK, None, :]
+        h = (
+            np.sin((theirs[None, :, 0] - a[..., 0]) / 2) ** 2
+            + np.cos(a[..., 0])
+            * np.cos(theirs[None, :, 0])
+            * np.sin((theirs[None, :, 1] - a[..., 1]) / 2) ** 2
+        )
+        if (2 * EARTH_M * np.arcsin(np.minimum(1.0, np.sqrt(h))) <= RADIUS_M).any():
+            return True
+    return False
 
 
 def _centre(points: list[tuple[float, float]]) -> tuple[float, float]:
