@@ -102,3 +102,23 @@ def test_processing_or_matching_recounts_everything(
 
 def _never(conn: Any) -> dict[str, Any]:
     raise AssertionError("a decision must not count every item again")
+
+
+def test_without_a_sign_of_writes_the_item_counts_are_still_kept(
+    case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL case gives no sign of writes (``case_version`` is None): only what
+    decisions change is counted on each visit."""
+    ids = item_ids(case_dir)
+    case = Case.open(case_dir)
+    view = CaseView(load_scheme("uk"))
+    with case.engine.connect() as conn:
+        first = view.dashboard_at(conn, None)
+    with case.engine.begin() as conn:
+        categorise(conn, view.scheme, "rob", [ids[C]], "A")
+    with case.engine.connect() as conn:
+        expected = view.dashboard(conn)
+        monkeypatch.setattr(view, "_contents", _never)
+        got = view.dashboard_at(conn, None)
+    assert got == expected and got["reviewed"] == first["reviewed"] + 1
+    case.close()

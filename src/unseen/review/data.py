@@ -67,24 +67,25 @@ class CaseView:
     def dashboard_at(self, conn: Connection, version: tuple[int, ...] | None) -> dict[str, Any]:
         """The dashboard, counted again only once the case has changed.
 
-        ``version`` is the case's sign of any write (``grid.case_version``; None: count).
-        After a write, what the items and hash sets hold (a pass over every item:
-        seconds at a million) is counted again only when processing or matching may
-        have changed it (``_contents_sign``); a reviewer's decision only changes the
-        counts read from the decided items, which cost what the decisions do.
+        ``version`` is the case's sign of any write (``grid.case_version``; None where
+        the database gives none, as PostgreSQL). After a write, what the items and hash
+        sets hold (a pass over every item: seconds at a million) is counted again only
+        when processing or matching may have changed it (``_contents_sign``); a
+        reviewer's decision only changes the counts read from the decided items, which
+        cost what the decisions do.
         """
-        if version is None:
-            return self.dashboard(conn)
         with self._lock:
             counted, contents = self._counted, self._contents_at
-        if counted is not None and counted[0] == version:
+        if version is not None and counted is not None and counted[0] == version:
             return copy.deepcopy(counted[1])
         sign = _contents_sign(conn)
         if contents is None or contents[0] != sign or sign is None:
             contents = (sign, self._contents(conn))
         result = self._assemble(conn, contents[1])
         with self._lock:
-            self._counted, self._contents_at = (version, result), contents
+            self._contents_at = contents
+            if version is not None:
+                self._counted = (version, result)
         return copy.deepcopy(result)
 
     def _contents(self, conn: Connection) -> dict[str, Any]:
