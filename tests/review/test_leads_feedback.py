@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from unseen.core.settings import Settings
 from unseen.correlation import feedback
 from unseen.demo import scenarios
 from unseen.engine.runner import process_case
+from unseen.review.context import AppContext
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -89,6 +91,12 @@ def test_more_like_this_ranks_the_room_camera_and_is_audited(case_dir: Path) -> 
     assert [tuple(r) for r in logged] == [("ron", "more_like_this", f"item {seed}")]
 
 
+def app_context_of(client: TestClient) -> AppContext:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    assert isinstance(ctx, AppContext)
+    return ctx
+
+
 def _queued(case_dir: Path) -> int:
     with sqlite3.connect(case_dir / "case.db") as db:
         return int(db.execute("SELECT COUNT(*) FROM rescore_queue").fetchone()[0])
@@ -105,15 +113,24 @@ def test_a_decision_on_a_big_group_is_rescored_after_it_answers(
     burst = [f"DCIM/100CANON/IMG_{n:04d}.JPG" for n in range(36, 48)]
     with make_client(case_dir) as client:
         login(client, "rob")
+        rescorer = app_context_of(client).rescorer
+        woken: list[bool] = []
+        real_wake = rescorer.wake
+        monkeypatch.setattr(rescorer, "wake", lambda: woken.append(True))  # held back
         response = client.post(
             "/api/categorise",
             json={"items": [ids[p] for p in burst[:3]], "code": "NI"},
             headers={"X-CSRF-Token": csrf_of(client)},
         )
         assert response.status_code == 200, response.text
+        assert woken == [True] and _queued(case_dir) == 1  # answered, not re-scored yet
+        page = client.get("/leads").text
+        assert 'id="reranking"' in page
+        assert "lowered -10.75" not in page
+        real_wake()  # the background re-scoring
         deadline = time.monotonic() + 60
         while _queued(case_dir) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the server's background re-scoring
+            time.sleep(0.05)
         assert _queued(case_dir) == 0
         page = client.get("/leads").text
         assert 'id="reranking"' not in page
