@@ -28,6 +28,13 @@ def case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Case:
     return _case(tmp_path)
 
 
+def assert_a_full_run_agrees(case: Case) -> None:
+    """The leads as the decisions left them are those a whole-case ranking gives."""
+    alone = _leads(case)
+    _correlate(case)
+    assert _leads(case) == alone
+
+
 def test_queued_decisions_end_as_the_leads_of_decisions_made_at_once(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -57,9 +64,7 @@ def test_queued_decisions_end_as_the_leads_of_decisions_made_at_once(
         if queued[-1]:
             assert _leads(case) == before  # nothing re-scored yet
         assert feedback.drain(case.engine.begin) == (1 if queued[-1] else 0)
-        alone = _leads(case)
-        _correlate(case)
-        assert _leads(case) == alone, (user, items, code)
+        assert_a_full_run_agrees(case)
     assert [bool(n) for n in queued] == [True, False, True]
     assert queued[0] > 623
 
@@ -96,9 +101,7 @@ def test_decisions_queued_together_are_rescored_once(
         causes = conn.execute(select(s.lead_runs.c.cause).order_by(s.lead_runs.c.id)).scalars()
         made = causes.all()[runs:]
     assert len(made) == 1 and made[0].count("rob categorised") == 2
-    alone = _leads(case)
-    _correlate(case)
-    assert _leads(case) == alone
+    assert_a_full_run_agrees(case)
 
 
 def test_commands_that_read_the_leads_catch_up_first(
@@ -116,6 +119,4 @@ def test_commands_that_read_the_leads_catch_up_first(
     assert f"re-scoring {waiting:,} pictures after queued review decisions" in result.stderr
     with case.engine.connect() as conn:
         assert feedback.waiting(conn) == 0
-    alone = _leads(case)
-    _correlate(case)
-    assert _leads(case) == alone
+    assert_a_full_run_agrees(case)
