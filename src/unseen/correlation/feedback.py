@@ -51,9 +51,10 @@ def rescore_or_queue(
     is being re-ranked); the end state is the same either way, as ``rescore`` reads
     the decisions as they are when it runs.
     """
-    members = _members(conn, decided)
+    first = _clusters_of(conn, decided)
+    members = _members(conn, first)
     if members <= INLINE_MAX:
-        rescore(conn, decided, cause, settled=settled)
+        rescore(conn, decided, cause, settled=settled, clusters=first)
         return False
     conn.execute(
         insert(s.rescore_queue).values(
@@ -106,11 +107,10 @@ def waiting(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(q.c.members), 0))).scalar() or 0)
 
 
-def _members(conn: Connection, decided: Iterable[int]) -> int:
-    """Members of the groups a re-scoring around ``decided`` reads: their groups, and
-    the other groups of those groups' members (counted by size; stops early once over
-    ``INLINE_MAX``)."""
-    first = _clusters_of(conn, decided)
+def _members(conn: Connection, first: set[int]) -> int:
+    """Members of the groups a re-scoring reads: the decided items' groups ``first``,
+    and the other groups of those groups' members (counted by size; stops early once
+    over ``INLINE_MAX``)."""
     counted = _sizes(conn, first)
     if counted > INLINE_MAX:
         return counted
@@ -133,7 +133,14 @@ def _sizes(conn: Connection, cluster_ids: Iterable[int]) -> int:
     return found
 
 
-def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bool = False) -> int:
+def rescore(
+    conn: Connection,
+    decided: Sequence[int],
+    cause: str,
+    *,
+    settled: bool = False,
+    clusters: set[int] | None = None,
+) -> int:
     """Re-score the leads around ``decided`` items after a decision; returns how many
     leads changed. Call inside the decision's write transaction.
 
@@ -141,6 +148,7 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bo
     picture re-categorised from one code to another). Ranks are renumbered only when
     their order can have moved: a score changed, a lead came or went, or an item
     entered or left the decided part (renumbering reads every lead of the case).
+    ``clusters``: the decided items' groups, when the caller has read them already.
     """
     weights = ledger.latest_weights(conn)
     if weights is None:  # never ranked: nothing to re-score
@@ -149,7 +157,7 @@ def rescore(conn: Connection, decided: Sequence[int], cause: str, *, settled: bo
     defaults = load_weights()
     for section, values in defaults.items():
         weights.setdefault(section, dict(values))
-    hoods = _neighbourhoods(conn, _clusters_of(conn, decided))
+    hoods = _neighbourhoods(conn, _clusters_of(conn, decided) if clusters is None else clusters)
     members = {m for n in hoods.values() for m in n.members}
     before = ledger.current(conn, "item", members)
     affected = set(before)
