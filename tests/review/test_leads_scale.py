@@ -85,7 +85,6 @@ def test_both_ways_give_the_strips_of_ranking_every_member(
         for per in (1, 6, 50):
             expected = _expected(tmp_path, per)
             assert leadqueue._ranked_strips(conn, ids, per) == expected
-            assert leadqueue._walked_strips(conn, ids, per) == expected
             assert leadqueue.strips(conn, ids, per) == expected
         assert len(expected) == len(SIZES)
     case.close()

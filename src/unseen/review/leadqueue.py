@@ -22,20 +22,6 @@ STRIP = 6  # pictures shown per group
 WINDOW = 256  # ranks read by the strips' first walk window (each next one doubles)
 
 
-def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> dict[int, list[int]]:
-    """Each group's undecided unknown members with the best lead scores, best first.
-
-    Ranking every member of a group costs its size, and a camera group can hold a
-    third of the case; the groups on the leads page are the best ones, so their best
-    members mostly rank early, and one walk of the item leads best first fills their
-    strips together. Groups whose members all rank low are ranked member by member
-    once the walk has cost what that would (``_walked_strips``). Measured at 1 M items:
-    0.29 s for the page's 200 groups, against 0.41 s when groups under the square
-    root of ``per`` times the leads were ranked each on its own.
-    """
-    return _walked_strips(conn, cluster_ids, per)
-
-
 def _item_leads(conn: Connection) -> int:
     """How many item leads the case has (ranks run from 1 without gaps): one index probe."""
     lead = s.leads
@@ -64,16 +50,19 @@ def _ranked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> di
     return dict(found)
 
 
-def _walked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
-    """Strips by walking the item leads in rank order (among undecided items the order
-    of best score, then item id: ``ledger.rerank`` renumbers after every score change)
-    and keeping each lead's memberships in the groups still short of ``per``.
+def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> dict[int, list[int]]:
+    """Each group's undecided unknown members with the best lead scores, best first.
 
-    The groups are walked together, in windows of ranks that double, each window
-    probing only the groups still short: a big group's members come early, and one
-    whose members all rank low (after a decision raised another camera's pictures)
-    costs one shared walk, not one each. Groups still short once the walk has read more
-    ranks than ranking their members would cost are ranked instead.
+    Ranking every member of a group costs its size, and a camera group can hold a
+    third of the case. The groups on the leads page are the best ones, so their best
+    members mostly rank early: the item leads are walked in rank order (among
+    undecided items the order of best score, then item id: ``ledger.rerank``
+    renumbers after every score change), keeping each lead's memberships in the groups
+    still short of ``per``, all groups together, in windows of ranks that double, each
+    window probing only the groups still short. Groups still short once the walk has
+    read more ranks than ranking their members would cost are ranked instead. Measured
+    at 1 M items: 0.29 s for the page's 200 groups, against 0.41 s when groups under
+    the square root of ``per`` times the leads were each ranked on their own.
     """
     if not cluster_ids:
         return {}
