@@ -65,20 +65,18 @@ def test_keyboard_categorising_in_a_conversation(served: Path) -> None:
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/conversations/{chat}")
-        page.wait_for_function("document.querySelectorAll('.thread .tile img').length == 2")
+        sync_api.expect(page.locator(".thread .tile img")).to_have_count(2)
         first = page.get_attribute(".thread .tile", "data-id")
         blurred = page.eval_on_selector(".thread .tile img", "el => getComputedStyle(el).filter")
         keys = json.loads(page.get_attribute("#grid", "data-keys"))
         with page.expect_response(lambda r: "/api/categorise" in r.url) as response:
             page.keyboard.press("1")
         assert response.value.ok
-        page.wait_for_function(
-            f"document.querySelector('.tile[data-id=\"{first}\"] .badge.rev').textContent != ''"
+        sync_api.expect(page.locator(f'.tile[data-id="{first}"] .badge.rev')).to_have_text(
+            keys["1"]
         )
-        shown = page.text_content(f'.tile[data-id="{first}"] .badge.rev')
         browser.close()
     assert blurred == BLURRED
-    assert shown == keys["1"]
     with sqlite3.connect(served / "case.db") as db:
         decided = dict(db.execute("SELECT item_id, category FROM review_state"))
     assert decided == {int(first): keys["1"]}

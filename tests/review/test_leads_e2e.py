@@ -4,6 +4,7 @@ mark survives a reload."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright import sync_api
 
 from unseen.core.settings import Settings
 from unseen.demo import scenarios
@@ -81,10 +83,7 @@ def test_work_the_leads_queue_from_the_keyboard(served: tuple[str, Path], browse
     # Holding the mouse on a strip picture reveals it (an audited grant), then hides it.
     tile.locator("img").hover()
     page.mouse.down()
-    page.wait_for_function(
-        "(id) => document.querySelector(`.tile[data-id='${id}'] img`).src.includes('?t=')",
-        arg=item,
-    )
+    sync_api.expect(tile.locator("img")).to_have_attribute("src", re.compile(r"\?t="))
     assert image_filter(page, item) == "none"
     with page.expect_response(lambda r: "/api/exposure" in r.url):
         page.mouse.up()
