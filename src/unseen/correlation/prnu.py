@@ -37,8 +37,6 @@ correction.
 from __future__ import annotations
 
 import numpy as np
-import pywt
-from scipy.ndimage import uniform_filter
 
 MAX_CROP = 512  # px, side of the square centre crop the residual is taken from
 MIN_CROP = 128  # px; smaller pictures carry too few pixels for a reliable link
@@ -71,7 +69,13 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def denoise_residual(grey: np.ndarray) -> np.ndarray:
-    """The noise residual of a grey image (side a multiple of 2**LEVELS), Mihcak-style."""
+    """The noise residual of a grey image (side a multiple of 2**LEVELS), Mihcak-style.
+
+    pywt and scipy are imported here, not with the module: deciding which pictures the
+    analyser applies to (``crop_side``, also for every ``unseen status``) needs neither,
+    and scipy.ndimage alone takes 0.2 s to import."""
+    import pywt
+
     coeffs = pywt.wavedec2(grey, "db4", mode="periodization", level=LEVELS)
     noise_var = SIGMA0**2
     out: list[np.ndarray | tuple[np.ndarray, ...]] = [np.zeros_like(coeffs[0])]
@@ -83,6 +87,8 @@ def denoise_residual(grey: np.ndarray) -> np.ndarray:
 
 def _shrink(band: np.ndarray, noise_var: float) -> np.ndarray:
     """The noise part of one wavelet band: ``c * s0^2 / (local_var + s0^2)``."""
+    from scipy.ndimage import uniform_filter
+
     band = band.astype(np.float32)  # float32 halves the filtering time; ample precision
     squared = band * band
     local = np.full(band.shape, np.inf, dtype=np.float32)
