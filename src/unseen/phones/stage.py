@@ -22,6 +22,7 @@ from unseen.internet.base import ParseTask
 from unseen.phones import links
 from unseen.phones import plan as plan_module
 from unseen.phones import store as store_module
+from unseen.phones.carry import CARRIERS
 from unseen.phones.plan import chunk_tasks, make_plan, to_survey
 from unseen.phones.search import rebuild_index
 from unseen.phones.store import (
@@ -45,6 +46,8 @@ from unseen.store.case import Case
 
 log = logging.getLogger(__name__)
 BATCH = 4
+# Large databases that a carrier can move in SQL skip the parse (see ``carry``).
+SQL_CARRY = True
 
 
 class PhonesStage(CaseStage):
@@ -80,6 +83,7 @@ class PhonesStage(CaseStage):
                 with case.engine.begin() as conn:
                     aside[0] = set_indexes_aside(conn, coming)
             try:
+                chunks = _carry(case, chunks, workers, totals)
                 drive(work, chunks, store, crashed, workers, 1)
             finally:
                 if aside[0]:
@@ -96,6 +100,30 @@ class PhonesStage(CaseStage):
         )
         log.info("phones: %s", summary)
         return summary
+
+
+def _carry(
+    case: Case, chunks: list[ParseTask | ChunkTask], workers: int | Workers, totals: list[int]
+) -> list[ParseTask | ChunkTask]:
+    """The chunks left to parse once the databases that can be carried in SQL
+    (``carry.CARRIERS``) are stored that way: on a SQLite case, by this process,
+    which can then read the evidence itself (not on a remote cluster)."""
+    if not SQL_CARRY or case.engine.dialect.name != "sqlite" or Workers.of(workers).remote:
+        return chunks
+    tried: set[int] = set()
+    done: set[int] = set()
+    for chunk in chunks:
+        task = chunk.task if isinstance(chunk, ChunkTask) else chunk
+        carrier = CARRIERS.get(task.parsers[0])
+        if task.item_id in tried or carrier is None:
+            continue
+        tried.add(task.item_id)
+        carried = carrier(case.engine, task)
+        if carried is not None:
+            done.add(task.item_id)
+            totals[0] += carried[0]
+            totals[1] += carried[1]
+    return [c for c in chunks if c.item_id not in done]
 
 
 def _split(

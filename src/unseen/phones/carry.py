@@ -1,0 +1,325 @@
+"""Large WhatsApp ``msgstore.db`` databases carried into a SQLite case in SQL.
+
+The Python path builds a ``Message`` per row on a worker and a row tuple per message
+in the writer: at a million messages that is most of the stage's time. When the case
+store is SQLite and this process can read the evidence itself (no remote cluster), the
+writer instead attaches a private read-only copy of the database to its own connection
+and moves the rows with ``INSERT ... SELECT``, no Python object per message.
+
+The SQL reproduces what the parser and the writer store for ordinary data, ids
+included. Everything else goes through the Python path unchanged: before carrying,
+bulk checks look for what the two could store differently (a write-ahead log, types
+the parser converts, text that is not valid UTF-8, times outside the year range,
+chats that share a key, several media rows for one message), and any finding leaves
+the database to the Python path. So both store the same records for the same input.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from unseen.internet.base import ParseContext, ParseTask
+from unseen.internet.sqlite import COPY_NAME, SIBLING_SUFFIXES, open_copy, tables
+from unseen.internet.timestamps import MAX_YEAR, MIN_YEAR
+from unseen.phones.parsers.whatsapp_android import (
+    APP,
+    GROUP_SERVER,
+    STATUS,
+    WhatsAppAndroid,
+    _hex_sha256,
+    _names,
+    _owner,
+)
+from unseen.phones.store import _next_id, _write_coverage
+from unseen.phones.worker import ParserOutcome
+from unseen.store import schema as s
+
+log = logging.getLogger(__name__)
+
+# Android milliseconds whose UTC text the Python path writes (``fast_utc``): inside the
+# year range. Other times (and negative ones, where SQL's ``%`` and Python's differ)
+# leave the database to the Python path.
+LOW_MS = int(datetime(MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+HIGH_MS = int(datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000) - 1
+UTF8_ROWS = 100_000  # rows whose text one UTF-8 check holds at a time
+
+# Each query finds a row the Python path would store differently (None when clean).
+CHECKS = {
+    "column types of message": """
+        SELECT 1 FROM message WHERE typeof(chat_row_id) <> 'integer'
+          OR typeof(from_me) NOT IN ('integer', 'null')
+          OR typeof(status) NOT IN ('integer', 'null')
+          OR typeof(timestamp) NOT IN ('integer', 'null')
+          OR timestamp < 0 OR (timestamp > 0 AND (timestamp < :low OR timestamp > :high))
+          OR typeof(text_data) NOT IN ('text', 'null') LIMIT 1""",
+    "column types of jid": """
+        SELECT 1 FROM jid WHERE typeof(raw_string) NOT IN ('text', 'null')
+          OR typeof(server) NOT IN ('text', 'null') LIMIT 1""",
+    "column types of chat": """
+        SELECT 1 FROM chat WHERE typeof(subject) NOT IN ('text', 'null') LIMIT 1""",
+    "column types of message_media": """
+        SELECT 1 FROM message_media WHERE typeof(message_row_id) <> 'integer'
+          OR typeof(file_path) NOT IN ('text', 'null')
+          OR typeof(mime_type) NOT IN ('text', 'null')
+          OR typeof(media_name) NOT IN ('text', 'null')
+          OR typeof(file_hash) NOT IN ('text', 'null')
+          OR typeof(file_size) NOT IN ('integer', 'null') LIMIT 1""",
+    "chat or jid keys repeated": """
+        SELECT 1 WHERE (SELECT count(*) - count(DISTINCT _id) FROM chat) > 0
+          OR (SELECT count(*) - count(DISTINCT _id) FROM jid) > 0""",
+    "several media rows for one message": """
+        SELECT 1 FROM message_media GROUP BY message_row_id HAVING count(*) > 1 LIMIT 1""",
+    "chats that share a key": """
+        SELECT 1 FROM (SELECT DISTINCT chat_row_id AS cid FROM message) d
+        LEFT JOIN chat c ON c._id = d.cid LEFT JOIN jid j ON j._id = c.jid_row_id
+        GROUP BY coalesce(nullif(j.raw_string, ''), 'chat:' || d.cid)
+        HAVING count(*) > 1 LIMIT 1""",
+}
+# Text the Python path stores, checked as UTF-8 (it reads invalid bytes tolerantly).
+TEXTS = (
+    ("jid", "raw_string"),
+    ("chat", "subject"),
+    ("message_media", "file_path"),
+    ("message_media", "mime_type"),
+    ("message_media", "media_name"),
+    ("message_media", "file_hash"),
+    ("message", "text_data"),
+)
+
+
+def carry_msgstore(engine: Engine, task: ParseTask) -> tuple[int, int] | None:
+    """Store ``task``'s msgstore.db in SQL; (messages stored, errors recorded), or None
+    when the Python path must read it (a check found something, or the carry failed:
+    its transaction is rolled back and the Python path records what went wrong)."""
+    parser = WhatsAppAndroid
+    ctx = ParseContext(task, parser.NAME, parser.VERSION)
+    try:
+        if any(ctx.sibling(task.path + suffix) for suffix in SIBLING_SUFFIXES):
+            return None  # rows only in the log carry from_wal: the parser marks them
+        with open_copy(ctx, parser.MAX_BYTES) as ev:
+            why = odd(ev)
+        if why is not None:
+            log.info("phones: %s read by the parser (%s)", task.path, why)
+            return None
+        app = task.path[: -len("databases/msgstore.db")]
+        names = _names(ctx, app)
+        owner = _owner(ctx, app)
+        copy = ctx.temp_dir() / COPY_NAME
+        with engine.connect() as conn, _attached(conn, copy) as raw, conn.begin():
+            stored = _carry(conn, raw, task.item_id, names, owner)
+            status = "ok" if stored else "empty"
+            outcome = ParserOutcome(parser.NAME, parser.VERSION, status, None, tuple(ctx.errors))
+            errors = _write_coverage(conn, task.item_id, outcome, stored)
+        return stored, errors
+    except Exception as exc:  # hostile evidence: the Python path reads and records it
+        log.info("phones: %s read by the parser (carry failed: %s)", task.path, exc)
+        return None
+    finally:
+        ctx.cleanup()
+
+
+def odd(ev: sqlite3.Connection) -> str | None:
+    """What in the opened copy the Python path would store differently; None if
+    nothing. Every check is one query over a table (C speed, no row in Python)."""
+    found = tables(ev)
+    for table in ("message", "jid", "chat", "message_media"):
+        if table not in found:
+            return f"no {table} table"
+    if not _rowid_key(ev, "message"):
+        return "message._id is not the row id"
+    for why, sql in CHECKS.items():
+        if ev.execute(sql, {"low": LOW_MS, "high": HIGH_MS}).fetchone() is not None:
+            return why
+    for table, column in TEXTS:
+        if not _valid_utf8(ev, table, column):
+            return f"{table}.{column} not valid UTF-8"
+    return None
+
+
+def _rowid_key(ev: sqlite3.Connection, table: str) -> bool:
+    """Whether ``_id`` is the table's row id (so unique, and always an integer)."""
+    keys = ev.execute(f"SELECT name, upper(type) FROM pragma_table_info('{table}') WHERE pk > 0")
+    sql = ev.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    return keys.fetchall() == [("_id", "INTEGER")] and "WITHOUT ROWID" not in str(sql).upper()
+
+
+def _valid_utf8(ev: sqlite3.Connection, table: str, column: str) -> bool:
+    """Strict UTF-8 (as the parser's fast read decodes), checked a slice of rows at a
+    time by one ``bytes.decode`` of their text joined in SQL."""
+    factory = ev.text_factory
+    ev.text_factory = bytes
+    after: int | None = -(2**63)
+    try:
+        while after is not None:
+            last, joined = ev.execute(
+                f"SELECT max(r), group_concat(CAST(v AS BLOB), x'00') FROM "
+                f"(SELECT rowid AS r, {column} AS v FROM {table} WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?)",
+                (after, UTF8_ROWS),
+            ).fetchone()
+            if joined is not None:
+                joined.decode("utf-8")
+            after = last
+    except UnicodeDecodeError:
+        return False
+    finally:
+        ev.text_factory = factory
+    return True
+
+
+@contextmanager
+def _attached(conn: Connection, copy: Path) -> Iterator[sqlite3.Connection]:
+    """The case connection's own SQLite handle with the copy attached read-only as
+    ``ev`` and the temporary maps empty; detached (outside any transaction) after."""
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.create_function("carry_sha256", 1, _hex_sha256, deterministic=True)
+    _drop_maps(raw)
+    raw.execute("ATTACH DATABASE ? AS ev", (f"{copy.as_uri()}?mode=ro&immutable=1",))
+    try:
+        yield raw
+    finally:
+        if raw.in_transaction:
+            raw.rollback()
+        _drop_maps(raw)
+        raw.execute("DETACH DATABASE ev")
+
+
+def _drop_maps(raw: sqlite3.Connection) -> None:
+    for name in ("carry_names", "carry_chat", "carry_pair", "carry_contact"):
+        raw.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+# A message's contact handle, as the parser gives it: the sender of a received group
+# message (its JID), the other party of a one-to-one chat (sent or received).
+HANDLE = """CASE WHEN m.from_me THEN (CASE WHEN ch.grp THEN NULL ELSE ch.key END)
+    ELSE (CASE WHEN ch.grp THEN nullif(sj.raw_string, '') ELSE ch.key END) END"""
+STATUS_SQL = (
+    "CASE m.status "
+    + " ".join(f"WHEN {code} THEN '{label}'" for code, label in STATUS.items())
+    + " ELSE CAST(m.status AS TEXT) END"
+)
+
+
+def _carry(
+    conn: Connection,
+    raw: sqlite3.Connection,
+    item_id: int,
+    names: dict[str, str],
+    owner: str | None,
+) -> int:
+    """Conversations, contacts, participants, messages and attachments, numbered as
+    the writer numbers them (the next free ids, in the parser's order)."""
+    x = raw.execute
+    x("CREATE TEMP TABLE carry_names (handle TEXT PRIMARY KEY, name TEXT)")
+    raw.executemany("INSERT INTO temp.carry_names VALUES (?, ?)", names.items())
+    # Conversations in the order of their first message, as the parser meets them.
+    x("""CREATE TEMP TABLE carry_chat (cid INTEGER PRIMARY KEY, conv_id INTEGER, key TEXT,
+         grp INTEGER, title TEXT)""")
+    x(
+        f"""INSERT INTO temp.carry_chat
+        SELECT cid, :first + row_number() OVER (ORDER BY first) - 1, key, grp,
+               CASE WHEN grp THEN subject ELSE n.name END
+        FROM (SELECT d.cid, d.first, c.subject,
+                     coalesce(nullif(j.raw_string, ''), 'chat:' || d.cid) AS key,
+                     coalesce(j.server = '{GROUP_SERVER}', 0) AS grp
+              FROM (SELECT chat_row_id AS cid, min(_id) AS first FROM ev.message
+                    GROUP BY chat_row_id) d
+              LEFT JOIN ev.chat c ON c._id = d.cid
+              LEFT JOIN ev.jid j ON j._id = c.jid_row_id) k
+        LEFT JOIN temp.carry_names n ON n.handle = k.key""",
+        {"first": _next_id(conn, s.msg_conversations)},
+    )
+    x(
+        """INSERT INTO msg_conversations (id, item_id, app, key, title, is_group, record_ref)
+        SELECT conv_id, ?, ?, key, title, grp, 'chat _id ' || cid FROM temp.carry_chat
+        ORDER BY conv_id""",
+        (item_id, APP),
+    )
+    # Who takes part where, with each pair's first message: contacts are numbered in
+    # the order the parser meets them (the owner first, from the preferences).
+    x(
+        f"""CREATE TEMP TABLE carry_pair AS
+        SELECT ch.conv_id AS conv_id, {HANDLE} AS handle, min(m._id) AS first
+        FROM ev.message m JOIN temp.carry_chat ch ON ch.cid = m.chat_row_id
+        LEFT JOIN ev.jid sj ON sj._id = m.sender_jid_row_id
+        GROUP BY 1, 2"""
+    )
+    x("CREATE TEMP TABLE carry_contact (handle TEXT PRIMARY KEY, contact_id INTEGER)")
+    seen = owner is not None and (
+        x("SELECT 1 FROM temp.carry_pair WHERE handle = ?", (owner,)).fetchone() is not None
+    )
+    x(
+        """INSERT INTO temp.carry_contact
+        SELECT handle, :first + row_number() OVER (ORDER BY handle IS NOT :owner, first) - 1
+        FROM (SELECT handle, min(first) AS first FROM temp.carry_pair
+              WHERE handle IS NOT NULL GROUP BY handle
+              UNION ALL SELECT :owner, 0 WHERE :owner IS NOT NULL AND NOT :seen)""",
+        {"first": _next_id(conn, s.msg_contacts), "owner": owner, "seen": seen},
+    )
+    # The owner keeps its mark unless the messages name it with an address-book name
+    # (``Extract.contact`` replaces the contact then, as the parser does).
+    owner_name = names.get(owner) if owner is not None and seen else None
+    x(
+        """INSERT INTO msg_contacts (id, item_id, app, handle, name, owner)
+        SELECT ct.contact_id, :item, :app, ct.handle,
+               CASE WHEN ct.handle IS :owner THEN :owner_name ELSE n.name END,
+               CASE WHEN ct.handle IS :owner THEN :owner_mark ELSE 0 END
+        FROM temp.carry_contact ct LEFT JOIN temp.carry_names n ON n.handle = ct.handle
+        ORDER BY ct.contact_id""",
+        {"item": item_id, "app": APP, "owner": owner, "owner_name": owner_name,
+         "owner_mark": owner_name is None},
+    )  # fmt: skip
+    x(
+        """INSERT INTO msg_participants (conversation_id, contact_id)
+        SELECT DISTINCT p.conv_id, ct.contact_id FROM temp.carry_pair p
+        JOIN temp.carry_contact ct ON ct.handle = p.handle ORDER BY 1, 2"""
+    )
+    first = _next_id(conn, s.messages)
+    x(
+        f"""INSERT INTO messages (id, item_id, app, conversation_id, sender_id, direction,
+            ts_utc, ts_raw, ts_epoch, text, status, from_wal, record_ref)
+        SELECT :first + row_number() OVER (ORDER BY m._id) - 1, :item, :app, ch.conv_id,
+            CASE WHEN m.from_me THEN NULL ELSE ct.contact_id END,
+            CASE WHEN m.from_me THEN 'sent' ELSE 'received' END,
+            CASE WHEN m.timestamp > 0 THEN
+                strftime('%Y-%m-%dT%H:%M:%S', m.timestamp / 1000, 'unixepoch')
+                || printf('.%06dZ', (m.timestamp % 1000) * 1000) END,
+            CASE WHEN m.timestamp > 0 THEN CAST(m.timestamp AS TEXT) END,
+            CASE WHEN m.timestamp > 0 THEN 'unix_ms' END,
+            m.text_data, {STATUS_SQL}, 0, 'message _id ' || m._id
+        FROM ev.message m JOIN temp.carry_chat ch ON ch.cid = m.chat_row_id
+        LEFT JOIN ev.jid sj ON sj._id = m.sender_jid_row_id
+        LEFT JOIN temp.carry_contact ct ON ct.handle = {HANDLE}
+        ORDER BY m._id""",
+        {"first": first, "item": item_id, "app": APP},
+    )
+    stored = x("SELECT changes()").fetchone()[0]
+    x(
+        """INSERT INTO msg_attachments (id, message_id, ref_path, name, mime, size, sha256,
+            linked_item_id, link_method, absent)
+        SELECT :next + row_number() OVER (ORDER BY k.mid) - 1, k.id, mm.file_path,
+            mm.media_name, mm.mime_type, mm.file_size, carry_sha256(mm.file_hash),
+            NULL, NULL, 1
+        FROM (SELECT _id AS mid, :first + row_number() OVER (ORDER BY _id) - 1 AS id
+              FROM ev.message) k
+        JOIN ev.message_media mm ON mm.message_row_id = k.mid
+        WHERE coalesce(mm.file_path, '') <> '' OR coalesce(mm.file_hash, '') <> ''
+           OR coalesce(mm.mime_type, '') <> ''
+        ORDER BY k.mid""",
+        {"next": _next_id(conn, s.msg_attachments), "first": first},
+    )
+    return int(stored)
+
+
+# Parsers whose databases can be carried in SQL, by name.
+CARRIERS: dict[str, Callable[[Engine, ParseTask], tuple[int, int] | None]] = {
+    WhatsAppAndroid.NAME: carry_msgstore,
+}

@@ -1,0 +1,264 @@
+"""A large WhatsApp msgstore.db carried in SQL (``phones.carry``) stores exactly what
+the parser and the writer store, ids included; anything the two could store
+differently (hostile or unusual rows) leaves the database to the parser, with the same
+result."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones import carry, plan, stage
+from unseen.phones.carry import odd
+from unseen.store import repo
+from unseen.store.case import Case
+
+from .builders import WA_DB, whatsapp_android
+from .test_message_chunks import ALL_INDEXES, INDEXES, ROOT, _by_keys, _case, _dump
+from .test_phone_pipeline import SKIP
+
+OWNER = "447700900999@s.whatsapp.net"
+T0 = 1_709_280_000_000
+
+
+def _checkpointed(root: Path) -> Path:
+    """The builder's extraction with its WAL folded into msgstore.db (no ``-wal``),
+    and more of what phones hold: the owner in a group, a group message with no
+    sender, a message of a chat that has no row, times of 0 and none, unknown and
+    missing statuses, a chat whose JID is empty, a name for the owner in wa.db."""
+    whatsapp_android(root)
+    db = root / WA_DB / "msgstore.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute(
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string)"
+        " VALUES (4, '447700900999', 's.whatsapp.net', 0, 0, 0, ?), (5, '', '', 0, 0, 0, '')",
+        (OWNER,),
+    )
+    conn.execute("INSERT INTO chat (_id, jid_row_id, subject) VALUES (4, 5, 'no jid')")
+    rows = [
+        (7, 3, 1, None, 13, T0 + 1000, "from me to the group"),
+        (8, 3, 0, 4, 7, T0 + 2000, "owner from another device"),
+        (9, 3, 0, None, None, 0, "no sender"),
+        (10, 99, 0, None, 0, None, "a chat with no row"),
+        (11, 4, 1, None, 5, T0 + 3000, "a chat with an empty JID"),
+        (12, 2, 1, None, 4, T0 + 4999, None),
+    ]
+    conn.executemany(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status,"
+        " timestamp, message_type, text_data, sort_id) VALUES (?, ?, ?, 'k', ?, ?, ?, 0, ?, 0)",
+        rows,
+    )
+    conn.commit()
+    conn.close()
+    assert not db.with_name("msgstore.db-wal").exists()
+    wa = sqlite3.connect(root / WA_DB / "wa.db")
+    wa.execute(
+        "INSERT INTO wa_contacts (jid, is_whatsapp_user, number, display_name, wa_name)"
+        " VALUES (?, 1, '+447700900999', 'Me', NULL)",
+        (OWNER,),
+    )
+    wa.commit()
+    wa.close()
+    return db
+
+
+def _carried(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Chunks of two messages for any database (so it is surveyed and may be carried);
+    returns what each carry gave (None: left to the parser)."""
+    monkeypatch.setattr(plan, "CHUNK_MESSAGES", 2)
+    monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
+    given: list[object] = []
+    real = carry.CARRIERS["whatsapp_android"]
+
+    def spy(engine: Any, task: Any) -> Any:
+        given.append(real(engine, task))
+        return given[-1]
+
+    monkeypatch.setitem(carry.CARRIERS, "whatsapp_android", spy)
+    return given
+
+
+def test_the_sql_carry_stores_exactly_what_the_parser_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _checkpointed(tmp_path / "android")
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    case = _case(tmp_path / "carried", tmp_path / "android")
+    assert given == [(12, 0)]
+    assert _dump(case) == parsed
+    assert len(parsed["messages"]) == 12 and len(parsed["msg_attachments"]) == 3
+    # The owner named in wa.db and met as a sender loses its mark, as in the parser.
+    contacts = [r[3:6] for r in parsed["msg_contacts"]]
+    assert contacts[0] == (OWNER, "Me", False)
+    with case.engine.connect() as conn:
+        assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
+
+
+def test_the_parser_reads_what_the_carry_would_store_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The builder's own database keeps a message only in its WAL."""
+    whatsapp_android(tmp_path / "android")
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    assert given == [None]
+
+
+HOSTILE: dict[str, tuple[str, str]] = {
+    "text not UTF-8": (
+        "UPDATE message SET text_data = CAST(x'6869ff20c3' AS TEXT) WHERE _id = 1",
+        "message.text_data not valid UTF-8",
+    ),
+    "group name not UTF-8": (
+        "UPDATE chat SET subject = CAST(x'416cc0' AS TEXT) WHERE _id = 3",
+        "chat.subject not valid UTF-8",
+    ),
+    "time a real": (
+        "UPDATE message SET timestamp = 1709280000000.5 WHERE _id = 2",
+        "column types of message",
+    ),
+    "time negative": (
+        "UPDATE message SET timestamp = -1500 WHERE _id = 2",
+        "column types of message",
+    ),
+    "time before 1980": (
+        "UPDATE message SET timestamp = 1000 WHERE _id = 2",
+        "column types of message",
+    ),
+    "direction text": (
+        "UPDATE message SET from_me = 'yes' WHERE _id = 1",
+        "column types of message",
+    ),
+    "status text": ("UPDATE message SET status = 'read' WHERE _id = 1", "column types of message"),
+    "text a blob": (
+        "UPDATE message SET text_data = x'00ff' WHERE _id = 1",
+        "column types of message",
+    ),
+    "sender JID a blob": (
+        "UPDATE jid SET raw_string = x'3132' WHERE _id = 2",
+        "column types of jid",
+    ),
+    "media size text": (
+        "UPDATE message_media SET file_size = 'big'",
+        "column types of message_media",
+    ),
+    # A JID that spells the key of a chat with no row.
+    "two chats one key": (
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string)"
+        " VALUES (6, 'x', 'x', 0, 0, 0, 'chat:99');"
+        " INSERT INTO chat (_id, jid_row_id) VALUES (5, 6);"
+        " UPDATE message SET chat_row_id = 5 WHERE _id = 12",
+        "chats that share a key",
+    ),
+    # The app's schema keeps one media row per message; a hostile one need not.
+    "two media rows": (
+        "CREATE TABLE media_copy AS SELECT * FROM message_media; DROP TABLE message_media;"
+        " ALTER TABLE media_copy RENAME TO message_media;"
+        " INSERT INTO message_media (message_row_id, chat_row_id, file_path, mime_type)"
+        " VALUES (2, 1, 'Media/x.jpg', 'image/jpeg')",
+        "several media rows for one message",
+    ),
+}
+
+
+@pytest.mark.parametrize("case_name", sorted(HOSTILE))
+def test_hostile_rows_are_left_to_the_parser_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_name: str
+) -> None:
+    sql, why = HOSTILE[case_name]
+    db = _checkpointed(tmp_path / "android")
+    conn = sqlite3.connect(db)
+    conn.executescript(sql)
+    conn.commit()
+    with sqlite3.connect(db) as check:
+        assert odd(check) == why
+    conn.close()
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    assert given == [None]
+
+
+def test_a_failing_carry_rolls_back_and_the_parser_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _checkpointed(tmp_path / "android")
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    real: Callable[..., int] = carry._carry
+
+    def failing(*args: Any) -> int:
+        real(*args)
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(carry, "_carry", failing)
+    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    assert given == [None]
+
+
+def test_without_the_carry_setting_the_parser_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _checkpointed(tmp_path / "android")
+    given = _carried(monkeypatch)
+    monkeypatch.setattr(stage, "SQL_CARRY", False)
+    _case(tmp_path / "case", tmp_path / "android")
+    assert given == []
+
+
+KILL = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from unseen.core.settings import Settings
+from unseen.engine.runner import process_case
+from unseen.phones import carry, plan
+
+plan.CHUNK_MESSAGES, plan.SURVEY_BYTES = 2, 0
+write_coverage = carry._write_coverage
+
+def dying(*args, **kwargs):  # every row is written, the transaction not committed
+    os.kill(os.getpid(), signal.SIGKILL)
+
+carry._write_coverage = dying
+from unseen.store.case import Case
+process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!r}))
+"""
+
+
+def test_kill_9_mid_carry_then_rerun_stores_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _checkpointed(tmp_path / "android")
+    reference = _by_keys(_case(tmp_path / "reference", tmp_path / "android"))
+    Case.create(tmp_path / "killed", name="killed").close()
+    case = Case.open(tmp_path / "killed")
+    repo.add_source(case, "folder", str(tmp_path / "android"), "ANDROID", "tester")
+    case.close()
+    script = KILL.format(root=str(ROOT / "src"), case=str(tmp_path / "killed"), skip=SKIP)
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    case = Case.open(tmp_path / "killed")
+    part = _by_keys(case)
+    assert part["messages"] == [] and part["contacts"] == []
+    assert all(r[1] != "whatsapp_android" for r in part["coverage"] + part["ledger"])
+    given = _carried(monkeypatch)
+    process_case(case, workers=0, settings=Settings(skip=SKIP))
+    assert given == [(12, 0)]
+    assert _by_keys(case) == reference
+    with case.engine.connect() as conn:
+        assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
