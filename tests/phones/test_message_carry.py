@@ -90,16 +90,26 @@ def _carried(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return given
 
 
+@pytest.mark.parametrize("gaps", [False, True])
 def test_the_sql_carry_stores_exactly_what_the_parser_stores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gaps: bool
 ) -> None:
-    _checkpointed(tmp_path / "android")
+    """With ``gaps`` the message keys are not consecutive (message 4 deleted), so
+    the carry numbers the rows itself."""
+    db = _checkpointed(tmp_path / "android")
+    if gaps:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DELETE FROM message WHERE _id = 4")
     parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
     given = _carried(monkeypatch)
     case = _case(tmp_path / "carried", tmp_path / "android")
-    assert given == [(12, 0)]
+    assert given == [(11 if gaps else 12, 0)]
     assert _dump(case) == parsed
-    assert len(parsed["messages"]) == 12 and len(parsed["msg_attachments"]) == 3
+    assert len(parsed["messages"]) == 11 + (not gaps)
+    assert len(parsed["msg_attachments"]) == 3 - gaps
+    with case.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     # The owner named in wa.db and met as a sender loses its mark, as in the parser.
     contacts = [r[3:6] for r in parsed["msg_contacts"]]
     assert contacts[0] == (OWNER, "Me", False)

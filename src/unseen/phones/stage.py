@@ -72,7 +72,8 @@ class PhonesStage(CaseStage):
 
         with case.engine.begin() as conn:
             put_indexes_back(conn)  # after a kill while they were set aside
-        whole, chunks = _split(case, plan.tasks, workers)
+        tasks = _carry(case, plan.tasks, workers, totals)
+        whole, chunks = _split(case, tasks, workers)
         drive(parse_batch, whole, store, crashed, workers, BATCH)
         # One chunk per task: a batch of chunks would hold several chunks' messages;
         # from a pool they come packed (see ``worker.pack``).
@@ -83,7 +84,6 @@ class PhonesStage(CaseStage):
                 with case.engine.begin() as conn:
                     aside[0] = set_indexes_aside(conn, coming)
             try:
-                chunks = _carry(case, chunks, workers, totals)
                 drive(work, chunks, store, crashed, workers, 1)
             finally:
                 if aside[0]:
@@ -103,27 +103,22 @@ class PhonesStage(CaseStage):
 
 
 def _carry(
-    case: Case, chunks: list[ParseTask | ChunkTask], workers: int | Workers, totals: list[int]
-) -> list[ParseTask | ChunkTask]:
-    """The chunks left to parse once the databases that can be carried in SQL
-    (``carry.CARRIERS``) are stored that way: on a SQLite case, by this process,
-    which can then read the evidence itself (not on a remote cluster)."""
+    case: Case, tasks: list[ParseTask], workers: int | Workers, totals: list[int]
+) -> list[ParseTask]:
+    """The tasks left to parse once the large databases that can be carried in SQL
+    (``carry.CARRIERS``) are stored that way: on a SQLite case, by this process, which
+    can then read the evidence itself (not on a remote cluster)."""
     if not SQL_CARRY or case.engine.dialect.name != "sqlite" or Workers.of(workers).remote:
-        return chunks
-    tried: set[int] = set()
+        return tasks
     done: set[int] = set()
-    for chunk in chunks:
-        task = chunk.task if isinstance(chunk, ChunkTask) else chunk
+    for task in to_survey(tasks):
         carrier = CARRIERS.get(task.parsers[0])
-        if task.item_id in tried or carrier is None:
-            continue
-        tried.add(task.item_id)
-        carried = carrier(case.engine, task)
+        carried = carrier(case.engine, task) if carrier else None
         if carried is not None:
             done.add(task.item_id)
             totals[0] += carried[0]
             totals[1] += carried[1]
-    return [c for c in chunks if c.item_id not in done]
+    return [t for t in tasks if t.item_id not in done]
 
 
 def _split(
