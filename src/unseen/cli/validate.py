@@ -10,7 +10,6 @@ import typer
 
 from unseen.cli.common import console
 from unseen.cli.progress import Working
-from unseen.validation.report import html_page, markdown, run
 
 
 def validate(
@@ -25,6 +24,9 @@ def validate(
     ] = False,
 ) -> None:
     """Measure true- and false-match rates with confidence intervals and write the report."""
+    # Here, not with the module: every command (and every worker) imports the CLI.
+    from unseen.validation.report import html_page, markdown, run
+
     with Working(console, "validation"):
         report = run(quick=quick)
     markdown_out.parent.mkdir(parents=True, exist_ok=True)
