@@ -117,6 +117,20 @@ def test_the_sql_carry_stores_exactly_what_the_parser_stores(
         assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
 
 
+def test_a_broken_wa_db_is_recorded_once_by_the_carry_as_by_the_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _checkpointed(tmp_path / "android")
+    (tmp_path / "android" / WA_DB / "wa.db").write_bytes(b"not a database at all" * 100)
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    assert given == [(12, 1)]
+    assert [r[3] for r in parsed["item_errors"]] == [
+        "wa.db not read: not an SQLite 3 database (bad header)"
+    ]
+
+
 def test_the_parser_reads_what_the_carry_would_store_otherwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
