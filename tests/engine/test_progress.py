@@ -166,6 +166,47 @@ def test_status_shows_the_deep_pass_progress_and_time_left(tmp_path: Path) -> No
     assert deep_line(running) == "120 of 500 pictures; 40.0/min, about 10 min left"
 
 
+def test_the_work_left_counted_by_shape_is_the_work_the_deep_pass_would_do(
+    tmp_path: Path,
+) -> None:
+    """``unseen status`` asks the analysers once per type and size: on pictures of
+    several sizes (one too small for any analyser), a text file, and a ledger with
+    holes, it counts exactly the pictures the deep pass would take."""
+    from sqlalchemy import delete, select
+
+    from spine.evidence import encode, scene, write
+    from unseen.correlation.deep import stage
+    from unseen.store import schema as s
+
+    ev = tmp_path / "ev"
+    for n, (w, h) in enumerate([(160, 128), (160, 128), (400, 300), (300, 400), (40, 30)]):
+        write(ev / f"p{n}.png", encode(scene(w, h, seed=n), "PNG"))
+    (ev / "note.txt").write_text("not a picture")
+    case = Case.create(tmp_path / "case")
+    repo.add_source(case, "folder", str(ev), "EV1", "test")
+    quick = Settings(skip=("faces", "ocr", "scene", "match"))
+    process_case(case, workers=0, settings=quick)
+    usable, _ = stage._usable(quick)
+
+    def counts() -> tuple[int, int]:
+        with case.engine.connect() as conn:
+            wanted = sum(1 for _ in stage._wanted(conn, usable, quick))
+            return stage._left(conn, usable, quick), wanted
+
+    assert counts() == (0, 0)
+    with case.engine.begin() as conn:
+        ids = dict(conn.execute(select(s.items.c.path, s.items.c.id)).all())
+        holes = [ids["p0.png"], ids["p2.png"], ids["p4.png"], ids["note.txt"]]
+        conn.execute(delete(s.job_done).where(s.job_done.c.item_id.in_(holes)))
+    assert counts() == (2, 2)  # p4.png, 40 x 30, is too small for every analyser
+    quick_all = Settings(skip=("match",))
+    usable, _ = stage._usable(quick_all)
+    with case.engine.connect() as conn:
+        assert stage._left(conn, usable, quick_all) == sum(
+            1 for _ in stage._wanted(conn, usable, quick_all)
+        )
+
+
 def test_status_and_dashboard_show_each_worker(tmp_path: Path) -> None:
     """The latest run's workers with what each delivered (here: this process alone)."""
     import os

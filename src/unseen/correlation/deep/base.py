@@ -56,6 +56,9 @@ class DeepAnalyser(Job):
         self.settings = settings or Settings()
 
     def applies_to(self, facts: ItemFacts) -> bool:
+        """Whether the picture is one for this analyser, decided from its type and size
+        alone (``mime``, ``width``, ``height``): ``unseen status`` counts the work left
+        by asking once per distinct shape, not for each of a million pictures."""
         return facts.is_image and facts.width is not None
 
     @abstractmethod
