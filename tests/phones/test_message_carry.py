@@ -145,11 +145,15 @@ def test_the_parser_reads_what_the_carry_would_store_otherwise(
 HOSTILE: dict[str, tuple[str, str | None]] = {
     "text not UTF-8": (
         "UPDATE message SET text_data = CAST(x'6869ff20c3' AS TEXT) WHERE _id = 1",
-        "message.text_data not valid UTF-8",
+        "message text not valid UTF-8",
     ),
     "group name not UTF-8": (
         "UPDATE chat SET subject = CAST(x'416cc0' AS TEXT) WHERE _id = 3",
-        "chat.subject not valid UTF-8",
+        "chat text not valid UTF-8",
+    ),
+    "media name not UTF-8": (
+        "UPDATE message_media SET media_name = CAST(x'4a50c3' AS TEXT) WHERE message_row_id = 2",
+        "message_media text not valid UTF-8",
     ),
     "time a real": (
         "UPDATE message SET timestamp = 1709280000000.5 WHERE _id = 2",

@@ -48,45 +48,44 @@ log = logging.getLogger(__name__)
 # leave the database to the Python path.
 LOW_MS = int(datetime(MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
 HIGH_MS = int(datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000) - 1
-UTF8_ROWS = 100_000  # rows whose text one UTF-8 check holds at a time
+SLICE_ROWS = 100_000  # rows whose text one check holds at a time
 
-# Each query finds a row the Python path would store differently (None when clean).
-CHECKS = {
-    "column types of message": """
-        SELECT 1 FROM message WHERE typeof(chat_row_id) <> 'integer'
+# Per table: the condition of a row whose types the parser converts (or whose time it
+# formats otherwise), and the text columns it stores, checked as strict UTF-8 (the
+# parser reads invalid bytes tolerantly).
+SCANS = {
+    "message": (
+        """typeof(chat_row_id) <> 'integer'
           OR typeof(from_me) NOT IN ('integer', 'null')
           OR typeof(status) NOT IN ('integer', 'null')
           OR typeof(timestamp) NOT IN ('integer', 'null')
           OR timestamp < 0 OR (timestamp > 0 AND (timestamp < :low OR timestamp > :high))
-          OR typeof(text_data) NOT IN ('text', 'null') LIMIT 1""",
-    "column types of jid": """
-        SELECT 1 FROM jid WHERE typeof(raw_string) NOT IN ('text', 'null')
-          OR typeof(server) NOT IN ('text', 'null') LIMIT 1""",
-    "column types of chat": """
-        SELECT 1 FROM chat WHERE typeof(subject) NOT IN ('text', 'null') LIMIT 1""",
-    "column types of message_media": """
-        SELECT 1 FROM message_media WHERE typeof(message_row_id) <> 'integer'
+          OR typeof(text_data) NOT IN ('text', 'null')""",
+        ("text_data",),
+    ),
+    "jid": (
+        "typeof(raw_string) NOT IN ('text', 'null') OR typeof(server) NOT IN ('text', 'null')",
+        ("raw_string",),
+    ),
+    "chat": ("typeof(subject) NOT IN ('text', 'null')", ("subject",)),
+    "message_media": (
+        """typeof(message_row_id) <> 'integer'
           OR typeof(file_path) NOT IN ('text', 'null')
           OR typeof(mime_type) NOT IN ('text', 'null')
           OR typeof(media_name) NOT IN ('text', 'null')
           OR typeof(file_hash) NOT IN ('text', 'null')
-          OR typeof(file_size) NOT IN ('integer', 'null') LIMIT 1""",
+          OR typeof(file_size) NOT IN ('integer', 'null')""",
+        ("file_path", "mime_type", "media_name", "file_hash"),
+    ),
+}
+# Each query finds what the parser would store differently (None when clean).
+CHECKS = {
     "chat or jid keys repeated": """
         SELECT 1 WHERE (SELECT count(*) - count(DISTINCT _id) FROM chat) > 0
           OR (SELECT count(*) - count(DISTINCT _id) FROM jid) > 0""",
     "several media rows for one message": """
         SELECT 1 FROM message_media GROUP BY message_row_id HAVING count(*) > 1 LIMIT 1""",
 }
-# Text the Python path stores, checked as UTF-8 (it reads invalid bytes tolerantly).
-TEXTS = (
-    ("jid", "raw_string"),
-    ("chat", "subject"),
-    ("message_media", "file_path"),
-    ("message_media", "mime_type"),
-    ("message_media", "media_name"),
-    ("message_media", "file_hash"),
-    ("message", "text_data"),
-)
 
 
 class Unusual(Exception):
@@ -137,12 +136,13 @@ def odd(ev: sqlite3.Connection) -> str | None:
             return f"no {table} table"
     if not _rowid_key(ev, "message"):
         return "message._id is not the row id"
-    for why, sql in CHECKS.items():
-        if ev.execute(sql, {"low": LOW_MS, "high": HIGH_MS}).fetchone() is not None:
+    for table, (types, texts) in SCANS.items():
+        why = _scan(ev, table, types, texts)
+        if why is not None:
             return why
-    for table, column in TEXTS:
-        if not _valid_utf8(ev, table, column):
-            return f"{table}.{column} not valid UTF-8"
+    for why, sql in CHECKS.items():
+        if ev.execute(sql).fetchone() is not None:
+            return why
     return None
 
 
@@ -153,28 +153,32 @@ def _rowid_key(ev: sqlite3.Connection, table: str) -> bool:
     return keys.fetchall() == [("_id", "INTEGER")] and "WITHOUT ROWID" not in str(sql).upper()
 
 
-def _valid_utf8(ev: sqlite3.Connection, table: str, column: str) -> bool:
-    """Strict UTF-8 (as the parser's fast read decodes), checked a slice of rows at a
-    time by one ``bytes.decode`` of their text joined in SQL."""
+def _scan(ev: sqlite3.Connection, table: str, types: str, texts: tuple[str, ...]) -> str | None:
+    """Whether a row of ``table`` meets ``types``, or its text is not strict UTF-8 (as
+    the parser's fast read decodes it). The text is read a slice of rows at a time,
+    joined in SQL (a zero byte between values, never part of a UTF-8 sequence) and
+    decoded in one ``bytes.decode``."""
+    limits = {"low": LOW_MS, "high": HIGH_MS}
+    if ev.execute(f"SELECT 1 FROM {table} WHERE {types} LIMIT 1", limits).fetchone():
+        return f"column types of {table}"
+    joined = " || x'00' || ".join(f"coalesce(CAST({c} AS BLOB), x'')" for c in texts)
+    sql = (
+        f"SELECT max(r), group_concat(v, x'00') FROM (SELECT rowid AS r, {joined} AS v "
+        f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?)"
+    )
     factory = ev.text_factory
     ev.text_factory = bytes
     after: int | None = -(2**63)
     try:
         while after is not None:
-            last, joined = ev.execute(
-                f"SELECT max(r), group_concat(CAST(v AS BLOB), x'00') FROM "
-                f"(SELECT rowid AS r, {column} AS v FROM {table} WHERE rowid > ? "
-                "ORDER BY rowid LIMIT ?)",
-                (after, UTF8_ROWS),
-            ).fetchone()
-            if joined is not None:
-                joined.decode("utf-8")
-            after = last
+            after, text = ev.execute(sql, (after, SLICE_ROWS)).fetchone()
+            if text is not None:
+                text.decode("utf-8")
     except UnicodeDecodeError:
-        return False
+        return f"{table} text not valid UTF-8"
     finally:
         ev.text_factory = factory
-    return True
+    return None
 
 
 @contextmanager
