@@ -26,7 +26,11 @@ does not change that; a PostgreSQL case or unusual rows do) is parsed in chunks 
 parsed on a process pool while this process stores; peak RSS is then this process's
 (the writer's), each worker holding about one chunk besides.
 
-Usage: ``.venv/bin/python benchmarks/messages.py [--messages N] [--workers W] [--runs R]``
+``--parse`` measures the Python path (parse, then store) that a PostgreSQL case, a remote
+cluster or unusual rows take.
+
+Usage: ``.venv/bin/python benchmarks/messages.py [--messages N] [--workers W] [--runs R]
+[--parse]``
 """
 
 from __future__ import annotations
@@ -121,13 +125,14 @@ def prepare(evidence: Path, case_dir: Path) -> None:
     case.close()
 
 
-def unseen(case_dir: Path, workers: int) -> dict[str, float]:
+def unseen(case_dir: Path, workers: int, carry: bool = True) -> dict[str, float]:
     from unseen import plugins
     from unseen.core.settings import Settings
     from unseen.phones import links, stage
     from unseen.store.case import Case
 
     plugins.load()
+    stage.SQL_CARRY = carry
     parts: dict[str, list[float]] = {}
     # The whole-case steps after the messages are stored, timed where the stage calls.
     for module, name in (
@@ -186,6 +191,12 @@ def main() -> None:
         "all in one process, as the figures in the README)",
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat, print medians")
+    parser.add_argument(
+        "--parse",
+        action="store_true",
+        help="parse and store in Python (as for a PostgreSQL case or unusual rows), not "
+        "carry the database in SQL",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -195,7 +206,9 @@ def main() -> None:
             result: dict[str, object] = {}
         else:
             result = dict(
-                floor(Path(rest[0])) if mode == "floor" else unseen(Path(rest[0]), int(rest[1]))
+                floor(Path(rest[0]))
+                if mode == "floor"
+                else unseen(Path(rest[0]), int(rest[1]), rest[2] == "carry")
             )
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
@@ -210,7 +223,8 @@ def main() -> None:
               f"attachments, {size:.0f} MB in {time.perf_counter() - t:.1f} s")  # fmt: skip
         pristine = Path(tmp) / "pristine"
         _child("prepare", str(evidence), str(pristine))
-        runs = [_run(db, pristine, case_dir, args.messages, args.workers)
+        how = "parse" if args.parse else "carry"
+        runs = [_run(db, pristine, case_dir, args.messages, args.workers, how)
                 for _ in range(args.runs)]  # fmt: skip
     if args.runs > 1:
         print(f"median of {args.runs}: " + ", ".join(
@@ -219,14 +233,14 @@ def main() -> None:
 
 
 def _run(
-    db: Path, pristine: Path, case_dir: Path, messages: int, workers: int
+    db: Path, pristine: Path, case_dir: Path, messages: int, workers: int, how: str
 ) -> dict[str, float]:
     """Floor and stage once, the stage on a fresh copy of the prepared case."""
     shutil.rmtree(case_dir, ignore_errors=True)
     shutil.copytree(pristine, case_dir)
     load = os.getloadavg()[0]
     low = _child("floor", str(db))
-    ours = _child("unseen", str(case_dir), str(workers))
+    ours = _child("unseen", str(case_dir), str(workers), how)
     for name, r in (("bare sqlite3 SELECT", low), ("unseen phones stage", ours)):
         secs = float(r["seconds"])  # type: ignore[arg-type]
         print(f"{name:22s} {secs:8.2f} s  {float(r['cpu']):8.2f} CPU s  "  # type: ignore[arg-type]
