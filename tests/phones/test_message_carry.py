@@ -117,6 +117,17 @@ def test_the_sql_carry_stores_exactly_what_the_parser_stores(
         assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
 
 
+def test_the_sql_carry_beside_a_pool_of_workers_stores_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The carry runs in the writer's process; the other items go to the pool."""
+    _checkpointed(tmp_path / "android")
+    parsed = _by_keys(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    assert _by_keys(_case(tmp_path / "carried", tmp_path / "android", workers=2)) == parsed
+    assert given == [(12, 0)]
+
+
 def test_a_broken_wa_db_is_recorded_once_by_the_carry_as_by_the_parser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
