@@ -42,7 +42,7 @@ def relink(conn: Connection) -> tuple[int, int]:
     ).all()  # fmt: skip
     rows = [*attachments, *assets]
     by_hash = _items_by_sha256(conn)  # only attachments hold digests
-    by_name = _items_by_name(conn, {_name(r.ref_path) for r in rows if r.ref_path})
+    by_name = _items_by_name(conn, {_name(path) for _, path, *_ in rows if path})
     tied = _apply(conn, a, attachments, by_hash, by_name)
     tied += _apply(conn, ma, assets, by_hash, by_name)
     return tied, len(rows) - tied
@@ -58,12 +58,16 @@ def _apply(
     """Store the links of ``rows`` that changed; returns how many rows are tied."""
     changes = []
     tied = 0
-    for r in rows:
-        found = _tie(r, by_hash, by_name)
+    # Once per attachment of the case (100 k for a large phone): rows unpacked as
+    # tuples, and the tie tried only where a digest or a file name can match.
+    for rid, ref_path, sha256, linked, how, source_id in rows:
+        found = None
+        if (sha256 and sha256 in by_hash) or (ref_path and _name(ref_path) in by_name):
+            found = _tie(sha256, ref_path, source_id, by_hash, by_name)
         item_id, method = found if found else (None, None)
         tied += item_id is not None
-        if (item_id, method) != (r.linked_item_id, r.link_method):
-            changes.append({"rid": r.id, "item": item_id, "how": method, "gone": item_id is None})
+        if item_id != linked or method != how:
+            changes.append({"rid": rid, "item": item_id, "how": method, "gone": item_id is None})
     if changes:
         conn.execute(
             update(table)
@@ -79,19 +83,20 @@ def _apply(
 
 
 def _tie(
-    r: Any, by_hash: dict[str, int], by_name: dict[str, list[tuple[int, int, str]]]
+    sha256: str | None,
+    ref_path: str | None,
+    source: int,
+    by_hash: dict[str, int],
+    by_name: dict[str, list[tuple[int, int, str]]],
 ) -> tuple[int, str] | None:
-    if r.sha256 and r.sha256 in by_hash:
-        return by_hash[r.sha256], "sha256"
-    if not r.ref_path:
+    if sha256 and sha256 in by_hash:
+        return by_hash[sha256], "sha256"
+    if not ref_path:
         return None
-    named = by_name.get(_name(r.ref_path))
-    if not named:  # most attachments of a large phone: no item of that name
-        return None
-    tail = _relative(r.ref_path).casefold()
-    for item_id, source_id, path in named:
+    tail = _relative(ref_path).casefold()
+    for item_id, source_id, path in by_name.get(_name(ref_path), ()):
         folded = path.casefold()
-        if source_id == r.source_id and (folded == tail or folded.endswith("/" + tail)):
+        if source_id == source and (folded == tail or folded.endswith("/" + tail)):
             return item_id, "path"
     return None
 
