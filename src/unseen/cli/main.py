@@ -192,6 +192,12 @@ def process(
     ] = None,
 ) -> None:
     """List and analyse everything pending in the case (the fast pass). Resumable."""
+    from unseen.engine.driver import start_process_pool
+
+    if scheduler is None and workers != 0:
+        # Before loading the plugins and opening the case: the workers' fork server
+        # imports what they need (about a second) on the other core meanwhile.
+        start_process_pool()
     from unseen import plugins
     from unseen.core.settings import Settings
     from unseen.correlation.deep.base import DEEP_ANALYSERS
