@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from unseen.cli.main import app
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
+from unseen.correlation import ledger
 from unseen.correlation.queries import top_leads
 from unseen.demo import scenarios
 from unseen.engine.runner import process_case
@@ -54,16 +55,16 @@ class Ranked:
 
     def leads(self) -> list[tuple[str, int, float, int, str]]:
         with self.case.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    s.leads.c.target_kind,
-                    s.leads.c.target_id,
-                    s.leads.c.score,
-                    s.leads.c.rank,
-                    s.leads.c.reasons,
-                ).order_by(s.leads.c.target_kind, s.leads.c.rank)
-            )
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+            found: list[tuple[str, int, float, int, str]] = []
+            for kind in ("cluster", "item"):  # the order computed as every reader does
+                lead = s.leads
+                rows = conn.execute(
+                    select(lead.c.target_id, lead.c.score, lead.c.reasons)
+                    .where(lead.c.target_kind == kind)
+                    .order_by(*ledger.order(kind))
+                )
+                found += [(kind, t, sc, n, rs) for n, (t, sc, rs) in enumerate(rows, 1)]
+            return found
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ def test_deep_stage_runs_in_lead_order_records_failures_and_resumes(
             r[0]
             for r in conn.exec_driver_sql(
                 "SELECT i.path FROM leads l JOIN items i ON i.id = l.target_id "
-                "WHERE l.target_kind = 'item' ORDER BY l.rank"
+                "WHERE l.target_kind = 'item' ORDER BY l.score DESC, l.target_id"
             )
         ]
         means = conn.exec_driver_sql(

@@ -4,10 +4,13 @@ scores with their reasons, faces, text read in the picture, and the place."""
 from __future__ import annotations
 
 import json
+from array import array
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from unseen.correlation.ledger import ranks
 from unseen.correlation.search import faces_of, text_of
 from unseen.store import schema as s
 
@@ -18,6 +21,39 @@ def empty() -> dict[str, Any]:
     """The correlation keys of an item correlation knows nothing about."""
     return {"clusters": {}, "first_generation": None, "lead": None, "faces": [],
             "ocr_text": None, "place": None}  # fmt: skip
+
+
+# Item lead ranks by item id, per connection, with the stamp of the case state they
+# were read at: an export asks for them once per page of items, and ranking every lead
+# of a million-item case costs seconds.
+_RANKS: WeakKeyDictionary[Connection, tuple[tuple[int, ...], array[int]]] = WeakKeyDictionary()
+
+
+def _item_ranks(conn: Connection) -> array[int]:
+    """Every item lead's rank (index: item id; 0: no lead), read once per export.
+
+    Ranks are not stored (a decision would renumber every lead of the case); they are
+    the queue's order at export time. The stamp (latest scoring run, latest review,
+    how many items are decided) changes with every decision, undo and correlation
+    run, so a connection that outlives a change ranks again."""
+    stamp = tuple(
+        int(conn.execute(q).scalar() or 0)
+        for q in (
+            select(func.max(s.lead_runs.c.id)),
+            select(func.max(s.reviews.c.id)),
+            select(func.count()).select_from(s.review_state),
+        )
+    )
+    known = _RANKS.get(conn)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    found = array("l")
+    for target, rank in ranks(conn, "item"):
+        if target >= len(found):
+            found.extend([0] * (target + 1 - len(found)))
+        found[target] = rank
+    _RANKS[conn] = (stamp, found)
+    return found
 
 
 def correlation_fields(conn: Connection, first: int, last: int) -> dict[int, dict[str, Any]]:
@@ -46,11 +82,13 @@ def correlation_fields(conn: Connection, first: int, last: int) -> dict[int, dic
     ):
         of(item_id)["first_generation"] = {"score": score, "reasons": json.loads(reasons)}
     lead = s.leads
-    for item_id, score, rank, reasons in conn.execute(
-        select(lead.c.target_id, lead.c.score, lead.c.rank, lead.c.reasons).where(
+    rank_of = _item_ranks(conn)
+    for item_id, score, reasons in conn.execute(
+        select(lead.c.target_id, lead.c.score, lead.c.reasons).where(
             lead.c.target_kind == "item", lead.c.target_id.between(first, last)
         )
     ):
+        rank = rank_of[item_id] if item_id < len(rank_of) else 0
         of(item_id)["lead"] = {"score": score, "rank": rank, "reasons": json.loads(reasons)}
     ids = range(first, last + 1)
     for item_id, faces in faces_of(conn, ids).items():

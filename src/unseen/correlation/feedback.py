@@ -145,9 +145,9 @@ def rescore(
     leads changed. Call inside the decision's write transaction.
 
     ``settled``: no decided item entered or left the decided part of the queue (a
-    picture re-categorised from one code to another). Ranks are renumbered only when
-    their order can have moved: a score changed, a lead came or went, or an item
-    entered or left the decided part (renumbering reads every lead of the case).
+    picture re-categorised from one code to another). Nothing is renumbered either
+    way: the queue's order is computed where it is read (``ledger.order``), as
+    renumbering every lead of the case cost 7 s at a million items.
     ``clusters``: the decided items' groups, when the caller has read them already.
     """
     weights = ledger.latest_weights(conn)
@@ -178,12 +178,8 @@ def rescore(
         reasons = base + associator.reasons(item_id, by_item[item_id])
         after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
     _write(conn, "item", before, after)
-    if not settled or _reordered(before, after):
-        ledger.rerank(conn, "item")
     clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights, after)
     _write(conn, "cluster", clusters_before, clusters_after)
-    if _reordered(clusters_before, clusters_after):
-        ledger.rerank(conn, "cluster")
     keyed_before = {("item", k): v for k, v in before.items()} | {
         ("cluster", k): v for k, v in clusters_before.items()
     }
@@ -192,13 +188,6 @@ def rescore(
     }
     ledger.record_run(conn, cause, weights, keyed_before, keyed_after)
     return sum(1 for k, v in keyed_after.items() if keyed_before.get(k) != v)
-
-
-def _reordered(before: dict[int, ledger.Lead], after: dict[int, ledger.Lead]) -> bool:
-    """Whether leads came, went or changed score (what their rank order depends on)."""
-    if before.keys() != after.keys():
-        return True
-    return any(before[k].score != new.score for k, new in after.items())
 
 
 def _case_scheme(conn: Connection) -> str:
@@ -283,7 +272,9 @@ def _cluster_leads(
 def _write(
     conn: Connection, kind: str, before: dict[int, ledger.Lead], after: dict[int, ledger.Lead]
 ) -> None:
-    """Update changed leads, add new ones, delete those gone (ranks follow)."""
+    """Update changed leads, add new ones, delete those gone. The stored ``rank`` is a
+    full correlation run's by-product that nothing reads (the order is computed where
+    it is read): a lead added here gets 0."""
     lead = s.leads
     texts: dict[tuple[Reason, ...], str] = {}
 

@@ -9,10 +9,20 @@ it gained and lost: "raised: same capture session as a picture alice categorised
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    case,
+    exists,
+    insert,
+    literal,
+    select,
+)
 
 from unseen.core.batches import id_lists
 from unseen.core.timeconv import utc_now
@@ -125,22 +135,32 @@ def latest_weights(conn: Connection) -> dict[str, dict[str, float]] | None:
     return json.loads(raw) if raw else None
 
 
-def rerank(conn: Connection, kind: str) -> None:
-    """Renumber one kind's ranks: undecided first, best score first, then target id.
+def decided(kind: str, target: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether a lead's target is decided: categorised items are no longer unseen and
+    come after every undecided lead (they keep their lead: an undo brings them back)."""
+    if kind != "item":
+        return literal(False)
+    return exists().where(s.review_state.c.item_id == target)
 
-    Items a reviewer has categorised are no longer unseen: they keep their lead (an
-    undo brings them back) but rank after every undecided one.
-    """
-    decided = (
-        "EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = l.target_id)"
-        if kind == "item"
-        else "0 = 1"
+
+def order(kind: str, lead: Table = s.leads) -> list[ColumnElement[Any]]:
+    """The queue's order of one kind's leads: undecided first, best score first, then
+    target id. It is computed where it is read (nothing stored renumbers every lead
+    of the case after each decision); ``ROW_NUMBER`` over it gives the shown rank."""
+    return [case((decided(kind, lead.c.target_id), 1), else_=0), *best_first(lead)]
+
+
+def best_first(lead: Table = s.leads) -> list[ColumnElement[Any]]:
+    """The order among undecided leads (``ix_leads_score`` holds it): where decided
+    items are left out, a lead's place in it is its rank."""
+    return [lead.c.score.desc(), lead.c.target_id]
+
+
+def ranks(conn: Connection, kind: str) -> Iterator[tuple[int, int]]:
+    """Every lead of one kind as (target id, rank), best first: rank 1 is looked at first."""
+    lead = s.leads
+    rows = conn.execute(
+        select(lead.c.target_id).where(lead.c.target_kind == kind).order_by(*order(kind))
     )
-    conn.execute(
-        text(
-            "UPDATE leads SET rank = o.n FROM (SELECT l.id, ROW_NUMBER() OVER ("
-            f"ORDER BY CASE WHEN {decided} THEN 1 ELSE 0 END, l.score DESC, l.target_id"
-            ") AS n FROM leads l WHERE l.target_kind = :kind) o WHERE leads.id = o.id"
-        ),
-        {"kind": kind},
-    )
+    for n, (target,) in enumerate(rows, 1):
+        yield int(target), n

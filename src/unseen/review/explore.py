@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
+from unseen.correlation import ledger
 from unseen.correlation.reasons import Reason, associated_with
 from unseen.review.data import CaseView
 from unseen.review.grid import GridFilter, GridQuery, time_key
@@ -209,17 +210,16 @@ def leads(conn: Connection, kind: str, limit: int = 200) -> list[dict[str, Any]]
     table = s.items if kind == "item" else s.clusters
     label = table.c.path if kind == "item" else table.c.label
     source = lead.join(table, and_(table.c.id == lead.c.target_id, lead.c.target_kind == kind))
-    query = select(
-        lead.c.rank, lead.c.score, lead.c.reasons, lead.c.target_id, label.label("label")
-    )
+    query = select(lead.c.score, lead.c.reasons, lead.c.target_id, label.label("label"))
     if kind == "item":
         query = query.where(lead.c.target_id.not_in(select(s.review_state.c.item_id)))
-    rows = conn.execute(query.select_from(source).order_by(lead.c.rank, lead.c.id).limit(limit))
+    best = ledger.best_first(lead)
+    rows = conn.execute(query.select_from(source).order_by(*best).limit(limit))
     found = []
-    for r in rows:
+    for rank, r in enumerate(rows, 1):  # decided items are left out: the place is the rank
         parsed = reasons(r.reasons)
         tied = associated_with([Reason.from_dict(x) for x in parsed if isinstance(x, dict)])
-        found.append({**dict(r._mapping), "reasons": parsed, "associated": tied})
+        found.append({"rank": rank, **dict(r._mapping), "reasons": parsed, "associated": tied})
     moves = latest_moves(conn, kind, [x["target_id"] for x in found])
     for x in found:
         x["move"] = moves.get(x["target_id"])

@@ -19,14 +19,8 @@ from unseen.store import audit
 from unseen.store import schema as s
 
 STRIP = 6  # pictures shown per group
-WINDOW = 256  # ranks read by the strips' first walk window (each next one doubles)
-
-
-def _item_leads(conn: Connection) -> int:
-    """How many item leads the case has (ranks run from 1 without gaps): one index probe."""
-    lead = s.leads
-    top = conn.execute(select(func.max(lead.c.rank)).where(lead.c.target_kind == "item")).scalar()
-    return int(top or 0)
+WINDOW = 256  # leads read by the strips' first walk window (each next one doubles)
+_ABOVE_ALL = 1e308  # a score above every lead's: the walk starts before the best
 
 
 def _ranked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
@@ -55,40 +49,55 @@ def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> di
 
     Ranking every member of a group costs its size, and a camera group can hold a
     third of the case. The groups on the leads page are the best ones, so their best
-    members mostly rank early: the item leads are walked in rank order (among
-    undecided items the order of best score, then item id: ``ledger.rerank``
-    renumbers after every score change), keeping each lead's memberships in the groups
-    still short of ``per``, all groups together, in windows of ranks that double, each
-    window probing only the groups still short. Groups still short once the walk has
-    read more ranks than ranking their members would cost are ranked instead. Measured
-    at 1 M items: 0.29 s for the page's 200 groups, against 0.41 s when groups under
-    the square root of ``per`` times the leads were each ranked on their own.
+    members mostly rank early: the item leads are walked best first (by score, then
+    item id: ``ledger.best_first``, the order of ``ix_leads_score``; decided items
+    are skipped), keeping each lead's memberships in the groups still short of
+    ``per``, all groups together, in keyset windows (after the last lead read) that
+    double, each window probing only the groups still short. Groups still short once
+    the walk has read more leads than ranking their members would cost are ranked
+    instead. Measured at 1 M items: 0.29 s for the page's 200 groups, against 0.41 s
+    when groups under the square root of ``per`` times the leads were each ranked on
+    their own.
     """
     if not cluster_ids:
         return {}
-    # CROSS JOIN keeps the leads as the outer loop in SQLite, read in index order;
-    # "+ 0" keeps it probing members by item instead of by group.
+    # After (score, target) in best-first order: score at most that, and not a lead
+    # tied on it at or before that target. The range keeps it an index range.
+    after = (
+        "l.target_kind = 'item' AND l.score <= :score "
+        "AND NOT (l.score = :score AND l.target_id <= :target)"
+    )
+    # CROSS JOIN keeps the window of leads as the outer loop in SQLite, read in index
+    # order; "+ 0" keeps it probing members by item instead of by group.
     walk = text(
-        "SELECT l.target_id, m.cluster_id FROM leads l CROSS JOIN cluster_members m "
-        "WHERE l.target_kind = 'item' AND l.rank >= :low AND l.rank < :high "
-        "AND m.item_id = l.target_id AND m.cluster_id + 0 IN :clusters "
-        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = l.target_id) "
-        "ORDER BY l.rank"
+        "SELECT w.target_id, m.cluster_id FROM (SELECT l.target_id, l.score FROM leads l "
+        f"WHERE {after} ORDER BY l.score DESC, l.target_id LIMIT :step) w "
+        "CROSS JOIN cluster_members m "
+        "WHERE m.item_id = w.target_id AND m.cluster_id + 0 IN :clusters "
+        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = w.target_id) "
+        "ORDER BY w.score DESC, w.target_id"
     ).bindparams(bindparam("clusters", expanding=True))
+    last_of = text(
+        f"SELECT l.score, l.target_id FROM leads l WHERE {after} "
+        "ORDER BY l.score DESC, l.target_id LIMIT 1 OFFSET :skip"
+    )
     c = s.clusters
     sizes = dict(conn.execute(select(c.c.id, c.c.size).where(c.c.id.in_(list(cluster_ids)))).all())
-    last = _item_leads(conn)
     found: dict[int, list[int]] = {int(i): [] for i in cluster_ids}
-    short, low, step = set(found), 1, WINDOW
-    while short and low <= last and low - 1 <= sum(sizes.get(i, 0) for i in short):
-        params = {"low": low, "high": low + step, "clusters": sorted(short)}
+    short, read, step = set(found), 0, WINDOW
+    key: tuple[float, int] | None = (_ABOVE_ALL, -1)
+    while short and key is not None and read <= sum(sizes.get(i, 0) for i in short):
+        where = {"score": key[0], "target": key[1]}
+        params = where | {"step": step, "clusters": sorted(short)}
         for item_id, cluster_id in conn.execute(walk, params):
             strip = found[int(cluster_id)]
             if len(strip) < per:
                 strip.append(int(item_id))
         short = {i for i in short if len(found[i]) < per}
-        low, step = low + step, step * 2
-    if short and low <= last:  # the walk would cost more than ranking what is left
+        end = conn.execute(last_of, where | {"skip": step - 1}).first()
+        key = (float(end[0]), int(end[1])) if end is not None else None
+        read, step = read + step, step * 2
+    if short and key is not None:  # the walk would cost more than ranking what is left
         found |= {i: [] for i in short} | _ranked_strips(conn, sorted(short), per)
     return {i: strip for i, strip in found.items() if strip}
 

@@ -236,7 +236,7 @@ def _run_workers(conn: Connection) -> None:
 def _lead_order(conn: Connection) -> None:
     """An index of leads in rank order, so the queue and its strips read the best
     leads first instead of sorting every lead of the case."""
-    schema.ix_leads_rank.create(conn, checkfirst=True)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_leads_rank ON leads (target_kind, rank)"))
 
 
 def _lead_scores_by_target(conn: Connection) -> None:
@@ -244,6 +244,13 @@ def _lead_scores_by_target(conn: Connection) -> None:
     so the leads page ranks a group's members without reading each lead's row."""
     conn.execute(text("DROP INDEX IF EXISTS ix_leads_target"))
     schema.ix_leads_target.create(conn, checkfirst=True)
+
+
+def _lead_order_by_score(conn: Connection) -> None:
+    """Leads best first by score, then target (replaces the index by stored rank): a
+    decision no longer renumbers every lead of the case, readers order by score."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_leads_rank"))
+    schema.ix_leads_score.create(conn, checkfirst=True)
 
 
 def _rescore_queue(conn: Connection) -> None:
@@ -278,6 +285,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "lead order", _lead_order),
     Migration(21, "lead scores by target", _lead_scores_by_target),
     Migration(22, "rescore queue", _rescore_queue),
+    Migration(23, "lead order by score", _lead_order_by_score),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

@@ -21,6 +21,7 @@ from unseen import plugins
 from unseen.core.jobs import Workers
 from unseen.core.models import ItemTask
 from unseen.core.settings import Settings
+from unseen.correlation import ledger
 from unseen.correlation.deep.base import DEEP_ANALYSERS, DeepAnalyser
 from unseen.correlation.deep.worker import DeepResult, DeepTask, deep_batch
 from unseen.correlation.facts import ItemFacts, load_facts
@@ -108,7 +109,9 @@ def _todo(
     ranked = [
         r.target_id
         for r in conn.execute(
-            select(s.leads.c.target_id).where(s.leads.c.target_kind == "item").order_by("rank")
+            select(s.leads.c.target_id)
+            .where(s.leads.c.target_kind == "item")
+            .order_by(*ledger.order("item"))
         )
     ]
     first = set(ranked)
