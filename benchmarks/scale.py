@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -258,7 +259,46 @@ def _pages(case_dir: Path) -> dict[str, list[float]]:
         while _queued(case_dir):
             time.sleep(0.05)
         times["re-scored after"] = [time.perf_counter() - started]
+        times |= _decisions(client, csrf.group(1), case_dir)
     return times
+
+
+def _decide(client: Any, csrf: str, item: int) -> float:
+    started = time.perf_counter()
+    answer = client.post(
+        "/api/categorise", json={"items": [item], "code": "A"}, headers={"X-CSRF-Token": csrf}
+    )
+    if answer.status_code != 200:
+        raise SystemExit(f"categorise: HTTP {answer.status_code} {answer.text[:200]}")
+    return time.perf_counter() - started
+
+
+def _decisions(client: Any, csrf: str, case_dir: Path) -> dict[str, list[float]]:
+    """(a) a first decision on a small-group item (re-scored inline), (b) one on the
+    busiest camera (queued), (c) one on another small-group item right after (b)
+    answers, while (b) is re-scored; then how long until the queue is empty."""
+    with sqlite3.connect(case_dir / "case.db") as db:
+        undecided = "id NOT IN (SELECT item_id FROM review_state)"
+        busy = f"SELECT min(id) FROM items WHERE path LIKE 'DCIM/000CAM/%' AND {undecided}"
+        busiest = int(db.execute(busy).fetchone()[0])
+        # Items whose groups are the smallest: their decisions stay inline.
+        small = [
+            int(r[0])
+            for r in db.execute(
+                "SELECT m.item_id FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id "
+                f"WHERE m.item_id IN (SELECT target_id FROM leads WHERE target_kind = 'item' "
+                f"AND target_id IN (SELECT id FROM items WHERE {undecided})) "
+                "GROUP BY m.item_id ORDER BY max(c.size), m.item_id LIMIT 2"
+            )
+        ]
+    got = {"decide small (a)": [_decide(client, csrf, small[0])]}
+    got["decide busiest (b)"] = [_decide(client, csrf, busiest)]
+    started = time.perf_counter()
+    got["decide during re-score (c)"] = [_decide(client, csrf, small[1])]
+    while _queued(case_dir):
+        time.sleep(0.05)
+    got["queue empty after (b)"] = [time.perf_counter() - started]
+    return got
 
 
 def _queued(case_dir: Path) -> int:
@@ -298,6 +338,13 @@ def report(sizes: list[int], results: dict[int, dict[str, dict[str, object]]]) -
         after = got.get("re-scored after") if isinstance(got, dict) else None
         if after:
             print(f"decisions re-scored in the background at {n:,}: {after[0]:.1f}s after")
+    for n in sizes:
+        got = results[n]["pages"].get("pages", {})
+        if not isinstance(got, dict):
+            continue
+        said = [f"{k} {v[0]:.3f}s" for k, v in got.items() if "(" in k]
+        if said:
+            print(f"decisions at {n:,}: {', '.join(said)}")
     slow = [n for n, secs, _ in rows if n.startswith("page") and secs[-1] > PAGE_GOAL_S]
     print(f"pages over {PAGE_GOAL_S} s at {high:,} items: {', '.join(slow) or 'none'}")
     heavy = max(r for _, _, r in rows)
