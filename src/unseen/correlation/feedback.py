@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
@@ -68,37 +69,96 @@ def rescore_or_queue(
     return True
 
 
-def drain(write: Callable[[], AbstractContextManager[Connection]]) -> int:
-    """Re-score the queued decisions in a ``write`` transaction, all those queued at
-    once together (a reviewer grading several pictures of one camera in a row costs
-    one re-scoring of it, not one each), until none is left; returns how many.
+BATCH = 2_000  # leads or change rows per write transaction of a drain
 
-    Safe in several processes at once: entries are taken by deleting them in the
-    transaction that re-scores them, and one that finds them gone leaves them.
+Write = Callable[[], AbstractContextManager[Connection]]
+
+
+def drain(
+    write: Write,
+    read: Write | None = None,
+    *,
+    batch: int = BATCH,
+    between: Callable[[], None] | None = None,
+) -> int:
+    """Re-score the queued decisions, all those queued at once together (a reviewer
+    grading several pictures of one camera in a row costs one re-scoring of it, not
+    one each), until none is left; returns how many.
+
+    The re-scoring is computed in ``read`` (WAL: it blocks no writer) and written in
+    ``write`` transactions of ``batch`` rows each, so a decision made meanwhile waits
+    for one batch at most (at a million items the busiest camera took 18 s in one
+    write transaction). A decision, undo or correlation run in between changes the
+    stamp taken before computing: the entries then stay queued and the next pass
+    computes again from the leads as they are (the association part of every reason
+    is computed from scratch, so a pass over partly written leads ends the same).
+    Safe in several processes at once: each writes the same values, and the entries
+    go in the transaction of a last batch that finds the stamp unchanged.
+    ``between``: called between write batches (tests make a decision there).
     """
     done = 0
     q = s.rescore_queue
     while True:
-        try:
-            with write() as conn:
-                rows = conn.execute(select(q).order_by(q.c.id)).all()
-                if not rows:
-                    return done
-                # By range, not an id list: a long-stopped server's queue may hold more
-                # entries than one statement takes parameters.
-                taken = conn.execute(delete(q).where(q.c.id <= rows[-1].id)).rowcount
-                if taken != len(rows):
-                    raise _Taken
-                decided = sorted({i for r in rows for i in json.loads(r.items)})
-                cause = "; ".join(r.cause for r in rows)
-                rescore(conn, decided, cause, settled=all(r.settled for r in rows))
-                done += len(rows)
-        except _Taken:
-            continue  # rolled back: another process took some of them; look again
+        with (read or write)() as conn:
+            rows = conn.execute(select(q).order_by(q.c.id)).all()
+            if not rows:
+                return done
+            stamp = _stamp(conn)
+            decided = sorted({i for r in rows for i in json.loads(r.items)})
+            cause = "; ".join(r.cause for r in rows)
+            plan = _plan(conn, decided, cause)
+        if _write_in_batches(write, plan, stamp, rows[-1].id, batch, between):
+            done += len(rows)
 
 
-class _Taken(Exception):
-    """Queued entries another process re-scores: this transaction leaves them."""
+def _stamp(conn: Connection) -> tuple[int, int]:
+    """What every decision, undo (each adds review rows) and correlation run changes."""
+    r, run = s.reviews, s.lead_runs
+    latest = select(func.max(r.c.id))
+    runs = select(func.max(run.c.id)).where(run.c.cause == "correlation")
+    return int(conn.execute(latest).scalar() or 0), int(conn.execute(runs).scalar() or 0)
+
+
+def _write_in_batches(
+    write: Write,
+    plan: _Plan | None,
+    stamp: tuple[int, int],
+    last: int,
+    batch: int,
+    between: Callable[[], None] | None,
+) -> bool:
+    """Write ``plan`` in short transactions; the last one takes the queued entries up
+    to ``last`` if nothing changed since ``stamp``. Returns whether it took them."""
+    steps: list[Callable[[Connection], None]] = []
+    if plan is not None:
+        for kind, before, after in plan.kinds:
+            steps += _write_steps(kind, before, after, batch)
+        steps += _run_steps(plan, batch)
+    for step in steps:
+        with write() as conn:
+            step(conn)
+        if between is not None:
+            between()
+    q = s.rescore_queue
+    with write() as conn:
+        if _stamp(conn) != stamp:
+            return False  # computed from leads that have moved since: compute again
+        conn.execute(delete(q).where(q.c.id <= last))
+    return True
+
+
+def _run_steps(plan: _Plan, batch: int) -> list[Callable[[Connection], None]]:
+    """The run's row, then its change rows, in batches."""
+    changes = [] if not plan.before else ledger.changes(plan.before, plan.after)
+    run: list[int] = []
+
+    def start(conn: Connection) -> None:
+        run.append(ledger.start_run(conn, plan.cause, plan.weights, len(changes)))
+
+    def add(rows: list[dict[str, object]]) -> Callable[[Connection], None]:
+        return lambda conn: ledger.add_changes(conn, run[0], rows)
+
+    return [start] + [add(changes[i : i + batch]) for i in range(0, len(changes), batch)]
 
 
 def waiting(conn: Connection) -> int:
@@ -150,9 +210,38 @@ def rescore(
     renumbering every lead of the case cost 7 s at a million items.
     ``clusters``: the decided items' groups, when the caller has read them already.
     """
+    plan = _plan(conn, decided, cause, clusters)
+    if plan is None:
+        return 0
+    for kind, before, after in plan.kinds:
+        _write(conn, kind, before, after)
+    ledger.record_run(conn, cause, plan.weights, plan.before, plan.after)
+    return plan.changed
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A re-scoring computed and not yet written: per kind the leads before and after,
+    and the same keyed by (kind, target) for the run's change rows."""
+
+    cause: str
+    weights: dict[str, dict[str, float]]
+    kinds: tuple[tuple[str, dict[int, ledger.Lead], dict[int, ledger.Lead]], ...]
+    before: dict[ledger.Key, ledger.Lead]
+    after: dict[ledger.Key, ledger.Lead]
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for k, v in self.after.items() if self.before.get(k) != v)
+
+
+def _plan(
+    conn: Connection, decided: Sequence[int], cause: str, clusters: set[int] | None = None
+) -> _Plan | None:
+    """Compute the re-scoring around ``decided`` (reads only); None: nothing to do."""
     weights = ledger.latest_weights(conn)
     if weights is None:  # never ranked: nothing to re-score
-        return 0
+        return None
     scheme = load_scheme(_case_scheme(conn))
     defaults = load_weights()
     for section, values in defaults.items():
@@ -162,7 +251,7 @@ def rescore(
     before = ledger.current(conn, "item", members)
     affected = set(before)
     if not affected:
-        return 0
+        return None
     hoods.update(_neighbourhoods(conn, _clusters_of(conn, affected) - set(hoods)))
     known = _anchors(conn, scheme, {m for n in hoods.values() for m in n.members})
     # Each item's groups in cluster id order: the order the whole-case ranking lists
@@ -177,17 +266,15 @@ def rescore(
         base = [r for r in old.reasons if not is_association(r.signal)]
         reasons = base + associator.reasons(item_id, by_item[item_id])
         after[item_id] = ledger.Lead(total(reasons), tuple(reasons))
-    _write(conn, "item", before, after)
     clusters_before, clusters_after = _cluster_leads(conn, hoods, known, weights, after)
-    _write(conn, "cluster", clusters_before, clusters_after)
     keyed_before = {("item", k): v for k, v in before.items()} | {
         ("cluster", k): v for k, v in clusters_before.items()
     }
     keyed_after = {("item", k): v for k, v in after.items()} | {
         ("cluster", k): v for k, v in clusters_after.items()
     }
-    ledger.record_run(conn, cause, weights, keyed_before, keyed_after)
-    return sum(1 for k, v in keyed_after.items() if keyed_before.get(k) != v)
+    kinds = (("item", before, after), ("cluster", clusters_before, clusters_after))
+    return _Plan(cause, weights, kinds, keyed_before, keyed_after)
 
 
 def _case_scheme(conn: Connection) -> str:
@@ -272,9 +359,19 @@ def _cluster_leads(
 def _write(
     conn: Connection, kind: str, before: dict[int, ledger.Lead], after: dict[int, ledger.Lead]
 ) -> None:
-    """Update changed leads, add new ones, delete those gone. The stored ``rank`` is a
-    full correlation run's by-product that nothing reads (the order is computed where
-    it is read): a lead added here gets 0."""
+    """Update changed leads, add new ones, delete those gone, in this transaction."""
+    for step in _write_steps(kind, before, after, None):
+        step(conn)
+
+
+def _write_steps(
+    kind: str, before: dict[int, ledger.Lead], after: dict[int, ledger.Lead], batch: int | None
+) -> list[Callable[[Connection], None]]:
+    """The writes from ``before`` to ``after`` in steps of ``batch`` rows (None: one
+    step each), each step idempotent: a drain that repeats another's writes (several
+    processes, or a pass again after a decision in between) leaves the same rows. The
+    stored ``rank`` is a full correlation run's by-product that nothing reads (the
+    order is computed where it is read): a lead added here gets 0."""
     lead = s.leads
     texts: dict[tuple[Reason, ...], str] = {}
 
@@ -296,20 +393,49 @@ def _write(
         for target, new in after.items()
         if target not in before
     ]
-    if added:
-        conn.execute(lead.insert(), added)
     changed = [
         {"k": kind, "t": target, "sc": new.score, "rs": as_json(new.reasons)}
         for target, new in after.items()
         if target in before and before[target] != new
     ]
-    if changed:
-        conn.execute(
+    gone = [t for t in before if t not in after]
+
+    def drop(targets: list[int]) -> Callable[[Connection], None]:
+        def step(conn: Connection) -> None:
+            for chunk in id_lists(targets):
+                conn.execute(
+                    lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk))
+                )
+
+        return step
+
+    def add(rows: list[dict[str, object]]) -> Callable[[Connection], None]:
+        def step(conn: Connection) -> None:
+            # Another drain may have added them already: replaced, never doubled.
+            for chunk in id_lists([int(str(r["target_id"])) for r in rows]):
+                conn.execute(
+                    lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk))
+                )
+            conn.execute(lead.insert(), rows)
+
+        return step
+
+    def change(rows: list[dict[str, object]]) -> Callable[[Connection], None]:
+        statement = (
             update(lead)
             .where(lead.c.target_kind == bindparam("k"), lead.c.target_id == bindparam("t"))
-            .values(score=bindparam("sc"), reasons=bindparam("rs")),
-            changed,
+            .values(score=bindparam("sc"), reasons=bindparam("rs"))
         )
-    gone = [t for t in before if t not in after]
-    for chunk in id_lists(gone):
-        conn.execute(lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk)))
+
+        def step(conn: Connection) -> None:
+            conn.execute(statement, rows)
+
+        return step
+
+    steps: list[Callable[[Connection], None]] = []
+    for rows, make in ((added, add), (changed, change)):
+        size = batch or max(len(rows), 1)
+        steps += [make(rows[i : i + size]) for i in range(0, len(rows), size)]
+    size = batch or max(len(gone), 1)
+    steps += [drop(gone[i : i + size]) for i in range(0, len(gone), size)]
+    return steps

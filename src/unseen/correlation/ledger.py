@@ -91,17 +91,34 @@ def record_run(
     the leads themselves.
     """
     changes = [] if not before else _changes(before, after)
+    run_id = start_run(conn, cause, weights, len(changes))
+    add_changes(conn, run_id, changes)
+    return run_id
+
+
+def start_run(
+    conn: Connection, cause: str, weights: Mapping[str, Mapping[str, float]], changed: int
+) -> int:
+    """Store a run's row (its change rows follow, perhaps in later transactions)."""
     run_id = conn.execute(
         insert(s.lead_runs).values(
             at=utc_now(),
             cause=cause,
             weights=json.dumps(weights, sort_keys=True),
-            changed=len(changes),
+            changed=changed,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
+    return int(run_id)
+
+
+def add_changes(conn: Connection, run_id: int, changes: list[dict[str, object]]) -> None:
     if changes:
         conn.execute(insert(s.lead_changes), [c | {"run_id": run_id} for c in changes])
-    return int(run_id)
+
+
+def changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:
+    """A change row per lead whose score moved, appeared or went (without its run)."""
+    return _changes(before, after)
 
 
 def _changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:

@@ -2,8 +2,9 @@
 
 A decision whose groups hold many members is queued by ``feedback.rescore_or_queue``
 instead of re-scored inside the reviewer's click; each server process drains the
-queue in a thread of its own, one decision per write transaction, so the reviewer
-gets the answer at once and the leads catch up in seconds.
+queue in a thread of its own, computing outside the write lock (given ``read``) and
+writing in short transactions, so the reviewer gets the answer at once, a further
+decision waits for one batch at most, and the leads catch up in seconds.
 """
 
 from __future__ import annotations
@@ -23,8 +24,15 @@ log = logging.getLogger(__name__)
 class Rescorer:
     """Drains the re-scoring queue in one background thread per process, on demand."""
 
-    def __init__(self, write: Callable[[], AbstractContextManager[Connection]]) -> None:
+    def __init__(
+        self,
+        write: Callable[[], AbstractContextManager[Connection]],
+        read: Callable[[], AbstractContextManager[Connection]] | None = None,
+    ) -> None:
+        """``read``: connections for computing (without it, computing holds the write
+        lock of a ``write`` transaction)."""
         self._write = write
+        self._read = read
         self._lock = threading.Lock()
         self._running = False
         self._again = False
@@ -41,7 +49,7 @@ class Rescorer:
     def _run(self) -> None:
         while True:
             try:
-                feedback.drain(self._write)
+                feedback.drain(self._write, self._read)
             except Exception:
                 # The entry stays queued (its transaction rolled back) and the leads
                 # page keeps saying so; the next decision or start tries again.
