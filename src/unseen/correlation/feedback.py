@@ -36,8 +36,10 @@ from unseen.store import schema as s
 
 # A decision whose groups hold more members than this is re-scored after it, by
 # ``drain``: at a million items the busiest camera's 311,000 members took 18 s to
-# re-score, which a reviewer's click must not wait for.
-INLINE_MAX = 20_000
+# re-score, which a reviewer's click must not wait for. Inline re-scoring measured
+# 10-36 us per member at a million items (once no decision renumbered every lead):
+# 8,000 keeps a click under 0.3 s (0.24 s at 8,313 members, 0.27 s at 9,182).
+INLINE_MAX = 8_000
 
 
 def rescore_or_queue(
