@@ -50,7 +50,7 @@ class AppContext:
     rescorer: Rescorer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rescorer = Rescorer(self.write)
+        self.rescorer = Rescorer(self.write, self.read)
 
     @property
     def cookie(self) -> str:
