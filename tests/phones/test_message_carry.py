@@ -5,6 +5,7 @@ result."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -72,6 +73,39 @@ def _checkpointed(root: Path) -> Path:
     wa.commit()
     wa.close()
     return db
+
+
+def _with_wal(root: Path) -> Path:
+    """``_checkpointed``'s extraction with a WAL that deletes message 9, changes the
+    text of message 2 and adds message 13 (the only row found only in the WAL)."""
+    db = _checkpointed(root)
+    work = root.parent / "wal-work"
+    work.mkdir()
+    shutil.copyfile(db, work / "msgstore.db")
+    conn = sqlite3.connect(work / "msgstore.db")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("DELETE FROM message WHERE _id = 9")
+    conn.execute("UPDATE message SET text_data = 'changed in the WAL' WHERE _id = 2")
+    conn.execute(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status,"
+        " timestamp, message_type, text_data, sort_id) VALUES (13, 1, 0, 'k', NULL, 0, ?, 0,"
+        " 'only in the WAL', 0)",
+        (T0 + 6000,),
+    )
+    conn.commit()
+    shutil.copyfile(work / "msgstore.db", db)
+    shutil.copyfile(work / "msgstore.db-wal", db.with_name("msgstore.db-wal"))
+    conn.close()
+    shutil.rmtree(work)
+    return db
+
+
+def _texts(case: Case) -> dict[str | None, bool]:
+    """Each stored message's text and whether it was found only in the WAL."""
+    with case.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT text, from_wal FROM messages").fetchall()
+    return {text: bool(wal) for text, wal in rows}
 
 
 def _carried(monkeypatch: pytest.MonkeyPatch) -> list[object]:
@@ -142,11 +176,38 @@ def test_a_broken_wa_db_is_recorded_once_by_the_carry_as_by_the_parser(
     ]
 
 
-def test_the_parser_reads_what_the_carry_would_store_otherwise(
+def test_rows_found_only_in_the_wal_are_marked_by_the_carry_as_by_the_parser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The builder's own database keeps a message only in its WAL."""
     whatsapp_android(tmp_path / "android")
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    case = _case(tmp_path / "carried", tmp_path / "android")
+    assert _dump(case) == parsed
+    assert given == [(len(parsed["messages"]), 0)]
+    assert _texts(case)["see you there"] is True and sum(_texts(case).values()) == 1
+
+
+def test_a_wal_deleting_changing_and_adding_rows_is_carried_as_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_wal(tmp_path / "android")
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    case = _case(tmp_path / "carried", tmp_path / "android")
+    assert _dump(case) == parsed
+    assert given == [(12, 0)]
+    texts = _texts(case)
+    assert texts["changed in the WAL"] is False and texts["only in the WAL"] is True
+    assert "no sender" not in texts and sum(texts.values()) == 1
+
+
+def test_a_rollback_journal_leaves_the_database_to_the_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _checkpointed(tmp_path / "android")
+    db.with_name("msgstore.db-journal").write_bytes(b"")
     parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
     given = _carried(monkeypatch)
     assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
@@ -279,10 +340,11 @@ process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!
 """
 
 
+@pytest.mark.parametrize("build", [_checkpointed, _with_wal])
 def test_kill_9_mid_carry_then_rerun_stores_it_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build: Callable[[Path], Path]
 ) -> None:
-    _checkpointed(tmp_path / "android")
+    build(tmp_path / "android")
     reference = _by_keys(_case(tmp_path / "reference", tmp_path / "android"))
     Case.create(tmp_path / "killed", name="killed").close()
     case = Case.open(tmp_path / "killed")

@@ -107,6 +107,13 @@ def _plain(row: Any) -> tuple[Any, ...]:
     return tuple(int(v) if isinstance(v, bool) else v for v in row)
 
 
+@pytest.fixture(autouse=True)
+def _chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about chunks: the SQL carry (tested on its own) would take
+    their databases whole, WAL included."""
+    monkeypatch.setattr(stage, "SQL_CARRY", False)
+
+
 @pytest.fixture()
 def evidence(tmp_path: Path) -> Path:
     whatsapp_android(tmp_path / "android")
@@ -202,10 +209,11 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.phones import plan, store
+from unseen.phones import plan, stage, store
 from unseen.store.case import Case
 
 plan.CHUNK_MESSAGES, plan.SURVEY_BYTES, store.BULK_MESSAGES = 2, 0, {bulk}
+stage.SQL_CARRY = False  # chunks, not the SQL carry
 write_chunk, seen = store._write_chunk, []
 
 def dying(conn, item_id, out, state):

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from unseen.internet.base import ParseContext, ParseTask
-from unseen.internet.sqlite import COPY_NAME, SIBLING_SUFFIXES, open_copy, tables
+from unseen.internet.sqlite import COPY_NAME, open_copy, tables
 from unseen.internet.timestamps import MAX_YEAR, MIN_YEAR
 from unseen.phones.parsers.whatsapp_android import (
     APP,
@@ -99,23 +99,26 @@ def carry_msgstore(engine: Engine, task: ParseTask) -> tuple[int, int] | None:
     parser = WhatsAppAndroid
     ctx = ParseContext(task, parser.NAME, parser.VERSION)
     try:
-        if any(ctx.sibling(task.path + suffix) for suffix in SIBLING_SUFFIXES):
-            return None  # rows only in the log carry from_wal: the parser marks them
+        if ctx.sibling(task.path + "-journal") is not None:
+            return None  # a rollback journal (a transaction part-way): left to the parser
         with open_copy(ctx, parser.MAX_BYTES) as ev:
             why = odd(ev)
+        copy = ctx.temp_dir() / COPY_NAME
+        if why is None and copy.with_name(COPY_NAME + "-wal").exists():
+            why = "the copy's WAL was not folded in when it was closed"
         if why is not None:
             log.info("phones: %s read by the parser (%s)", task.path, why)
             return None
+        checkpointed = _without_wal(ctx) if ctx.sibling(task.path + "-wal") else None
         app = task.path[: -len("databases/msgstore.db")]
         names = _names(ctx, app)
         owner = _owner(ctx, app)
-        copy = ctx.temp_dir() / COPY_NAME
-        with engine.connect() as conn, _attached(conn, copy) as raw, conn.begin():
+        with engine.connect() as conn, _attached(conn, copy, checkpointed) as raw, conn.begin():
             # One transaction: a kill part-way leaves what an earlier run stored.
             forget_item(conn, task.item_id, parser.NAME)
             count = raw.execute("SELECT count(*) FROM ev.message").fetchone()[0]
             with _indexes_set_aside(conn, count):
-                stored = _carry(conn, raw, task.item_id, names, owner)
+                stored = _carry(conn, raw, task.item_id, names, owner, _wal_sql(raw))
             status = "ok" if stored else "empty"
             outcome = ParserOutcome(parser.NAME, parser.VERSION, status, None, tuple(ctx.errors))
             errors = _write_coverage(conn, task.item_id, outcome, stored)
@@ -125,6 +128,32 @@ def carry_msgstore(engine: Engine, task: ParseTask) -> tuple[int, int] | None:
         return None
     finally:
         ctx.cleanup()
+
+
+def _without_wal(ctx: ParseContext) -> Path:
+    """A second copy of the database file alone (the WAL left out, so its rows are
+    the checkpointed ones), as the parser makes it to mark rows found only in the WAL."""
+    folder = ctx.temp_dir() / "without-wal"
+    folder.mkdir()
+    target = folder / "main.sqlite"
+    ctx.copy_to(target, WhatsAppAndroid.MAX_BYTES)
+    return target
+
+
+def _wal_sql(raw: sqlite3.Connection) -> str:
+    """The SQL of ``from_wal`` for the message ``m``: a key the copy without the WAL
+    lacks (every key when that copy has no message table, as in the parser).
+
+    Raises:
+        sqlite3.DatabaseError: the copy without the WAL cannot be read (the parser
+            then reads the database and records what it finds).
+    """
+    if "cp" not in {row[1] for row in raw.execute("PRAGMA database_list")}:
+        return "0"
+    if raw.execute("SELECT 1 FROM cp.sqlite_master WHERE name = 'message'").fetchone() is None:
+        return "1"
+    raw.execute("SELECT _id FROM cp.message LIMIT 1").fetchall()
+    return "NOT EXISTS (SELECT 1 FROM cp.message c WHERE c._id = m._id)"
 
 
 def odd(ev: sqlite3.Connection) -> str | None:
@@ -182,15 +211,20 @@ def _scan(ev: sqlite3.Connection, table: str, types: str, texts: tuple[str, ...]
 
 
 @contextmanager
-def _attached(conn: Connection, copy: Path) -> Iterator[sqlite3.Connection]:
+def _attached(
+    conn: Connection, copy: Path, checkpointed: Path | None = None
+) -> Iterator[sqlite3.Connection]:
     """The case connection's own SQLite handle with the copy attached read-only as
-    ``ev``, the temporary maps empty and foreign keys unchecked; all put back
-    (outside any transaction) after."""
+    ``ev`` (and the copy without its WAL, when there is one, as ``cp``), the temporary
+    maps empty and foreign keys unchecked; all put back (outside any transaction)
+    after."""
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
     raw.create_function("carry_sha256", 1, _hex_sha256, deterministic=True)
     _drop_maps(raw)
     raw.execute("ATTACH DATABASE ? AS ev", (f"{copy.as_uri()}?mode=ro&immutable=1",))
+    if checkpointed is not None:
+        raw.execute("ATTACH DATABASE ? AS cp", (f"{checkpointed.as_uri()}?mode=ro&immutable=1",))
     # Every reference the carry writes is an id it inserted in the same transaction:
     # checking each (three lookups a message) would cost a fifth of the insert.
     raw.execute("PRAGMA foreign_keys = OFF")
@@ -202,6 +236,8 @@ def _attached(conn: Connection, copy: Path) -> Iterator[sqlite3.Connection]:
         raw.execute("PRAGMA foreign_keys = ON")
         _drop_maps(raw)
         raw.execute("DETACH DATABASE ev")
+        if checkpointed is not None:
+            raw.execute("DETACH DATABASE cp")
 
 
 def _drop_maps(raw: sqlite3.Connection) -> None:
@@ -222,6 +258,7 @@ def _carry(
     item_id: int,
     names: dict[str, str],
     owner: str | None,
+    from_wal: str = "0",
 ) -> int:
     """Conversations, contacts, participants, messages and attachments, numbered as
     the writer numbers them (the next free ids, in the parser's order)."""
@@ -324,7 +361,7 @@ def _carry(
                 || printf('.%06dZ', (m.timestamp % 1000) * 1000) END,
             CASE WHEN m.timestamp > 0 THEN CAST(m.timestamp AS TEXT) END,
             CASE WHEN m.timestamp > 0 THEN 'unix_ms' END,
-            m.text_data, {STATUS_SQL}, 0, 'message _id ' || m._id
+            m.text_data, {STATUS_SQL}, {from_wal}, 'message _id ' || m._id
         FROM ev.message m JOIN temp.carry_chat ch ON ch.cid = m.chat_row_id
         ORDER BY m._id""",
         {"shift": shift, "item": item_id, "app": APP},
