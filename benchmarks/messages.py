@@ -27,10 +27,13 @@ parsed on a process pool while this process stores; peak RSS is then this proces
 (the writer's), each worker holding about one chunk besides.
 
 ``--parse`` measures the Python path (parse, then store) that a PostgreSQL case, a remote
-cluster or unusual rows take.
+cluster or unusual rows take. ``--wal`` keeps the last tenth of the messages (and their
+media) in a ``-wal`` file beside the database, as on a phone that was in use: the
+floor then reads a private copy of both (SQLite replays the log), and unseen marks
+those rows as found only in the WAL.
 
 Usage: ``.venv/bin/python benchmarks/messages.py [--messages N] [--workers W] [--runs R]
-[--parse]``
+[--parse] [--wal]``
 """
 
 from __future__ import annotations
@@ -61,9 +64,29 @@ RSS_GOAL_MB = 500
 RATIO_GOAL = 0.3
 
 
-def generate(path: Path, messages: int) -> None:
-    """The database, written in large transactions."""
+def generate(path: Path, messages: int, wal: bool = False) -> None:
+    """The database, written in large transactions; with ``wal`` its last tenth kept
+    in a ``-wal`` file (written on a scratch copy, both files copied while it is open:
+    closing would fold the log into the database)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not wal:
+        _write(path, 1, messages)
+        return
+    with tempfile.TemporaryDirectory(prefix="unseen-bench-wal-") as scratch:
+        work = Path(scratch) / "msgstore.db"
+        split = messages - messages // 10
+        _write(work, 1, split)
+        conn = sqlite3.connect(work)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        _rows(conn, split + 1, messages)
+        conn.commit()
+        shutil.copyfile(work, path)
+        shutil.copyfile(str(work) + "-wal", str(path) + "-wal")
+        conn.close()
+
+
+def _write(path: Path, first: int, last: int) -> None:
     conn = sqlite3.connect(path)
     conn.executescript(MSGSTORE_DDL)
     conn.executemany(
@@ -74,13 +97,20 @@ def generate(path: Path, messages: int) -> None:
     conn.executemany(
         "INSERT INTO chat (_id, jid_row_id) VALUES (?, ?)", ((n, n) for n in range(1, CHATS + 1))
     )
+    _rows(conn, first, last)
+    conn.commit()
+    conn.close()
+
+
+def _rows(conn: sqlite3.Connection, first: int, last: int) -> None:
+    """Messages ``first``..``last``, every tenth with a media row."""
     conn.executemany(
         "INSERT INTO message (_id, chat_row_id, from_me, key_id, status, timestamp,"
         " message_type, text_data, sort_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (n, 1 + n % CHATS, n % 3 == 0, f"K{n}", 13, T0_MS + n * 1000,
              1 if n % MEDIA_EVERY == 0 else 0, f"message number {n} about the garden", n)
-            for n in range(1, messages + 1)
+            for n in range(first, last + 1)
         ),
     )  # fmt: skip
     conn.executemany(
@@ -90,23 +120,30 @@ def generate(path: Path, messages: int) -> None:
             (n, 1 + n % CHATS, f"Media/WhatsApp Images/IMG-{n:08d}.jpg", 50_000 + n,
              f"IMG-{n:08d}.jpg",
              base64.b64encode(hashlib.sha256(n.to_bytes(8, "little")).digest()).decode())
-            for n in range(MEDIA_EVERY, messages + 1, MEDIA_EVERY)
+            for n in range(first + (-first) % MEDIA_EVERY, last + 1, MEDIA_EVERY)
         ),
     )  # fmt: skip
-    conn.commit()
-    conn.close()
 
 
 def floor(db: Path) -> dict[str, float]:
     from unseen.phones.parsers.whatsapp_android import CURRENT, MEDIA, MEDIA_JOIN
 
+    if Path(str(db) + "-wal").exists():
+        # Reading would fold the log into the evidence: read a private copy of both.
+        private = Path(tempfile.mkdtemp(prefix="unseen-bench-floor-")) / db.name
+        shutil.copyfile(db, private)
+        shutil.copyfile(str(db) + "-wal", str(private) + "-wal")
+        db = private
     start, cpu = time.perf_counter(), _cpu()
     conn = sqlite3.connect(db)
     rows = 0
     for _ in conn.execute(CURRENT.format(media=MEDIA, join=MEDIA_JOIN, where="")):
         rows += 1
     conn.close()
-    return {"seconds": time.perf_counter() - start, "cpu": _cpu() - cpu, "rows": rows}
+    result = {"seconds": time.perf_counter() - start, "cpu": _cpu() - cpu, "rows": rows}
+    if db.parent.name.startswith("unseen-bench-floor-"):
+        shutil.rmtree(db.parent)
+    return result
 
 
 def prepare(evidence: Path, case_dir: Path) -> None:
@@ -128,6 +165,7 @@ def prepare(evidence: Path, case_dir: Path) -> None:
 def unseen(case_dir: Path, workers: int, carry: bool = True) -> dict[str, float]:
     from unseen import plugins
     from unseen.core.settings import Settings
+    from unseen.phones import carry as carry_module
     from unseen.phones import links, stage
     from unseen.store.case import Case
 
@@ -141,11 +179,22 @@ def unseen(case_dir: Path, workers: int, carry: bool = True) -> dict[str, float]
         (links, "derive_provenance"),
     ):
         setattr(module, name, _timed(getattr(module, name), parts.setdefault(name, [0.0, 0.0])))
+    carried: list[tuple[int, int] | None] = []
+    real = carry_module.CARRIERS["whatsapp_android"]
+
+    def spy(*args: Any) -> tuple[int, int] | None:  # what each carry gave (None: parsed)
+        carried.append(real(*args))
+        return carried[-1]
+
+    carry_module.CARRIERS["whatsapp_android"] = spy
     case = Case.open(case_dir)
     start, cpu = time.perf_counter(), _cpu()
     summary = stage.PhonesStage().run(case, Settings(), workers=workers)
     seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+    with case.engine.connect() as conn:
+        wal = conn.exec_driver_sql("SELECT count(*) FROM messages WHERE from_wal").scalar_one()
     case.close()
+    summary += f"; {wal} messages found only in the WAL; carried in SQL: {carried}"
     return {"seconds": seconds, "cpu": cpu, "summary": summary, "parts": parts}  # type: ignore[dict-item]
 
 
@@ -197,6 +246,9 @@ def main() -> None:
         help="parse and store in Python (as for a PostgreSQL case or unusual rows), not "
         "carry the database in SQL",
     )
+    parser.add_argument(
+        "--wal", action="store_true", help="keep the last tenth of the messages in a WAL"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -217,7 +269,7 @@ def main() -> None:
         evidence, case_dir = Path(tmp) / "evidence", Path(tmp) / "case"
         db = evidence / DB_REL
         t = time.perf_counter()
-        generate(db, args.messages)
+        generate(db, args.messages, args.wal)
         size = db.stat().st_size / 1e6
         print(f"generated {args.messages:,} messages, {args.messages // MEDIA_EVERY:,} "
               f"attachments, {size:.0f} MB in {time.perf_counter() - t:.1f} s")  # fmt: skip
