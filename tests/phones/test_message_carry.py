@@ -5,6 +5,7 @@ result."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 import signal
 import sqlite3
@@ -201,6 +202,25 @@ def test_a_wal_deleting_changing_and_adding_rows_is_carried_as_parsed(
     texts = _texts(case)
     assert texts["changed in the WAL"] is False and texts["only in the WAL"] is True
     assert "no sender" not in texts and sum(texts.values()) == 1
+
+
+def test_digests_that_are_not_base64_sha256_are_stored_as_by_the_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not base64, base64 of 31 bytes and NULL: no hex digest, as in the parser."""
+    db = _checkpointed(tmp_path / "android")
+    odd_digests = ["not base64!", base64.b64encode(bytes(31)).decode(), None]
+    with sqlite3.connect(db) as conn:
+        rowids = [r[0] for r in conn.execute("SELECT rowid FROM message_media ORDER BY rowid")]
+        conn.executemany(
+            "UPDATE message_media SET file_hash = ? WHERE rowid = ?",
+            zip(odd_digests, rowids, strict=True),
+        )
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    assert given == [(12, 0)]
+    assert len(rowids) == 3 and [r[6] for r in parsed["msg_attachments"]] == [None] * 3
 
 
 def test_a_rollback_journal_leaves_the_database_to_the_parser(
