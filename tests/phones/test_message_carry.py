@@ -349,12 +349,12 @@ from unseen.engine.runner import process_case
 from unseen.phones import carry, plan
 
 plan.CHUNK_MESSAGES, plan.SURVEY_BYTES = 2, 0
-write_coverage = carry._write_coverage
+write_coverage = carry.write_coverage
 
 def dying(*args, **kwargs):  # every row is written, the transaction not committed
     os.kill(os.getpid(), signal.SIGKILL)
 
-carry._write_coverage = dying
+carry.write_coverage = dying
 from unseen.store.case import Case
 process_case(Case.open(Path({case!r})), workers=0, settings=Settings(skip={skip!r}))
 """

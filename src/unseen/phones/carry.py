@@ -33,11 +33,11 @@ from unseen.phones.parsers.whatsapp_android import (
     GROUP_SERVER,
     STATUS,
     WhatsAppAndroid,
-    _hex_sha256,
-    _names,
-    _owner,
+    contact_names,
+    hex_sha256,
+    owner_jid,
 )
-from unseen.phones.store import _indexes_set_aside, _next_id, _write_coverage, forget_item
+from unseen.phones.store import forget_item, indexes_set_aside, next_id, write_coverage
 from unseen.phones.worker import ParserOutcome
 from unseen.store import schema as s
 
@@ -111,17 +111,17 @@ def carry_msgstore(engine: Engine, task: ParseTask) -> tuple[int, int] | None:
             return None
         checkpointed = _without_wal(ctx) if ctx.sibling(task.path + "-wal") else None
         app = task.path[: -len("databases/msgstore.db")]
-        names = _names(ctx, app)
-        owner = _owner(ctx, app)
+        names = contact_names(ctx, app)
+        owner = owner_jid(ctx, app)
         with engine.connect() as conn, _attached(conn, copy, checkpointed) as raw, conn.begin():
             # One transaction: a kill part-way leaves what an earlier run stored.
             forget_item(conn, task.item_id, parser.NAME)
             count = raw.execute("SELECT count(*) FROM ev.message").fetchone()[0]
-            with _indexes_set_aside(conn, count):
+            with indexes_set_aside(conn, count):
                 stored = _carry(conn, raw, task.item_id, names, owner, _wal_sql(raw))
             status = "ok" if stored else "empty"
             outcome = ParserOutcome(parser.NAME, parser.VERSION, status, None, tuple(ctx.errors))
-            errors = _write_coverage(conn, task.item_id, outcome, stored)
+            errors = write_coverage(conn, task.item_id, outcome, stored)
         return stored, errors
     except Exception as exc:  # hostile evidence: the Python path reads and records it
         log.info("phones: %s read by the parser (carry failed: %s)", task.path, exc)
@@ -220,7 +220,7 @@ def _attached(
     after."""
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
-    raw.create_function("carry_sha256", 1, _hex_sha256, deterministic=True)
+    raw.create_function("carry_sha256", 1, hex_sha256, deterministic=True)
     _drop_maps(raw)
     raw.execute("ATTACH DATABASE ? AS ev", (f"{copy.as_uri()}?mode=ro&immutable=1",))
     if checkpointed is not None:
@@ -280,7 +280,7 @@ def _carry(
               LEFT JOIN ev.chat c ON c._id = d.cid
               LEFT JOIN ev.jid j ON j._id = c.jid_row_id) k
         LEFT JOIN temp.carry_names n ON n.handle = k.key""",
-        {"first": _next_id(conn, s.msg_conversations)},
+        {"first": next_id(conn, s.msg_conversations)},
     )
     if x("SELECT 1 FROM temp.carry_chat GROUP BY key HAVING count(*) > 1").fetchone():
         raise Unusual("chats that share a key")  # the parser merges them
@@ -313,7 +313,7 @@ def _carry(
         FROM (SELECT handle, min(first) AS first FROM temp.carry_pair
               WHERE handle IS NOT NULL GROUP BY handle
               UNION ALL SELECT :owner, 0 WHERE :owner IS NOT NULL AND NOT :seen)""",
-        {"first": _next_id(conn, s.msg_contacts), "owner": owner, "seen": seen},
+        {"first": next_id(conn, s.msg_contacts), "owner": owner, "seen": seen},
     )
     # The owner keeps its mark unless the messages name it with an address-book name
     # (``Extract.contact`` replaces the contact then, as the parser does).
@@ -340,7 +340,7 @@ def _carry(
     x("CREATE TEMP TABLE carry_sender (jid INTEGER PRIMARY KEY, contact_id INTEGER)")
     x("""INSERT INTO temp.carry_sender SELECT j._id, ct.contact_id FROM ev.jid j
          JOIN temp.carry_contact ct ON ct.handle = j.raw_string""")
-    first = _next_id(conn, s.messages)
+    first = next_id(conn, s.messages)
     low, high, count = x("SELECT min(_id), max(_id), count(*) FROM ev.message").fetchone()
     if count and high - low + 1 == count:
         # Keys without gaps (the usual case): a message's id is its key, moved; a
@@ -378,7 +378,7 @@ def _carry(
         WHERE coalesce(mm.file_path, '') <> '' OR coalesce(mm.file_hash, '') <> ''
            OR coalesce(mm.mime_type, '') <> ''
         ORDER BY m._id""",
-        {"next": _next_id(conn, s.msg_attachments), "shift": shift},
+        {"next": next_id(conn, s.msg_attachments), "shift": shift},
     )
     return int(stored)
 

@@ -86,7 +86,7 @@ def write_outcomes(
     records = errors = 0
     outcomes = [unpack(item) for item in outcomes]
     count = sum(len(o.extract.messages) for i in outcomes for o in i.outcomes if o.extract)
-    with _indexes_set_aside(conn, 0 if indexes_aside else count):
+    with indexes_set_aside(conn, 0 if indexes_aside else count):
         for item in outcomes:
             for out in item.outcomes:
                 if item.parts > 1:
@@ -99,7 +99,7 @@ def write_outcomes(
                 forget_item(conn, item.item_id, out.parser)
                 if out.extract is not None:
                     records += _write_extract(conn, item.item_id, out.extract)
-                errors += _write_coverage(conn, item.item_id, out)
+                errors += write_coverage(conn, item.item_id, out)
     return records, errors
 
 
@@ -119,20 +119,21 @@ def _write_chunk(
         return records, 0
     status = "failed" if state.failed else ("ok" if state.records else "empty")
     whole = ParserOutcome(out.parser, state.version, status, None, tuple(state.errors))
-    return records, _write_coverage(conn, item_id, whole, state.records)
+    return records, write_coverage(conn, item_id, whole, state.records)
 
 
 @contextmanager
-def _indexes_set_aside(conn: Connection, messages: int) -> Iterator[None]:
+def indexes_set_aside(conn: Connection, messages: int) -> Iterator[None]:
     """For a large batch on SQLite, drop the message indexes and build them again after
     the rows are in: one sorted build costs a fraction of a million scattered b-tree
     inserts. Both happen inside the writer's transaction, so readers (WAL snapshots)
     never see the table without them. PostgreSQL is left alone: there a dropped index
-    would lock readers out of the table until the commit."""
+    would lock readers out of the table until the commit. Used by the Python path and
+    the SQL carry (``phones.carry``) alike."""
     if conn.dialect.name != "sqlite" or messages < BULK_MESSAGES:
         yield
         return
-    if _next_id(conn, s.messages) > messages:
+    if next_id(conn, s.messages) > messages:
         # More rows are stored than this batch adds (the later chunks of a large
         # database): a rebuild would sort them all again for each batch. The rows go
         # in with their indexes, with a page cache that holds the index pages being
@@ -154,7 +155,7 @@ def set_indexes_aside(conn: Connection, messages: int) -> bool:
     the tables by them. Between chunks (each its own transaction) readers see the
     tables without them: slower, never wrong; a kill there leaves them to be put back
     by the next run."""
-    if conn.dialect.name != "sqlite" or _next_id(conn, s.messages) > messages:
+    if conn.dialect.name != "sqlite" or next_id(conn, s.messages) > messages:
         return False
     _drop_indexes(conn)
     return True
@@ -190,9 +191,12 @@ def _name(index: Any) -> str:
     return str(index.name)
 
 
-def _write_coverage(
+def write_coverage(
     conn: Connection, item_id: int, out: ParserOutcome, records: int | None = None
 ) -> int:
+    """The item's coverage row, its errors and its ledger entry (the count of errors
+    recorded). Used by the Python path and the SQL carry alike, so both record the
+    same."""
     count = records if records is not None else (out.extract.records() if out.extract else 0)
     conn.execute(
         insert(s.msg_coverage).values(
@@ -394,7 +398,7 @@ def _write_messages(
     Rows are plain tuples in ``MESSAGE_COLUMNS`` order and times go through
     ``fast_utc``: this loop runs once per message, and a phone holds millions."""
     app, chat_of, contact_of = ex.app, chats.get, contacts.get
-    first = _next_id(conn, s.messages)
+    first = next_id(conn, s.messages)
     rows = [
         (
             first + n,
@@ -429,11 +433,12 @@ def _insert_numbered(
     conn: Connection, table: Any, names: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """Insert rows (tuples in ``names`` order) with ids numbered here."""
-    first = _next_id(conn, table)
+    first = next_id(conn, table)
     _insert_rows(conn, table, names, [(first + n, *row) for n, row in enumerate(rows)])
 
 
-def _next_id(conn: Connection, table: Any) -> int:
+def next_id(conn: Connection, table: Any) -> int:
+    """The next free id of ``table``: both paths number rows from it, the same way."""
     return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
 
 

@@ -132,8 +132,8 @@ def read_msgstore(
     the messages of one chunk (current schema only: the legacy one is read whole)."""
     found = tables(conn)
     out = Extract(APP)
-    names = _names(ctx, app)
-    owner = _owner(ctx, app)
+    names = contact_names(ctx, app)
+    owner = owner_jid(ctx, app)
     if owner:
         out.contact(owner, owner=True)
     if "message" in found and "jid" in found:
@@ -147,9 +147,10 @@ def read_msgstore(
     return out
 
 
-def _owner(ctx: ParseContext, app: str) -> str | None:
+def owner_jid(ctx: ParseContext, app: str) -> str | None:
     """The phone's own WhatsApp id, from the app's preferences (``registration_jid``, or
-    ``cc`` + ``ph``); read as text, never parsed as XML (hostile input)."""
+    ``cc`` + ``ph``); read as text, never parsed as XML (hostile input). Shared by the
+    parser and the SQL carry (``phones.carry``), so both store the same owner."""
     text = ctx.sibling_text(app + PREFS, PREFS_LIMIT, PREFS)
     if text is None:
         return None
@@ -171,8 +172,9 @@ def _safe(conn: sqlite3.Connection, sql: str) -> list[Any]:
         return []
 
 
-def _names(ctx: ParseContext, app: str) -> dict[str, str]:
-    """Address-book names from the app's ``wa.db`` (empty when absent)."""
+def contact_names(ctx: ParseContext, app: str) -> dict[str, str]:
+    """Address-book names from the app's ``wa.db`` (empty when absent). Shared by the
+    parser and the SQL carry (``phones.carry``): one reading, one recorded error."""
     sibling = ctx.sibling(app + "databases/wa.db")
     if sibling is None:
         return {}
@@ -275,7 +277,7 @@ def _current_rows(
         media: tuple[Attachment, ...] = ()
         if path or fhash or mime:
             kind = sys.intern(mime) if isinstance(mime, str) else mime
-            media = (Attachment(path, mname, kind, size, _hex_sha256(fhash)),)
+            media = (Attachment(path, mname, kind, size, hex_sha256(fhash)),)
         label = STATUS.get(status)
         if label is None and status is not None:
             label = str(status)
@@ -323,7 +325,7 @@ def _legacy(
             out.contact(handle, names.get(handle))
             chats[key].add(handle)
         utc, raw, epoch = unix_ms(ts)
-        media = (Attachment(None, mname, mime, size, _hex_sha256(mhash)),) if mime else ()
+        media = (Attachment(None, mname, mime, size, hex_sha256(mhash)),) if mime else ()
         out.messages.append(
             Message(
                 f"messages _id {mid}",
@@ -345,8 +347,9 @@ def _legacy(
         out.conversations.append(Conversation(key, title, is_group, tuple(sorted(who)), key))
 
 
-def _hex_sha256(value: object) -> str | None:
-    """WhatsApp's base64 SHA-256 as hex; None when it is not one."""
+def hex_sha256(value: object) -> str | None:
+    """WhatsApp's base64 SHA-256 as hex; None when it is not one. Shared by the parser
+    and the SQL carry (``phones.carry``), so both store the same digests."""
     if not isinstance(value, str) or not value:
         return None
     try:
