@@ -125,6 +125,18 @@ def _carried(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return given
 
 
+def _both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, list[tuple[Any, ...]]], list[object], Case]:
+    """The evidence stored by the Python path, then by a run that may carry it: asserts
+    both stored the same; returns what was stored, what each carry gave and the case."""
+    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
+    given = _carried(monkeypatch)
+    case = _case(tmp_path / "carried", tmp_path / "android")
+    assert _dump(case) == parsed
+    return parsed, given, case
+
+
 @pytest.mark.parametrize("gaps", [False, True])
 def test_the_sql_carry_stores_exactly_what_the_parser_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gaps: bool
@@ -168,9 +180,7 @@ def test_a_broken_wa_db_is_recorded_once_by_the_carry_as_by_the_parser(
 ) -> None:
     _checkpointed(tmp_path / "android")
     (tmp_path / "android" / WA_DB / "wa.db").write_bytes(b"not a database at all" * 100)
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    parsed, given, _ = _both_ways(tmp_path, monkeypatch)
     assert given == [(12, 1)]
     assert [r[3] for r in parsed["item_errors"]] == [
         "wa.db not read: not an SQLite 3 database (bad header)"
@@ -182,10 +192,7 @@ def test_rows_found_only_in_the_wal_are_marked_by_the_carry_as_by_the_parser(
 ) -> None:
     """The builder's own database keeps a message only in its WAL."""
     whatsapp_android(tmp_path / "android")
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    case = _case(tmp_path / "carried", tmp_path / "android")
-    assert _dump(case) == parsed
+    parsed, given, case = _both_ways(tmp_path, monkeypatch)
     assert given == [(len(parsed["messages"]), 0)]
     assert _texts(case)["see you there"] is True and sum(_texts(case).values()) == 1
 
@@ -194,10 +201,7 @@ def test_a_wal_deleting_changing_and_adding_rows_is_carried_as_parsed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _with_wal(tmp_path / "android")
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    case = _case(tmp_path / "carried", tmp_path / "android")
-    assert _dump(case) == parsed
+    _, given, case = _both_ways(tmp_path, monkeypatch)
     assert given == [(12, 0)]
     texts = _texts(case)
     assert texts["changed in the WAL"] is False and texts["only in the WAL"] is True
@@ -216,9 +220,7 @@ def test_digests_that_are_not_base64_sha256_are_stored_as_by_the_parser(
             "UPDATE message_media SET file_hash = ? WHERE rowid = ?",
             zip(odd_digests, rowids, strict=True),
         )
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    parsed, given, _ = _both_ways(tmp_path, monkeypatch)
     assert given == [(12, 0)]
     assert len(rowids) == 3 and [r[6] for r in parsed["msg_attachments"]] == [None] * 3
 
@@ -228,9 +230,7 @@ def test_a_rollback_journal_leaves_the_database_to_the_parser(
 ) -> None:
     db = _checkpointed(tmp_path / "android")
     db.with_name("msgstore.db-journal").write_bytes(b"")
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    _, given, _ = _both_ways(tmp_path, monkeypatch)
     assert given == [None]
 
 
@@ -307,9 +307,7 @@ def test_hostile_rows_are_left_to_the_parser_with_the_same_result(
     with sqlite3.connect(db) as check:
         assert odd(check) == why
     conn.close()
-    parsed = _dump(_case(tmp_path / "parsed", tmp_path / "android"))
-    given = _carried(monkeypatch)
-    assert _dump(_case(tmp_path / "carried", tmp_path / "android")) == parsed
+    _, given, _ = _both_ways(tmp_path, monkeypatch)
     assert given == [None]
 
 
