@@ -19,9 +19,10 @@ seconds, files/s, MB/s, CPU seconds and peak RSS for both, and the ratio floor
 seconds / unseen seconds (target >= 0.80: unseen costs at most 25 % more than the
 floor); and, since load from other jobs moves both sides of a round together, the
 ratio of each round's floor to unseen's run (and to the end-to-end run that follows
-it), with their median and spread. It then prints what the JPEG draft policy costs: decode + PDQ seconds of the
-former policy (short side >= 256 px), the current one (``Settings.pdq_min_short_side``)
-and a full decode, with each policy's worst PDQ distance from the full decode.
+it), with their median and spread. It then prints what the JPEG draft policy costs:
+decode + PDQ seconds of the former policy (short side >= 256 px), the current one
+(``Settings.pdq_min_short_side``) and a full decode, with each policy's worst PDQ
+distance from the full decode.
 Always exits 0: a benchmark, not a test.
 
 Usage: ``.venv/bin/python benchmarks/ingest.py [--quick] [--workers N] ...``
