@@ -4,15 +4,12 @@ as a full run."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
 from review.helpers import build_evidence
 from unseen.core.schemes import load_scheme
@@ -96,57 +93,43 @@ def test_two_drains_at_once(case: Case) -> None:
     assert_a_full_run_agrees(case)
 
 
-PG_SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
-
-
 @pytest.mark.postgres
-@pytest.mark.skipif(not PG_SERVER, reason="run under `bash scripts/with-postgres.sh`")
 def test_a_decision_between_two_batches_on_postgresql(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_database: Callable[[], str]
 ) -> None:
-    assert PG_SERVER
     monkeypatch.setenv("UNSEEN_HOME", str(tmp_path / "home"))
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"unseen_drain_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-        build_evidence(tmp_path / "evidence")
-        case = Case.create(tmp_path / "case", name="PG", database_url=url)
-        repo.add_source(case, "folder", str(tmp_path / "evidence"), "EV01", "Test Examiner")
-        process_case(case, workers=0)
-        with case.engine.connect() as conn:
-            lead = s.leads
-            items = list(
-                conn.execute(
-                    select(lead.c.target_id)
-                    .where(lead.c.target_kind == "item")
-                    .order_by(*ledger.best_first())
-                ).scalars()
-            )
-        scheme = load_scheme("uk")
-        monkeypatch.setattr(feedback, "INLINE_MAX", 0)
-        with case.engine.begin() as conn:
-            decisions.categorise(conn, scheme, "rob", items[:1], "A")  # queued
-
-        def decide_once() -> None:
-            monkeypatch.setattr(feedback, "INLINE_MAX", 10**6)
-            with case.engine.begin() as conn:
-                decisions.categorise(conn, scheme, "amy", items[1:2], "NI")  # inline
-            monkeypatch.setattr(feedback, "INLINE_MAX", 0)
-
-        hooks = [decide_once]
-        drained = feedback.drain(
-            case.engine.begin,
-            case.engine.connect,
-            batch=1,
-            between=lambda: hooks.pop()() if hooks else None,
+    url = pg_database()
+    build_evidence(tmp_path / "evidence")
+    case = Case.create(tmp_path / "case", name="PG", database_url=url)
+    repo.add_source(case, "folder", str(tmp_path / "evidence"), "EV01", "Test Examiner")
+    process_case(case, workers=0)
+    with case.engine.connect() as conn:
+        lead = s.leads
+        items = list(
+            conn.execute(
+                select(lead.c.target_id)
+                .where(lead.c.target_kind == "item")
+                .order_by(*ledger.best_first())
+            ).scalars()
         )
-        assert drained == 1 and not hooks
-        assert_a_full_run_agrees(case)
-        case.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    scheme = load_scheme("uk")
+    monkeypatch.setattr(feedback, "INLINE_MAX", 0)
+    with case.engine.begin() as conn:
+        decisions.categorise(conn, scheme, "rob", items[:1], "A")  # queued
+
+    def decide_once() -> None:
+        monkeypatch.setattr(feedback, "INLINE_MAX", 10**6)
+        with case.engine.begin() as conn:
+            decisions.categorise(conn, scheme, "amy", items[1:2], "NI")  # inline
+        monkeypatch.setattr(feedback, "INLINE_MAX", 0)
+
+    hooks = [decide_once]
+    drained = feedback.drain(
+        case.engine.begin,
+        case.engine.connect,
+        batch=1,
+        between=lambda: hooks.pop()() if hooks else None,
+    )
+    assert drained == 1 and not hooks
+    assert_a_full_run_agrees(case)
+    case.close()

@@ -10,15 +10,14 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import uuid
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, func, inspect, select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -353,30 +352,21 @@ PG_SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
     not PG_SERVER,
     reason="UNSEEN_TEST_PG_URL is not set; run under `bash scripts/with-postgres.sh`",
 )
-def test_postgres_gives_the_same_artefacts(built: Built, tmp_path: Path) -> None:
-    assert PG_SERVER
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"unseen_test_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-        case = Case.create(tmp_path / "pg", database_url=url)
-        repo.add_source(case, "folder", str(built.evidence), "EV01", "tester")
-        # Only the stages this test is about (the others have their own PostgreSQL tests).
-        process_case(case, workers=0, settings=Settings(skip=("correlate", "deep")))
-        exported = [io.StringIO(), io.StringIO()]
-        for target, out in zip((built.case, case), exported, strict=True):
-            EXPORTERS.get("jsonl")().export(target, out, "artefacts", {})
-        assert exported[0].getvalue() == exported[1].getvalue()
-        html = io.StringIO()
-        REPORTS.get("internet")().render(case, html)
-        assert "The records indicate 8 page visits" in html.getvalue()
-        case.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def test_postgres_gives_the_same_artefacts(
+    built: Built, tmp_path: Path, pg_database: Callable[[], str]
+) -> None:
+    case = Case.create(tmp_path / "pg", database_url=pg_database())
+    repo.add_source(case, "folder", str(built.evidence), "EV01", "tester")
+    # Only the stages this test is about (the others have their own PostgreSQL tests).
+    process_case(case, workers=0, settings=Settings(skip=("correlate", "deep")))
+    exported = [io.StringIO(), io.StringIO()]
+    for target, out in zip((built.case, case), exported, strict=True):
+        EXPORTERS.get("jsonl")().export(target, out, "artefacts", {})
+    assert exported[0].getvalue() == exported[1].getvalue()
+    html = io.StringIO()
+    REPORTS.get("internet")().render(case, html)
+    assert "The records indicate 8 page visits" in html.getvalue()
+    case.close()
 
 
 def test_history_inside_an_archive_and_an_oversized_file(tmp_path: Path) -> None:

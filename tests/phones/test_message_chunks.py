@@ -9,12 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -325,27 +325,18 @@ def test_a_chunk_that_fails_is_recorded_and_the_others_kept(
     reason="UNSEEN_TEST_PG_URL is not set; run under `bash scripts/with-postgres.sh`",
 )
 def test_chunks_on_postgresql_hold_the_same_facts(
-    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, evidence: Path, monkeypatch: pytest.MonkeyPatch, pg_database: Callable[[], str]
 ) -> None:
-    assert PG_SERVER
     whole = _by_keys(_case(tmp_path / "whole", evidence))
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"unseen_chunks_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
     monkeypatch.setattr(plan, "CHUNK_MESSAGES", 2)
     monkeypatch.setattr(plan, "SURVEY_BYTES", 0)
-    case = Case.create(tmp_path / "pg", name="pg", database_url=url)
+    case = Case.create(tmp_path / "pg", name="pg", database_url=pg_database())
     try:
         repo.add_source(case, "folder", str(evidence), "ANDROID", "tester")
         process_case(case, workers=0, settings=Settings(skip=SKIP))
         assert _by_keys(case) == whole
     finally:
         case.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_chunk_that_killed_its_worker_leaves_the_database_to_do_again(

@@ -5,13 +5,11 @@ provenance as on SQLite, and text search without FTS5."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
@@ -35,13 +33,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def cases(tmp_path: Path) -> Iterator[tuple[Case, Case]]:
-    assert SERVER
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    name = f"unseen_phones_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+def cases(tmp_path: Path, pg_database: Callable[[], str]) -> Iterator[tuple[Case, Case]]:
+    url = pg_database()
     whatsapp_android(tmp_path / "android")
     ios_sms(tmp_path / "iphone/private/var/mobile")
     built = []
@@ -54,9 +47,6 @@ def cases(tmp_path: Path) -> Iterator[tuple[Case, Case]]:
     yield built[0], built[1]
     for case in built:
         case.close()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_same_results_on_postgresql(cases: tuple[Case, Case]) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from unseen.engine.runner import process_case
 from unseen.store import audit, repo
@@ -30,23 +28,14 @@ pytestmark = [
 
 
 @pytest.fixture
-def pg_case(tmp_path: Path) -> Iterator[Path]:
-    assert SERVER
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    name = f"unseen_review_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+def pg_case(tmp_path: Path, pg_database: Callable[[], str]) -> Path:
     build_evidence(tmp_path / "evidence")
-    case = Case.create(tmp_path / "case", name="PG", database_url=url)
+    case = Case.create(tmp_path / "case", name="PG", database_url=pg_database())
     repo.add_source(case, "folder", str(tmp_path / "evidence"), "EV01", "Test Examiner")
     process_case(case, workers=0)
     make_users(case)
     case.close()
-    yield tmp_path / "case"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return tmp_path / "case"
 
 
 def test_review_on_postgresql(pg_case: Path) -> None:

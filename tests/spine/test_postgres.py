@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from unseen.engine.runner import enumerate_sources
 from unseen.store import repo
@@ -31,27 +29,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def fresh_db() -> Iterator[Callable[[], str]]:
-    """Makes fresh, empty databases on the test server; drops them afterwards."""
-    assert SERVER
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"unseen_test_{uuid.uuid4().hex[:16]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    with admin.connect() as conn:
-        for name in made:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def mixed_evidence(root: Path) -> None:
     small_evidence(root)
     write(Path(os.fsdecode(os.fsencode(root) + b"/na\xefve.jpg")), jpeg(160, 120, 77))
@@ -60,14 +37,14 @@ def mixed_evidence(root: Path) -> None:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_postgres_case_equals_sqlite_case(
-    tmp_path: Path, unseen_exe: Path, fresh_db: Callable[[], str], workers: int
+    tmp_path: Path, unseen_exe: Path, pg_database: Callable[[], str], workers: int
 ) -> None:
     evidence = tmp_path / "evidence"
     mixed_evidence(evidence)
     sqlite_case = library_case(tmp_path / "sqlite", evidence, workers=0)
     expected = export(sqlite_case)
 
-    url = fresh_db()
+    url = pg_database()
     case_dir = tmp_path / "pg"
     cli(unseen_exe, "init", str(case_dir), "--db", url)
     assert not (case_dir / "case.db").exists()
@@ -83,13 +60,13 @@ def test_postgres_case_equals_sqlite_case(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sizes_past_32_bits(tmp_path: Path, fresh_db: Callable[[], str], backend: str) -> None:
+def test_sizes_past_32_bits(tmp_path: Path, pg_database: Callable[[], str], backend: str) -> None:
     """A 3 GiB (sparse) file lists with its true size in either database."""
     big = tmp_path / "evidence" / "disk.img"
     big.parent.mkdir()
     with big.open("wb") as out:
         out.truncate(3 * 1024**3)
-    url = fresh_db() if backend == "postgresql" else None
+    url = pg_database() if backend == "postgresql" else None
     case = Case.create(tmp_path / "case", database_url=url)
     repo.add_source(case, "folder", str(big.parent), LABEL, "Test Examiner")
     assert enumerate_sources(case) == 1
