@@ -20,6 +20,7 @@ import pytest
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
+from unseen.internet.base import ParseTask
 from unseen.phones import carry, plan, stage
 from unseen.phones.carry import odd
 from unseen.store import repo
@@ -162,6 +163,25 @@ def test_the_sql_carry_stores_exactly_what_the_parser_stores(
     assert contacts[0] == (OWNER, "Me", False)
     with case.engine.connect() as conn:
         assert list(conn.exec_driver_sql(INDEXES).scalars()) == ALL_INDEXES
+
+
+def test_a_file_another_parser_also_reads_is_left_to_the_parsers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A carried task leaves the list: a file a second parser also matched must stay
+    in it for that parser, so only a task of the carrier's parser alone is carried."""
+    given = _carried(monkeypatch)
+    case = Case.create(tmp_path / "case")
+    spec: Any = None  # never read: the spy stands for the carrier
+
+    def task(parsers: tuple[str, ...]) -> ParseTask:
+        return ParseTask(1, spec, "a/databases/msgstore.db", b"", 1 << 30, parsers)
+
+    monkeypatch.setitem(carry.CARRIERS, "whatsapp_android", lambda _e, t: given.append(t))
+    both = task(("whatsapp_android", "another_parser"))
+    assert stage._carry(case, [both], 0, [0, 0]) == [both] and given == []
+    alone = task(("whatsapp_android",))
+    assert stage._carry(case, [alone], 0, [0, 0]) == [alone] and given == [alone]
 
 
 def test_the_sql_carry_beside_a_pool_of_workers_stores_the_same(
@@ -344,6 +364,7 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
+from unseen.internet.base import ParseTask
 from unseen.phones import carry, plan
 
 plan.CHUNK_MESSAGES, plan.SURVEY_BYTES = 2, 0

@@ -112,7 +112,9 @@ def _carry(
         return tasks
     done: set[int] = set()
     for task in to_survey(tasks):
-        carrier = CARRIERS.get(task.parsers[0])
+        # Only a task that parser alone reads: the task leaves the list once carried,
+        # and another parser of the same file must still read it.
+        carrier = CARRIERS.get(task.parsers[0]) if len(task.parsers) == 1 else None
         carried = carrier(case.engine, task) if carrier else None
         if carried is not None:
             done.add(task.item_id)
