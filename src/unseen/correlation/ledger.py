@@ -90,9 +90,9 @@ def record_run(
     A first ranking (nothing before) records no per-lead rows: every reason is in
     the leads themselves.
     """
-    changes = [] if not before else _changes(before, after)
-    run_id = start_run(conn, cause, weights, len(changes))
-    add_changes(conn, run_id, changes)
+    rows = [] if not before else changes(before, after)
+    run_id = start_run(conn, cause, weights, len(rows))
+    add_changes(conn, run_id, rows)
     return run_id
 
 
@@ -111,17 +111,14 @@ def start_run(
     return int(run_id)
 
 
-def add_changes(conn: Connection, run_id: int, changes: list[dict[str, object]]) -> None:
-    if changes:
-        conn.execute(insert(s.lead_changes), [c | {"run_id": run_id} for c in changes])
+def add_changes(conn: Connection, run_id: int, rows: list[dict[str, object]]) -> None:
+    """Store ``changes`` rows for the run ``run_id``."""
+    if rows:
+        conn.execute(insert(s.lead_changes), [c | {"run_id": run_id} for c in rows])
 
 
 def changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:
     """A change row per lead whose score moved, appeared or went (without its run)."""
-    return _changes(before, after)
-
-
-def _changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
