@@ -118,8 +118,8 @@ def _carried(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     given: list[object] = []
     real = carry.CARRIERS["whatsapp_android"]
 
-    def spy(engine: Any, task: Any) -> Any:
-        given.append(real(engine, task))
+    def spy(engine: Any, task: Any, beside: bool) -> Any:
+        given.append(real(engine, task, beside))
         return given[-1]
 
     monkeypatch.setitem(carry.CARRIERS, "whatsapp_android", spy)
@@ -177,7 +177,7 @@ def test_a_file_another_parser_also_reads_is_left_to_the_parsers(
     def task(parsers: tuple[str, ...]) -> ParseTask:
         return ParseTask(1, spec, "a/databases/msgstore.db", b"", 1 << 30, parsers)
 
-    monkeypatch.setitem(carry.CARRIERS, "whatsapp_android", lambda _e, t: given.append(t))
+    monkeypatch.setitem(carry.CARRIERS, "whatsapp_android", lambda _e, t, _b: given.append(t))
     both = task(("whatsapp_android", "another_parser"))
     assert stage._carry(case, [both], 0, [0, 0]) == [both] and given == []
     alone = task(("whatsapp_android",))
@@ -329,6 +329,23 @@ def test_hostile_rows_are_left_to_the_parser_with_the_same_result(
     conn.close()
     _, given, _ = _both_ways(tmp_path, monkeypatch)
     assert given == [None]
+
+
+def test_rows_the_checks_beside_the_carry_find_roll_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a pool the row scans run in a process beside the carry, which has stored
+    everything by the time they report: it is rolled back and the parser reads it."""
+    db = _checkpointed(tmp_path / "android")
+    with sqlite3.connect(db) as conn:
+        conn.executescript(HOSTILE["two media rows"][0])
+    parsed = _by_keys(_case(tmp_path / "parsed", tmp_path / "android", workers=2))
+    given = _carried(monkeypatch)
+    ran: list[int] = []
+    real: Callable[..., int] = carry._carry
+    monkeypatch.setattr(carry, "_carry", lambda *args: ran.append(real(*args)) or ran[-1])
+    assert _by_keys(_case(tmp_path / "carried", tmp_path / "android", workers=2)) == parsed
+    assert given == [None] and ran == [12]  # carried whole, then rolled back
 
 
 def test_a_failing_carry_rolls_back_and_the_parser_reads_it(

@@ -107,15 +107,17 @@ def _carry(
 ) -> list[ParseTask]:
     """The tasks left to parse once the large databases that can be carried in SQL
     (``carry.CARRIERS``) are stored that way: on a SQLite case, by this process, which
-    can then read the evidence itself (not on a remote cluster)."""
-    if not SQL_CARRY or case.engine.dialect.name != "sqlite" or Workers.of(workers).remote:
+    can then read the evidence itself (not on a remote cluster). With a local pool a
+    carrier may check the rows in a process beside it."""
+    pool = Workers.of(workers)
+    if not SQL_CARRY or case.engine.dialect.name != "sqlite" or pool.remote:
         return tasks
     done: set[int] = set()
     for task in to_survey(tasks):
         # Only a task that parser alone reads: the task leaves the list once carried,
         # and another parser of the same file must still read it.
         carrier = CARRIERS.get(task.parsers[0]) if len(task.parsers) == 1 else None
-        carried = carrier(case.engine, task) if carrier else None
+        carried = carrier(case.engine, task, pool.count > 0) if carrier else None
         if carried is not None:
             done.add(task.item_id)
             totals[0] += carried[0]
