@@ -23,6 +23,7 @@ from unseen.engine.runner import process_case
 from unseen.internet.base import ParseTask
 from unseen.phones import carry, plan, stage
 from unseen.phones.carry import odd
+from unseen.phones.search import search_ids
 from unseen.store import repo
 from unseen.store.case import Case
 
@@ -191,8 +192,36 @@ def test_the_sql_carry_beside_a_pool_of_workers_stores_the_same(
     _checkpointed(tmp_path / "android")
     parsed = _by_keys(_case(tmp_path / "parsed", tmp_path / "android"))
     given = _carried(monkeypatch)
-    assert _by_keys(_case(tmp_path / "carried", tmp_path / "android", workers=2)) == parsed
+    carried = _case(tmp_path / "carried", tmp_path / "android", workers=2)
+    assert _by_keys(carried) == parsed
     assert given == [(12, 0)]
+    # The text index was rebuilt in a process beside the writer, whole.
+    assert _found(carried, "allotment", "shed", "see you") == [
+        ["hello, are you at the allotment?"],
+        ["meeting at six by the shed"],
+        ["see you there"],
+    ]
+
+
+def test_a_text_index_that_fails_beside_is_rebuilt_by_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _checkpointed(tmp_path / "android")
+    monkeypatch.setattr(stage, "rebuild_index_at", _no_index)
+    case = _case(tmp_path / "case", tmp_path / "android", workers=2)
+    assert _found(case, "allotment") == [["hello, are you at the allotment?"]]
+    assert "text index not rebuilt beside (database is locked)" in caplog.text
+
+
+def _no_index(url: str) -> None:
+    raise sqlite3.OperationalError("database is locked")
+
+
+def _found(case: Case, *queries: str) -> list[list[str]]:
+    """The texts ``search_ids`` finds for each query."""
+    with case.engine.connect() as conn:
+        texts = dict(conn.exec_driver_sql("SELECT id, text FROM messages").fetchall())
+        return [[texts[i] for i in search_ids(conn, q)] for q in queries]
 
 
 def test_a_broken_wa_db_is_recorded_once_by_the_carry_as_by_the_parser(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
@@ -23,9 +24,19 @@ _HOMES = ("/private/var/mobile/", "/var/mobile/", "~/", "/")
 IN_CHUNK = 500
 
 
-def relink(conn: Connection) -> tuple[int, int]:
-    """Tie every attachment and photo-library asset to an item where possible; returns
-    (tied, absent)."""
+@dataclass
+class Links:
+    """What relinking found: the rows whose links change, per table, and the counts."""
+
+    changes: list[tuple[Any, list[dict[str, Any]]]]
+    tied: int
+    absent: int
+
+
+def find_links(conn: Connection) -> Links:
+    """Tie every attachment and photo-library asset to an item where possible: read
+    only (so it can run while another connection writes the text index); the changes
+    are written by ``store_links``."""
     a, m, i, ma = s.msg_attachments, s.messages, s.items, s.media_assets
     attachments = conn.execute(
         select(
@@ -40,22 +51,41 @@ def relink(conn: Connection) -> tuple[int, int]:
             ma.c.link_method, i.c.source_id,
         ).join(i, i.c.id == ma.c.db_item_id)
     ).all()  # fmt: skip
-    rows = [*attachments, *assets]
     by_hash = _items_by_sha256(conn)  # only attachments hold digests
-    by_name = _items_by_name(conn, {_name(path) for _, path, *_ in rows if path})
-    tied = _apply(conn, a, attachments, by_hash, by_name)
-    tied += _apply(conn, ma, assets, by_hash, by_name)
-    return tied, len(rows) - tied
+    by_name = _items_by_name(
+        conn, {_name(path) for _, path, *_ in [*attachments, *assets] if path}
+    )
+    changes, tied = [], 0
+    for table, rows in ((a, attachments), (ma, assets)):
+        changed, table_tied = _changes(rows, by_hash, by_name)
+        changes.append((table, changed))
+        tied += table_tied
+    return Links(changes, tied, len(attachments) + len(assets) - tied)
 
 
-def _apply(
-    conn: Connection,
-    table: Any,
+def store_links(conn: Connection, found: Links) -> tuple[int, int]:
+    """Write what ``find_links`` found; returns (tied, absent)."""
+    for table, changed in found.changes:
+        if changed:
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("rid"))
+                .values(
+                    linked_item_id=bindparam("item"),
+                    link_method=bindparam("how"),
+                    absent=bindparam("gone"),
+                ),
+                changed,
+            )
+    return found.tied, found.absent
+
+
+def _changes(
     rows: Sequence[Any],
     by_hash: dict[str, int],
     by_name: dict[str, list[tuple[int, int, str]]],
-) -> int:
-    """Store the links of ``rows`` that changed; returns how many rows are tied."""
+) -> tuple[list[dict[str, Any]], int]:
+    """The links of ``rows`` that change, and how many rows are tied."""
     changes = []
     tied = 0
     # Once per attachment of the case (100 k for a large phone): rows unpacked as
@@ -68,18 +98,7 @@ def _apply(
         tied += item_id is not None
         if item_id != linked or method != how:
             changes.append({"rid": rid, "item": item_id, "how": method, "gone": item_id is None})
-    if changes:
-        conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("rid"))
-            .values(
-                linked_item_id=bindparam("item"),
-                link_method=bindparam("how"),
-                absent=bindparam("gone"),
-            ),
-            changes,
-        )
-    return tied
+    return changes, tied
 
 
 def _tie(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, text
 
 from unseen.store import schema as s
+from unseen.store.case import make_engine
 
 FTS = "messages_fts"
 PG_INDEX = "ix_messages_text_fts"
@@ -55,6 +56,17 @@ def rebuild_index(conn: Connection) -> None:
             {"name": name, "value": value},
         )
     conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"))
+
+
+def rebuild_index_at(url: str) -> None:
+    """``rebuild_index`` in a transaction of its own on the case database at ``url``:
+    for a process beside the phones stage's writer."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            rebuild_index(conn)
+    finally:
+        engine.dispose()
 
 
 def search_ids(conn: Connection, words: str, limit: int = 500) -> list[int]:

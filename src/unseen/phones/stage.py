@@ -4,19 +4,21 @@ attachments to case items, derive each picture's provenance, index message text.
 Like the internet stage: items chosen by path, parsing fanned out crash-isolated by
 the driver, each batch written in one transaction by this process. Rerunnable: a
 parser already run on an item in its current version (the ledger) is skipped;
-links, provenance and the text index are rebuilt whole.
+links, provenance and the text index are rebuilt whole (the index, with a local pool,
+in a process of its own while the links are found).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import replace
 from functools import partial
 
 from unseen import plugins
 from unseen.core.jobs import Workers
 from unseen.core.settings import Settings
-from unseen.engine.driver import drive
+from unseen.engine.driver import drive, process_pool
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.internet.base import ParseTask
 from unseen.phones import links
@@ -24,7 +26,7 @@ from unseen.phones import plan as plan_module
 from unseen.phones import store as store_module
 from unseen.phones.carry import CARRIERS
 from unseen.phones.plan import chunk_tasks, make_plan, to_survey
-from unseen.phones.search import rebuild_index
+from unseen.phones.search import rebuild_index, rebuild_index_at
 from unseen.phones.store import (
     Chunked,
     forget_item,
@@ -89,10 +91,15 @@ class PhonesStage(CaseStage):
                 if aside[0]:
                     with case.engine.begin() as conn:
                         put_indexes_back(conn)
+        indexing = _index_beside(case, workers)
+        with case.engine.connect() as conn:
+            found = links.find_links(conn)
+        indexed = _finished(indexing)
         with case.engine.begin() as conn:
-            tied, absent = links.relink(conn)
+            tied, absent = links.store_links(conn, found)
             provenance = links.derive_provenance(conn)
-            rebuild_index(conn)
+            if not indexed:
+                rebuild_index(conn)
         summary = (
             f"{plan.selected} databases matched, {len(plan.tasks)} parsed: {totals[0]} records, "
             f"{totals[1]} errors; attachments {tied} tied to case items, {absent} absent; "
@@ -123,6 +130,33 @@ def _carry(
             totals[0] += carried[0]
             totals[1] += carried[1]
     return [t for t in tasks if t.item_id not in done]
+
+
+def _index_beside(case: Case, workers: int | Workers) -> Future[None] | None:
+    """The text index rebuilt in a process of its own while this one ties the
+    attachments (reading only): where there is a local pool and the case is SQLite
+    (one writer at a time: the links are written once the index is). None otherwise."""
+    pool = Workers.of(workers)
+    if pool.count == 0 or pool.remote or case.engine.dialect.name != "sqlite":
+        return None
+    executor = process_pool(1)
+    try:
+        url = case.engine.url.render_as_string(hide_password=False)
+        return executor.submit(rebuild_index_at, url)
+    finally:
+        executor.shutdown(wait=False)  # the submitted rebuild still runs to its end
+
+
+def _finished(indexing: Future[None] | None) -> bool:
+    """Whether the index was rebuilt beside; if that failed it is rebuilt here."""
+    if indexing is None:
+        return False
+    try:
+        indexing.result()
+    except Exception as exc:  # a killed process, a busy database: rebuilt by the writer
+        log.warning("phones: text index not rebuilt beside (%s); rebuilding here", exc)
+        return False
+    return True
 
 
 def _split(
