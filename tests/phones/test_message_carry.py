@@ -192,6 +192,8 @@ def test_the_sql_carry_beside_a_pool_of_workers_stores_the_same(
     _checkpointed(tmp_path / "android")
     parsed = _by_keys(_case(tmp_path / "parsed", tmp_path / "android"))
     given = _carried(monkeypatch)
+    monkeypatch.setattr(stage, "INDEX_BESIDE_MESSAGES", 1)  # as for a large phone
+    monkeypatch.setattr(stage, "rebuild_index", _no_index)  # not by the writer
     carried = _case(tmp_path / "carried", tmp_path / "android", workers=2)
     assert _by_keys(carried) == parsed
     assert given == [(12, 0)]
@@ -207,13 +209,14 @@ def test_a_text_index_that_fails_beside_is_rebuilt_by_the_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _checkpointed(tmp_path / "android")
+    monkeypatch.setattr(stage, "INDEX_BESIDE_MESSAGES", 1)
     monkeypatch.setattr(stage, "rebuild_index_at", _no_index)
     case = _case(tmp_path / "case", tmp_path / "android", workers=2)
     assert _found(case, "allotment") == [["hello, are you at the allotment?"]]
     assert "text index not rebuilt beside (database is locked)" in caplog.text
 
 
-def _no_index(url: str) -> None:
+def _no_index(_where: object) -> None:
     raise sqlite3.OperationalError("database is locked")
 
 
