@@ -35,6 +35,9 @@ media) in a ``-wal`` file beside the database, as on a phone that was in use: th
 floor then reads a private copy of both (SQLite replays the log), and unseen marks
 those rows as found only in the WAL.
 
+By default the stage has a pool of a process per core, as ``unseen process`` has it
+(``--workers 0``: everything in this one process).
+
 Usage: ``.venv/bin/python benchmarks/messages.py [--messages N] [--workers W] [--runs R]
 [--parse] [--wal]``
 """
@@ -57,6 +60,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from unseen.engine.driver import default_workers
 from unseen.phones.appschemas import MSGSTORE_DDL
 
 CHATS = 2000
@@ -245,9 +249,9 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="parse on a pool of this many processes while this one stores (default 0: "
-        "all in one process, as the figures in the README)",
+        default=default_workers(),
+        help="a pool of this many processes, as `unseen process` has (default: one per "
+        "core, its default; 0: all in this one process)",
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat, print medians")
     parser.add_argument(
