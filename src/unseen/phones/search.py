@@ -31,7 +31,7 @@ FTS_DDL = (
 # (``automerge``) is work a rebuild throws away; FTS5 still merges a level once it holds
 # ``crisismerge`` segments, which keeps lookups as fast (measured at a million
 # messages). A larger in-memory batch (``hashsize``, default 1 MB) writes fewer segments.
-# Together they take about 40 % off the rebuild; both are kept in the table's config.
+# Together they take about a third off the rebuild; both are kept in the table's config.
 FTS_CONFIG = (("automerge", 0), ("hashsize", 8 * 1024 * 1024))
 
 
