@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
-from unseen.phones import store
+from unseen.phones import search, store
 from unseen.phones.appschemas import MSGSTORE_DDL
 from unseen.phones.search import FTS_DDL, rebuild_index, search_ids
 from unseen.phones.store import fast_utc
@@ -129,3 +129,25 @@ def test_an_older_text_index_is_made_again_without_token_counts(tmp_path: Path) 
             "messages_fts", "messages_fts_config", "messages_fts_data", "messages_fts_idx",
         ]  # fmt: skip
     assert _found(case) == found
+
+
+def test_the_text_index_keeps_its_settings_and_skips_one_sqlite_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rebuild's tuning is kept in the index's config; a setting this SQLite's
+    FTS5 does not know (as an older one lacks ``hashsize``) is skipped, not fatal."""
+    whatsapp_android(tmp_path / "android")
+    case = _case(tmp_path / "case", tmp_path / "android")
+    config = text("SELECT k, v FROM messages_fts_config WHERE k <> 'version' ORDER BY k")
+    with case.engine.connect() as c:
+        assert c.execute(config).all() == [("automerge", 0), ("hashsize", 8 * 1024 * 1024)]
+    monkeypatch.setattr(search, "FTS_CONFIG", (("no-such-setting", 1), *search.FTS_CONFIG))
+    with caplog.at_level("INFO", "unseen.phones.search"), case.engine.begin() as c:
+        rebuild_index(c)
+    assert "FTS5 has no 'no-such-setting' setting" in caplog.text
+    assert _found(case) == [
+        ["meeting at six by the shed"],
+        ["hello, are you at the allotment?"],
+        ["see you there"],
+        [],
+    ]

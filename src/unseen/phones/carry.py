@@ -130,9 +130,9 @@ def carry_msgstore(
         with engine.connect() as conn, _attached(conn, copy, checkpointed) as raw, conn.begin():
             # One transaction: a kill part-way leaves what an earlier run stored.
             forget_item(conn, task.item_id, parser.NAME)
-            count = raw.execute("SELECT count(*) FROM ev.message").fetchone()[0]
-            with indexes_set_aside(conn, count):
-                stored = _carry(conn, raw, task.item_id, names, owner, _wal_sql(raw))
+            span = raw.execute("SELECT min(_id), max(_id), count(*) FROM ev.message").fetchone()
+            with indexes_set_aside(conn, span[2]):
+                stored = _carry(conn, raw, task.item_id, names, owner, span, _wal_sql(raw))
             if checks is not None and (why := checks.result()) is not None:
                 raise Unusual(why)
             status = "ok" if stored else "empty"
@@ -188,12 +188,6 @@ def _wal_sql(raw: sqlite3.Connection) -> str:
     return "NOT EXISTS (SELECT 1 FROM cp.message c WHERE c._id = m._id)"
 
 
-def odd(ev: sqlite3.Connection) -> str | None:
-    """What in the opened copy the Python path would store differently; None if
-    nothing. Every check is one query over a table (C speed, no row in Python)."""
-    return shape(ev) or scanned(ev)
-
-
 def shape(ev: sqlite3.Connection) -> str | None:
     """Whether the tables the carry reads are there as tables, the messages keyed by
     their row id (a look at the schema only); None if so, else why not."""
@@ -208,7 +202,8 @@ def shape(ev: sqlite3.Connection) -> str | None:
 
 def scanned(ev: sqlite3.Connection) -> str | None:
     """What a scan of every row finds that the parser would store differently (types
-    it converts, text that is not strict UTF-8, repeated keys); None if nothing."""
+    it converts, text that is not strict UTF-8, repeated keys); None if nothing. Every
+    check is one query over a table (C speed, no row in Python)."""
     for table, (types, texts) in SCANS.items():
         why = _scan(ev, table, types, texts)
         if why is not None:
@@ -308,10 +303,12 @@ def _carry(
     item_id: int,
     names: dict[str, str],
     owner: str | None,
+    span: tuple[int | None, int | None, int],
     from_wal: str = "0",
 ) -> int:
     """Conversations, contacts, participants, messages and attachments, numbered as
-    the writer numbers them (the next free ids, in the parser's order)."""
+    the writer numbers them (the next free ids, in the parser's order); ``span`` is
+    the lowest and highest message key and the number of messages."""
     x = raw.execute
     x("CREATE TEMP TABLE carry_names (handle TEXT PRIMARY KEY, name TEXT)")
     raw.executemany("INSERT INTO temp.carry_names VALUES (?, ?)", names.items())
@@ -391,8 +388,8 @@ def _carry(
     x("""INSERT INTO temp.carry_sender SELECT j._id, ct.contact_id FROM ev.jid j
          JOIN temp.carry_contact ct ON ct.handle = j.raw_string""")
     first = next_id(conn, s.messages)
-    low, high, count = x("SELECT min(_id), max(_id), count(*) FROM ev.message").fetchone()
-    if count and high - low + 1 == count:
+    low, high, count = span
+    if count and low is not None and high is not None and high - low + 1 == count:
         # Keys without gaps (the usual case): a message's id is its key, moved; a
         # window function numbering a million rows costs a fifth of the insert.
         shift, number, keys = first - low, "m._id", "ev.message"

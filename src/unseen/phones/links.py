@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
@@ -53,7 +54,7 @@ def find_links(conn: Connection) -> Links:
     ).all()  # fmt: skip
     by_hash = _items_by_sha256(conn)  # only attachments hold digests
     by_name = _items_by_name(
-        conn, {_name(path) for _, path, *_ in [*attachments, *assets] if path}
+        conn, {_name(path) for _, path, *_ in chain(attachments, assets) if path}
     )
     changes, tied = [], 0
     for table, rows in ((a, attachments), (ma, assets)):

@@ -12,11 +12,15 @@ Any other database falls back to a case-insensitive substring match of every wor
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import OperationalError
 
 from unseen.store import schema as s
 from unseen.store.case import make_engine
 
+log = logging.getLogger(__name__)
 FTS = "messages_fts"
 PG_INDEX = "ix_messages_text_fts"
 # The one expression the index is built on and every query uses (else no index scan).
@@ -51,10 +55,13 @@ def rebuild_index(conn: Connection) -> None:
             conn.execute(text(f"DROP TABLE {FTS}"))
         conn.execute(text(FTS_DDL))
     for name, value in FTS_CONFIG:  # set on every rebuild: also for an older case's table
-        conn.execute(
-            text(f"INSERT INTO {FTS}({FTS}, rank) VALUES (:name, :value)"),
-            {"name": name, "value": value},
-        )
+        try:
+            conn.execute(
+                text(f"INSERT INTO {FTS}({FTS}, rank) VALUES (:name, :value)"),
+                {"name": name, "value": value},
+            )
+        except OperationalError:  # an older SQLite's FTS5 lacks it: only speed is lost
+            log.info("phones: this SQLite's FTS5 has no %r setting; index built without", name)
     conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')"))
 
 

@@ -140,9 +140,13 @@ def _carry(
 
 def _index_beside(case: Case, workers: int | Workers) -> Future[None] | None:
     """The text index rebuilt in a process of its own while this one ties the
-    attachments (reading only): where there is a local pool, the case is SQLite (one
-    writer at a time: the links are written once the index is) and holds enough
-    messages to pay for the process. None otherwise."""
+    attachments (reading only): where there is a local pool, the case is SQLite and
+    holds enough messages to pay for the process. None otherwise.
+
+    The one place a second process writes the case during a run, and only a derived
+    index: this process, the writer, holds no transaction until that one has ended
+    (``_finished``), so the two never write at once; a kill leaves the index to the
+    next run, which rebuilds it whole."""
     pool = Workers.of(workers)
     if pool.count == 0 or pool.remote or case.engine.dialect.name != "sqlite":
         return None
