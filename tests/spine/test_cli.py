@@ -67,6 +67,9 @@ def test_cli_end_to_end_equals_library(tmp_path: Path, unseen_exe: Path) -> None
 
     done = cli(unseen_exe, "process", str(case_dir), "--workers", "2")
     assert "processed 6 items (0.1 MB) in run 1; 1 with errors" in said(done)
+    # The command leaves without tearing its interpreter down: it closed the case
+    # first, so the database's log was checkpointed and removed.
+    assert sorted(p.name for p in case_dir.iterdir()) == ["case.db", "case.json", "logs", "thumbs"]
 
     status = status_json(unseen_exe, case_dir)
     assert spine_counts(status) == {**EXPECTED_COUNTS, "errors_by_stage": SPINE_ERRORS_BY_STAGE}

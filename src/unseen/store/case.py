@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# Every engine made here, so that a command leaving without tearing its interpreter
+# down (the ``unseen`` program) can still close each database first.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a case database URL, with SQLite tuned for one writer."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _ENGINES.add(engine)
     return engine
+
+
+def close_all() -> None:
+    """Close every database this process still has open: the last connection to a
+    SQLite database checkpoints its write-ahead log and removes it, which otherwise
+    happens only as the interpreter tears the connections down."""
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 # Writes that read before they write (the audit chain's "read the last hash, append
