@@ -20,7 +20,10 @@ sizes (log of the time ratio over log of the size ratio; the goal is <= 1.2), ev
 page against 0.5 s at the largest size, and peak RSS against 4 GB. Always exits 0: a
 benchmark, not a test.
 
-Usage: ``.venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--dir DIR]``
+Each figure is the median of ``--runs`` runs (3 by default, each on a fresh copy of the
+generated case) with its spread.
+
+Usage: ``.venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--runs 3] [--dir DIR]``
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ RSS_GOAL_MB = 4096
 PASSWORD = "scale benchmark password"
 PAGES = ("dashboard", "grid", "grid next", "item", "clusters", "leads", "categorise")
 CHUNK = 50_000
+DECISIONS = (
+    "decide small (a)",
+    "decide busiest (b)",
+    "decide during re-score (c)",
+    "queue empty after (b)",
+)
 
 
 def build(root: Path, items: int) -> Path:
@@ -291,13 +300,14 @@ def _decisions(client: Any, csrf: str, case_dir: Path) -> dict[str, list[float]]
                 "GROUP BY m.item_id ORDER BY max(c.size), m.item_id LIMIT 2"
             )
         ]
-    got = {"decide small (a)": [_decide(client, csrf, small[0])]}
-    got["decide busiest (b)"] = [_decide(client, csrf, busiest)]
+    small_a, busy_b, during_c, caught_up = DECISIONS
+    got = {small_a: [_decide(client, csrf, small[0])]}
+    got[busy_b] = [_decide(client, csrf, busiest)]
     started = time.perf_counter()
-    got["decide during re-score (c)"] = [_decide(client, csrf, small[1])]
+    got[during_c] = [_decide(client, csrf, small[1])]
     while _queued(case_dir):
         time.sleep(0.05)
-    got["queue empty after (b)"] = [time.perf_counter() - started]
+    got[caught_up] = [time.perf_counter() - started]
     return got
 
 
@@ -306,60 +316,82 @@ def _queued(case_dir: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM rescore_queue").fetchone()[0])
 
 
-def report(sizes: list[int], results: dict[int, dict[str, dict[str, object]]]) -> None:
+Runs = list[dict[str, dict[str, object]]]  # per run: each step's result
+
+
+def _page_values(runs: Runs, key: str) -> list[list[float]]:
+    """``key``'s request times in each run that has them."""
+    found = []
+    for run in runs:
+        got = run["pages"].get("pages", {})
+        if isinstance(got, dict) and got.get(key):
+            found.append(got[key])
+    return found
+
+
+def _per_run(runs: Runs, name: str) -> list[float]:
+    """One figure per run: a step's seconds, or a page's median warm request."""
+    if not name.startswith("page "):
+        return [float(r[name].get("seconds", math.nan)) for r in runs]  # type: ignore[arg-type]
+    return [statistics.median(v[1:]) for v in _page_values(runs, name[5:])] or [math.nan]
+
+
+def _said(values: list[float]) -> str:
+    """A median with its spread over the runs."""
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return f"{middle:.3f}s"
+    return f"{middle:.3f}s [{min(values):.3f}-{max(values):.3f}]"
+
+
+def report(sizes: list[int], results: dict[int, Runs]) -> None:
     low, high = sizes[0], sizes[-1]
-    print(f"{'step':<20}" + "".join(f"{n:>12,}" for n in sizes) + "    growth  peak RSS")
-    rows: list[tuple[str, list[float], float]] = []
-    for name in ("correlation", "export"):
-        secs = [float(results[n][name].get("seconds", math.nan)) for n in sizes]  # type: ignore[arg-type]
-        rss = max(float(results[n][name].get("rss_mb", math.nan)) for n in sizes)  # type: ignore[arg-type]
-        rows.append((name, secs, rss))
-    for page in PAGES:
-        warm = []
-        for n in sizes:
-            got = results[n]["pages"].get("pages", {})
-            values = got.get(page) if isinstance(got, dict) else None
-            warm.append(statistics.median(values[1:]) if values else math.nan)
-        rss = max(float(results[n]["pages"].get("rss_mb", math.nan)) for n in sizes)  # type: ignore[arg-type]
-        rows.append((f"page {page}", warm, rss))
-    for name, secs, rss in rows:
-        growth = math.log(secs[-1] / secs[0]) / math.log(high / low) if secs[0] > 0 else math.nan
+    runs = len(results[high])
+    print(f"median of {runs} run(s) [spread]; pages: the median warm request of each run")
+    medians: dict[str, list[float]] = {}
+    for name in ("correlation", "export", *(f"page {p}" for p in PAGES)):
+        step_name = "pages" if name.startswith("page ") else name
+        rss = max(float(r[step_name].get("rss_mb", math.nan)) for n in sizes for r in results[n])  # type: ignore[arg-type]
+        per_size = [_per_run(results[n], name) for n in sizes]
+        medians[name] = [statistics.median(v) for v in per_size]
+        first, last = medians[name][0], medians[name][-1]
+        growth = math.log(last / first) / math.log(high / low) if first > 0 else math.nan
         flag = "" if growth <= GROWTH_GOAL else "  (over the goal)"
-        cells = "".join(f"{s:>11.3f}s" for s in secs)
-        print(f"{name:<20}{cells}    {growth:5.2f}  {rss:7.0f} MB{flag}")
+        cells = "   ".join(f"{n:,}: {_said(v)}" for n, v in zip(sizes, per_size, strict=True))
+        print(f"{name:<16}{cells}   growth {growth:5.2f}  peak RSS {rss:5.0f} MB{flag}")
     # The first request of each page: what a reviewer waits for after the case changed
-    # (the medians above may be served by counts kept until the next change).
+    # (the medians above may be served by counts kept until the next change); then the
+    # decisions, each once a run.
     for n in sizes:
-        got = results[n]["pages"].get("pages", {})
-        firsts = [f"{p} {got[p][0]:.3f}s" for p in PAGES if isinstance(got, dict) and got.get(p)]
-        print(f"first requests at {n:,}: {', '.join(firsts)}")
-    for n in sizes:
-        got = results[n]["pages"].get("pages", {})
-        after = got.get("re-scored after") if isinstance(got, dict) else None
+        firsts = [(p, [v[0] for v in _page_values(results[n], p)]) for p in PAGES]
+        print(f"first requests at {n:,}: " + ", ".join(f"{p} {_said(v)}" for p, v in firsts if v))
+        after = [v[0] for v in _page_values(results[n], "re-scored after")]
         if after:
-            print(f"decisions re-scored in the background at {n:,}: {after[0]:.1f}s after")
-    for n in sizes:
-        got = results[n]["pages"].get("pages", {})
-        if not isinstance(got, dict):
-            continue
-        said = [f"{k} {v[0]:.3f}s" for k, v in got.items() if "(" in k]
+            print(f"decisions re-scored in the background at {n:,}: {_said(after)} after")
+        keys = [k for k in DECISIONS if _page_values(results[n], k)]
+        said = [f"{k} {_said([v[0] for v in _page_values(results[n], k)])}" for k in keys]
         if said:
             print(f"decisions at {n:,}: {', '.join(said)}")
-    slow = [n for n, secs, _ in rows if n.startswith("page") and secs[-1] > PAGE_GOAL_S]
+    slow = [p for p in PAGES if medians[f"page {p}"][-1] > PAGE_GOAL_S]
     print(f"pages over {PAGE_GOAL_S} s at {high:,} items: {', '.join(slow) or 'none'}")
-    heavy = max(r for _, _, r in rows)
+    heavy = max(float(r[s].get("rss_mb", 0)) for n in sizes for r in results[n] for s in r)  # type: ignore[arg-type]
     print(f"largest peak RSS {heavy:.0f} MB (goal <= {RSS_GOAL_MB} MB)")
-    errors = {(n, s): r["error"] for n in sizes for s, r in results[n].items() if "error" in r}
-    for (n, s), why in errors.items():
-        print(f"  {s} at {n:,} items failed: {why}")
-    load = os.getloadavg()[0]
-    print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs")
+    for n in sizes:
+        for r in results[n]:
+            for step_name, got in r.items():
+                if "error" in got:
+                    print(f"  {step_name} at {n:,} items failed: {got['error']}")
+    load = os.getloadavg()
+    print(
+        f"load average at the end: {load[0]:.1f} (15 min {load[2]:.1f}) on {os.cpu_count()} CPUs"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dir", type=Path, default=Path(".bench/scale"))
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (median, spread)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--case", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -368,17 +400,21 @@ def main() -> None:
         print(json.dumps(run_step(args.step, args.case)))
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    results: dict[int, dict[str, dict[str, object]]] = {}
-    for n in sizes:
-        started = time.perf_counter()
-        case_dir = build(args.dir.resolve(), n)
-        print(f"{n:,} items: case ready in {time.perf_counter() - started:.0f} s", flush=True)
-        results[n] = {}
-        for name in ("correlation", "export", "pages"):
-            results[n][name] = step(name, case_dir)
-            took = results[n][name].get("seconds", math.nan)
-            said = results[n][name].get("said") or results[n][name].get("error") or ""
-            print(f"  {name}: {took:.1f} s {said}", flush=True)  # type: ignore[str-format]
+    results: dict[int, Runs] = {n: [] for n in sizes}
+    for run in range(args.runs):
+        for n in sizes:
+            started = time.perf_counter()
+            case_dir = build(args.dir.resolve(), n)
+            print(
+                f"run {run + 1}, {n:,} items: case ready in {time.perf_counter() - started:.0f} s"
+            )
+            got: dict[str, dict[str, object]] = {}
+            for name in ("correlation", "export", "pages"):
+                got[name] = step(name, case_dir)
+                took = got[name].get("seconds", math.nan)
+                said = got[name].get("said") or got[name].get("error") or ""
+                print(f"  {name}: {took:.1f} s {said}", flush=True)  # type: ignore[str-format]
+            results[n].append(got)
     report(sizes, results)
 
 
