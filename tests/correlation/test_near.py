@@ -26,3 +26,27 @@ def test_pairs_within_equals_an_all_pairs_scan_where_multi_index_hashing_is_used
         expected += [(i, i + 1 + int(j), int(dist[j])) for j in np.nonzero(dist <= 31)[0]]
     assert found == sorted(expected)
     assert 200 < len(found) < 300  # the planted pairs within 31 bits, nothing else
+
+
+def test_a_variant_of_either_picture_within_the_radius_makes_the_pair() -> None:
+    rng = np.random.default_rng(5)
+    canon = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    dihedral = rng.integers(0, 256, (300, 8, 32), dtype=np.uint8)
+    dihedral[:, 0] = canon  # the first of the eight is the picture's own hash
+    for k in range(1, 300, 30):  # a rotated copy: one of its variants is near the other
+        dihedral[k, 1 + k % 7] = canon[k - 1]
+        dihedral[k, 1 + k % 7, k % 32] ^= np.uint8(0b101)
+    hexes = [c.tobytes().hex() for c in canon]
+    lists = [",".join(v.tobytes().hex() for v in d) for d in dihedral]
+    found = pairs_within(hexes, 31, lists)
+    best: dict[tuple[int, int], int] = {}
+    for i in range(300):
+        for j in range(300):
+            if i != j:
+                d = int(np.bitwise_count(dihedral[i] ^ canon[j]).sum(axis=1).min())
+                if d <= 31:
+                    key = (min(i, j), max(i, j))
+                    best[key] = min(best.get(key, 256), d)
+    assert found == sorted((i, j, d) for (i, j), d in best.items())
+    assert [(i, j) for i, j, _ in found] == [(k - 1, k) for k in range(1, 300, 30)]
+    assert {d for *_, d in found} == {2}

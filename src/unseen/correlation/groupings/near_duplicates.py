@@ -31,7 +31,7 @@ class NearDuplicateGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         hashed = [f for f in facts if f.pdq and (f.pdq_quality or 0) >= MIN_QUALITY]
-        variants = [(f.pdq_dihedral or f.pdq or "").split(",") for f in hashed]
+        variants = [f.pdq_dihedral or f.pdq or "" for f in hashed]
         radius = self.settings.pdq_radius
         links = pairs_within([f.pdq for f in hashed if f.pdq], radius, variants)
         uf = UnionFind()
