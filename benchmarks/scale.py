@@ -5,8 +5,8 @@ seized phone-and-camera collection shows (a few hundred cameras, most pictures f
 few of them, shot in sessions; GPS on a third of the camera pictures around a few
 dozen towns; near-duplicates and exact copies; downloads without EXIF; faces of a
 few thousand people in some of the pictures; some documents; every picture with its
-eight dihedral PDQ hashes and JPEG table fingerprint, as the fast pass stores them). Then, for each size and
-each in a fresh Python process (so that its peak RSS is its own):
+eight dihedral PDQ hashes and JPEG table fingerprint, as the fast pass stores them).
+Then, for each size and each in a fresh Python process (so that its peak RSS is its own):
 
 * correlation: the ``correlate`` stage (groupings, first-generation indicators, lead
   ranking, storing them);
