@@ -105,7 +105,7 @@ CONTEXT_KINDS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     item_id: int
     score: float
@@ -150,10 +150,11 @@ def rank_items(
     }
     first_gen: dict[int, list[Reason]] = {}
     leads: list[Ranked] = []
+    pool: dict[Reason, Reason] = {}
     for f in facts:
         if not f.is_image:
             continue
-        fg = first_generation(f, f.id in near_known, fg_w)
+        fg = shared(first_generation(f, f.id in near_known, fg_w), pool)
         first_gen[f.id] = fg
         if not f.unknown:
             continue
@@ -161,9 +162,19 @@ def rank_items(
         reasons += _context(f, by_item[f.id], unknown_in, lead_w)
         reasons += (signals or {}).get(f.id, [])
         reasons += associator.reasons(f.id, [hoods[id(c)] for c in by_item[f.id]])
+        reasons = shared(reasons, pool)
         leads.append(Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
     leads.sort(key=rank_order)
     return first_gen, leads
+
+
+def shared(reasons: list[Reason], pool: dict[Reason, Reason]) -> list[Reason]:
+    """The reasons, each replaced by the pool's copy of an equal one (added if new).
+
+    A case's leads repeat a few distinct reasons ("no hash-set match", a camera's
+    name, a session) over and over; one copy of each is what makes a million items'
+    reasons fit in memory beside their facts."""
+    return [pool.setdefault(r, r) for r in reasons]
 
 
 def _near_known(clusters: list[Cluster], by_id: dict[int, ItemFacts]) -> set[int]:

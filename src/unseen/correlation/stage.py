@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from itertools import chain
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -22,9 +21,9 @@ from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
 from unseen.correlation import ledger
 from unseen.correlation.association import Anchor, anchors
-from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster
+from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster, Member
 from unseen.correlation.facts import ItemFacts, load_facts
-from unseen.correlation.reasons import Reason
+from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import (
     Ranked,
     Weights,
@@ -138,29 +137,33 @@ def store(
         conn.execute(delete(table))
     # Ids are numbered here, not by the database: a rerun (or another database
     # engine, whose sequences never restart) gives every cluster the same id.
-    ids = [_insert_cluster(conn, number, c) for number, c in enumerate(clusters, 1)]
-    if first_gen:
-        conn.execute(
-            insert(s.first_generation),
-            [
-                {
-                    "item_id": item_id,
-                    "score": round(sum(r.weight for r in reasons), 3),
-                    "reasons": ledger.as_json(reasons),
-                }
-                for item_id, reasons in first_gen.items()
-            ],
-        )
-    rows = chain(
-        (_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1)),
+    ids = range(1, len(clusters) + 1)
+    tables = (
+        (s.clusters, (_cluster_row(n, c) for n, c in zip(ids, clusters, strict=True))),
         (
-            _lead_row("cluster", ids[index], rank, r)
-            for rank, (index, r) in enumerate(cluster_leads, 1)
+            s.cluster_members,
+            (_member_row(n, m) for n, c in zip(ids, clusters, strict=True) for m in c.members),
+        ),
+        (
+            s.first_generation,
+            (
+                {"item_id": item, "score": total(reasons), "reasons": ledger.as_json(reasons)}
+                for item, reasons in first_gen.items()
+            ),
+        ),
+        (s.leads, (_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1))),
+        (
+            s.leads,
+            (
+                _lead_row("cluster", ids[index], rank, r)
+                for rank, (index, r) in enumerate(cluster_leads, 1)
+            ),
         ),
     )
     # In batches: a million rows with their reasons text at once held about 0.5 GB.
-    for batch in batched(rows, LEAD_BATCH):
-        conn.execute(insert(s.leads), list(batch))
+    for table, rows in tables:
+        for batch in batched(rows, LEAD_BATCH):
+            conn.execute(insert(table), list(batch))
     before: dict[ledger.Key, ledger.Lead] = {("item", i): x for i, x in items_before.items()}
     after = {("item", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
     for index, r in cluster_leads:
@@ -193,26 +196,20 @@ def _cluster_key(c: Cluster) -> tuple[str, str]:
     return (c.kind, c.key)
 
 
-def _insert_cluster(conn: Connection, cluster_id: int, c: Cluster) -> int:
-    conn.execute(
-        insert(s.clusters).values(
-            id=cluster_id,
-            kind=c.kind,
-            key=c.key,
-            label=c.label,
-            confidence=c.confidence,
-            size=len(c.members),
-            details=json.dumps(c.details, sort_keys=True),
-        )
-    )
-    conn.execute(
-        insert(s.cluster_members),
-        [
-            {"cluster_id": cluster_id, "item_id": m.item_id, "reason": m.reason, "score": m.score}
-            for m in c.members
-        ],
-    )
-    return cluster_id
+def _cluster_row(cluster_id: int, c: Cluster) -> dict[str, object]:
+    return {
+        "id": cluster_id,
+        "kind": c.kind,
+        "key": c.key,
+        "label": c.label,
+        "confidence": c.confidence,
+        "size": len(c.members),
+        "details": json.dumps(c.details, sort_keys=True),
+    }
+
+
+def _member_row(cluster_id: int, m: Member) -> dict[str, object]:
+    return {"cluster_id": cluster_id, "item_id": m.item_id, "reason": m.reason, "score": m.score}
 
 
 def _lead_row(kind: str, target: int, rank: int, r: Ranked) -> dict[str, object]:
