@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unseen.correlation.near import pack, pairs_within
+from unseen.correlation.near import pack, pairs_within, variant_index
 from unseen.matching.index import MultiIndex, build_index
 
 
@@ -38,6 +38,7 @@ def test_a_variant_of_either_picture_within_the_radius_makes_the_pair() -> None:
         dihedral[k, 1 + k % 7, k % 32] ^= np.uint8(0b101)
     hexes = [c.tobytes().hex() for c in canon]
     lists = [",".join(v.tobytes().hex() for v in d) for d in dihedral]
+    assert isinstance(variant_index(lists, 31)[0], MultiIndex)  # not a flat scan here
     found = pairs_within(hexes, 31, lists)
     best: dict[tuple[int, int], int] = {}
     for i in range(300):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -184,18 +183,12 @@ class MultiIndex:
     def _table(refs: U8, part: Part) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
         """(offsets by key, reference rows ordered by key): a bucketed inverted list."""
         keys = part_keys(refs, part)
+        packed = np.sort(
+            (keys.astype(np.uint64) << np.uint64(32)) | np.arange(len(refs), dtype=np.uint64)
+        )
+        rows = (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         offsets = np.zeros(2**part.bits + 1, np.uint32)
         np.cumsum(np.bincount(keys, minlength=2**part.bits), out=offsets[1:])
-        # (key, row) pairs as one uint64 each, sorted in place: with eight million
-        # references every temporary array is 64 MB, and building the tables one
-        # after another in fresh arrays held a quarter of a gigabyte more.
-        packed = keys.astype(np.uint64)
-        del keys
-        packed <<= np.uint64(32)
-        packed |= np.arange(len(refs), dtype=np.uint64)
-        packed.sort()
-        low = 0 if sys.byteorder == "little" else 1  # the row: each pair's low half
-        rows = packed.view(np.uint32)[low::2].copy()
         return offsets, rows
 
     def search(self, queries: U8, threads: int | None = None, chunk: int = 1024) -> Hits:
