@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, update
 
 from unseen.correlation.base import Cluster
-from unseen.correlation.facts import load_facts
+from unseen.correlation.facts import dihedral, dihedral_lists, load_facts
 from unseen.correlation.groupings.camera import CameraTablesGrouping
 from unseen.correlation.groupings.downloads import DownloadGrouping
 from unseen.correlation.groupings.folders import FolderGrouping
@@ -152,3 +152,22 @@ def test_downloads_group_a_torrent_and_a_browser_batch(conn: Connection) -> None
             [5, 6],
         ),
     ]
+
+
+def test_facts_keep_repeated_values_once_and_read_dihedral_hashes_from_the_store(
+    conn: Connection,
+) -> None:
+    own, turned = "1" * 64, "2" * 64
+    conn.execute(
+        update(s.images)
+        .where(s.images.c.item_id == 1)
+        .values(pdq=own, pdq_dihedral=f"{own},{turned}")
+    )
+    conn.execute(update(s.images).where(s.images.c.item_id == 2).values(pdq=own))
+    facts = load_facts(conn)
+    assert facts[0].make is facts[1].make and facts[0].jpeg_qtables is facts[1].jpeg_qtables
+    assert facts[0].path is not facts[1].path
+    assert list(dihedral_lists(conn, facts)) == [f"{own},{turned}", own, "", "", "", "", ""]
+    assert dihedral(conn, facts[:3]) == {1: [own, turned], 2: [own], 3: []}
+    with pytest.raises(ValueError, match="ascending"):
+        list(dihedral_lists(conn, facts[::-1]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unseen.correlation.near import pack, pairs_within, variant_index
+from unseen.correlation.near import pack, pack_lists, pairs_within, variant_index
 from unseen.matching.index import MultiIndex, build_index
 
 
@@ -51,3 +51,18 @@ def test_a_variant_of_either_picture_within_the_radius_makes_the_pair() -> None:
     assert found == sorted((i, j, d) for (i, j), d in best.items())
     assert [(i, j) for i, j, _ in found] == [(k - 1, k) for k in range(1, 300, 30)]
     assert {d for *_, d in found} == {2}
+
+
+def test_a_malformed_hash_in_a_stored_list_is_left_out_and_the_rest_of_the_list_counts() -> None:
+    a, b, c = "0f" * 32, "a1" * 32, "3C" * 32
+    lists = [
+        f"{a},{b}",  # well formed: packed at once
+        f"{a},{'zz' * 32},{b}",  # not hex
+        f"{a},{b[:-1]}",  # too short
+        f"{a[:30]} {a[31:]},{c}",  # a space (fromhex would skip it)
+        "",
+        c,  # upper case is the same bytes
+    ]
+    codes, owners = pack_lists(lists)
+    assert [bytes(row).hex() for row in codes] == [a, b, a, b, a, c.lower(), c.lower()]
+    assert owners.tolist() == [0, 0, 1, 1, 2, 3, 5]

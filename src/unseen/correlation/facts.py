@@ -2,16 +2,20 @@
 
 One compact record per item that has content: what the fast pass found (hashes,
 PDQ, EXIF, JPEG tables) and what matching decided (category, known-good). Groupings
-and scoring read only these, never the database, so they are easy to test.
+and scoring read these, and the store only for what few of them need: a picture's
+eight dihedral hashes (``dihedral_lists``, ``dihedral``) were a third of the facts'
+memory at a million items (half a gigabyte) for the two groupings that read them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import Connection, select
 
+from unseen.core.batches import id_lists
 from unseen.store import schema as s
 
 
@@ -26,7 +30,6 @@ class ItemFacts:
     height: int | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
-    pdq_dihedral: str | None = None
     jpeg_qtables: str | None = None
     jpeg_quality: int | None = None
     make: str | None = None
@@ -82,7 +85,6 @@ def load_facts(conn: Connection) -> list[ItemFacts]:
         im.c.height,
         im.c.pdq,
         im.c.pdq_quality,
-        im.c.pdq_dihedral,
         im.c.jpeg_qtables,
         im.c.jpeg_quality,
         ex.c.make,
@@ -102,34 +104,98 @@ def load_facts(conn: Connection) -> list[ItemFacts]:
         .where(i.c.status == "done", i.c.sha256.is_not(None))
         .order_by(i.c.id)
     )
-    known, reviewed = _known(conn), reviews(conn)
+    pool: dict[Any, Any] = {}
+    known, reviewed = _known(conn, pool), reviews(conn, pool=pool)
     found = []
-    for row in conn.execute(query):
+    for row in conn.execute(query.execution_options(yield_per=STREAM)):
         hashes = known.get(row[0])
         decided = (None, False, False, None) if hashes is None else (*hashes[:2], True, hashes[2])
         review = reviewed.get(row[0], (None, None))
+        shared: list[Any] = [
+            row[i] if i in _UNIQUE else pool.setdefault(row[i], row[i]) for i in range(18)
+        ]
         # Positional in field order (checked above): mypy cannot count a row slice.
-        found.append(ItemFacts(*row[:19], bool(row[19]), row[20], *decided, *review))  # type: ignore[call-arg]
+        found.append(ItemFacts(*shared, bool(row[18]), row[19], *decided, *review))  # type: ignore[call-arg]
     return found
+
+
+STREAM = 10_000  # rows fetched at a time: PostgreSQL would otherwise send all at once
+# Columns (by position) whose values differ from item to item (and the floats, which
+# must not meet an equal int in the pool); every other value (type, camera, serial,
+# software, JPEG tables, sizes) repeats over a case and is kept once: about 0.25 GB at
+# a million items.
+_UNIQUE = frozenset((0, 2, 3, 7, 15, 16, 17))
 
 
 _FIELDS = [f.name for f in fields(ItemFacts)]
 
 
-def _known(conn: Connection) -> dict[int, tuple[str | None, bool, str]]:
-    """Hash-set decisions per item, when matching has run on this case."""
+def _known(conn: Connection, pool: dict[Any, Any]) -> dict[int, tuple[str | None, bool, str]]:
+    """Hash-set decisions per item, when matching has run on this case (each distinct
+    category and source text kept once, in ``pool``)."""
     a = s.auto_categories
     rows = conn.execute(select(a.c.item_id, a.c.category, a.c.known_good, a.c.source))
-    return {int(r[0]): (r[1], bool(r[2]), str(r[3])) for r in rows}
+    return {
+        int(r[0]): (pool.setdefault(r[1], r[1]), bool(r[2]), pool.setdefault(r[3], str(r[3])))
+        for r in rows
+    }
 
 
-def reviews(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
-    """Each reviewed item's effective category and reviewer (all items, or ``ids``)."""
+def reviews(
+    conn: Connection, ids: Iterable[int] | None = None, pool: dict[Any, Any] | None = None
+) -> dict[int, tuple[str, str]]:
+    """Each reviewed item's effective category and reviewer (all items, or ``ids``);
+    with ``pool``, each distinct text is kept once."""
     r = s.review_state
     query = select(r.c.item_id, r.c.category, r.c.user)
     if ids is not None:
         query = query.where(r.c.item_id.in_(sorted(set(ids))))
-    return {int(x[0]): (str(x[1]), str(x[2])) for x in conn.execute(query)}
+    texts = {} if pool is None else pool
+    return {
+        int(x[0]): (texts.setdefault(x[1], str(x[1])), texts.setdefault(x[2], str(x[2])))
+        for x in conn.execute(query)
+    }
+
+
+def dihedral_lists(conn: Connection, facts: Sequence[ItemFacts]) -> Iterator[str]:
+    """For each of ``facts`` (in id order, as ``load_facts`` gives them), its dihedral
+    PDQ hashes as stored (comma-separated), else its PDQ alone, else "".
+
+    Read a row at a time in step with ``facts``, so that no more than one picture's
+    list is held here."""
+    im = s.images
+    query = (
+        select(im.c.item_id, im.c.pdq_dihedral)
+        .where(im.c.pdq.is_not(None))
+        .order_by(im.c.item_id)
+        .execution_options(yield_per=STREAM)
+    )
+    rows = iter(conn.execute(query))
+    row = next(rows, None)
+    last = None
+    for f in facts:
+        if last is not None and f.id <= last:
+            raise ValueError("facts must be in ascending id order")
+        last = f.id
+        while row is not None and row[0] < f.id:
+            row = next(rows, None)
+        stored = row[1] if row is not None and row[0] == f.id else None
+        yield stored or f.pdq or ""
+
+
+def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str]]:
+    """The dihedral PDQ hashes of a few ``facts`` by item id (their PDQ alone where
+    none are stored; well-formed 64-hex hashes only)."""
+    wanted = {f.id: f for f in facts}
+    found: dict[int, str] = {}
+    im = s.images
+    for chunk in id_lists(wanted):
+        query = select(im.c.item_id, im.c.pdq_dihedral).where(im.c.item_id.in_(chunk))
+        found.update((int(i), text) for i, text in conn.execute(query) if text)
+    return {
+        i: [v for v in (found.get(i) or f.pdq or "").split(",") if len(v) == 64]
+        for i, f in wanted.items()
+    }
 
 
 def images(facts: list[ItemFacts]) -> Iterator[ItemFacts]:

@@ -8,11 +8,15 @@ pictures (hours at a million), multi-index hashing about linearly.
 
 from __future__ import annotations
 
+import re
 from array import array
+from collections.abc import Iterable
 
 import numpy as np
 
 from unseen.matching.index import FlatIndex, MultiIndex, build_index
+
+_HEX64 = re.compile("[0-9a-fA-F]{64}")
 
 
 def pack(hex_hashes: list[str]) -> np.ndarray:
@@ -22,23 +26,38 @@ def pack(hex_hashes: list[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex("".join(hex_hashes)), dtype=np.uint8).reshape(-1, 32)
 
 
-def pack_lists(lists: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def pack_lists(lists: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
     """Comma-separated lists of 64-hex hashes (a picture's eight dihedral hashes, as
     stored) as one (m, 32) uint8 array, and for each row the index of its list.
+    A malformed hash is left out (the rest of its list counts).
 
     Built a list at a time: splitting a million pictures' lists into strings first
     held eight million of them (about 1 GB) at once."""
     packed, owners = bytearray(), array("q")
     for i, text in enumerate(lists):
-        raw = bytes.fromhex(text.replace(",", ""))
+        raw = _unhex(text)
         packed += raw
         owners.extend([i] * (len(raw) // 32))
     codes = np.frombuffer(packed, dtype=np.uint8).reshape(-1, 32)
     return codes, np.frombuffer(owners, dtype=np.int64)
 
 
+def _unhex(text: str) -> bytes:
+    """A list's well-formed hashes as bytes: the whole list at once when it is well laid
+    out (the usual case), else hash by hash."""
+    count = (len(text) + 1) // 65
+    if len(text) == 65 * count - 1 and text[64::65] == "," * (count - 1):
+        try:
+            raw = bytes.fromhex(text.replace(",", ""))
+        except ValueError:
+            raw = b""
+        if len(raw) == 32 * count:  # fromhex skips spaces: a short result is malformed
+            return raw
+    return b"".join(bytes.fromhex(v) for v in text.split(",") if _HEX64.fullmatch(v))
+
+
 def pairs_within(
-    hex_hashes: list[str], radius: int, variants: list[str] | None = None
+    hex_hashes: list[str], radius: int, variants: Iterable[str] | None = None
 ) -> list[tuple[int, int, int]]:
     """Index pairs (i < j) whose hashes differ in at most ``radius`` bits, with distance.
 
@@ -58,7 +77,9 @@ def pairs_within(
     return closest_pairs(hits.query, owners.take(hits.ref), hits.distance)
 
 
-def variant_index(variants: list[str], radius: int) -> tuple[MultiIndex | FlatIndex, np.ndarray]:
+def variant_index(
+    variants: Iterable[str], radius: int
+) -> tuple[MultiIndex | FlatIndex, np.ndarray]:
     """An exact index of every picture's dihedral hashes, and each row's picture.
 
     Every picture is a query, so a pair is tried both ways round: indexing the variants

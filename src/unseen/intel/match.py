@@ -42,8 +42,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from unseen.core.home import library_home
 from unseen.core.settings import Settings
-from unseen.correlation.facts import ItemFacts
-from unseen.correlation.near import pack, within
+from unseen.correlation.facts import ItemFacts, dihedral_lists
+from unseen.correlation.near import pack, pack_lists, within
 from unseen.intel.schema import (
     intel_contacts,
     intel_devices,
@@ -225,21 +225,24 @@ def _near_hits(
     if not refs:
         return
     codes = pack([r.pdq for r in refs])
-    queries: list[tuple[int, str, str]] = []  # (item, what, hash)
-    for f in facts:
-        for variant in (f.pdq_dihedral or f.pdq or "").split(","):
-            if Pdq.is_valid(variant):
-                queries.append((f.id, "", variant))
+    # Pictures' dihedral hashes packed as read (eight per picture: a tuple each held
+    # about 1.5 GB at a million pictures), then video frames, each row with its owner.
+    hashed = [f for f in facts if f.pdq]
+    pictures, owners = pack_lists(dihedral_lists(case, hashed))
+    frames: list[tuple[int, str]] = []  # (item, "frame N ")
+    frame_hashes: list[str] = []
     v = s.video_frames
     wanted = {f.id for f in facts}
     for item_id, index, pdq in case.execute(
         select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
     ):
         if item_id in wanted and pdq and Pdq.is_valid(pdq):
-            queries.append((int(item_id), f"frame {index} ", pdq))
+            frames.append((int(item_id), f"frame {index} "))
+            frame_hashes.append(pdq)
+    queries = np.concatenate([pictures, pack(frame_hashes)])
     best: dict[tuple[int, int], tuple[int, str, Any]] = {}
-    for q, j, d in within(codes, pack([h for _, _, h in queries]), near_bits):
-        item_id, what, _ = queries[q]
+    for q, j, d in within(codes, queries, near_bits):
+        item_id, what = (hashed[owners[q]].id, "") if q < len(owners) else frames[q - len(owners)]
         ref = refs[j]
         key = (item_id, ref.entry_id)
         if key not in exact and d < best.get(key, (257, "", None))[0]:

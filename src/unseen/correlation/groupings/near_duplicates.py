@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import ItemFacts, dihedral_lists
 from unseen.correlation.near import pairs_within
 from unseen.correlation.unionfind import UnionFind
 from unseen.matching.signals import Pdq
@@ -31,8 +31,8 @@ class NearDuplicateGrouping(Grouping):
 
     def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
         hashed = [f for f in facts if f.pdq and (f.pdq_quality or 0) >= MIN_QUALITY]
-        variants = [f.pdq_dihedral or f.pdq or "" for f in hashed]
         radius = self.settings.pdq_radius
+        variants = dihedral_lists(conn, hashed)
         links = pairs_within([f.pdq for f in hashed if f.pdq], radius, variants)
         uf = UnionFind()
         closest: dict[int, int] = {}

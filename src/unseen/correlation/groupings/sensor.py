@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import ItemFacts, dihedral
 from unseen.correlation.near import pack
 from unseen.correlation.qtables import standard_quality
 from unseen.correlation.scoring import EDITORS
@@ -218,7 +218,9 @@ def _scores(
     todo = [i for i, key in keys.items() if key not in _pce_cache]
     if todo:
         residuals = {i: prnu.signs(b, body.side) for i, b in _bits(conn, body.originals).items()}
-        copies = _copied(todo, body.originals, by_id, near_bits)
+        copies = _copied(
+            dihedral(conn, (by_id[i] for i in todo)), body.originals, by_id, near_bits
+        )
         matchers: dict[frozenset[int], prnu.Matcher | None] = {}
         for item_id, bits in _bits(conn, todo).items():
             left = copies.get(item_id, frozenset())
@@ -237,17 +239,19 @@ def _scores(
 
 
 def _copied(
-    candidates: list[int], originals: list[int], by_id: dict[int, ItemFacts], near_bits: int
+    candidates: dict[int, list[str]],
+    originals: list[int],
+    by_id: dict[int, ItemFacts],
+    near_bits: int,
 ) -> dict[int, frozenset[int]]:
-    """For each candidate, the originals it is a near-duplicate of (PDQ <= near_bits)."""
+    """For each candidate (with its dihedral hashes), the originals it is a
+    near-duplicate of (PDQ <= near_bits)."""
     hashed = [i for i in originals if by_id[i].pdq]
     if not hashed:
         return {}
     codes = pack([by_id[i].pdq or "" for i in hashed])
     found: dict[int, frozenset[int]] = {}
-    for item_id in candidates:
-        f = by_id[item_id]
-        variants = [v for v in (f.pdq_dihedral or f.pdq or "").split(",") if len(v) == 64]
+    for item_id, variants in candidates.items():
         if not variants:
             continue
         dist = np.bitwise_count(pack(variants)[:, None, :] ^ codes[None, :, :]).sum(axis=2)
