@@ -27,8 +27,6 @@ from unseen.internet.records import Artefact, Provenance
 from unseen.sources.base import open_source
 
 READ_CHUNK = 1024 * 1024
-# Path parts end at a folder separator or at a container's ``!`` (``backup.zip!a/b``).
-_LAST_PART = re.compile(r"[/!]")
 K = TypeVar("K")
 
 
@@ -265,11 +263,15 @@ class GlobIndex(Generic[K]):
 
     def match(self, path: str) -> list[K]:
         """Keys of the globs matching ``path`` (each key once, in the order given)."""
-        name = _LAST_PART.split(path)[-1].casefold()
+        # The last part ends a folder or a container's ``!`` (``backup.zip!a/b``).
+        name = path[max(path.rfind("/"), path.rfind("!")) + 1 :].casefold()
         found: list[K] = []
-        # Globs are filed under up to three letters: look in every shorter bucket too.
-        for bucket in dict.fromkeys(name[:i] for i in range(4)):
-            for entry in self._buckets.get(bucket, ()):
+        # Globs are filed under up to three letters: look in every shorter bucket too
+        # (a short name's repeat buckets find only keys already found). Called once
+        # per item of a case by two stages: no generator or regex split here.
+        buckets = self._buckets
+        for bucket in (name[:3], name[:2], name[:1], ""):
+            for entry in buckets.get(bucket, ()):
                 if entry.key in found or not name.startswith(entry.prefix):
                     continue
                 if name.endswith(entry.suffix) and entry.pattern.fullmatch(path):
