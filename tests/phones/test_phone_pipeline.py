@@ -9,10 +9,11 @@ import subprocess
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from unseen.core.settings import Settings
 from unseen.engine.runner import process_case
+from unseen.phones.stage import PhonesStage
 from unseen.sources.base import detect_kind
 from unseen.store import repo
 from unseen.store import schema as s
@@ -336,8 +337,23 @@ def test_media_provenance(built: Built) -> None:
 def test_rerun_changes_nothing(built: Built) -> None:
     before = _attachments(built.case), _messages(built.case, "WhatsApp")
     summary = process_case(built.case, workers=0, settings=Settings(skip=SKIP))
-    assert "0 parsed" in summary.stages["phones"]
+    assert summary.stages["phones"] == "5 databases matched, none new: links and text index kept"
     assert (_attachments(built.case), _messages(built.case, "WhatsApp")) == before
+
+
+def test_links_are_made_again_when_an_item_comes_that_an_attachment_may_be(built: Built) -> None:
+    before = _attachments(built.case)
+    i = s.items
+    with built.case.engine.begin() as conn:
+        new = conn.execute(
+            insert(i).values(source_id=1, path="later.jpg", locator=b"later", kind="file")
+        ).inserted_primary_key[0]
+    assert "0 parsed" in PhonesStage().run(built.case, Settings(skip=SKIP), 0)
+    with built.case.engine.begin() as conn:
+        conn.execute(delete(i).where(i.c.id == new))
+    assert "0 parsed" in PhonesStage().run(built.case, Settings(skip=SKIP), 0)
+    assert "none new" in PhonesStage().run(built.case, Settings(skip=SKIP), 0)
+    assert _attachments(built.case) == before
 
 
 def test_device_identity(built: Built) -> None:

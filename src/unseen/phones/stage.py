@@ -5,20 +5,22 @@ Like the internet stage: items chosen by path, parsing fanned out crash-isolated
 the driver, each batch written in one transaction by this process. Rerunnable: a
 parser already run on an item in its current version (the ledger) is skipped;
 links, provenance and the text index are rebuilt whole (the index, with a local pool,
-in a process of its own while the links are found).
+in a process of its own while the links are found), unless nothing they read has
+changed since they were last built (``LINKS_JOB`` in the ledger).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import Future
 from dataclasses import replace
 from functools import partial
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from unseen import plugins
-from unseen.core.jobs import Workers
+from unseen.core.jobs import CASE_WIDE, Workers
 from unseen.core.settings import Settings
 from unseen.engine.driver import drive, process_pool
 from unseen.engine.stages import STAGES, CaseStage
@@ -46,6 +48,7 @@ from unseen.phones.worker import (
     survey_batch,
     unsurveyed,
 )
+from unseen.store import done
 from unseen.store import schema as s
 from unseen.store.case import Case
 
@@ -56,6 +59,9 @@ SQL_CARRY = True
 # From this many messages (by id) the text index is rebuilt beside the writer: about
 # 0.1 s of rebuild, what starting a process costs.
 INDEX_BESIDE_MESSAGES = 100_000
+# The ledger's entry (item 0) for the links, provenance and text index: the digest of
+# what they were built from (``_inputs``).
+LINKS_JOB = "phones.links"
 
 
 class PhonesStage(CaseStage):
@@ -68,6 +74,12 @@ class PhonesStage(CaseStage):
         plugins.load()
         with case.engine.connect() as conn:
             plan = make_plan(conn)
+            inputs = _inputs(conn, self.version(settings))
+            built = done.versions(conn, LINKS_JOB).get(CASE_WIDE)
+        if not plan.tasks and built == inputs:  # a run that set indexes aside forgot it
+            return f"{plan.selected} databases matched, none new: links and text index kept"
+        with case.engine.begin() as conn:  # a kill from here on leaves them to be rebuilt
+            done.forget(conn, (LINKS_JOB,), [CASE_WIDE])
         totals = [0, 0]
         chunked: dict[tuple[int, str], Chunked] = {}
         aside = [False]
@@ -106,6 +118,7 @@ class PhonesStage(CaseStage):
             provenance = links.derive_provenance(conn)
             if not indexed:
                 rebuild_index(conn)
+            done.mark(conn, LINKS_JOB, _inputs(conn, self.version(settings)), [CASE_WIDE])
         summary = (
             f"{plan.selected} databases matched, {len(plan.tasks)} parsed: {totals[0]} records, "
             f"{totals[1]} errors; attachments {tied} tied to case items, {absent} absent; "
@@ -113,6 +126,24 @@ class PhonesStage(CaseStage):
         )
         log.info("phones: %s", summary)
         return summary
+
+
+def _inputs(conn: Connection, version: str) -> str:
+    """A digest of what tying attachments and indexing text read: the stage's version,
+    the case's items (new ones by the highest id, ones still to analyse by their
+    count), and the messages, attachments and photo-library assets (by highest id:
+    a run that parses anything replaces them, and rebuilds whatever this says)."""
+    i = s.items
+    parts = [
+        version,
+        conn.scalar(select(func.max(i.c.id))),
+        conn.scalar(select(func.count()).select_from(i).where(i.c.status == "pending")),
+        *(
+            conn.scalar(select(func.max(t.c.id)))
+            for t in (s.messages, s.msg_attachments, s.media_assets)
+        ),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def _carry(
