@@ -42,6 +42,8 @@ class NearDuplicateGrouping(Grouping):
             closest[a] = min(closest.get(a, 256), d)
             closest[b] = min(closest.get(b, 256), d)
         by_id = {f.id: f for f in hashed}
+        # One string per distance, shared by the members at it.
+        said = {d: f"PDQ within {d} bits of another member" for d in range(radius + 1)}
         for group in uf.groups():
             if len(group) < 2:
                 continue
@@ -51,7 +53,7 @@ class NearDuplicateGrouping(Grouping):
                 first.pdq or "",
                 f"{len(group)} near-identical pictures like {first.path}",
                 1.0,
-                tuple(Member(i, f"PDQ within {closest[i]} bits of another member") for i in group),
+                tuple(Member(i, said[closest[i]]) for i in group),
                 {"radius": radius, "min_quality": MIN_QUALITY},
             )
 
