@@ -132,7 +132,7 @@ def _inputs(conn: Connection, version: str) -> str:
     """A digest of what tying attachments and indexing text read: the stage's version,
     the case's items (new ones by the highest id, ones still to analyse by their
     count), and the messages, attachments and photo-library assets (by highest id:
-    a run that parses anything replaces them, and rebuilds whatever this says)."""
+    only a run that parses changes them, and such a run rebuilds in any case)."""
     i = s.items
     parts = [
         version,
