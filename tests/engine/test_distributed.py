@@ -101,15 +101,13 @@ def start_cluster(root: Path, nanny: bool, preload: str | None = None) -> Iterat
     try:
         yield Cluster(address, workers)
     finally:
-        # Workers first, then the scheduler they say goodbye to.
-        for group in (workers, procs[:1]):
-            for proc in group:
-                proc.send_signal(signal.SIGTERM)
-            for proc in group:
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def evidence(root: Path, pictures: int = 24) -> Path:
