@@ -211,7 +211,11 @@ class MultiIndex:
             for p, t in zip(self.parts, self._tables, strict=True)
         ]
         q, r, d = (np.concatenate(x) for x in zip(*found, strict=True))
-        return q + offset, r, d
+        # A pair found through several parts is kept once here, chunk by chunk: a set
+        # searched against itself finds every hash through all its parts, and holding
+        # those repeats for the whole search took 0.8 GB for a million queries.
+        once = _sorted_hits(q, r, d, self._n_refs)
+        return once.query + offset, once.ref, once.distance
 
     def _probe(
         self,
