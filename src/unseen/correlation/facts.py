@@ -170,17 +170,21 @@ def dihedral_lists(conn: Connection, facts: Sequence[ItemFacts]) -> Iterator[str
         .order_by(im.c.item_id)
         .execution_options(yield_per=STREAM)
     )
-    rows = iter(conn.execute(query))
-    row = next(rows, None)
-    last = None
-    for f in facts:
-        if last is not None and f.id <= last:
-            raise ValueError("facts must be in ascending id order")
-        last = f.id
-        while row is not None and row[0] < f.id:
-            row = next(rows, None)
-        stored = row[1] if row is not None and row[0] == f.id else None
-        yield stored or f.pdq or ""
+    result = conn.execute(query)
+    try:  # closed when done, not left open on the connection the groupings share
+        rows = iter(result)
+        row = next(rows, None)
+        last = None
+        for f in facts:
+            if last is not None and f.id <= last:
+                raise ValueError("facts must be in ascending id order")
+            last = f.id
+            while row is not None and row[0] < f.id:
+                row = next(rows, None)
+            stored = row[1] if row is not None and row[0] == f.id else None
+            yield stored or f.pdq or ""
+    finally:
+        result.close()
 
 
 def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str]]:
