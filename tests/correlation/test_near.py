@@ -51,6 +51,9 @@ def test_a_variant_of_either_picture_within_the_radius_makes_the_pair() -> None:
     assert found == sorted((i, j, d) for (i, j), d in best.items())
     assert [(i, j) for i, j, _ in found] == [(k - 1, k) for k in range(1, 300, 30)]
     assert {d for *_, d in found} == {2}
+    # A case too large for one index is searched an index of fewer pictures at a time
+    # (here 37: nine indexes, each searched by all 300 pictures), with the same result.
+    assert pairs_within(hexes, 31, iter(lists), per_index=37) == found
 
 
 def test_a_malformed_hash_in_a_stored_list_is_left_out_and_the_rest_of_the_list_counts() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Iterable
+from itertools import islice
 
 import numpy as np
 
@@ -56,15 +57,26 @@ def _unhex(text: str) -> bytes:
     return b"".join(bytes.fromhex(v) for v in text.split(",") if _HEX64.fullmatch(v))
 
 
+# Pictures whose variants one index holds at a time: eight million hashes, about
+# 1.3 GB at its build's peak. A larger case is searched an index of this many at a
+# time, every picture against each: its memory stays bounded, its time grows faster
+# (measured at a million pictures, one run each: four indexes of 250,000 took 183 s
+# and peaked 0.9 GB lower than one index, 79 s).
+INDEX_PICTURES = 1_000_000
+
+
 def pairs_within(
-    hex_hashes: list[str], radius: int, variants: Iterable[str] | None = None
+    hex_hashes: list[str],
+    radius: int,
+    variants: Iterable[str] | None = None,
+    per_index: int = INDEX_PICTURES,
 ) -> list[tuple[int, int, int]]:
     """Index pairs (i < j) whose hashes differ in at most ``radius`` bits, with distance.
 
     With ``variants`` (for each hash, its dihedral hashes, comma-separated: rotations
     and mirrors), a pair also counts when any variant of one is that close to the
     other: a rotated or mirrored copy is a near-duplicate too. The smallest distance
-    is kept.
+    is kept. The variants are indexed ``per_index`` pictures at a time.
     """
     codes = pack(hex_hashes)
     if len(codes) < 2:
@@ -72,9 +84,18 @@ def pairs_within(
     if variants is None:
         hits = build_index(codes, radius).search(codes)
         return closest_pairs(hits.query, hits.ref, hits.distance)
-    index, owners = variant_index(variants, radius)
-    hits = index.search(codes)
-    return closest_pairs(hits.query, owners.take(hits.ref), hits.distance)
+    lists = iter(variants)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(codes), per_index):
+        index, owners = variant_index(islice(lists, per_index), radius)
+        if len(owners):
+            hits = index.search(codes)
+            found.append((hits.query, owners.take(hits.ref) + start, hits.distance))
+        del index  # before the next one is built
+    if not found:
+        return []
+    mine, theirs, dist = (np.concatenate(x) for x in zip(*found, strict=True))
+    return closest_pairs(mine, theirs, dist)
 
 
 def variant_index(
