@@ -164,10 +164,14 @@ def test_facts_keep_repeated_values_once_and_read_dihedral_hashes_from_the_store
         .values(pdq=own, pdq_dihedral=f"{own},{turned}")
     )
     conn.execute(update(s.images).where(s.images.c.item_id == 2).values(pdq=own))
+    damaged = f"{'zz' * 32},{turned}"  # not hex, though of a hash's length
+    conn.execute(
+        update(s.images).where(s.images.c.item_id == 3).values(pdq=own, pdq_dihedral=damaged)
+    )
     facts = load_facts(conn)
     assert facts[0].make is facts[1].make and facts[0].jpeg_qtables is facts[1].jpeg_qtables
     assert facts[0].path is not facts[1].path
-    assert list(dihedral_lists(conn, facts)) == [f"{own},{turned}", own, "", "", "", "", ""]
-    assert dihedral(conn, facts[:3]) == {1: [own, turned], 2: [own], 3: []}
+    assert list(dihedral_lists(conn, facts)) == [f"{own},{turned}", own, damaged, "", "", "", ""]
+    assert dihedral(conn, facts[:4]) == {1: [own, turned], 2: [own], 3: [turned], 4: []}
     with pytest.raises(ValueError, match="ascending"):
         list(dihedral_lists(conn, facts[::-1]))

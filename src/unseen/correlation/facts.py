@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from unseen.core.batches import id_lists
+from unseen.matching.signals import Pdq
 from unseen.store import schema as s
 
 
@@ -112,22 +113,23 @@ def load_facts(conn: Connection) -> list[ItemFacts]:
         decided = (None, False, False, None) if hashes is None else (*hashes[:2], True, hashes[2])
         review = reviewed.get(row[0], (None, None))
         shared: list[Any] = [
-            row[i] if i in _UNIQUE else pool.setdefault(row[i], row[i]) for i in range(18)
+            row[i] if i in _UNIQUE else pool.setdefault(row[i], row[i]) for i in range(_THUMB)
         ]
         # Positional in field order (checked above): mypy cannot count a row slice.
-        found.append(ItemFacts(*shared, bool(row[18]), row[19], *decided, *review))  # type: ignore[call-arg]
+        found.append(ItemFacts(*shared, bool(row[_THUMB]), row[_THUMB + 1], *decided, *review))  # type: ignore[call-arg]
     return found
 
 
 STREAM = 10_000  # rows fetched at a time: PostgreSQL would otherwise send all at once
-# Columns (by position) whose values differ from item to item (and the floats, which
-# must not meet an equal int in the pool); every other value (type, camera, serial,
-# software, JPEG tables, sizes) repeats over a case and is kept once: about 0.25 GB at
-# a million items.
-_UNIQUE = frozenset((0, 2, 3, 7, 15, 16, 17))
-
-
 _FIELDS = [f.name for f in fields(ItemFacts)]
+_THUMB = _FIELDS.index("exif_thumbnail")  # the columns before it are read as they are
+# Columns whose values differ from item to item (and the floats, which must not meet
+# an equal int in the pool); every other value (type, camera, serial, software, JPEG
+# tables, sizes) repeats over a case and is kept once: about 0.25 GB at 1 M items.
+_UNIQUE = frozenset(
+    _FIELDS.index(name)
+    for name in ("id", "path", "sha256", "pdq", "datetime_original", "gps_lat", "gps_lon")
+)
 
 
 def _known(conn: Connection, pool: dict[Any, Any]) -> dict[int, tuple[str | None, bool, str]]:
@@ -189,7 +191,7 @@ def dihedral_lists(conn: Connection, facts: Sequence[ItemFacts]) -> Iterator[str
 
 def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str]]:
     """The dihedral PDQ hashes of a few ``facts`` by item id (their PDQ alone where
-    none are stored; well-formed 64-hex hashes only)."""
+    none are stored; well-formed hashes only, as ``Pdq`` says)."""
     wanted = {f.id: f for f in facts}
     found: dict[int, str] = {}
     im = s.images
@@ -197,7 +199,7 @@ def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str
         query = select(im.c.item_id, im.c.pdq_dihedral).where(im.c.item_id.in_(chunk))
         found.update((int(i), text) for i, text in conn.execute(query) if text)
     return {
-        i: [v for v in (found.get(i) or f.pdq or "").split(",") if len(v) == 64]
+        i: [v for v in (found.get(i) or f.pdq or "").lower().split(",") if Pdq.is_valid(v)]
         for i, f in wanted.items()
     }
 

@@ -8,7 +8,6 @@ pictures (hours at a million), multi-index hashing about linearly.
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections.abc import Iterable
 from itertools import islice
@@ -16,8 +15,7 @@ from itertools import islice
 import numpy as np
 
 from unseen.matching.index import FlatIndex, MultiIndex, build_index
-
-_HEX64 = re.compile("[0-9a-fA-F]{64}")
+from unseen.matching.signals import Pdq
 
 
 def pack(hex_hashes: list[str]) -> np.ndarray:
@@ -54,7 +52,8 @@ def _unhex(text: str) -> bytes:
             raw = b""
         if len(raw) == 32 * count:  # fromhex skips spaces: a short result is malformed
             return raw
-    return b"".join(bytes.fromhex(v) for v in text.split(",") if _HEX64.fullmatch(v))
+    # Upper case is the same hash (and the whole-list path above reads it too).
+    return b"".join(bytes.fromhex(v) for v in text.lower().split(",") if Pdq.is_valid(v))
 
 
 # Pictures whose variants one index holds at a time: eight million hashes, about
