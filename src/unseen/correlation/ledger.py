@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 
 from unseen.core.batches import id_lists
@@ -48,22 +49,29 @@ def from_json(raw: str) -> tuple[Reason, ...]:
 
 def current(conn: Connection, kind: str, ids: Iterable[int] | None = None) -> dict[int, Lead]:
     """The stored leads of one kind (all, or those with ``ids``)."""
+    if ids is None:
+        return stored(conn, kind)
+    found: dict[int, Lead] = {}
+    for chunk in id_lists(ids):
+        found.update(stored(conn, kind, s.leads.c.target_id.in_(chunk)))
+    return found
+
+
+def stored(conn: Connection, kind: str, *where: ColumnElement[bool]) -> dict[int, Lead]:
+    """The stored leads of one kind that meet ``where`` by target id."""
     lead = s.leads
     query = select(lead.c.target_id, lead.c.score, lead.c.reasons).where(
-        lead.c.target_kind == kind
+        lead.c.target_kind == kind, *where
     )
     found: dict[int, Lead] = {}
     # Neighbours share their reasons word for word (a camera's pictures: a quarter of
     # the texts at 100k items), so each text is parsed once.
     parsed: dict[str, tuple[Reason, ...]] = {}
-    chunks: Iterable[list[int] | None] = [None] if ids is None else id_lists(ids)
-    for chunk in chunks:
-        q = query if chunk is None else query.where(lead.c.target_id.in_(chunk))
-        for target, score, reasons in conn.execute(q):
-            known = parsed.get(reasons)
-            if known is None:
-                known = parsed[reasons] = from_json(reasons)
-            found[int(target)] = Lead(float(score), known)
+    for target, score, reasons in conn.execute(query):
+        known = parsed.get(reasons)
+        if known is None:
+            known = parsed[reasons] = from_json(reasons)
+        found[int(target)] = Lead(float(score), known)
     return found
 
 
@@ -115,6 +123,12 @@ def add_changes(conn: Connection, run_id: int, rows: list[dict[str, object]]) ->
     """Store ``changes`` rows for the run ``run_id``."""
     if rows:
         conn.execute(insert(s.lead_changes), [c | {"run_id": run_id} for c in rows])
+
+
+def finish_run(conn: Connection, run_id: int, changed: int) -> None:
+    """Record how many leads a run changed, once its change rows are all written."""
+    runs = s.lead_runs
+    conn.execute(update(runs).where(runs.c.id == run_id).values(changed=changed))
 
 
 def changes(before: Mapping[Key, Lead], after: Mapping[Key, Lead]) -> list[dict[str, object]]:

@@ -10,19 +10,17 @@ import math
 import re
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from unseen.core.schemes import Scheme
 from unseen.core.settings import Settings
 from unseen.correlation.association import (
     BENIGN,
     Anchor,
     Associator,
     Neighbourhood,
-    anchors,
     counted,
 )
 from unseen.correlation.association import Weights as AssociationWeights
@@ -113,9 +111,13 @@ class Ranked:
     decided: bool = False  # a reviewer has categorised it: no longer unseen
 
 
-def rank_order(r: Ranked) -> tuple[bool, float, int]:
-    """Undecided first, best score first, then item id: the same order everywhere."""
-    return (r.decided, -r.score, r.item_id)
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One image's ranking: its first-generation reasons, and its lead when unknown."""
+
+    item_id: int
+    first_generation: list[Reason]
+    lead: Ranked | None
 
 
 def neighbourhood(c: Cluster) -> Neighbourhood:
@@ -126,55 +128,43 @@ def rank_items(
     facts: list[ItemFacts],
     clusters: list[Cluster],
     weights: Weights,
-    scheme: Scheme,
+    known: Mapping[int, Anchor],
     signals: Mapping[int, list[Reason]] | None = None,
-) -> tuple[dict[int, list[Reason]], list[Ranked]]:
-    """First-generation reasons for every image, and leads for every unknown image.
+) -> Iterator[Scored]:
+    """Every image's first-generation reasons and every unknown image's lead, an image
+    at a time in ``facts``' order, for the caller to write as they come: a million
+    leads' reasons held together cost half a gigabyte beside the facts.
 
     A lead's reasons are its base (first-generation, context, other stages' signals)
-    plus its association with known material; reviewer-decided items rank last.
+    plus its association with the ``known`` (anchored) items.
     """
     fg_w, lead_w = weights["first_generation"], weights["lead"]
-    assoc_w = AssociationWeights.from_file(weights)
+    associator = Associator(known, AssociationWeights.from_file(weights))
     by_item: dict[int, list[Cluster]] = defaultdict(list)
     for c in clusters:
         for m in c.members:
             by_item[m.item_id].append(c)
     by_id = {f.id: f for f in facts}
     near_known = _near_known(clusters, by_id)
-    associator = Associator(anchors(facts, scheme), assoc_w)
     hoods = {id(c): neighbourhood(c) for c in clusters}
     unknown_in = {
         id(c): sum(1 for m in c.members if m.item_id not in by_id or by_id[m.item_id].unknown)
         for c in clusters
     }
-    first_gen: dict[int, list[Reason]] = {}
-    leads: list[Ranked] = []
-    pool: dict[Reason, Reason] = {}
+    del by_id
     for f in facts:
         if not f.is_image:
             continue
-        fg = shared(first_generation(f, f.id in near_known, fg_w), pool)
-        first_gen[f.id] = fg
+        fg = first_generation(f, f.id in near_known, fg_w)
         if not f.unknown:
+            yield Scored(f.id, fg, None)
             continue
+        groups = by_item.pop(f.id, [])
         reasons = [Reason(r.signal, r.weight * lead_w["first_generation"], r.detail) for r in fg]
-        reasons += _context(f, by_item[f.id], unknown_in, lead_w)
+        reasons += _context(f, groups, unknown_in, lead_w)
         reasons += (signals or {}).get(f.id, [])
-        reasons += associator.reasons(f.id, [hoods[id(c)] for c in by_item[f.id]])
-        reasons = shared(reasons, pool)
-        leads.append(Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
-    leads.sort(key=rank_order)
-    return first_gen, leads
-
-
-def shared(reasons: list[Reason], pool: dict[Reason, Reason]) -> list[Reason]:
-    """The reasons, each replaced by the pool's copy of an equal one (added if new).
-
-    A case's leads repeat a few distinct reasons ("no hash-set match", a camera's
-    name, a session) over and over; one copy of each is what makes a million items'
-    reasons fit in memory beside their facts."""
-    return [pool.setdefault(r, r) for r in reasons]
+        reasons += associator.reasons(f.id, [hoods[id(c)] for c in groups])
+        yield Scored(f.id, fg, Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
 
 
 def _near_known(clusters: list[Cluster], by_id: dict[int, ItemFacts]) -> set[int]:

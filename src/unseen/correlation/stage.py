@@ -2,18 +2,21 @@
 
 Runs after matching (so "unknown" means what the hash sets did not know) and again
 after the deep pass adds faces, sensor noise, scenes and text. A rerun replaces all
-of its rows in one transaction; the weights it used and every lead whose score moved
-are recorded (``ledger``).
+of its rows in one transaction, the images' rankings written as they are computed;
+the weights it used and every lead whose score moved are recorded (``ledger``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+from array import array
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import repeat
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, select
 
 from unseen.core.batches import batched
 from unseen.core.jobs import Workers
@@ -26,6 +29,7 @@ from unseen.correlation.facts import ItemFacts, load_facts
 from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import (
     Ranked,
+    Scored,
     Weights,
     cluster_lead,
     load_weights,
@@ -83,12 +87,11 @@ class CorrelationStage(CaseStage):
             facts = load_facts(conn)
             clusters = [c for cls in GROUPINGS for c in cls(settings).group(facts, conn)]
             signals = item_signals(facts, conn, weights, settings)
-        first_gen, leads = rank_items(facts, clusters, weights, scheme, signals)
-        cluster_leads = rank_clusters(clusters, leads, anchors(facts, scheme), weights)
-        del facts, signals  # every picture's facts: not held while the rows are written
+        known = anchors(facts, scheme)
+        scored = rank_items(facts, clusters, weights, known, signals)
         with case.engine.begin() as conn:
-            store(conn, clusters, first_gen, leads, cluster_leads, weights)
-        return f"{len(clusters)} clusters, {len(leads)} unknown images ranked"
+            ranked = store(conn, clusters, scored, known, weights)
+        return f"{len(clusters)} clusters, {ranked} unknown images ranked"
 
 
 def item_signals(
@@ -105,14 +108,43 @@ def item_signals(
     return found
 
 
+class Scores(Mapping[int, float]):
+    """The lead scores of undecided unknown images by item id, in an array indexed by
+    id (8 bytes an id; a dict held about 100 bytes an item)."""
+
+    def __init__(self) -> None:
+        self._by_id = array("d")
+
+    def __setitem__(self, item_id: int, score: float) -> None:
+        missing = item_id + 1 - len(self._by_id)
+        if missing > 0:
+            self._by_id.extend(repeat(math.nan, missing))
+        self._by_id[item_id] = score
+
+    def __getitem__(self, item_id: int) -> float:
+        score = self._by_id[item_id] if 0 <= item_id < len(self._by_id) else math.nan
+        if math.isnan(score):
+            raise KeyError(item_id)
+        return score
+
+    def __contains__(self, item_id: object) -> bool:
+        return isinstance(item_id, int) and not math.isnan(self.get(item_id, math.nan))
+
+    def __iter__(self) -> Iterator[int]:
+        return (i for i, score in enumerate(self._by_id) if not math.isnan(score))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def rank_clusters(
     clusters: list[Cluster],
-    leads: list[Ranked],
+    scores: Mapping[int, float],
     known: Mapping[int, Anchor],
     weights: Weights,
 ) -> list[tuple[int, Ranked]]:
-    """Leads for clusters with undecided unknown members: (cluster index, ranking)."""
-    scores = {r.item_id: r.score for r in leads if not r.decided}
+    """Leads for clusters with undecided unknown members (``scores``): (cluster index,
+    ranking), best first."""
     ranked = []
     for index, c in enumerate(clusters):
         lead = cluster_lead(index, neighbourhood(c), scores, known, weights)
@@ -125,71 +157,110 @@ def rank_clusters(
 def store(
     conn: Connection,
     clusters: list[Cluster],
-    first_gen: dict[int, list[Reason]],
-    leads: list[Ranked],
-    cluster_leads: list[tuple[int, Ranked]],
-    weights: Mapping[str, Mapping[str, float]],
-) -> None:
-    """Replace the correlation tables' contents (in the caller's transaction)."""
-    items_before, clusters_before = _previous(conn)
-    # A whole ranking supersedes re-scorings still queued after decisions.
-    for table in (s.leads, s.first_generation, s.cluster_members, s.clusters, s.rescore_queue):
+    scored: Iterable[Scored],
+    known: Mapping[int, Anchor],
+    weights: Weights,
+) -> int:
+    """Replace the correlation tables' contents (in the caller's transaction), each
+    image's ranking written as it comes; returns how many unknown images were ranked.
+
+    Every score that moved is recorded with the reasons it gained and lost (none on
+    a case's first ranking: every reason is in the leads themselves).
+    """
+    recording = conn.execute(select(s.leads.c.id).limit(1)).first() is not None
+    clusters_before = _previous(conn)
+    # A whole ranking supersedes re-scorings still queued after decisions. Item leads
+    # are replaced range by range below, each compared with the one it replaces.
+    for table in (s.first_generation, s.cluster_members, s.clusters, s.rescore_queue):
         conn.execute(delete(table))
+    conn.execute(delete(s.leads).where(s.leads.c.target_kind == "cluster"))
     # Ids are numbered here, not by the database: a rerun (or another database
     # engine, whose sequences never restart) gives every cluster the same id.
     ids = range(1, len(clusters) + 1)
-    tables = (
-        (s.clusters, (_cluster_row(n, c) for n, c in zip(ids, clusters, strict=True))),
-        (
-            s.cluster_members,
-            (_member_row(n, m) for n, c in zip(ids, clusters, strict=True) for m in c.members),
-        ),
-        (
-            s.first_generation,
-            (
-                {"item_id": item, "score": total(reasons), "reasons": ledger.as_json(reasons)}
-                for item, reasons in first_gen.items()
-            ),
-        ),
-        (s.leads, (_lead_row("item", r.item_id, rank, r) for rank, r in enumerate(leads, 1))),
-        (
-            s.leads,
-            (
-                _lead_row("cluster", ids[index], rank, r)
-                for rank, (index, r) in enumerate(cluster_leads, 1)
-            ),
-        ),
-    )
-    # In batches: a million rows with their reasons text at once held about 0.5 GB.
-    for table, rows in tables:
-        for batch in batched(rows, LEAD_BATCH):
-            conn.execute(insert(table), list(batch))
-    before: dict[ledger.Key, ledger.Lead] = {("item", i): x for i, x in items_before.items()}
-    after = {("item", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
-    for index, r in cluster_leads:
-        after[("cluster", ids[index])] = ledger.Lead(r.score, tuple(r.reasons))
-        old = clusters_before.get(_cluster_key(clusters[index]))
-        if old is not None:
-            before[("cluster", ids[index])] = old
-    ledger.record_run(conn, "correlation", weights, before, after)
+    _insert(conn, s.clusters, (_cluster_row(n, c) for n, c in zip(ids, clusters, strict=True)))
+    members = (_member_row(n, m) for n, c in zip(ids, clusters, strict=True) for m in c.members)
+    _insert(conn, s.cluster_members, members)
+    run_id = ledger.start_run(conn, "correlation", weights, 0)
+    writer = _ItemWriter(conn, run_id if recording else None)
+    for batch in batched(scored, LEAD_BATCH):
+        writer.write(batch)
+    writer.write([])  # the leads past the last image's id: all gone
+    cluster_leads = rank_clusters(clusters, writer.scores, known, weights)
+    _insert(conn, s.leads, (_lead_row("cluster", ids[i], r) for i, r in cluster_leads))
+    if recording:
+        before: dict[ledger.Key, ledger.Lead] = {}
+        after: dict[ledger.Key, ledger.Lead] = {}
+        for index, r in cluster_leads:
+            after[("cluster", ids[index])] = ledger.Lead(r.score, tuple(r.reasons))
+            old = clusters_before.get(_cluster_key(clusters[index]))
+            if old is not None:
+                before[("cluster", ids[index])] = old
+        writer.record(before, after)
+    ledger.finish_run(conn, run_id, writer.changed)
+    return writer.ranked
 
 
-def _previous(
-    conn: Connection,
-) -> tuple[dict[int, ledger.Lead], dict[tuple[str, str], ledger.Lead]]:
-    """The leads before this run: items by id, clusters by (kind, key), as cluster ids
-    change with every run."""
+class _ItemWriter:
+    """Writes images' first-generation rows and leads batch by batch, each batch
+    replacing the stored item leads of its id range (after the previous batch's last
+    id, up to its own), which are read first to record what changed."""
+
+    def __init__(self, conn: Connection, run_id: int | None) -> None:
+        self.conn, self.run_id = conn, run_id
+        self.after = 0  # ids up to this one are written
+        self.scores = Scores()
+        self.ranked = self.changed = 0
+
+    def record(
+        self, before: Mapping[ledger.Key, ledger.Lead], after: Mapping[ledger.Key, ledger.Lead]
+    ) -> None:
+        """A change row per lead whose score moved, appeared or went."""
+        if self.run_id is not None:
+            rows = ledger.changes(before, after)
+            ledger.add_changes(self.conn, self.run_id, rows)
+            self.changed += len(rows)
+
+    def write(self, batch: list[Scored]) -> None:
+        lead = s.leads
+        span = [lead.c.target_kind == "item", lead.c.target_id > self.after]
+        if batch:
+            span.append(lead.c.target_id <= batch[-1].item_id)
+        leads = [x.lead for x in batch if x.lead is not None]
+        if self.run_id is not None:
+            before = {("item", i): x for i, x in ledger.stored(self.conn, "item", *span).items()}
+            after = {("item", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
+            self.record(before, after)
+        self.conn.execute(delete(lead).where(*span))
+        first_gen = (_first_generation_row(x.item_id, x.first_generation) for x in batch)
+        _insert(self.conn, s.first_generation, first_gen)
+        _insert(self.conn, lead, (_lead_row("item", r.item_id, r) for r in leads))
+        for r in leads:
+            if not r.decided:
+                self.scores[r.item_id] = r.score
+        self.ranked += len(leads)
+        if batch:
+            self.after = batch[-1].item_id
+
+
+def _insert(conn: Connection, table: Table, rows: Iterable[dict[str, object]]) -> None:
+    """In batches: a million rows with their reasons text at once held about 0.5 GB."""
+    for batch in batched(rows, LEAD_BATCH):
+        conn.execute(insert(table), batch)
+
+
+def _previous(conn: Connection) -> dict[tuple[str, str], ledger.Lead]:
+    """The cluster leads before this run by (kind, key): cluster ids change with every
+    run."""
     c = s.clusters
     key_of = {
         int(i): (str(kind), str(key))
         for i, kind, key in conn.execute(select(c.c.id, c.c.kind, c.c.key))
     }
-    clusters = {
+    return {
         key_of[target]: lead
         for target, lead in ledger.current(conn, "cluster").items()
         if target in key_of
     }
-    return ledger.current(conn, "item"), clusters
 
 
 def _cluster_key(c: Cluster) -> tuple[str, str]:
@@ -208,16 +279,20 @@ def _cluster_row(cluster_id: int, c: Cluster) -> dict[str, object]:
     }
 
 
+def _first_generation_row(item_id: int, reasons: list[Reason]) -> dict[str, object]:
+    return {"item_id": item_id, "score": total(reasons), "reasons": ledger.as_json(reasons)}
+
+
 def _member_row(cluster_id: int, m: Member) -> dict[str, object]:
     return {"cluster_id": cluster_id, "item_id": m.item_id, "reason": m.reason, "score": m.score}
 
 
-def _lead_row(kind: str, target: int, rank: int, r: Ranked) -> dict[str, object]:
+def _lead_row(kind: str, target: int, r: Ranked) -> dict[str, object]:
     return {
         "target_kind": kind,
         "target_id": target,
         "score": r.score,
-        "rank": rank,
+        "rank": 0,  # unused: the order is read where it is shown (``ledger.order``)
         "reasons": ledger.as_json(r.reasons),
     }
 
