@@ -208,7 +208,9 @@ leads = Table(
     Column("target_kind", String(16), nullable=False),  # item or cluster
     Column("target_id", Integer, nullable=False),
     Column("score", Float, nullable=False),
-    Column("rank", Integer, nullable=False),  # 1 = look first, per target kind
+    # Not kept (0): the order is computed where it is read (``ix_leads_score``);
+    # older cases hold a full run's ranks here, which nothing reads.
+    Column("rank", Integer, nullable=False),
     Column("reasons", Text, nullable=False),  # JSON [{signal, weight, detail}]
 )
 # A lead by its target, with its score: the leads page ranks each group's members by
@@ -218,8 +220,8 @@ ix_leads_target = Index(
 )
 # The queue and the leads page's strips read leads best first (score, then target):
 # in index order, never a sort of every lead of the case. The order is read from here,
-# not from ``rank`` (a full run's by-product that nothing reads): renumbering every
-# lead after each decision cost 7 s at a million items.
+# not from ``rank`` (which nothing keeps): renumbering every lead after each decision
+# cost 7 s at a million items.
 ix_leads_score = Index(
     "ix_leads_score", leads.c.target_kind, leads.c.score.desc(), leads.c.target_id
 )
