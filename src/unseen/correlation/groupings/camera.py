@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, same_reason
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
 from unseen.correlation.facts import ItemFacts
 
 
@@ -34,7 +34,7 @@ class CameraGrouping(Grouping):
                 f"{camera}|{serial}",
                 label,
                 1.0 if serial else 0.5,
-                same_reason((m.id for m in members), f"EXIF names {label}"),
+                SameReason((m.id for m in members), f"EXIF names {label}"),
                 {"camera": camera, "serial": serial or None},
             )
 
@@ -64,7 +64,7 @@ class CameraTablesGrouping(Grouping):
                 f"{camera}|{digest}",
                 label,
                 1.0,
-                same_reason((m.id for m in members), f"EXIF names {camera}; JPEG tables {digest}"),
+                SameReason((m.id for m in members), f"EXIF names {camera}; JPEG tables {digest}"),
                 {"camera": camera, "qtables": digest},
             )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, same_reason
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
 from unseen.correlation.facts import ItemFacts
 
 
@@ -30,7 +30,7 @@ class DuplicateGrouping(Grouping):
                 sha256,
                 f"{len(members)} copies of {members[0].path}",
                 1.0,
-                same_reason((m.id for m in members), f"SHA-256 {sha256[:16]}…"),
+                SameReason((m.id for m in members), f"SHA-256 {sha256[:16]}…"),
             )
 
 

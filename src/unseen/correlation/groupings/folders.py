@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, same_reason
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
 from unseen.correlation.facts import ItemFacts
 
 
@@ -37,7 +37,7 @@ class FolderGrouping(Grouping):
                 f"{source_id}|{folder}",
                 label,
                 1.0,
-                same_reason((m.id for m in members), f"stored in {label}"),
+                SameReason((m.id for m in members), f"stored in {label}"),
                 {"source_id": source_id, "folder": folder},
             )
 

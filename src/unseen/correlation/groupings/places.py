@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 from sqlalchemy import Connection
 
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, same_reason
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.geocode import reverse
 from unseen.correlation.unionfind import UnionFind
@@ -50,7 +50,7 @@ class PlaceGrouping(Grouping):
                 f"{centre[0]:.4f},{centre[1]:.4f}",
                 label,
                 1.0,
-                same_reason(group, f"GPS {label}"),
+                SameReason(group, f"GPS {label}"),
                 {
                     "lat": centre[0],
                     "lon": centre[1],
