@@ -21,6 +21,6 @@ def test_same_reason_members_read_like_their_tuple() -> None:
     )
     assert members[1:] == spelled[1:]
     assert members == spelled and members != spelled[:2] and members != "not members"
-    assert hash(members) == hash(spelled)
+    assert hash(members) == hash(spelled) and list(members.ids) == [5, 2, 9]
     cluster = Cluster("folder", "DCIM", "DCIM", 1.0, members)
     assert cluster == Cluster("folder", "DCIM", "DCIM", 1.0, spelled)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from unseen.core.schemes import Scheme
@@ -73,7 +73,7 @@ class Neighbourhood:
     key: str
     label: str
     confidence: float
-    members: tuple[int, ...]
+    members: Sequence[int]
 
 
 @dataclass(frozen=True, slots=True)

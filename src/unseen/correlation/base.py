@@ -40,6 +40,11 @@ class SameReason(Sequence[Member]):
         self._ids = array("q", ids)
         self.reason = reason
 
+    @property
+    def ids(self) -> Sequence[int]:
+        """The members' item ids, as held (not to be changed)."""
+        return self._ids
+
     def __len__(self) -> int:
         return len(self._ids)
 

@@ -24,7 +24,7 @@ from unseen.correlation.association import (
     counted,
 )
 from unseen.correlation.association import Weights as AssociationWeights
-from unseen.correlation.base import Cluster
+from unseen.correlation.base import Cluster, SameReason
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.qtables import standard_quality
 from unseen.correlation.reasons import Reason, describe, total
@@ -121,7 +121,11 @@ class Scored:
 
 
 def neighbourhood(c: Cluster) -> Neighbourhood:
-    return Neighbourhood(c.kind, c.key, c.label, c.confidence, tuple(m.item_id for m in c.members))
+    """The cluster as association reads it; members sharing one reason lend it their
+    array of ids (a tuple of a million members' ints is 40 MB more)."""
+    members = c.members
+    ids = members.ids if isinstance(members, SameReason) else tuple(m.item_id for m in members)
+    return Neighbourhood(c.kind, c.key, c.label, c.confidence, ids)
 
 
 def rank_items(
