@@ -53,7 +53,7 @@ RSS_GOAL_MB = 4096
 PASSWORD = "scale benchmark password"
 PAGES = ("dashboard", "grid", "grid next", "item", "clusters", "leads", "categorise")
 CHUNK = 50_000
-STORE = "2"  # what the generated store holds: a kept one of another version is rebuilt
+STORE = "3"  # what the generated store holds: a kept one of another version is rebuilt
 DECISIONS = (
     "decide small (a)",
     "decide busiest (b)",
@@ -154,7 +154,7 @@ def _write_chunk(
     for k in np.nonzero(picture & has_camera)[0]:
         cam = int(cameras[k])
         gps = towns[cam % 40] + rng.normal(0, 0.01, 2) if rng.random() < 0.33 else (None, None)
-        stamp = time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(float(when[k])))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(float(when[k])))
         serial = f"SN{cam:06d}" if cam % 5 else None
         make = ("Canon", "Nikon", "Apple", "Samsung", "Sony", "Google")[cam % 6]
         exif.append((int(ids[k]), make, f"{make} M{cam}", serial, stamp, *map(_opt, gps), 1))
