@@ -1,9 +1,11 @@
-"""Members that share one reason are kept as ids and the reason once, and read like
-the tuple of members they stand for."""
+"""Members kept as arrays (ids, and what their reasons are made of) read like the
+tuple of members they stand for."""
 
 from __future__ import annotations
 
-from unseen.correlation.base import Cluster, Member, SameReason
+from datetime import datetime
+
+from unseen.correlation.base import Cluster, Member, SameReason, Taken
 
 
 def test_same_reason_members_read_like_their_tuple() -> None:
@@ -24,3 +26,19 @@ def test_same_reason_members_read_like_their_tuple() -> None:
     assert hash(members) == hash(spelled) and list(members.ids) == [5, 2, 9]
     cluster = Cluster("folder", "DCIM", "DCIM", 1.0, members)
     assert cluster == Cluster("folder", "DCIM", "DCIM", 1.0, spelled)
+
+
+def test_taken_members_read_as_their_times_and_rests() -> None:
+    shots = [
+        (4, datetime(2024, 7, 4, 9, 5, 7), " by Canon {EOS} 80D"),
+        (8, datetime(2024, 7, 4, 23, 59, 59), " by an unnamed camera"),
+        (6, datetime(2024, 7, 5, 0, 0, 0), " by Canon {EOS} 80D"),
+    ]
+    members = Taken((i, when.time(), rest) for i, when, rest in shots)
+    spelled = tuple(Member(i, f"taken {when:%H:%M:%S}{rest}") for i, when, rest in shots)
+    assert (tuple(members), members[-2], members[::2], list(members.ids)) == (
+        spelled,
+        spelled[1],
+        spelled[::2],
+        [4, 8, 6],
+    )

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any, ClassVar, overload
 
 from sqlalchemy import Connection
@@ -28,17 +29,20 @@ class Member:
     score: float = 1.0
 
 
-class SameReason(Sequence[Member]):
-    """Members that all belong for the same reason (score 1): their ids in an array and
-    the reason once, each ``Member`` made when read. As objects they held about 64
-    bytes a member: 0.15 GB at a million items over the camera, folder and place
-    groupings, whose members are most of a case's."""
+class Members(Sequence[Member], ABC):
+    """Members kept as arrays (ids, and what each member's reason is made of), each
+    ``Member`` made when read: as objects with their own reason strings, a grouping's
+    members held 64 to 300 bytes each, and most of a case's items are members of
+    several groupings. Read like the tuple of members they stand for."""
 
-    __slots__ = ("_ids", "reason")
+    __slots__ = ("_ids",)
 
-    def __init__(self, ids: Iterable[int], reason: str) -> None:
-        self._ids = array("q", ids)
-        self.reason = reason
+    def __init__(self) -> None:
+        self._ids = array("q")
+
+    @abstractmethod
+    def _member(self, k: int) -> Member:
+        """The ``k``-th member (0 <= k < len)."""
 
     @property
     def ids(self) -> Sequence[int]:
@@ -54,18 +58,59 @@ class SameReason(Sequence[Member]):
     def __getitem__(self, index: slice) -> tuple[Member, ...]: ...
     def __getitem__(self, index: int | slice) -> Member | tuple[Member, ...]:
         if isinstance(index, slice):
-            return tuple(Member(i, self.reason) for i in self._ids[index])
-        return Member(self._ids[index], self.reason)
+            return tuple(self._member(k) for k in range(*index.indices(len(self))))
+        return self._member(range(len(self))[index])
 
     def __iter__(self) -> Iterator[Member]:
-        reason = self.reason
-        return (Member(i, reason) for i in self._ids)
+        return (self._member(k) for k in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
 
     def __hash__(self) -> int:
         return hash(tuple(self))
+
+
+class SameReason(Members):
+    """Members that all belong for the same reason (score 1): the camera, folder and
+    place groupings, whose members are most of a case's."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, ids: Iterable[int], reason: str) -> None:
+        super().__init__()
+        self._ids.extend(ids)
+        self.reason = reason
+
+    def _member(self, k: int) -> Member:
+        return Member(self._ids[k], self.reason)
+
+    def __iter__(self) -> Iterator[Member]:
+        reason = self.reason
+        return (Member(i, reason) for i in self._ids)
+
+
+class Taken(Members):
+    """Members that belong by when they were taken (score 1), each reason "taken
+    HH:MM:SS" and a rest shared by many ("in session ...", "by Canon EOS 80D"): the
+    time of day in an array and each distinct rest once."""
+
+    __slots__ = ("_rest", "_rests", "_seconds")
+
+    def __init__(self, members: Iterable[tuple[int, time, str]]) -> None:
+        super().__init__()
+        self._seconds, self._rest = array("i"), array("I")
+        index: dict[str, int] = {}
+        for item_id, when, rest in members:
+            self._ids.append(item_id)
+            self._seconds.append(when.hour * 3600 + when.minute * 60 + when.second)
+            self._rest.append(index.setdefault(rest, len(index)))
+        self._rests = list(index)
+
+    def _member(self, k: int) -> Member:
+        hours, rest = divmod(self._seconds[k], 3600)
+        reason = f"taken {hours:02d}:{rest // 60:02d}:{rest % 60:02d}{self._rests[self._rest[k]]}"
+        return Member(self._ids[k], reason)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from unseen.core.settings import Settings
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Taken
 from unseen.correlation.facts import ItemFacts
 
 DEFAULT_GAP = Settings().session_gap_minutes
@@ -63,7 +63,7 @@ class SessionGrouping(Grouping):
             f"{camera_key}|{start.isoformat()}",
             label,
             1.0,
-            tuple(Member(f.id, f"taken {when:%H:%M:%S} in session {label}") for when, f in run),
+            Taken((f.id, when.time(), f" in session {label}") for when, f in run),
             {"camera": camera, "start": start.isoformat(), "end": end.isoformat()},
         )
 

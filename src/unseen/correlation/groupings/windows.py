@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from unseen.core.settings import Settings
-from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
+from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Taken
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.groupings.sessions import capture_time
 
@@ -52,9 +52,8 @@ class WindowGrouping(Grouping):
             start.isoformat(),
             label,
             0.5,
-            tuple(
-                Member(f.id, f"taken {when:%H:%M:%S} by {f.camera or 'an unnamed camera'}")
-                for when, f in run
+            Taken(
+                (f.id, when.time(), f" by {f.camera or 'an unnamed camera'}") for when, f in run
             ),
             {"start": start.isoformat(), "end": end.isoformat(), "cameras": len(cameras)},
         )
