@@ -129,8 +129,14 @@ class Cluster:
     key: str
     label: str
     confidence: float
-    members: Sequence[Member]  # a tuple, or ``SameReason``
+    members: Sequence[Member]  # a tuple, or ``Members``
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> Sequence[int]:
+        """The members' item ids, without making ``Members``' member objects."""
+        members = self.members
+        return members.ids if isinstance(members, Members) else [m.item_id for m in members]
 
 
 class Grouping(ABC):

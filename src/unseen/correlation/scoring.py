@@ -24,7 +24,7 @@ from unseen.correlation.association import (
     counted,
 )
 from unseen.correlation.association import Weights as AssociationWeights
-from unseen.correlation.base import Cluster, SameReason
+from unseen.correlation.base import Cluster
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.qtables import standard_quality
 from unseen.correlation.reasons import Reason, describe, total
@@ -121,11 +121,9 @@ class Scored:
 
 
 def neighbourhood(c: Cluster) -> Neighbourhood:
-    """The cluster as association reads it; members sharing one reason lend it their
-    array of ids (a tuple of a million members' ints is 40 MB more)."""
-    members = c.members
-    ids = members.ids if isinstance(members, SameReason) else tuple(m.item_id for m in members)
-    return Neighbourhood(c.kind, c.key, c.label, c.confidence, ids)
+    """The cluster as association reads it (with ``Members``' own array of ids: a tuple
+    of a million members' ints is 40 MB more)."""
+    return Neighbourhood(c.kind, c.key, c.label, c.confidence, c.ids)
 
 
 def rank_items(
@@ -146,14 +144,13 @@ def rank_items(
     associator = Associator(known, AssociationWeights.from_file(weights))
     by_item: dict[int, list[Cluster]] = defaultdict(list)
     for c in clusters:
-        for m in c.members:
-            by_item[m.item_id].append(c)
+        for i in c.ids:
+            by_item[i].append(c)
     by_id = {f.id: f for f in facts}
     near_known = _near_known(clusters, by_id)
     hoods = {id(c): neighbourhood(c) for c in clusters}
     unknown_in = {
-        id(c): sum(1 for m in c.members if m.item_id not in by_id or by_id[m.item_id].unknown)
-        for c in clusters
+        id(c): sum(1 for i in c.ids if i not in by_id or by_id[i].unknown) for c in clusters
     }
     del by_id
     for f in facts:
@@ -176,7 +173,7 @@ def _near_known(clusters: list[Cluster], by_id: dict[int, ItemFacts]) -> set[int
     found: set[int] = set()
     for c in clusters:
         if c.kind in ("near_duplicate", "duplicate"):
-            ids = [m.item_id for m in c.members if m.item_id in by_id]
+            ids = [i for i in c.ids if i in by_id]
             if any(not by_id[i].unknown for i in ids):
                 found.update(ids)
     return found
