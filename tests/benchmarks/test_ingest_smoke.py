@@ -7,26 +7,10 @@ the floor's, file for file.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def ingest() -> Iterator[ModuleType]:
-    # On sys.path (not loaded from a file spec): pool workers import it by name.
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import ingest as module
-
-        yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,9 @@ time windows; nothing is timed here (numbers belong to ``benchmarks/scale.py``).
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 from sqlalchemy import func, select
 
 from unseen import plugins
@@ -18,19 +15,6 @@ from unseen.core.settings import Settings
 from unseen.correlation.stage import CorrelationStage
 from unseen.store import schema as s
 from unseen.store.case import Case
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def scale() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import scale as module
-
-        yield module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_the_generated_store_feeds_every_grouping_it_models(
