@@ -9,12 +9,14 @@ evidence where the client does not; an item that kills every worker is quarantin
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +29,7 @@ from internet.builders import chrome_history
 from unseen.core.settings import Settings
 from unseen.demo.synth import CAMERAS, exif_for, render_scene, save_camera_jpeg
 from unseen.engine.distributed import DaskCluster, parse_path_map
+from unseen.engine.remote import TaskLost
 from unseen.engine.runner import enumerate_sources, process_case
 from unseen.store import repo
 from unseen.store import schema as s
@@ -292,6 +295,23 @@ def test_an_item_that_kills_every_worker_is_quarantined(tmp_path: Path) -> None:
             select(s.items.c.path).where(s.items.c.status == "done", s.items.c.kind == "file")
         ).scalars()
         assert len(list(done)) == 3 + 10 + 1
+
+
+def test_the_executor_hands_over_results_errors_and_lost_tasks(cluster: Cluster) -> None:
+    dask = DaskCluster(cluster.address)
+    try:
+        executor = dask.executor(0)
+        assert executor.submit(operator.add, 2, 3).result(timeout=60) == 5
+        with pytest.raises(ZeroDivisionError):
+            executor.submit(operator.truediv, 1, 0).result(timeout=60)
+        # A task the cluster cancels (as it does a dead worker's): lost, for the
+        # fan-out to run again, never Dask's own ValueError or a cancelled future.
+        sleeping = executor.submit(time.sleep, 30)
+        executor.shutdown(wait=False, cancel_futures=True)
+        with pytest.raises(TaskLost, match="cancelled"):
+            sleeping.result(timeout=60)
+    finally:
+        dask.close()
 
 
 def test_path_maps_are_checked() -> None:

@@ -16,12 +16,13 @@ with that reason, never dropped.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import CancelledError, Executor, Future
 from typing import Any
 
 from unseen.core.errors import UserError
-from unseen.engine.remote import SourceUnreachable
+from unseen.engine.remote import SourceUnreachable, TaskLost
 
 RETRIES = 2  # further tries of a task whose worker could not reach a source
 
@@ -34,18 +35,51 @@ def _load_plugins(dask_worker: Any = None) -> None:
     plugins.load()
 
 
+async def _hand_over(task: Any, handed: Future[Any]) -> None:
+    """Give a Dask task's outcome to its ``concurrent.futures`` future. Dask's own
+    executor re-reads the task's status after the outcome and, when the status moved
+    on meanwhile (a cancelled task of a worker that died), handed over a
+    ``ValueError`` of its own: the fan-out took that for a bug and stopped the run."""
+    try:
+        result = await task._result()  # the task's error is raised here, with its traceback
+    except CancelledError as exc:
+        outcome: BaseException | None = TaskLost(f"the Dask cluster cancelled this task: {exc}")
+    except BaseException as exc:  # the task's own error, for the fan-out to judge
+        outcome = exc
+    else:
+        outcome = None
+    if handed.done():
+        return  # the run was cancelled meanwhile
+    if outcome is None:
+        handed.set_result(result)
+    else:
+        handed.set_exception(outcome)
+
+
 class DaskExecutor(Executor):
     """A ``concurrent.futures`` executor over a Dask client, as the fan-out uses one."""
 
     def __init__(self, client: Any) -> None:
-        self._inner = client.get_executor(pure=False, retries=RETRIES)
+        self._client = client
+        self._tasks: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = self._inner.submit(fn, *args, **kwargs)
-        return future
+        task = self._client.submit(fn, *args, pure=False, retries=RETRIES, **kwargs)
+        self._tasks.add(task)
+        handed: Future[Any] = Future()
+        handed.set_running_or_notify_cancel()
+        # The coroutine holds the task until it ends (a task nobody holds is released).
+        self._client.loop.add_callback(_hand_over, task, handed)
+        return handed
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._inner.shutdown(wait=wait and not cancel_futures)
+        tasks = list(self._tasks)
+        if wait and not cancel_futures:
+            from distributed import wait as wait_for
+
+            wait_for(tasks)  # type: ignore[no-untyped-call]
+        else:
+            self._client.cancel(tasks)
 
 
 class DaskCluster:
@@ -64,7 +98,11 @@ class DaskCluster:
         except OSError as exc:
             raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         self.client.run(_load_plugins)
-        self.task_errors: tuple[type[BaseException], ...] = (KilledWorker, SourceUnreachable)
+        self.task_errors: tuple[type[BaseException], ...] = (
+            KilledWorker,
+            SourceUnreachable,
+            TaskLost,
+        )
 
     def workers(self) -> int:
         """Threads the cluster offers: how many batches to keep in flight (times 3)."""

@@ -30,6 +30,12 @@ class SourceUnreachable(Exception):
     """
 
 
+class TaskLost(Exception):
+    """The cluster ended a task with neither its result nor its error (cancelled by
+    the scheduler, as when the worker it ran on died): the fan-out runs it again,
+    alone, and records it on the item if it is lost alone too."""
+
+
 def mapped(path: str, path_map: PathMap) -> str:
     """``path`` as a worker sees it: the first (here, there) prefix pair that fits."""
     for here, there in path_map:

@@ -43,7 +43,7 @@ from unseen.engine.pipeline import (
     process_batch,
     worker_plugin_modules,
 )
-from unseen.engine.remote import SourceUnreachable
+from unseen.engine.remote import SourceUnreachable, TaskLost
 from unseen.sources.base import close_sources, open_source
 from unseen.sources.budget import charge
 from unseen.sources.containers import Limits
@@ -292,6 +292,8 @@ def _failed(task: ItemTask, error: BaseException, summary: RunSummary) -> FileRe
     """An item no worker of a cluster could finish: quarantined, with the reason."""
     if isinstance(error, SourceUnreachable):
         message = f"no worker could read this item's source: {error}"
+    elif isinstance(error, TaskLost):
+        message = f"the cluster lost this item's task: {error}"
     else:
         message = f"{CRASHED}; quarantined after it ended every worker that tried it"
         summary.crashed.append(task.path)
