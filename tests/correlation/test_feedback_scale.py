@@ -18,8 +18,9 @@ from sqlalchemy import Connection, select
 from unseen import plugins
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
+from unseen.correlation import candidates
 from unseen.correlation.stage import CorrelationStage
-from unseen.review import decisions
+from unseen.review import decisions, leadqueue
 from unseen.store import repo
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -114,6 +115,23 @@ def _members(conn: Connection, kind: str) -> list[list[int]]:
     return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g))
 
 
+def _strips_as_ranked(case: Case) -> None:
+    """The leads page's strips read from the kept best pictures (no group ranked
+    whole) equal ranking every member by its lead as stored now."""
+    with case.engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(select(s.clusters.c.id)).scalars()]
+        score = {r[1]: r[2] for r in stored_leads(conn) if r[0] == "item"}
+        decided = set(conn.execute(select(s.review_state.c.item_id)).scalars())
+        members = conn.execute(select(s.cluster_members.c.cluster_id, s.cluster_members.c.item_id))
+        expected: dict[int, list[int]] = {}
+        for cluster_id, item_id in members:
+            if item_id in score and item_id not in decided:
+                expected.setdefault(cluster_id, []).append(item_id)
+        for per in (1, 6):
+            best = {c: sorted(g, key=lambda i: (-score[i], i))[:per] for c, g in expected.items()}
+            assert leadqueue.strips(conn, ids, per) == (best, [])
+
+
 def _moved(before: list[tuple[object, ...]], after: list[tuple[object, ...]]) -> tuple[int, int]:
     """How many item leads changed score, and how many changed reasons."""
     old = {r[1]: r for r in before if r[0] == "item"}
@@ -157,6 +175,7 @@ def test_decisions_in_big_and_small_groups_equal_a_full_recomputation(case: Case
         with case.engine.begin() as conn:
             decisions.categorise(conn, scheme, user, items, code)
         alone = _leads(case)
+        _strips_as_ranked(case)
         moved.append(_moved(before, alone))
         _correlate(case)
         before = _leads(case)
@@ -167,6 +186,44 @@ def test_decisions_in_big_and_small_groups_equal_a_full_recomputation(case: Case
     with case.engine.begin() as conn:
         decisions.undo_last(conn, "amy")  # undecided again: the anchors go
     alone = _leads(case)
+    _strips_as_ranked(case)
     _correlate(case)
     assert _leads(case) == alone
     case.close()
+
+
+def test_kept_best_pictures_follow_decisions_and_undos(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Eight pictures kept a group of over eight: sessions of about fifteen are kept,
+    # and a camera's pull lifts its pictures past their sessions' floors.
+    monkeypatch.setattr(candidates, "KEEP", 8)
+    _correlate(case)
+    scheme = load_scheme("uk")
+    with case.engine.connect() as conn:
+        cameras = _members(conn, "camera")
+        busiest = cameras[0]
+        best = leadqueue.strips(conn, [_cluster_of(conn, busiest)], 1)[0]
+    (top,) = best.values()
+    _strips_as_ranked(case)
+    for user, items in (("rob", cameras[1][:1]), ("amy", top)):
+        with case.engine.begin() as conn:
+            decisions.categorise(conn, scheme, user, items, "A")
+        _strips_as_ranked(case)
+        _correlate(case)  # kept again without the decided ones
+        with case.engine.begin() as conn:
+            decisions.undo_last(conn, user)  # undecided again: kept again
+        _strips_as_ranked(case)
+    case.close()
+
+
+def _cluster_of(conn: Connection, members: list[int]) -> int:
+    m = s.cluster_members
+    query = select(m.c.cluster_id).where(m.c.item_id == members[0])
+    return next(c for c in conn.execute(query).scalars() if _size(conn, c) == len(members))
+
+
+def _size(conn: Connection, cluster_id: int) -> int:
+    return int(
+        conn.execute(select(s.clusters.c.size).where(s.clusters.c.id == cluster_id)).scalar_one()
+    )

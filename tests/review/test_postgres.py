@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from unseen.correlation import candidates
 from unseen.engine.runner import process_case
+from unseen.review import leadqueue
 from unseen.store import audit, repo
 from unseen.store.case import Case
 
@@ -59,6 +61,42 @@ def test_review_on_postgresql(pg_case: Path) -> None:
         verdict = audit.verify(conn)
     case.close()
     assert verdict.ok and verdict.entries == 4 + 3  # user_add x4, login, categorise, undo
+
+
+def test_leads_strips_on_postgresql(pg_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Groups of over two keep their best: none kept by the run, so each page ranks
+    # them (six a strip) and keeps them again, a decision and its undo admit and
+    # settle them; strips of one then read what is kept.
+    monkeypatch.setattr(candidates, "KEEP", 2)
+    with make_client(pg_case) as client:
+        csrf = login(client, "rob")
+        first = _strips(client.get("/leads").text)
+        assert first and _strips(client.get("/leads").text) == first
+        headers = {"X-CSRF-Token": csrf}
+        best = first[0][0]
+        body = {"items": [best], "code": "B"}
+        assert client.post("/api/categorise", json=body, headers=headers).status_code == 200
+        assert best not in {i for strip in _strips(client.get("/leads").text) for i in strip}
+        assert client.post("/api/undo", json={}, headers=headers).json()["count"] == 1
+        assert _strips(client.get("/leads").text) == first
+    case = Case.open(pg_case)
+    on_page = text("SELECT target_id FROM leads WHERE target_kind = 'cluster'")
+    with case.engine.begin() as conn:
+        ids = [int(i) for i in conn.execute(on_page).scalars()]
+        candidates.refill(conn, ids)
+    with case.engine.connect() as conn:
+        found, ranked = leadqueue.strips(conn, ids, 1)
+        kept = conn.execute(text("SELECT count(*) FROM strip_floors")).scalar()
+        assert kept and ranked == []
+        assert found == {i: [x for x, _ in candidates.ranked(conn, i, 1)] for i in found}
+        assert sorted(found) == sorted(ids)
+    case.close()
+
+
+def _strips(page: str) -> list[list[int]]:
+    """Each group's strip on the leads page, in the page's order."""
+    blocks = re.findall(r'<div class="lead-strip">(.*?)<div class="why">', page, re.S)
+    return [[int(i) for i in re.findall(r'data-id="(\d+)"', b)] for b in blocks]
 
 
 def test_hardening_on_postgresql(pg_case: Path) -> None:

@@ -14,13 +14,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from unseen.core.batches import id_lists
 from unseen.core.schemes import Scheme, load_scheme
 from unseen.core.timeconv import utc_now
-from unseen.correlation import ledger
+from unseen.correlation import candidates, ledger
 from unseen.correlation.association import (
     Anchor,
     Associator,
@@ -135,7 +136,7 @@ def _write_in_batches(
     if plan is not None:
         for kind, before, after in plan.kinds:
             steps += _write_steps(kind, before, after, batch)
-        steps += _run_steps(plan, batch)
+        steps += [partial(candidates.settle, items=plan.moved()), *_run_steps(plan, batch)]
     for step in steps:
         with write() as conn:
             step(conn)
@@ -217,6 +218,7 @@ def rescore(
         return 0
     for kind, before, after in plan.kinds:
         _write(conn, kind, before, after)
+    candidates.settle(conn, plan.moved())
     ledger.record_run(conn, cause, plan.weights, plan.before, plan.after)
     return plan.changed
 
@@ -227,6 +229,7 @@ class _Plan:
     and the same keyed by (kind, target) for the run's change rows."""
 
     cause: str
+    decided: tuple[int, ...]
     weights: dict[str, dict[str, float]]
     kinds: tuple[tuple[str, dict[int, ledger.Lead], dict[int, ledger.Lead]], ...]
     before: dict[ledger.Key, ledger.Lead]
@@ -235,6 +238,13 @@ class _Plan:
     @property
     def changed(self) -> int:
         return sum(1 for k, v in self.after.items() if self.before.get(k) != v)
+
+    def moved(self) -> list[int]:
+        """The decided items and those whose leads moved or went: what their groups
+        keep as their best pictures may need keeping again (``candidates.settle``)."""
+        _, old, new = self.kinds[0]
+        moved = [t for t, lead in old.items() if t not in new or new[t].score != lead.score]
+        return [*self.decided, *moved]
 
 
 def _plan(
@@ -276,7 +286,7 @@ def _plan(
         ("cluster", k): v for k, v in clusters_after.items()
     }
     kinds = (("item", before, after), ("cluster", clusters_before, clusters_after))
-    return _Plan(cause, weights, kinds, keyed_before, keyed_after)
+    return _Plan(cause, tuple(decided), weights, kinds, keyed_before, keyed_after)
 
 
 def _case_scheme(conn: Connection) -> str:
@@ -411,14 +421,22 @@ def _write_steps(
 
         return step
 
+    def admitted(targets: list[int], conn: Connection) -> None:
+        """Moved leads join the kept best of their groups, in the same transaction."""
+        if kind == "item":
+            candidates.admit(conn, targets)
+
     def add(rows: list[dict[str, object]]) -> Callable[[Connection], None]:
+        targets = [int(str(r["target_id"])) for r in rows]
+
         def step(conn: Connection) -> None:
             # Another drain may have added them already: replaced, never doubled.
-            for chunk in id_lists([int(str(r["target_id"])) for r in rows]):
+            for chunk in id_lists(targets):
                 conn.execute(
                     lead.delete().where(lead.c.target_kind == kind, lead.c.target_id.in_(chunk))
                 )
             conn.execute(lead.insert(), rows)
+            admitted(targets, conn)
 
         return step
 
@@ -431,6 +449,7 @@ def _write_steps(
 
         def step(conn: Connection) -> None:
             conn.execute(statement, rows)
+            admitted([int(str(r["t"])) for r in rows], conn)
 
         return step
 

@@ -22,7 +22,7 @@ from unseen.core.batches import batched
 from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
-from unseen.correlation import ledger
+from unseen.correlation import candidates, ledger
 from unseen.correlation.association import Anchor, anchors
 from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster, Member
 from unseen.correlation.facts import ItemFacts, load_facts
@@ -122,13 +122,17 @@ class Scores(Mapping[int, float]):
         self._by_id[item_id] = score
 
     def __getitem__(self, item_id: int) -> float:
-        score = self._by_id[item_id] if 0 <= item_id < len(self._by_id) else math.nan
+        score = self.value(item_id)
         if math.isnan(score):
             raise KeyError(item_id)
         return score
 
+    def value(self, item_id: int) -> float:
+        """The score, NaN where there is none (no exception raised and caught)."""
+        return self._by_id[item_id] if 0 <= item_id < len(self._by_id) else math.nan
+
     def __contains__(self, item_id: object) -> bool:
-        return isinstance(item_id, int) and not math.isnan(self.get(item_id, math.nan))
+        return isinstance(item_id, int) and not math.isnan(self.value(item_id))
 
     def __iter__(self) -> Iterator[int]:
         return (i for i, score in enumerate(self._by_id) if not math.isnan(score))
@@ -171,7 +175,14 @@ def store(
     clusters_before = _previous(conn)
     # A whole ranking supersedes re-scorings still queued after decisions. Item leads
     # are replaced range by range below, each compared with the one it replaces.
-    for table in (s.first_generation, s.cluster_members, s.clusters, s.rescore_queue):
+    for table in (
+        s.first_generation,
+        s.strip_candidates,
+        s.strip_floors,
+        s.cluster_members,
+        s.clusters,
+        s.rescore_queue,
+    ):
         conn.execute(delete(table))
     conn.execute(delete(s.leads).where(s.leads.c.target_kind == "cluster"))
     # Ids are numbered here, not by the database: a rerun (or another database
@@ -185,6 +196,8 @@ def store(
     for batch in batched(scored, LEAD_BATCH):
         writer.write(batch)
     writer.write([])  # the leads past the last image's id: all gone
+    groups = zip(ids, (c.ids for c in clusters), strict=True)
+    candidates.keep(conn, groups, writer.scores.value)
     cluster_leads = rank_clusters(clusters, writer.scores, known, weights)
     _insert(conn, s.leads, (_lead_row("cluster", ids[i], r) for i, r in cluster_leads))
     if recording:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select
 from unseen.core.batches import IN_LIST, batched, id_lists
 from unseen.core.schemes import Scheme
 from unseen.core.timeconv import utc_now
-from unseen.correlation import feedback
+from unseen.correlation import candidates, feedback
 from unseen.store import audit
 from unseen.store import schema as s
 
@@ -149,6 +149,8 @@ def refresh_state(conn: Connection, item_ids: Sequence[int]) -> dict[int, str | 
             )
         result.update(dict.fromkeys(chunk))
         result.update({x.item_id: x.category for x in rows})
+    # Undecided again: back among their groups' best kept pictures (the leads page).
+    candidates.admit(conn, [i for i, code in result.items() if code is None])
     return result
 
 

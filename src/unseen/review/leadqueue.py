@@ -14,98 +14,32 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from unseen.core.timeconv import utc_now
+from unseen.correlation import candidates
 from unseen.store import audit
 from unseen.store import schema as s
 
-STRIP = 6  # pictures shown per group
-WINDOW = 256  # leads read by the strips' first walk window (each next one doubles)
-# What walking a lead costs against ranking a member: each lead read probes all its
-# memberships (3.7 us a lead against 0.66 us a member at a million items, with
-# sessions and time windows: about 5 groups an item).
-WALK_COST = 4
-_ABOVE_ALL = 1e308  # a score above every lead's: the walk starts before the best
+STRIP = candidates.STRIP
 
 
-def _ranked_strips(conn: Connection, cluster_ids: Sequence[int], per: int) -> dict[int, list[int]]:
-    """Strips by ranking every member of each group, a group at a time: a best-``per``
-    of each (SQLite keeps only that many while it reads the members) took 0.07 s for a
-    camera of 100,000 members at a million items, a window ranking all of them 0.18."""
-    # CROSS JOIN keeps the members as the outer loop in SQLite: led by the leads, it
-    # probed every lead against every group.
-    best = text(
-        "SELECT m.item_id FROM cluster_members m CROSS JOIN leads l "
-        "WHERE m.cluster_id = :cluster AND l.target_kind = 'item' "
-        "AND l.target_id = m.item_id "
-        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = m.item_id) "
-        "ORDER BY l.score DESC, m.item_id LIMIT :per"
-    )
-    found: dict[int, list[int]] = {}
-    for cluster_id in cluster_ids:
-        strip = [int(i) for (i,) in conn.execute(best, {"cluster": cluster_id, "per": per})]
-        if strip:
-            found[int(cluster_id)] = strip
-    return found
-
-
-def strips(conn: Connection, cluster_ids: Sequence[int], per: int = STRIP) -> dict[int, list[int]]:
-    """Each group's undecided unknown members with the best lead scores, best first.
+def strips(
+    conn: Connection, cluster_ids: Sequence[int], per: int = STRIP
+) -> tuple[dict[int, list[int]], list[int]]:
+    """Each group's undecided members with the best lead scores, best first; and the
+    big groups that were ranked member by member (hand them to ``candidates.refill``
+    in a write transaction, so the next page reads their kept best again).
 
     Ranking every member of a group costs its size, and a camera group can hold a
-    third of the case. The groups on the leads page are the best ones, so their best
-    members mostly rank early: the item leads are walked best first (by score, then
-    item id: ``ledger.best_first``, the order of ``ix_leads_score``; decided items
-    are skipped), keeping each lead's memberships in the groups still short of
-    ``per``, all groups together, in keyset windows (after the last lead read) that
-    double, each window probing only the groups still short. A group still short
-    once the walk has cost more than ranking its members would (``WALK_COST``) leaves
-    the walk and is ranked instead: a session of four undecided pictures kept the walk
-    going for every group until it had read as many leads as all of them held (2.4 s
-    at a million items, where big groups' best pictures rank deep).
+    third of the case: big groups' best pictures are kept at correlation time
+    (``correlation.candidates``); small ones are ranked whole.
     """
     if not cluster_ids:
-        return {}
-    # After (score, target) in best-first order: score at most that, and not a lead
-    # tied on it at or before that target. The range keeps it an index range.
-    after = (
-        "l.target_kind = 'item' AND l.score <= :score "
-        "AND NOT (l.score = :score AND l.target_id <= :target)"
-    )
-    # CROSS JOIN keeps the window of leads as the outer loop in SQLite, read in index
-    # order; "+ 0" keeps it probing members by item instead of by group.
-    walk = text(
-        "SELECT w.target_id, m.cluster_id FROM (SELECT l.target_id, l.score FROM leads l "
-        f"WHERE {after} ORDER BY l.score DESC, l.target_id LIMIT :step) w "
-        "CROSS JOIN cluster_members m "
-        "WHERE m.item_id = w.target_id AND m.cluster_id + 0 IN :clusters "
-        "AND NOT EXISTS (SELECT 1 FROM review_state r WHERE r.item_id = w.target_id) "
-        "ORDER BY w.score DESC, w.target_id"
-    ).bindparams(bindparam("clusters", expanding=True))
-    last_of = text(
-        f"SELECT l.score, l.target_id FROM leads l WHERE {after} "
-        "ORDER BY l.score DESC, l.target_id LIMIT 1 OFFSET :skip"
-    )
-    c = s.clusters
-    sizes = dict(conn.execute(select(c.c.id, c.c.size).where(c.c.id.in_(list(cluster_ids)))).all())
-    found: dict[int, list[int]] = {int(i): [] for i in cluster_ids}
-    walking, read, step = set(found), 0, WINDOW
-    key: tuple[float, int] | None = (_ABOVE_ALL, -1)
-    while walking and key is not None:
-        where = {"score": key[0], "target": key[1]}
-        params = where | {"step": step, "clusters": sorted(walking)}
-        for item_id, cluster_id in conn.execute(walk, params):
-            strip = found[int(cluster_id)]
-            if len(strip) < per:
-                strip.append(int(item_id))
-        end = conn.execute(last_of, where | {"skip": step - 1}).first()
-        key = (float(end[0]), int(end[1])) if end is not None else None
-        read, step = read + step, step * 2
-        walking = {
-            i for i in walking if len(found[i]) < per and read * WALK_COST <= sizes.get(i, 0)
-        }
-    short = [i for i in found if len(found[i]) < per]
-    if short and key is not None:  # the walk would cost more than ranking what is left
-        found |= {i: [] for i in short} | _ranked_strips(conn, sorted(short), per)
-    return {i: strip for i, strip in found.items() if strip}
+        return {}, []
+    found, short = candidates.best(conn, cluster_ids, per)
+    for cluster_id in short:
+        strip = [item_id for item_id, _ in candidates.ranked(conn, cluster_id, per)]
+        if strip:
+            found[cluster_id] = strip
+    return found, short
 
 
 def looked(conn: Connection, user: str, kind: str, leads: list[dict[str, Any]]) -> None:

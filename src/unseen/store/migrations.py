@@ -263,6 +263,12 @@ def _reveal_meter(conn: Connection) -> None:
     _create(conn, schema.reveal_meter)
 
 
+def _strip_candidates(conn: Connection) -> None:
+    """Each big group's best undecided pictures, for the leads page's strips. An
+    upgraded case has none until correlation runs or the page ranks a group."""
+    _create(conn, schema.strip_candidates, schema.strip_floors)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _initial),
     Migration(2, "sources", _sources),
@@ -286,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(21, "lead scores by target", _lead_scores_by_target),
     Migration(22, "rescore queue", _rescore_queue),
     Migration(23, "lead order by score", _lead_order_by_score),
+    Migration(24, "strip candidates", _strip_candidates),
 )
 HEAD = max(m.version for m in MIGRATIONS)
 

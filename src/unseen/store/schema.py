@@ -266,6 +266,26 @@ rescore_queue = Table(
     Column("at", String(32), nullable=False),
 )
 
+# Each big group's best undecided pictures (``correlation.candidates``): the leads
+# page's strips read these few rows a group instead of ranking every member.
+strip_candidates = Table(
+    "strip_candidates",
+    metadata,
+    Column("cluster_id", Integer, ForeignKey("clusters.id"), primary_key=True),
+    Column("item_id", Integer, primary_key=True),  # always one of the cluster's members
+)
+# The groups keeping an item: what a decision or a moved lead may unsettle.
+Index("ix_strip_candidates_item", strip_candidates.c.item_id)
+# A kept group's floor: every undecided member with a lead that ranks at or above
+# it (score, then item id) is a candidate; NULL: every such member is.
+strip_floors = Table(
+    "strip_floors",
+    metadata,
+    Column("cluster_id", Integer, ForeignKey("clusters.id"), primary_key=True),
+    Column("score", Float, nullable=True),
+    Column("item_id", Integer, nullable=True),
+)
+
 # Which leads each reviewer has looked at (and the score then), so the queue shows
 # what is new since their last visit. Groups are keyed by kind and key, which survive
 # a re-correlation; items by id.

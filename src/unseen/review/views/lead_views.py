@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from unseen.core.errors import UserError
-from unseen.correlation import feedback
+from unseen.correlation import candidates, feedback
 from unseen.review import decisions, explore, leadqueue
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import MAX_ID, BodyId
@@ -41,7 +41,8 @@ def leads_page(request: Request) -> Response:
         items = explore.leads(conn, "item")
         groups = explore.leads(conn, "cluster")
         ids = [g["target_id"] for g in groups]
-        strip, undecided = leadqueue.strips(conn, ids), leadqueue.undecided_counts(conn, ids)
+        strip, ranked = leadqueue.strips(conn, ids)
+        undecided = leadqueue.undecided_counts(conn, ids)
         for g in groups:
             g["strip"] = strip.get(g["target_id"], [])
             g["undecided"] = undecided.get(g["target_id"], 0)
@@ -51,6 +52,7 @@ def leads_page(request: Request) -> Response:
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
         details = {"items": len(items), "groups": len(groups)}
         audit.append(conn, session.user.name, "view_leads", "leads", details)
+        candidates.refill(conn, ranked)  # their kept best pictures, for the next page
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
         request,
