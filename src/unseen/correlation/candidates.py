@@ -172,7 +172,7 @@ def settle(conn: Connection, items: Iterable[int]) -> None:
     for chunk in id_lists(items):
         query = select(k.c.cluster_id).where(k.c.item_id.in_(chunk)).distinct()
         groups.update(int(i) for i in conn.execute(query).scalars())
-    grown: set[int] = set()
+    unsettled: set[int] = set()
     for chunk in id_lists(groups):
         counts = (
             select(k.c.cluster_id)
@@ -180,16 +180,20 @@ def settle(conn: Connection, items: Iterable[int]) -> None:
             .group_by(k.c.cluster_id)
             .having(func.count() > 2 * KEEP)
         )
-        grown.update(int(i) for i in conn.execute(counts).scalars())
-    refill(conn, sorted(grown | set(best(conn, sorted(groups - grown), STRIP)[1])))
+        grown = {int(i) for i in conn.execute(counts).scalars()}
+        unsettled |= grown | set(best(conn, [i for i in chunk if i not in grown], STRIP)[1])
+    refill(conn, sorted(unsettled))
 
 
 def refill(conn: Connection, cluster_ids: Iterable[int]) -> None:
     """Keep each of these big groups' best members again, ranked now: call in a write
     transaction, so no decision or re-scoring comes between the ranking and the rows."""
     k, f, c = s.strip_candidates, s.strip_floors, s.clusters
-    big = select(c.c.id).where(c.c.id.in_(list(cluster_ids)), c.c.size > KEEP)
-    for cluster_id in [int(i) for i in conn.execute(big).scalars()]:
+    big: list[int] = []
+    for chunk in id_lists(cluster_ids):
+        query = select(c.c.id).where(c.c.id.in_(chunk), c.c.size > KEEP)
+        big += [int(i) for i in conn.execute(query).scalars()]
+    for cluster_id in big:
         best = ranked(conn, cluster_id, KEEP)
         conn.execute(delete(k).where(k.c.cluster_id == cluster_id))
         conn.execute(delete(f).where(f.c.cluster_id == cluster_id))
