@@ -38,7 +38,9 @@ def assert_a_full_run_agrees(case: Case) -> None:
 def test_queued_decisions_end_as_the_leads_of_decisions_made_at_once(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(feedback, "INLINE_MAX", 300)
+    # With its sessions and time windows the busiest camera's decisions read 3,868
+    # members, the smallest camera's 1,993.
+    monkeypatch.setattr(feedback, "INLINE_MAX", 3000)
     _correlate(case)
     scheme = load_scheme("uk")
     with case.engine.connect() as conn:

@@ -86,7 +86,7 @@ def _item(db: sqlite3.Connection, rng: random.Random, source_id: int, item: int)
         (item, f"{rng.getrandbits(256):064x}"),
     )
     if camera is not None:
-        stamp = time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(when))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when))  # as the fast pass stores it
         serial = f"SN{camera:06d}" if camera % 3 else None
         db.execute(
             "INSERT INTO exif (item_id, make, model, serial, datetime_original, gps_lat, "
@@ -181,8 +181,9 @@ def test_decisions_in_big_and_small_groups_equal_a_full_recomputation(case: Case
         before = _leads(case)
         assert before == alone, (user, items, code)
     # (scores moved, reasons reworded) per decision: the big camera's anchors are past
-    # the cap, so a positive decision there rewords 597 leads without moving a score.
-    assert moved == [(0, 597), (8, 8), (0, 597), (598, 598), (7, 605)]
+    # the cap, so a positive decision there rewords 604 leads and moves only the scores
+    # of 9 pictures that share its session or time window (7 of other cameras).
+    assert moved == [(9, 604), (17, 17), (0, 604), (606, 606), (34, 623)]
     with case.engine.begin() as conn:
         decisions.undo_last(conn, "amy")  # undecided again: the anchors go
     alone = _leads(case)
