@@ -18,7 +18,8 @@ from sqlalchemy import Connection, select
 from unseen import plugins
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
-from unseen.correlation import candidates
+from unseen.correlation import candidates, feedback, stage
+from unseen.correlation.facts import ItemFacts
 from unseen.correlation.stage import CorrelationStage
 from unseen.review import decisions, leadqueue
 from unseen.store import repo
@@ -228,3 +229,34 @@ def _size(conn: Connection, cluster_id: int) -> int:
     return int(
         conn.execute(select(s.clusters.c.size).where(s.clusters.c.id == cluster_id)).scalar_one()
     )
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_decisions_made_while_correlation_runs_are_re_scored_after_it(
+    case: Case, monkeypatch: pytest.MonkeyPatch, queued: bool
+) -> None:
+    # The ranking reads the decisions as they are when it begins; a reviewer goes on
+    # deciding while it computes, and its store replaces the leads they re-scored.
+    monkeypatch.setattr(feedback, "INLINE_MAX", 3000)  # the busiest camera's: queued
+    _correlate(case)
+    with case.engine.connect() as conn:
+        cameras = _members(conn, "camera")
+    picked = cameras[0][:2] if queued else cameras[-1][:2]
+    read = stage.load_facts
+
+    def deciding_meanwhile(conn: Connection) -> list[ItemFacts]:
+        facts = read(conn)
+        with case.engine.begin() as other:
+            decisions.categorise(other, load_scheme("uk"), "rob", picked, "A")
+        return facts
+
+    monkeypatch.setattr(stage, "load_facts", deciding_meanwhile)
+    _correlate(case)
+    monkeypatch.setattr(stage, "load_facts", read)
+    with case.engine.connect() as conn:
+        assert bool(feedback.waiting(conn)) is queued
+    feedback.drain(case.engine.begin)
+    caught_up = _leads(case)
+    _correlate(case)  # a whole ranking that read the decisions
+    assert _leads(case) == caught_up
+    case.close()

@@ -72,6 +72,24 @@ def rescore_or_queue(
     return True
 
 
+def last_review(conn: Connection) -> int:
+    """The newest review row's id (0: none): read before a whole ranking reads the
+    decisions, so ``catch_up`` knows which came after."""
+    return int(conn.execute(select(func.max(s.reviews.c.id))).scalar() or 0)
+
+
+def catch_up(conn: Connection, after: int) -> None:
+    """Re-score (or queue) around the decisions and undos made after review ``after``:
+    a whole ranking computed from the decisions as they were when it began replaces
+    the leads they re-scored meanwhile, and its queue."""
+    r = s.reviews
+    items = conn.execute(select(r.c.item_id).where(r.c.id > after).distinct()).scalars()
+    decided = sorted(int(i) for i in items)
+    if decided:
+        cause = f"{len(decided)} pictures decided while correlation ran"
+        rescore_or_queue(conn, decided, cause)
+
+
 BATCH = 2_000  # leads or change rows per write transaction of a drain
 
 Write = Callable[[], AbstractContextManager[Connection]]

@@ -22,7 +22,7 @@ from unseen.core.batches import batched
 from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
-from unseen.correlation import candidates, ledger
+from unseen.correlation import candidates, feedback, ledger
 from unseen.correlation.association import Anchor, anchors
 from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster, Member
 from unseen.correlation.facts import ItemFacts, load_facts
@@ -84,6 +84,7 @@ class CorrelationStage(CaseStage):
         weights = load_weights(case.root, settings.lead_weights)
         scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:
+            seen = feedback.last_review(conn)
             facts = load_facts(conn)
             clusters = [c for cls in GROUPINGS for c in cls(settings).group(facts, conn)]
             signals = item_signals(facts, conn, weights, settings)
@@ -91,6 +92,7 @@ class CorrelationStage(CaseStage):
         scored = rank_items(facts, clusters, weights, known, signals)
         with case.engine.begin() as conn:
             ranked = store(conn, clusters, scored, known, weights)
+            feedback.catch_up(conn, seen)  # reviewers went on deciding meanwhile
         return f"{len(clusters)} clusters, {ranked} unknown images ranked"
 
 

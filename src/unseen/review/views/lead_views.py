@@ -49,6 +49,8 @@ def leads_page(request: Request) -> Response:
         leadqueue.looked(conn, session.user.name, "item", items)
         leadqueue.looked(conn, session.user.name, "cluster", groups)
         reranking = feedback.waiting(conn)
+    if reranking:  # queued by another process (a correlation run beside the server)
+        ctx.rescorer.wake()
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
         details = {"items": len(items), "groups": len(groups)}
         audit.append(conn, session.user.name, "view_leads", "leads", details)
