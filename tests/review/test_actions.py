@@ -7,9 +7,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from unseen.review.config import ReviewConfig
+from unseen.review.security import BUSY
+from unseen.store import case as case_module
 
 from .helpers import add_auto_category, item_ids, login, make_client
 
@@ -192,3 +195,30 @@ def test_exposure_is_metered_and_a_break_is_offered(case_dir: Path) -> None:
         login(admin, "ada")
         users = admin.get("/users").text
     assert "<td>rob</td><td>1</td><td>4</td><td>10.0</td>" in users.replace("\n", "")
+
+
+def test_a_write_behind_another_process_s_long_transaction_is_answered_busy(
+    case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(case_module, "BUSY_TIMEOUT_MS", 200)
+    ids = item_ids(case_dir)
+    with make_client(case_dir) as client:
+        csrf = login(client, "rob")
+        # Another process's write transaction, as a correlation run's at scale.
+        holder = sqlite3.connect(case_dir / "case.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            busy = post(client, csrf, "/api/categorise", {"items": [ids[IMG1]], "code": "A"})
+            page = client.get("/leads")  # viewing is audited: a write too
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        done = post(client, csrf, "/api/categorise", {"items": [ids[IMG2]], "code": "B"})
+    assert (busy.status_code, busy.json(), busy.headers["retry-after"]) == (
+        503,
+        {"detail": BUSY},
+        "60",
+    )
+    assert page.status_code == 503 and BUSY in page.text
+    assert done.status_code == 200
+    assert state(case_dir) == {ids[IMG2]: "B"}  # the busy one recorded nothing

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
+from sqlalchemy.exc import OperationalError
 
 from unseen import plugins
 from unseen.core.schemes import load_scheme
@@ -24,6 +25,7 @@ from unseen.review.routes import ROUTES, allowed, navigation
 from unseen.review.security import (
     LoginRequired,
     SecurityHeaders,
+    database_busy_handler,
     login_required_handler,
     make_guard,
 )
@@ -83,6 +85,7 @@ def create_app(case: Case, config: ReviewConfig | None = None) -> FastAPI:
         )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, login_required_handler)
+    app.add_exception_handler(OperationalError, database_busy_handler)
     app.add_middleware(SecurityHeaders)
     return app
 

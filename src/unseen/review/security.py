@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,6 +90,25 @@ async def login_required_handler(request: Request, exc: Exception) -> Response:
         flag = "&timeout=1" if exc.timed_out else ""
         return RedirectResponse(f"/login?next={quote(target, safe='')}{flag}", status_code=303)
     return JSONResponse({"detail": "login required"}, status_code=401)
+
+
+BUSY = (
+    "The case database is busy: processing is writing its results (a correlation run "
+    "writes for minutes on a big case). Nothing was recorded; try again in a minute."
+)
+
+
+async def database_busy_handler(request: Request, exc: Exception) -> Response:
+    """A write that waited out SQLite's busy timeout behind another process's long
+    transaction: answered as busy (503, nothing recorded), not as a server fault.
+    Any other database error is one, and is raised on."""
+    assert isinstance(exc, OperationalError)
+    if "database is locked" not in str(exc.orig):
+        raise exc
+    headers = {"Retry-After": "60"}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+    return HTMLResponse(f"<!doctype html><title>Busy</title><p>{BUSY}</p>", 503, headers)
 
 
 def load_session(ctx: AppContext, token: str | None) -> tuple[auth.Session | None, bool]:

@@ -40,6 +40,12 @@ def case_root_for(url: str) -> Path | None:
     return None
 
 
+# How long a writer waits for another's transaction before giving up (SQLite): a
+# correlation run at a million items writes for minutes, which the review server
+# then answers as busy (503) rather than waiting with the reviewer's click.
+BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL: readers (review UI, status) never block the writer; a crash loses at most
@@ -47,7 +53,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 
