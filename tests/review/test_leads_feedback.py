@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from unseen.core.settings import Settings
-from unseen.correlation import feedback
+from unseen.correlation import candidates, feedback
 from unseen.demo import scenarios
 from unseen.engine.runner import process_case
 from unseen.review.context import AppContext
@@ -149,3 +149,40 @@ def test_a_decision_on_a_big_group_is_rescored_after_it_answers(
         '<p class="muted" id="reranking">Re-ranking after a decision on a large group: '
         "31,044 pictures are being scored again." in page
     )
+
+
+def test_groups_the_page_ranked_whole_are_kept_again_in_the_background(
+    case_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Groups of over two keep their best pictures; the run kept only those of over
+    # 64 (the 120 pictures of a camera and of its folder), so the page ranks the others
+    # and the server keeps them, a group at a time.
+    ran = _kept(case_dir)
+    assert ran == [1, 3]
+    monkeypatch.setattr(candidates, "KEEP", 2)
+    big = (
+        "SELECT c.id FROM clusters c JOIN leads l ON l.target_kind = 'cluster' "
+        "AND l.target_id = c.id WHERE c.size > 2"
+    )
+    expected = sorted({int(str(i)) for (i,) in _sql(case_dir, big)} | {1, 3})
+    assert len(expected) == 18
+    with make_client(case_dir) as client:
+        login(client, "rob")
+        first = client.get("/leads").text
+        deadline = time.monotonic() + 30
+        while _kept(case_dir) != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _kept(case_dir) == expected
+        assert client.get("/leads").text.count('data-href="/item/') == first.count(
+            'data-href="/item/'
+        )
+
+
+def _sql(case_dir: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(case_dir / "case.db") as db:
+        return db.execute(query).fetchall()
+
+
+def _kept(case_dir: Path) -> list[int]:
+    rows = _sql(case_dir, "SELECT cluster_id FROM strip_floors ORDER BY 1")
+    return [int(str(i)) for (i,) in rows]

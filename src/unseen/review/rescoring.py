@@ -5,6 +5,11 @@ instead of re-scored inside the reviewer's click; each server process drains the
 queue in a thread of its own, computing outside the write lock (given ``read``) and
 writing in short transactions, so the reviewer gets the answer at once, a further
 decision waits for one batch at most, and the leads catch up in seconds.
+
+The same thread keeps big groups' best pictures again when the leads page had to
+rank them (``correlation.candidates.refill``), a group per write transaction: after
+an upgrade no group has any kept, and ranking 200 camera-sized groups in the page's
+own write transaction would hold the write lock for seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection
 
-from unseen.correlation import feedback
+from unseen.correlation import candidates, feedback
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,14 @@ class Rescorer:
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+        self._groups: set[int] = set()  # big groups whose best pictures to keep again
+
+    def keep_again(self, groups: list[int]) -> None:
+        """Keep these groups' best pictures again, in the background."""
+        if groups:
+            with self._lock:
+                self._groups.update(groups)
+            self.wake()
 
     def wake(self) -> None:
         """Drain the queue now (in the background); if draining, look once more after."""
@@ -50,10 +63,11 @@ class Rescorer:
         while True:
             try:
                 feedback.drain(self._write, self._read)
+                self._keep_groups()
             except Exception:
                 # The entry stays queued (its transaction rolled back) and the leads
                 # page keeps saying so; the next decision or start tries again.
-                log.exception("re-scoring a queued decision failed")
+                log.exception("re-scoring a queued decision or keeping a group failed")
                 with self._lock:
                     self._running = self._again = False
                 return
@@ -62,3 +76,12 @@ class Rescorer:
                     self._running = False
                     return
                 self._again = False
+
+    def _keep_groups(self) -> None:
+        while True:
+            with self._lock:
+                if not self._groups:
+                    return
+                group = self._groups.pop()
+            with self._write() as conn:
+                candidates.refill(conn, [group])

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from unseen.core.errors import UserError
-from unseen.correlation import candidates, feedback
+from unseen.correlation import feedback
 from unseen.review import decisions, explore, leadqueue
 from unseen.review.context import app_context, current_session
 from unseen.review.ids import MAX_ID, BodyId
@@ -54,7 +54,7 @@ def leads_page(request: Request) -> Response:
     with ctx.write() as conn:  # the ranked list says which pictures matter most: audited
         details = {"items": len(items), "groups": len(groups)}
         audit.append(conn, session.user.name, "view_leads", "leads", details)
-        candidates.refill(conn, ranked)  # their kept best pictures, for the next page
+    ctx.rescorer.keep_again(ranked)  # their best pictures kept, for the next page
     keys = {c.key: c.code for c in ctx.scheme.categories}
     return render(
         request,
