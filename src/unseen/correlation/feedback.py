@@ -429,6 +429,8 @@ def _write_steps(
         if target in before and before[target] != new
     ]
     gone = [t for t in before if t not in after]
+    # Only a lead that rose can pass a floor it was below.
+    rose = {t for t, new in after.items() if t in before and new.score > before[t].score}
 
     def drop(targets: list[int]) -> Callable[[Connection], None]:
         def step(conn: Connection) -> None:
@@ -467,7 +469,7 @@ def _write_steps(
 
         def step(conn: Connection) -> None:
             conn.execute(statement, rows)
-            admitted([int(str(r["t"])) for r in rows], conn)
+            admitted([t for r in rows if (t := int(str(r["t"]))) in rose], conn)
 
         return step
 
