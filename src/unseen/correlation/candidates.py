@@ -4,13 +4,14 @@ a few rows a group instead of ranking every member of a camera of 100,000 pictur
 A group of more than ``KEEP`` members keeps its ``KEEP`` best undecided members with
 a lead (score, then item id: the strips' order) and its floor, the last kept one.
 The promise: every undecided member with a lead that ranks at or above the floor is
-kept. Correlation builds it (``keep``); a lead that moves, or an undo that makes a
+kept. Correlation builds it (``keep``); a lead that rises, or an undo that makes a
 picture undecided again, admits the item to each of its groups whose floor it now
 reaches (``admit``, in the same transaction). A kept member whose score fell stays
 kept and is ranked by its current score, so a group's best ``per`` undecided kept
 members are its best ``per`` of all when the last of them is at or above the floor.
-When not (reviewers decided most of the kept ones), the page ranks the group's
-members and ``refill`` keeps its best again.
+When not (reviewers decided most of the kept ones, or a decision lowered them all),
+the group is ranked member by member: after a re-scoring (``settle``), or by the
+page, which hands it to the server to keep its best again (``refill``).
 """
 
 from __future__ import annotations
