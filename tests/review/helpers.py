@@ -189,3 +189,9 @@ def add_auto_category(
             "VALUES (?, 1, ?, 1, 17, 'line 18', 'md5', 0, ?, 'uk', ?, '2026-01-01T00:00:00Z')",
             (item_id, set_name, category, known_good),
         )
+
+
+def lead_strips(page: str) -> list[list[int]]:
+    """Each group's strip on the leads page, in the page's order."""
+    blocks = re.findall(r'<div class="lead-strip">(.*?)<div class="why">', page, re.S)
+    return [[int(i) for i in re.findall(r'data-id="(\d+)"', b)] for b in blocks]

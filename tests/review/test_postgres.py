@@ -17,7 +17,7 @@ from unseen.review import leadqueue
 from unseen.store import audit, repo
 from unseen.store.case import Case
 
-from .helpers import build_evidence, login, make_client, make_users
+from .helpers import build_evidence, lead_strips, login, make_client, make_users
 
 SERVER = os.environ.get("UNSEEN_TEST_PG_URL")
 pytestmark = [
@@ -70,15 +70,15 @@ def test_leads_strips_on_postgresql(pg_case: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(candidates, "KEEP", 2)
     with make_client(pg_case) as client:
         csrf = login(client, "rob")
-        first = _strips(client.get("/leads").text)
-        assert first and _strips(client.get("/leads").text) == first
+        first = lead_strips(client.get("/leads").text)
+        assert first and lead_strips(client.get("/leads").text) == first
         headers = {"X-CSRF-Token": csrf}
         best = first[0][0]
         body = {"items": [best], "code": "B"}
         assert client.post("/api/categorise", json=body, headers=headers).status_code == 200
-        assert best not in {i for strip in _strips(client.get("/leads").text) for i in strip}
+        assert best not in {i for strip in lead_strips(client.get("/leads").text) for i in strip}
         assert client.post("/api/undo", json={}, headers=headers).json()["count"] == 1
-        assert _strips(client.get("/leads").text) == first
+        assert lead_strips(client.get("/leads").text) == first
     case = Case.open(pg_case)
     on_page = text("SELECT target_id FROM leads WHERE target_kind = 'cluster'")
     with case.engine.begin() as conn:
@@ -91,12 +91,6 @@ def test_leads_strips_on_postgresql(pg_case: Path, monkeypatch: pytest.MonkeyPat
         assert found == {i: [x for x, _ in candidates.ranked(conn, i, 1)] for i in found}
         assert sorted(found) == sorted(ids)
     case.close()
-
-
-def _strips(page: str) -> list[list[int]]:
-    """Each group's strip on the leads page, in the page's order."""
-    blocks = re.findall(r'<div class="lead-strip">(.*?)<div class="why">', page, re.S)
-    return [[int(i) for i in re.findall(r'data-id="(\d+)"', b)] for b in blocks]
 
 
 def test_hardening_on_postgresql(pg_case: Path) -> None:

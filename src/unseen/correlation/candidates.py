@@ -144,8 +144,10 @@ def _read(
     return found
 
 
-# CROSS JOIN keeps the members as the outer loop in SQLite: led by the leads, it
-# probed every lead against every group.
+# One group's best, not ``_BEST_MEMBERS`` for one group: with a LIMIT SQLite keeps
+# only ``per`` rows while it reads a big group's members (0.07 s for 100,000), where
+# the window numbers all of them (0.18 s). CROSS JOIN keeps the members as the outer
+# loop: led by the leads, it probed every lead against every group.
 _RANK = text(
     "SELECT m.item_id, l.score FROM cluster_members m CROSS JOIN leads l "
     "WHERE m.cluster_id = :cluster AND l.target_kind = 'item' AND l.target_id = m.item_id "

@@ -86,7 +86,7 @@ def catch_up(conn: Connection, after: int) -> None:
     items = conn.execute(select(r.c.item_id).where(r.c.id > after).distinct()).scalars()
     decided = sorted(int(i) for i in items)
     if decided:
-        cause = f"{len(decided)} pictures decided while correlation ran"
+        cause = f"{len(decided)} pictures decided or undone while correlation ran"
         rescore_or_queue(conn, decided, cause)
 
 

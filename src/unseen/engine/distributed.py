@@ -41,7 +41,9 @@ async def _hand_over(task: Any, handed: Future[Any]) -> None:
     on meanwhile (a cancelled task of a worker that died), handed over a
     ``ValueError`` of its own: the fan-out took that for a bug and stopped the run."""
     try:
-        result = await task._result()  # the task's error is raised here, with its traceback
+        # What Dask's own executor awaits (private, there is no public coroutine): the
+        # task's error is raised here, with its traceback.
+        result = await task._result()
     except CancelledError as exc:
         outcome: BaseException | None = TaskLost(f"the Dask cluster cancelled this task: {exc}")
     except BaseException as exc:  # the task's own error, for the fan-out to judge

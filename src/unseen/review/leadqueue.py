@@ -18,15 +18,13 @@ from unseen.correlation import candidates
 from unseen.store import audit
 from unseen.store import schema as s
 
-STRIP = candidates.STRIP
-
 
 def strips(
-    conn: Connection, cluster_ids: Sequence[int], per: int = STRIP
+    conn: Connection, cluster_ids: Sequence[int], per: int = candidates.STRIP
 ) -> tuple[dict[int, list[int]], list[int]]:
     """Each group's undecided members with the best lead scores, best first; and the
-    big groups that were ranked member by member (hand them to ``candidates.refill``
-    in a write transaction, so the next page reads their kept best again).
+    big groups that were ranked member by member (the server keeps their best again:
+    ``Rescorer.keep_again``, so the next page reads what is kept).
 
     Ranking every member of a group costs its size, and a camera group can hold a
     third of the case: big groups' best pictures are kept at correlation time
