@@ -15,7 +15,7 @@ from unseen.cli.main import app as cli
 from unseen.core.errors import UserError
 from unseen.core.home import library_home
 from unseen.core.settings import CASE_FILE, Settings, parse_override, write_case_file
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import HeldFacts, ItemFacts
 from unseen.correlation.groupings.sessions import SessionGrouping
 from unseen.store.case import Case
 
@@ -159,10 +159,10 @@ def _shot(item_id: int, taken: str) -> ItemFacts:
 
 def test_a_grouping_uses_the_runs_threshold() -> None:
     shots = [_shot(1, "2024-06-02T20:00:00"), _shot(2, "2024-06-02T20:25:00")]
-    by_default = list(SessionGrouping().group(shots, None))  # type: ignore[arg-type]
+    by_default = list(SessionGrouping().group(HeldFacts(shots), None))  # type: ignore[arg-type]
     assert [[m.item_id for m in c.members] for c in by_default] == [[1, 2]]
     stricter = SessionGrouping(Settings(session_gap_minutes=20))
-    assert list(stricter.group(shots, None)) == []  # type: ignore[arg-type]
+    assert list(stricter.group(HeldFacts(shots), None)) == []  # type: ignore[arg-type]
 
 
 def _picture_case(root: Path) -> Path:

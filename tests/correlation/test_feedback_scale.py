@@ -10,15 +10,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, select
 
 from unseen import plugins
-from unseen.core.schemes import load_scheme
+from unseen.core.schemes import Scheme, load_scheme
 from unseen.core.settings import Settings
 from unseen.correlation import candidates, feedback, stage
+from unseen.correlation.association import Anchor
 from unseen.correlation.facts import ItemFacts
 from unseen.correlation.stage import CorrelationStage
 from unseen.review import decisions, leadqueue
@@ -231,17 +233,17 @@ def test_decisions_made_while_correlation_runs_are_re_scored_after_it(
     with case.engine.connect() as conn:
         cameras = _members(conn, "camera")
     picked = cameras[0][:2] if queued else cameras[-1][:2]
-    read = stage.load_facts
+    read = stage.anchors
 
-    def deciding_meanwhile(conn: Connection) -> list[ItemFacts]:
-        facts = read(conn)
+    def deciding_meanwhile(facts: Iterable[ItemFacts], scheme: Scheme) -> dict[int, Anchor]:
+        known = read(facts, scheme)
         with case.engine.begin() as other:
             decisions.categorise(other, load_scheme("uk"), "rob", picked, "A")
-        return facts
+        return known
 
-    monkeypatch.setattr(stage, "load_facts", deciding_meanwhile)
+    monkeypatch.setattr(stage, "anchors", deciding_meanwhile)
     _correlate(case)
-    monkeypatch.setattr(stage, "load_facts", read)
+    monkeypatch.setattr(stage, "anchors", read)
     with case.engine.connect() as conn:
         assert bool(feedback.waiting(conn)) is queued
     feedback.drain(case.engine.begin)

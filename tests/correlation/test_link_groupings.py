@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Connection, insert, update
 
 from unseen.correlation.base import Cluster
-from unseen.correlation.facts import dihedral, dihedral_lists, load_facts
+from unseen.correlation.facts import StoredFacts, dihedral, dihedral_lists, load_facts
 from unseen.correlation.groupings.camera import CameraTablesGrouping
 from unseen.correlation.groupings.downloads import DownloadGrouping
 from unseen.correlation.groupings.folders import FolderGrouping
@@ -120,14 +120,14 @@ def summary(clusters: list[Cluster]) -> list[tuple[str, str, float, list[int]]]:
 
 def test_camera_model_and_tables_tie_pictures_without_a_serial(conn: Connection) -> None:
     digest = hashlib.sha256(TABLES_A.encode()).hexdigest()[:12]  # not the tables themselves
-    found = summary(list(CameraTablesGrouping().group(load_facts(conn), conn)))
+    found = summary(list(CameraTablesGrouping().group(StoredFacts(conn), conn)))
     assert found == [
         (f"Apple iPhone 12|{digest}", f"Apple iPhone 12, JPEG tables {digest}", 1.0, [1, 2])
     ]
 
 
 def test_folders_group_what_was_stored_together(conn: Connection) -> None:
-    found = summary(list(FolderGrouping().group(load_facts(conn), conn)))
+    found = summary(list(FolderGrouping().group(StoredFacts(conn), conn)))
     assert found == [
         ("1|DCIM", "DCIM", 1.0, [1, 2, 3]),
         ("1|Downloads", "Downloads", 1.0, [5, 6, 7]),
@@ -135,14 +135,14 @@ def test_folders_group_what_was_stored_together(conn: Connection) -> None:
 
 
 def test_time_windows_join_different_cameras_minutes_apart(conn: Connection) -> None:
-    found = summary(list(WindowGrouping().group(load_facts(conn), conn)))
+    found = summary(list(WindowGrouping().group(StoredFacts(conn), conn)))
     assert found == [
         ("2024-05-01T20:00:00", "2024-05-01 20:00-20:09, 2 cameras", 0.5, [1, 2, 4]),
     ]
 
 
 def test_downloads_group_a_torrent_and_a_browser_batch(conn: Connection) -> None:
-    found = summary(list(DownloadGrouping().group(load_facts(conn), conn)))
+    found = summary(list(DownloadGrouping().group(StoredFacts(conn), conn)))
     assert found == [
         ("artefact:1", "p2p.torrent holiday pack", 1.0, [5, 6]),
         (
@@ -171,7 +171,15 @@ def test_facts_keep_repeated_values_once_and_read_dihedral_hashes_from_the_store
     facts = load_facts(conn)
     assert facts[0].make is facts[1].make and facts[0].jpeg_qtables is facts[1].jpeg_qtables
     assert facts[0].path is not facts[1].path
-    assert list(dihedral_lists(conn, facts)) == [f"{own},{turned}", own, damaged, "", "", "", ""]
+    assert list(dihedral_lists(conn, [(f.id, f.pdq) for f in facts])) == [
+        f"{own},{turned}",
+        own,
+        damaged,
+        "",
+        "",
+        "",
+        "",
+    ]
     assert dihedral(conn, facts[:4]) == {1: [own, turned], 2: [own], 3: [turned], 4: []}
     with pytest.raises(ValueError, match="ascending"):
-        list(dihedral_lists(conn, facts[::-1]))
+        list(dihedral_lists(conn, [(f.id, f.pdq) for f in facts[::-1]]))

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from unseen.analysis.exif import degrees
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import HeldFacts, ItemFacts
 from unseen.correlation.groupings.places import RADIUS_M, PlaceGrouping, _linked, distance_m
 from unseen.correlation.unionfind import UnionFind
 
@@ -77,7 +77,7 @@ def test_impossible_positions_are_left_out_not_a_crash() -> None:
             1,
         )
     ]
-    found = list(PlaceGrouping().group(facts, None))  # type: ignore[arg-type]
+    found = list(PlaceGrouping().group(HeldFacts(facts), None))  # type: ignore[arg-type]
     assert [[m.item_id for m in c.members] for c in found] == [[1, 2]]
 
 

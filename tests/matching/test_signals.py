@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from unseen.cli.main import app as cli
 from unseen.core.settings import CASE_FILE, Settings
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import HeldFacts, ItemFacts
 from unseen.correlation.groupings.near_duplicates import NearDuplicateGrouping
 from unseen.matching import signals
 from unseen.matching.categorise import EXACT_KINDS, KIND_NAMES
@@ -159,8 +159,10 @@ def _facts() -> list[ItemFacts]:
 
 def test_the_settings_radius_decides_near_duplicate_groups(case: Case) -> None:
     with case.engine.connect() as conn:
-        default = list(NearDuplicateGrouping().group(_facts(), conn))
-        narrow = list(NearDuplicateGrouping(Settings(pdq_radius=10)).group(_facts(), conn))
+        default = list(NearDuplicateGrouping().group(HeldFacts(_facts()), conn))
+        narrow = list(
+            NearDuplicateGrouping(Settings(pdq_radius=10)).group(HeldFacts(_facts()), conn)
+        )
     assert [(c.label, [m.item_id for m in c.members], c.details) for c in default] == [
         ("2 near-identical pictures like p1.png", [1, 2], {"radius": 31, "min_quality": 50})
     ]

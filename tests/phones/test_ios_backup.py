@@ -219,7 +219,7 @@ def test_whatsapp_ios_messages(tmp_path: Path) -> None:
 
 
 def test_photos_library_provenance_and_signals(tmp_path: Path) -> None:
-    from unseen.correlation.facts import load_facts
+    from unseen.correlation.facts import StoredFacts
     from unseen.phones.leads import PhoneSignals
 
     case, _ = _case(tmp_path, encrypted=False)
@@ -248,7 +248,7 @@ def test_photos_library_provenance_and_signals(tmp_path: Path) -> None:
         ).all()
         signals = [
             (sig.signal, sig.detail, sig.provenance)
-            for sig in PhoneSignals().signals(load_facts(conn), conn)
+            for sig in PhoneSignals().signals(StoredFacts(conn), conn)
             if sig.signal in ("hidden_album", "recently_deleted")
         ]
     camera = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"

@@ -14,6 +14,7 @@ each reviewer decision (``feedback``), so both give identical results.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,6 +75,9 @@ class Neighbourhood:
     label: str
     confidence: float
     members: Sequence[int]
+    # Its anchors of each polarity (raising, lowering) when counted where it was made:
+    # the whole-case ranking reads members from the store, and holds none.
+    anchors: tuple[Held, Held] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +153,35 @@ def anchors(facts: Iterable[ItemFacts], scheme: Scheme) -> dict[int, Anchor]:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """The anchors of one polarity in one cluster: counts per label, ids in order."""
+    """The anchors of one polarity in one cluster: counts per label, how many, and the
+    lowest ids (as many as a reason names, and one more for the member that is one
+    of them itself): a camera's hundred thousand anchors are not held one by one."""
 
+    polarity: int
     counts: Counter[str]
+    total: int
     ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, members: Iterable[int], known: Mapping[int, Anchor], polarity: int) -> Held:
+        """The anchors of ``polarity`` among ``members``."""
+        ids = [m for m in members if (a := known.get(m)) is not None and a.polarity == polarity]
+        if not ids:  # most groups: one shared instance (a run keeps one per group)
+            return _NONE[polarity]
+        counts = Counter(known[m].label for m in ids)
+        return cls(polarity, counts, len(ids), tuple(heapq.nsmallest(ANCHOR_LIST + 1, ids)))
 
     def without(self, item_id: int, anchor: Anchor | None) -> Held:
         """The same, seen from a member that may itself be one of the anchors."""
-        if anchor is None or item_id not in self.ids:
+        if anchor is None or anchor.polarity != self.polarity:
             return self
         counts = self.counts.copy()
         counts[anchor.label] -= 1
-        return Held(+counts, tuple(i for i in self.ids if i != item_id))
+        ids = tuple(i for i in self.ids if i != item_id)[:ANCHOR_LIST]
+        return Held(self.polarity, +counts, self.total - 1, ids)
+
+
+_NONE = {polarity: Held(polarity, Counter(), 0, ()) for polarity in (1, -1)}
 
 
 class Associator:
@@ -177,17 +198,13 @@ class Associator:
         self._reasons: dict[tuple[int, int], Reason] = {}
 
     def held(self, n: Neighbourhood, polarity: int) -> Held:
+        if n.anchors is not None:
+            return n.anchors[0 if polarity == 1 else 1]
         key = (id(n), polarity)
         found = self._held.get(key)
         if found is None:
-            ids = tuple(sorted(m for m in n.members if self._pole(m) == polarity))
-            found = Held(Counter(self.known[m].label for m in ids), ids)
-            self._held[key] = found
+            found = self._held[key] = Held.of(n.members, self.known, polarity)
         return found
-
-    def _pole(self, item_id: int) -> int:
-        a = self.known.get(item_id)
-        return a.polarity if a else 0
 
     def reasons(self, item_id: int, neighbourhoods: Iterable[Neighbourhood]) -> list[Reason]:
         """One reason per (cluster, polarity) the item shares with anchored material."""
@@ -201,7 +218,7 @@ class Associator:
                     continue
                 shared = self.held(n, polarity)
                 held = shared.without(item_id, self.known.get(item_id))
-                if not held.ids:
+                if not held.total:
                     continue
                 if held is not shared:  # the item is an anchor itself: its own count
                     found.append(self._reason(n, held, table[n.kind], suffix))
@@ -216,12 +233,12 @@ class Associator:
         about = counted(held.counts)
         phrase = PHRASES.get(n.kind, "same " + n.kind + " ({label}) as {about}")
         listed = ", ".join(str(i) for i in held.ids[:ANCHOR_LIST])
-        more = len(held.ids) - ANCHOR_LIST
+        more = held.total - ANCHOR_LIST
         provenance = f"{n.kind} cluster {n.key}; anchors: items {listed}"
         provenance += f" and {more} more" if more > 0 else ""
         return Reason(
             PREFIX + n.kind + suffix,
-            round(weight * n.confidence * self.w.scale(len(held.ids)), 3),
+            round(weight * n.confidence * self.w.scale(held.total), 3),
             phrase.format(label=n.label, about=about),
             provenance,
             about,

@@ -1,16 +1,17 @@
-"""The per-item facts correlation works on, loaded once from the case.
+"""The per-item facts correlation works on, read from the case as they are walked.
 
 One compact record per item that has content: what the fast pass found (hashes,
-PDQ, EXIF, JPEG tables) and what matching decided (category, known-good). Groupings
-and scoring read these, and the store only for what few of them need: a picture's
-eight dihedral hashes (``dihedral_lists``, ``dihedral``) were a third of the facts'
-memory at a million items (half a gigabyte) for the two groupings that read them.
+PDQ, EXIF, JPEG tables) and what matching and reviewers decided (category,
+known-good). Correlation never holds them all (``StoredFacts``): each grouping walks
+the fields it reads, and a picture's eight dihedral hashes are read in step with
+the walk that needs them (``dihedral_lists``) or for a few pictures (``dihedral``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,7 +21,9 @@ from unseen.matching.signals import Pdq
 from unseen.store import schema as s
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes one once read: a frozen record took eight times
+# as long to make, and correlation makes a million of them for each walk of the case.
+@dataclass(slots=True)
 class ItemFacts:
     id: int
     source_id: int
@@ -70,76 +73,190 @@ class ItemFacts:
 
 
 def load_facts(conn: Connection) -> list[ItemFacts]:
-    """Every processed item with content, in id order.
+    """Every processed item with content, in id order, held (``StoredFacts`` reads
+    them as they are used)."""
+    return list(StoredFacts(conn))
+
+
+class Facts(ABC):
+    """The case's items with content, as correlation reads them: walked in id order,
+    a few looked up by id.
+
+    ``scan`` names the fields a walk reads; the others may be left at their defaults
+    (None, "", 0, False), so that a walk that needs an item's camera does not build
+    its path, hashes and times."""
+
+    @abstractmethod
+    def scan(self, *names: str) -> Iterator[ItemFacts]:
+        """Every item's facts in id order, with at least the fields ``names`` (and its
+        id; ``camera`` needs make and model, ``is_image`` mime, ``unknown`` matched)."""
+
+    def __iter__(self) -> Iterator[ItemFacts]:
+        return self.scan(*FIELDS)
+
+    @abstractmethod
+    def get(self, ids: Iterable[int]) -> dict[int, ItemFacts]:
+        """The whole facts of the items ``ids`` that have content, by id."""
+
+    @abstractmethod
+    def __contains__(self, item_id: object) -> bool:
+        """Whether the item has content (is one of the facts)."""
+
+
+class HeldFacts(Facts):
+    """Facts given as a list (tests; callers that hold a few)."""
+
+    def __init__(self, facts: Iterable[ItemFacts]) -> None:
+        self._by_id = {f.id: f for f in sorted(facts, key=lambda f: f.id)}
+
+    def scan(self, *names: str) -> Iterator[ItemFacts]:
+        return iter(self._by_id.values())
+
+    def get(self, ids: Iterable[int]) -> dict[int, ItemFacts]:
+        return {i: self._by_id[i] for i in ids if i in self._by_id}
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._by_id
+
+
+class StoredFacts(Facts):
+    """Facts read from the case each time they are walked: a million items' facts held
+    together were two thirds of a gigabyte, and each grouping reads a few fields of
+    them (a walk of a million items' camera fields takes about a second)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._present: bytearray | None = None
+
+    def scan(self, *names: str) -> Iterator[ItemFacts]:
+        return _read(self.conn, {"id", *names})
+
+    def get(self, ids: Iterable[int]) -> dict[int, ItemFacts]:
+        found: dict[int, ItemFacts] = {}
+        for chunk in id_lists(ids):
+            found.update((f.id, f) for f in _read(self.conn, set(FIELDS), chunk))
+        return found
+
+    def __contains__(self, item_id: object) -> bool:
+        if self._present is None:  # a byte an item id
+            present = bytearray()
+            for f in self.scan():
+                present.extend(bytes(f.id + 1 - len(present)))
+                present[f.id] = 1
+            self._present = present
+        return (
+            isinstance(item_id, int)
+            and 0 <= item_id < len(self._present)
+            and bool(self._present[item_id])
+        )
+
+
+def _read(conn: Connection, names: set[str], ids: list[int] | None = None) -> Iterator[ItemFacts]:
+    """The facts of every item with content (or of ``ids``), in id order, the fields
+    ``names`` read and the others left at their defaults.
 
     Rows are read as tuples in ``ItemFacts``' field order: building each record through
     a mapping and keyword arguments took most of the time of ``unseen status`` at
     100,000 items."""
+    unknown = names - set(FIELDS)
+    if unknown:
+        raise ValueError(f"no such facts: {sorted(unknown)}")
+    read = [k for k, name in enumerate(FIELDS[: len(_COLUMNS)]) if name in names]
     i, im, ex = s.items, s.images, s.exif
-    columns = [
-        i.c.id,
-        i.c.source_id,
-        i.c.path,
-        i.c.sha256,
-        i.c.mime,
-        im.c.width,
-        im.c.height,
-        im.c.pdq,
-        im.c.pdq_quality,
-        im.c.jpeg_qtables,
-        im.c.jpeg_quality,
-        ex.c.make,
-        ex.c.model,
-        ex.c.serial,
-        ex.c.software,
-        ex.c.datetime_original,
-        ex.c.gps_lat,
-        ex.c.gps_lon,
-        ex.c.thumbnail.label("exif_thumbnail"),
-        ex.c.orientation,
-    ]
-    assert [c.name for c in columns] == _FIELDS[: len(columns)]
     query = (
-        select(*columns)
+        select(*(_COLUMNS[k] for k in read))
         .select_from(i.outerjoin(im, im.c.item_id == i.c.id).outerjoin(ex, ex.c.item_id == i.c.id))
         .where(i.c.status == "done", i.c.sha256.is_not(None))
         .order_by(i.c.id)
     )
+    if ids is not None:
+        query = query.where(i.c.id.in_(ids))
     pool: dict[Any, Any] = {}
-    known, reviewed = _known(conn, pool), reviews(conn, pool=pool)
-    found = []
-    for row in conn.execute(query.execution_options(yield_per=STREAM)):
-        hashes = known.get(row[0])
-        decided = (None, False, False, None) if hashes is None else (*hashes[:2], True, hashes[2])
-        review = reviewed.get(row[0], (None, None))
-        shared: list[Any] = [
-            row[i] if i in _UNIQUE else pool.setdefault(row[i], row[i]) for i in range(_THUMB)
-        ]
-        # Positional in field order (checked above): mypy cannot count a row slice.
-        found.append(ItemFacts(*shared, bool(row[_THUMB]), row[_THUMB + 1], *decided, *review))  # type: ignore[call-arg]
-    return found
+    decisions = names & set(DECISIONS)
+    known = (
+        _known(conn, ids, pool)
+        if decisions & {"category", "known_good", "matched", "hash_source"}
+        else {}
+    )
+    reviewed = reviews(conn, ids, pool=pool) if decisions & {"reviewed", "reviewer"} else {}
+    shared = [k in _UNIQUE or k >= _THUMB for k in read]  # kept as read, not pooled
+    with conn.execute(query.execution_options(yield_per=STREAM)) as rows:
+        for row in rows:
+            values: list[Any] = list(_DEFAULTS)
+            for k, unique, value in zip(read, shared, row, strict=True):
+                values[k] = value if unique else pool.setdefault(value, value)
+            item_id = values[0]
+            hashes = known.get(item_id)
+            if hashes is not None:
+                values[_CATEGORY : _CATEGORY + 4] = (*hashes[:2], True, hashes[2])
+            review = reviewed.get(item_id)
+            if review is not None:
+                values[_REVIEWED : _REVIEWED + 2] = review
+            values[_THUMB] = bool(values[_THUMB])
+            # Positional in field order (``_COLUMNS`` is checked against it).
+            yield ItemFacts(*values)
 
 
 STREAM = 10_000  # rows fetched at a time: PostgreSQL would otherwise send all at once
-_FIELDS = [f.name for f in fields(ItemFacts)]
-_THUMB = _FIELDS.index("exif_thumbnail")  # the columns before it are read as they are
+FIELDS = tuple(f.name for f in fields(ItemFacts))
+_i, _im, _ex = s.items, s.images, s.exif
+# The stored columns, in ``ItemFacts``' field order; the decisions follow them.
+_COLUMNS = [
+    _i.c.id,
+    _i.c.source_id,
+    _i.c.path,
+    _i.c.sha256,
+    _i.c.mime,
+    _im.c.width,
+    _im.c.height,
+    _im.c.pdq,
+    _im.c.pdq_quality,
+    _im.c.jpeg_qtables,
+    _im.c.jpeg_quality,
+    _ex.c.make,
+    _ex.c.model,
+    _ex.c.serial,
+    _ex.c.software,
+    _ex.c.datetime_original,
+    _ex.c.gps_lat,
+    _ex.c.gps_lon,
+    _ex.c.thumbnail.label("exif_thumbnail"),
+    _ex.c.orientation,
+]
+assert tuple(c.name for c in _COLUMNS) == FIELDS[: len(_COLUMNS)]
+DECISIONS = tuple(FIELDS[len(_COLUMNS) :])  # what matching and reviewers decided
+_DEFAULTS: tuple[Any, ...] = tuple(
+    0
+    if k == 0 or name == "source_id"
+    else ""
+    if name == "path"
+    else (f.default if (f := fields(ItemFacts)[k]).default is not MISSING else None)
+    for k, name in enumerate(FIELDS)
+)
+_THUMB = FIELDS.index("exif_thumbnail")
+_CATEGORY = FIELDS.index("category")
+_REVIEWED = FIELDS.index("reviewed")
 # Columns whose values differ from item to item (and the floats, which must not meet
 # an equal int in the pool); every other value (type, camera, serial, software, JPEG
 # tables, sizes) repeats over a case and is kept once: about 0.25 GB at 1 M items.
 _UNIQUE = frozenset(
-    _FIELDS.index(name)
+    FIELDS.index(name)
     for name in ("id", "path", "sha256", "pdq", "datetime_original", "gps_lat", "gps_lon")
 )
 
 
-def _known(conn: Connection, pool: dict[Any, Any]) -> dict[int, tuple[str | None, bool, str]]:
-    """Hash-set decisions per item, when matching has run on this case (each distinct
-    category and source text kept once, in ``pool``)."""
+def _known(
+    conn: Connection, ids: list[int] | None, pool: dict[Any, Any]
+) -> dict[int, tuple[str | None, bool, str]]:
+    """Hash-set decisions per item (all, or of ``ids``), when matching has run on this
+    case (each distinct category and source text kept once, in ``pool``)."""
     a = s.auto_categories
-    rows = conn.execute(select(a.c.item_id, a.c.category, a.c.known_good, a.c.source))
+    query = select(a.c.item_id, a.c.category, a.c.known_good, a.c.source)
+    if ids is not None:
+        query = query.where(a.c.item_id.in_(ids))
     return {
         int(r[0]): (pool.setdefault(r[1], r[1]), bool(r[2]), pool.setdefault(r[3], str(r[3])))
-        for r in rows
+        for r in conn.execute(query)
     }
 
 
@@ -159,12 +276,12 @@ def reviews(
     }
 
 
-def dihedral_lists(conn: Connection, facts: Sequence[ItemFacts]) -> Iterator[str]:
-    """For each of ``facts`` (in id order, as ``load_facts`` gives them), its dihedral
-    PDQ hashes as stored (comma-separated), else its PDQ alone, else "".
+def dihedral_lists(conn: Connection, pictures: Iterable[tuple[int, str | None]]) -> Iterator[str]:
+    """For each of ``pictures`` (item id, its PDQ; in id order), its dihedral PDQ
+    hashes as stored (comma-separated), else its PDQ alone, else "".
 
-    Read a row at a time in step with ``facts``, so that no more than one picture's
-    list is held here."""
+    Read a row at a time in step with ``pictures``, so that no more than one
+    picture's list is held here."""
     im = s.images
     query = (
         select(im.c.item_id, im.c.pdq_dihedral)
@@ -172,21 +289,19 @@ def dihedral_lists(conn: Connection, facts: Sequence[ItemFacts]) -> Iterator[str
         .order_by(im.c.item_id)
         .execution_options(yield_per=STREAM)
     )
-    result = conn.execute(query)
-    try:  # closed when done, not left open on the connection the groupings share
+    # Closed when done, not left open on the connection the groupings share.
+    with conn.execute(query) as result:
         rows = iter(result)
         row = next(rows, None)
         last = None
-        for f in facts:
-            if last is not None and f.id <= last:
-                raise ValueError("facts must be in ascending id order")
-            last = f.id
-            while row is not None and row[0] < f.id:
+        for item_id, pdq in pictures:
+            if last is not None and item_id <= last:
+                raise ValueError("pictures must be in ascending id order")
+            last = item_id
+            while row is not None and row[0] < item_id:
                 row = next(rows, None)
-            stored = row[1] if row is not None and row[0] == f.id else None
-            yield stored or f.pdq or ""
-    finally:
-        result.close()
+            stored = row[1] if row is not None and row[0] == item_id else None
+            yield stored or pdq or ""
 
 
 def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str]]:
@@ -202,8 +317,3 @@ def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str
         i: [v for v in (found.get(i) or f.pdq or "").lower().split(",") if Pdq.is_valid(v)]
         for i, f in wanted.items()
     }
-
-
-def images(facts: list[ItemFacts]) -> Iterator[ItemFacts]:
-    """The image items among ``facts``."""
-    return (f for f in facts if f.is_image)

@@ -65,19 +65,20 @@ INDEX_PICTURES = 1_000_000
 
 
 def pairs_within(
-    hex_hashes: list[str],
+    hashes: list[str] | np.ndarray,
     radius: int,
     variants: Iterable[str] | None = None,
     per_index: int = INDEX_PICTURES,
 ) -> list[tuple[int, int, int]]:
-    """Index pairs (i < j) whose hashes differ in at most ``radius`` bits, with distance.
+    """Index pairs (i < j) whose hashes (64-hex, or packed as ``pack`` packs them)
+    differ in at most ``radius`` bits, with distance.
 
     With ``variants`` (for each hash, its dihedral hashes, comma-separated: rotations
     and mirrors), a pair also counts when any variant of one is that close to the
     other: a rotated or mirrored copy is a near-duplicate too. The smallest distance
     is kept. The variants are indexed ``per_index`` pictures at a time.
     """
-    codes = pack(hex_hashes)
+    codes = hashes if isinstance(hashes, np.ndarray) else pack(hashes)
     if len(codes) < 2:
         return []
     if variants is None:

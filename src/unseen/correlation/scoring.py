@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,6 +19,7 @@ from unseen.correlation.association import (
     BENIGN,
     Anchor,
     Associator,
+    Held,
     Neighbourhood,
     counted,
 )
@@ -30,6 +30,8 @@ from unseen.correlation.qtables import standard_quality
 from unseen.correlation.reasons import Reason, describe, total
 
 __all__ = ["Reason", "cluster_lead", "describe", "load_weights", "rank_items"]
+
+NONE: frozenset[int] = frozenset()
 
 CASE_WEIGHTS = Settings().lead_weights
 CAMERA_PATH = re.compile(
@@ -120,84 +122,86 @@ class Scored:
     lead: Ranked | None
 
 
-def neighbourhood(c: Cluster) -> Neighbourhood:
-    """The cluster as association reads it (with ``Members``' own array of ids: a tuple
-    of a million members' ints is 40 MB more)."""
-    return Neighbourhood(c.kind, c.key, c.label, c.confidence, c.ids)
+@dataclass(frozen=True, slots=True)
+class Group:
+    """What ranking reads of one cluster, its members left in the store.
+
+    ``unknown`` counts its members without a hash-set match (any member the run's
+    facts do not hold counts as one, as it did when counted from the clusters
+    themselves); ``near_known`` marks a copy or near-duplicate group with a
+    hash-set-matched member; ``serial``, a camera named by its body serial;
+    ``originals``, the pictures a sensor fingerprint is made from.
+    """
+
+    hood: Neighbourhood
+    unknown: int
+    near_known: bool
+    serial: bool
+    originals: frozenset[int]
+
+    @classmethod
+    def of(cls, c: Cluster, matched: Container[int], known: Mapping[int, Anchor]) -> Group:
+        ids = c.ids
+        held = (Held.of(ids, known, 1), Held.of(ids, known, -1))
+        hood = Neighbourhood(c.kind, c.key, c.label, c.confidence, (), held)
+        hits = sum(1 for i in ids if i in matched)
+        originals = c.details.get("originals") if c.kind == "sensor" else None
+        return cls(
+            hood,
+            len(ids) - hits,
+            c.kind in ("near_duplicate", "duplicate") and hits > 0,
+            c.kind == "camera" and bool(c.details.get("serial")),
+            frozenset(originals) if originals else NONE,
+        )
 
 
 def rank_items(
-    facts: list[ItemFacts],
-    clusters: list[Cluster],
+    rows: Iterable[tuple[ItemFacts, Sequence[Group]]],
     weights: Weights,
     known: Mapping[int, Anchor],
     signals: Mapping[int, list[Reason]] | None = None,
 ) -> Iterator[Scored]:
     """Every image's first-generation reasons and every unknown image's lead, an image
-    at a time in ``facts``' order, for the caller to write as they come: a million
-    leads' reasons held together cost half a gigabyte beside the facts.
+    at a time in ``rows``' order (each item's facts and groups), for the caller to
+    write as they come: a million leads' reasons held together cost half a gigabyte
+    beside the facts.
 
     A lead's reasons are its base (first-generation, context, other stages' signals)
     plus its association with the ``known`` (anchored) items.
     """
     fg_w, lead_w = weights["first_generation"], weights["lead"]
     associator = Associator(known, AssociationWeights.from_file(weights))
-    by_item: dict[int, list[Cluster]] = defaultdict(list)
-    for c in clusters:
-        for i in c.ids:
-            by_item[i].append(c)
-    by_id = {f.id: f for f in facts}
-    near_known = _near_known(clusters, by_id)
-    hoods = {id(c): neighbourhood(c) for c in clusters}
-    unknown_in = {
-        id(c): sum(1 for i in c.ids if i not in by_id or by_id[i].unknown) for c in clusters
-    }
-    del by_id
-    for f in facts:
+    for f, groups in rows:
         if not f.is_image:
             continue
-        fg = first_generation(f, f.id in near_known, fg_w)
+        fg = first_generation(f, any(g.near_known for g in groups), fg_w)
         if not f.unknown:
             yield Scored(f.id, fg, None)
             continue
-        groups = by_item.pop(f.id, [])
         reasons = [Reason(r.signal, r.weight * lead_w["first_generation"], r.detail) for r in fg]
-        reasons += _context(f, groups, unknown_in, lead_w)
+        reasons += _context(f, groups, lead_w)
         reasons += (signals or {}).get(f.id, [])
-        reasons += associator.reasons(f.id, [hoods[id(c)] for c in groups])
+        reasons += associator.reasons(f.id, [g.hood for g in groups])
         yield Scored(f.id, fg, Ranked(f.id, total(reasons), reasons, f.reviewed is not None))
 
 
-def _near_known(clusters: list[Cluster], by_id: dict[int, ItemFacts]) -> set[int]:
-    """Items in a near-duplicate cluster with at least one hash-set-known member."""
-    found: set[int] = set()
-    for c in clusters:
-        if c.kind in ("near_duplicate", "duplicate"):
-            ids = [i for i in c.ids if i in by_id]
-            if any(not by_id[i].unknown for i in ids):
-                found.update(ids)
-    return found
-
-
-def _context(
-    f: ItemFacts, clusters: list[Cluster], unknown_in: dict[int, int], w: dict[str, float]
-) -> list[Reason]:
-    """Reasons from the item's groups; ``unknown_in`` counts each group's unknown members
-    (the item itself is unknown: it is one of them)."""
+def _context(f: ItemFacts, groups: Sequence[Group], w: dict[str, float]) -> list[Reason]:
+    """Reasons from the item's groups (the item is unknown: one of each group's unknown
+    members)."""
     reasons: list[Reason] = []
     if f.gps_lat is not None and f.gps_lon is not None:
         reasons.append(Reason("gps", w["gps"], f"GPS {f.gps_lat:.4f}, {f.gps_lon:.4f}"))
-    for c in clusters:
-        others = unknown_in[id(c)] - 1
-        if c.kind == "camera" and c.details.get("serial") and others:
+    for g in groups:
+        kind, label, others = g.hood.kind, g.hood.label, g.unknown - 1
+        if g.serial and others:
             weight = min(w["camera_peers"] * others, w["camera_peers_cap"])
-            detail = f"{c.label} took {others} other unknown images"
+            detail = f"{label} took {others} other unknown images"
             reasons.append(Reason("camera_peers", weight, detail))
-        elif c.kind == "sensor" and f.id in c.details.get("originals", ()):
+        elif f.id in g.originals:
             continue  # it makes the fingerprint: matching it says nothing new
-        elif c.kind in CONTEXT_KINDS and (others or c.kind in ("device", "sensor", "text")):
-            detail = CONTEXT_KINDS[c.kind].format(label=c.label, others=others)
-            reasons.append(Reason(c.kind, w[c.kind] * c.confidence, detail))
+        elif kind in CONTEXT_KINDS and (others or kind in ("device", "sensor", "text")):
+            detail = CONTEXT_KINDS[kind].format(label=label, others=others)
+            reasons.append(Reason(kind, w[kind] * g.hood.confidence, detail))
     return reasons
 
 
@@ -222,22 +226,33 @@ def cluster_lead(
     """
     if n.kind not in LEAD_KINDS:
         return None
-    unknown = sorted((scores[m] for m in n.members if m in scores), reverse=True)
-    if not unknown:
+    unknown = [scores[m] for m in n.members if m in scores]
+    held = (Held.of(n.members, known, 1), Held.of(n.members, known, -1))
+    return group_lead(target, n, max(unknown, default=0.0), len(unknown), held, weights)
+
+
+def group_lead(
+    target: int,
+    n: Neighbourhood,
+    best: float,
+    unknown: int,
+    held: tuple[Held, Held],
+    weights: Weights,
+) -> Ranked | None:
+    """A group's lead from its ``unknown`` undecided unknown pictures, the ``best`` of
+    their scores, and its anchors (raising, lowering); None without such pictures."""
+    if n.kind not in LEAD_KINDS or not unknown:
         return None
-    bonus = round(math.log2(1 + len(unknown)), 3)
+    bonus = round(math.log2(1 + unknown), 3)
     reasons = [
-        Reason("strongest_member", unknown[0], f"best unknown picture scores {unknown[0]:.2f}"),
-        Reason("size", bonus, f"{len(unknown)} unknown pictures: {n.label}"),
+        Reason("strongest_member", best, f"best unknown picture scores {best:.2f}"),
+        Reason("size", bonus, f"{unknown} unknown pictures: {n.label}"),
     ]
     w = AssociationWeights.from_file(weights)
-    for polarity, table, suffix in ((1, w.raise_by, ""), (-1, w.lower_by, BENIGN)):
-        held = Counter(
-            known[m].label for m in n.members if m in known and known[m].polarity == polarity
-        )
-        if held and n.kind in table:
-            weight = round(table[n.kind] * n.confidence * w.scale(held.total()), 3)
-            about = counted(held)
-            detail = f"holds {about} beside {len(unknown)} unknown"
+    for anchors, table, suffix in ((held[0], w.raise_by, ""), (held[1], w.lower_by, BENIGN)):
+        if anchors.total and n.kind in table:
+            weight = round(table[n.kind] * n.confidence * w.scale(anchors.total), 3)
+            about = counted(anchors.counts)
+            detail = f"holds {about} beside {unknown} unknown"
             reasons.append(Reason("known_members" + suffix, weight, detail, about=about))
     return Ranked(target, total(reasons), reasons)

@@ -9,11 +9,10 @@ the weights it used and every lead whose score moved are recorded (``ledger``).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 
 from sqlalchemy import Connection, Table, delete, insert, select
@@ -23,22 +22,22 @@ from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
 from unseen.correlation import candidates, feedback, ledger
-from unseen.correlation.association import Anchor, anchors
-from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS, Cluster, Member
-from unseen.correlation.facts import ItemFacts, load_facts
+from unseen.correlation.association import anchors
+from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS
+from unseen.correlation.facts import DECISIONS, Facts, StoredFacts
 from unseen.correlation.reasons import Reason, total
 from unseen.correlation.scoring import (
     Ranked,
     Scored,
     Weights,
-    cluster_lead,
+    group_lead,
     load_weights,
-    neighbourhood,
     rank_items,
 )
+from unseen.correlation.staging import Staging
 from unseen.engine.stages import STAGES, CaseStage
 from unseen.store import schema as s
-from unseen.store.case import Case
+from unseen.store.case import Case, begin_writing
 
 LEAD_BATCH = 10_000  # lead rows per insert
 
@@ -85,19 +84,34 @@ class CorrelationStage(CaseStage):
         scheme = load_scheme(case.info.get("scheme", "uk"))
         with case.engine.connect() as conn:
             seen = feedback.last_review(conn)
-            facts = load_facts(conn)
-            clusters = [c for cls in GROUPINGS for c in cls(settings).group(facts, conn)]
+            facts = StoredFacts(conn)
+            known = anchors(facts.scan(*DECISIONS), scheme)
+            matched = {f.id for f in facts.scan("matched") if f.matched}
             signals = item_signals(facts, conn, weights, settings)
-        known = anchors(facts, scheme)
-        scored = rank_items(facts, clusters, weights, known, signals)
-        with case.engine.begin() as conn:
-            ranked = store(conn, clusters, scored, known, weights)
-            feedback.catch_up(conn, seen)  # reviewers went on deciding meanwhile
-        return f"{len(clusters)} clusters, {ranked} unknown images ranked"
+            staged = Staging(conn, matched, known)
+            try:
+                for cls in GROUPINGS:
+                    for cluster in cls(settings).group(facts, conn):
+                        staged.add(cluster)
+                staged.close()
+                conn.commit()  # the staged rows stay with the connection
+                with conn.begin():
+                    begin_writing(conn)
+                    rows = staged.by_item(iter(facts))
+                    ranked = store(
+                        conn, staged, rank_items(rows, weights, known, signals), weights
+                    )
+                    feedback.catch_up(conn, seen)  # reviewers went on deciding meanwhile
+            except BaseException:
+                conn.invalidate()  # closed, not pooled: its temporary tables go with it
+                raise
+            staged.drop()
+            conn.commit()
+        return f"{len(staged.groups)} clusters, {ranked} unknown images ranked"
 
 
 def item_signals(
-    facts: list[ItemFacts], conn: Connection, weights: Weights, settings: Settings | None = None
+    facts: Facts, conn: Connection, weights: Weights, settings: Settings | None = None
 ) -> dict[int, list[Reason]]:
     """Reasons other stages add to single items (messages, intelligence, ...)."""
     found: dict[int, list[Reason]] = defaultdict(list)
@@ -143,38 +157,17 @@ class Scores(Mapping[int, float]):
         return sum(1 for _ in self)
 
 
-def rank_clusters(
-    clusters: list[Cluster],
-    scores: Mapping[int, float],
-    known: Mapping[int, Anchor],
-    weights: Weights,
-) -> list[tuple[int, Ranked]]:
-    """Leads for clusters with undecided unknown members (``scores``): (cluster index,
-    ranking), best first."""
-    ranked = []
-    for index, c in enumerate(clusters):
-        lead = cluster_lead(index, neighbourhood(c), scores, known, weights)
-        if lead is not None:
-            ranked.append((index, lead))
-    ranked.sort(key=lambda pair: (-pair[1].score, pair[0]))
-    return ranked
-
-
-def store(
-    conn: Connection,
-    clusters: list[Cluster],
-    scored: Iterable[Scored],
-    known: Mapping[int, Anchor],
-    weights: Weights,
-) -> int:
-    """Replace the correlation tables' contents (in the caller's transaction), each
-    image's ranking written as it comes; returns how many unknown images were ranked.
+def store(conn: Connection, staged: Staging, scored: Iterable[Scored], weights: Weights) -> int:
+    """Replace the correlation tables' contents with the ``staged`` clusters and their
+    leads (in the caller's transaction), each image's ranking written as it comes;
+    returns how many unknown images were ranked.
 
     Every score that moved is recorded with the reasons it gained and lost (none on
     a case's first ranking: every reason is in the leads themselves).
     """
     recording = conn.execute(select(s.leads.c.id).limit(1)).first() is not None
-    clusters_before = _previous(conn)
+    if recording:
+        staged.save_previous()
     # A whole ranking supersedes re-scorings still queued after decisions. Item leads
     # are replaced range by range below, each compared with the one it replaces.
     for table in (
@@ -187,32 +180,47 @@ def store(
     ):
         conn.execute(delete(table))
     conn.execute(delete(s.leads).where(s.leads.c.target_kind == "cluster"))
-    # Ids are numbered here, not by the database: a rerun (or another database
-    # engine, whose sequences never restart) gives every cluster the same id.
-    ids = range(1, len(clusters) + 1)
-    _insert(conn, s.clusters, (_cluster_row(n, c) for n, c in zip(ids, clusters, strict=True)))
-    members = (_member_row(n, m) for n, c in zip(ids, clusters, strict=True) for m in c.members)
-    _insert(conn, s.cluster_members, members)
+    staged.copy()
     run_id = ledger.start_run(conn, "correlation", weights, 0)
     writer = _ItemWriter(conn, run_id if recording else None)
     for batch in batched(scored, LEAD_BATCH):
         writer.write(batch)
     writer.write([])  # the leads past the last image's id: all gone
-    groups = zip(ids, (c.ids for c in clusters), strict=True)
-    candidates.keep(conn, groups, writer.scores.value)
-    cluster_leads = rank_clusters(clusters, writer.scores, known, weights)
-    _insert(conn, s.leads, (_lead_row("cluster", ids[i], r) for i, r in cluster_leads))
-    if recording:
-        before: dict[ledger.Key, ledger.Lead] = {}
-        after: dict[ledger.Key, ledger.Lead] = {}
-        for index, r in cluster_leads:
-            after[("cluster", ids[index])] = ledger.Lead(r.score, tuple(r.reasons))
-            old = clusters_before.get(_cluster_key(clusters[index]))
-            if old is not None:
-                before[("cluster", ids[index])] = old
-        writer.record(before, after)
+    for groups in batched(staged.by_cluster(), LEAD_BATCH):
+        candidates.keep(conn, groups, writer.scores.value)
+        _write_cluster_leads(conn, staged, groups, writer, weights)
     ledger.finish_run(conn, run_id, writer.changed)
     return writer.ranked
+
+
+def _write_cluster_leads(
+    conn: Connection,
+    staged: Staging,
+    groups: list[tuple[int, Sequence[int]]],
+    writer: _ItemWriter,
+    weights: Weights,
+) -> None:
+    """The leads of ``groups`` (cluster id, member ids) from their members' scores, and
+    the change of each against the lead of the same kind and key before this run."""
+    leads: list[Ranked] = []
+    for cluster_id, ids in groups:
+        group = staged.groups[cluster_id - 1]
+        scores = [x for i in ids if not math.isnan(x := writer.scores.value(i))]
+        held = group.hood.anchors
+        assert held is not None  # counted as it was staged
+        best = max(scores, default=0.0)
+        lead = group_lead(cluster_id, group.hood, best, len(scores), held, weights)
+        if lead is not None:
+            leads.append(lead)
+    _insert(conn, s.leads, (_lead_row("cluster", r.item_id, r) for r in leads))
+    after = {("cluster", r.item_id): ledger.Lead(r.score, tuple(r.reasons)) for r in leads}
+    if writer.run_id is not None and groups:
+        before = {
+            ("cluster", target): ledger.Lead(score, ledger.from_json(reasons))
+            for target, score, reasons in staged.previous(groups[0][0], groups[-1][0])
+            if ("cluster", target) in after
+        }
+        writer.record(before, after)
 
 
 class _ItemWriter:
@@ -263,43 +271,8 @@ def _insert(conn: Connection, table: Table, rows: Iterable[dict[str, object]]) -
         conn.execute(insert(table), batch)
 
 
-def _previous(conn: Connection) -> dict[tuple[str, str], ledger.Lead]:
-    """The cluster leads before this run by (kind, key): cluster ids change with every
-    run."""
-    c = s.clusters
-    key_of = {
-        int(i): (str(kind), str(key))
-        for i, kind, key in conn.execute(select(c.c.id, c.c.kind, c.c.key))
-    }
-    return {
-        key_of[target]: lead
-        for target, lead in ledger.current(conn, "cluster").items()
-        if target in key_of
-    }
-
-
-def _cluster_key(c: Cluster) -> tuple[str, str]:
-    return (c.kind, c.key)
-
-
-def _cluster_row(cluster_id: int, c: Cluster) -> dict[str, object]:
-    return {
-        "id": cluster_id,
-        "kind": c.kind,
-        "key": c.key,
-        "label": c.label,
-        "confidence": c.confidence,
-        "size": len(c.members),
-        "details": json.dumps(c.details, sort_keys=True),
-    }
-
-
 def _first_generation_row(item_id: int, reasons: list[Reason]) -> dict[str, object]:
     return {"item_id": item_id, "score": total(reasons), "reasons": ledger.as_json(reasons)}
-
-
-def _member_row(cluster_id: int, m: Member) -> dict[str, object]:
-    return {"cluster_id": cluster_id, "item_id": m.item_id, "reason": m.reason, "score": m.score}
 
 
 def _lead_row(kind: str, target: int, r: Ranked) -> dict[str, object]:

@@ -42,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from unseen.core.home import library_home
 from unseen.core.settings import Settings
-from unseen.correlation.facts import ItemFacts, dihedral_lists
+from unseen.correlation.facts import Facts, ItemFacts, dihedral_lists
 from unseen.correlation.near import pack, pack_lists, within
 from unseen.intel.schema import (
     intel_contacts,
@@ -89,17 +89,22 @@ class Hit:
 
 
 def seen_before(
-    facts: list[ItemFacts],
+    facts: Facts | list[ItemFacts],
     conn: Connection,
     home: Path | None = None,
     near_bits: int | None = None,
 ) -> list[Hit]:
     """Every hit of the case's ``facts`` in the library in ``home`` (default home); a
     picture is a copy within ``near_bits`` (default: the settings' PDQ radius), as the
-    near-duplicate grouping and matching say."""
+    near-duplicate grouping and matching say.
+
+    With a library, the case's facts are held while it is searched."""
     bits = Settings().pdq_radius if near_bits is None else near_bits
     path = library_home(home).expanduser() / DB_FILE
-    if not path.is_file() or not facts:
+    if not path.is_file():
+        return []
+    facts = list(facts)
+    if not facts:
         return []
     stat = path.stat()
     key = (
@@ -228,7 +233,7 @@ def _near_hits(
     # Pictures' dihedral hashes packed as read (eight per picture: a tuple each held
     # about 1.5 GB at a million pictures), then video frames, each row with its owner.
     hashed = [f for f in facts if f.pdq]
-    pictures, owners = pack_lists(dihedral_lists(case, hashed))
+    pictures, owners = pack_lists(dihedral_lists(case, ((f.id, f.pdq) for f in hashed)))
     frames: list[tuple[int, str]] = []  # (item, "frame N ")
     frame_hashes: list[str] = []
     v = s.video_frames

@@ -30,7 +30,7 @@ from unseen.correlation.base import (
     Member,
     Signal,
 )
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 from unseen.intel.match import Hit, seen_before, seen_label
 
 
@@ -43,7 +43,7 @@ class SeenBeforeGrouping(Grouping):
         "the same room, camera serial or sensor noise as an earlier case)"
     )
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
         by_entry: dict[str, list[Hit]] = defaultdict(list)
         for hit in seen_before(facts, conn, library(self.settings), self.settings.pdq_radius):
             by_entry[hit.entry.name].append(hit)
@@ -90,7 +90,7 @@ class SeenBeforeSignals(ItemSignals):
         "seen_contact": 4.0,
     }
 
-    def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
+    def signals(self, facts: Facts, conn: Connection) -> Iterator[Signal]:
         for hit in seen_before(facts, conn, library(self.settings), self.settings.pdq_radius):
             about = seen_label(hit.entry)
             yield Signal(hit.item_id, hit.signal, hit.detail, hit.entry.provenance, about)

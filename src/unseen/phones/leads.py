@@ -19,7 +19,7 @@ same contact sent. Signals:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import ClassVar
 
 from sqlalchemy import Connection, or_, select
@@ -33,7 +33,7 @@ from unseen.correlation.base import (
     Member,
     Signal,
 )
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts, ItemFacts
 from unseen.phones.devices import device_cameras
 from unseen.phones.facts import Exchange, exchanges
 from unseen.store import schema as s
@@ -54,8 +54,8 @@ class ContactGrouping(Grouping):
     KIND = "contact"
     DESCRIPTION = "pictures and videos exchanged with one contact in one app"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        present = {f.id for f in facts}
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        present = facts  # the items with content
         by_contact: dict[str, dict[int, Exchange]] = defaultdict(dict)
         for e in exchanges(conn):
             if e.contact_key and e.item_id in present:
@@ -81,8 +81,8 @@ class ConversationGrouping(Grouping):
     KIND = "conversation"
     DESCRIPTION = "pictures and videos exchanged in one conversation"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        present = {f.id for f in facts}
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        present = facts  # the items with content
         by_chat: dict[str, dict[int, Exchange]] = defaultdict(dict)
         for e in exchanges(conn):
             if e.conversation_key is not None and e.item_id in present:
@@ -114,22 +114,24 @@ class PhoneSignals(ItemSignals):
         "seized_phone_model": 1.0,
     }
 
-    def signals(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Signal]:
-        by_id = {f.id: f for f in facts}
-        found = [e for e in exchanges(conn) if e.item_id in by_id]
+    def signals(self, facts: Facts, conn: Connection) -> Iterator[Signal]:
+        found = [e for e in exchanges(conn) if e.item_id in facts]
+        by_id = facts.get({e.item_id for e in found})  # the exchanged pictures
         yield from _sent(found)
         yield from _prolific(found, by_id)
         # A sent copy is the same picture within the run's PDQ radius.
         yield from _originals(found, facts, by_id, self.settings.pdq_radius)
-        yield from _library_states(conn, by_id)
+        yield from _library_states(conn, facts)
         yield from _seized_models(conn, facts)
 
 
-def _seized_models(conn: Connection, facts: list[ItemFacts]) -> Iterator[Signal]:
+def _seized_models(conn: Connection, facts: Facts) -> Iterator[Signal]:
     """Pictures whose EXIF camera is the model of a phone seized in this case: possibly
     taken with it (the same model, not proven the same handset)."""
     cameras = device_cameras(conn)
-    for f in facts:
+    if not cameras:
+        return
+    for f in facts.scan("mime", "make", "model"):
         camera = (f.camera or "").casefold()
         if f.is_image and camera in cameras:
             label, where = cameras[camera]
@@ -137,7 +139,7 @@ def _seized_models(conn: Connection, facts: list[ItemFacts]) -> Iterator[Signal]
             yield Signal(f.id, "seized_phone_model", detail, where)
 
 
-def _library_states(conn: Connection, by_id: dict[int, ItemFacts]) -> Iterator[Signal]:
+def _library_states(conn: Connection, by_id: Container[int]) -> Iterator[Signal]:
     """Hidden and recently-deleted pictures, as the phone's photo library records them."""
     ma, i = s.media_assets, s.items
     rows = conn.execute(
@@ -181,14 +183,16 @@ def _prolific(found: list[Exchange], by_id: dict[int, ItemFacts]) -> Iterator[Si
 
 
 def _originals(
-    found: list[Exchange], facts: list[ItemFacts], by_id: dict[int, ItemFacts], near_bits: int
+    found: list[Exchange], facts: Facts, by_id: dict[int, ItemFacts], near_bits: int
 ) -> Iterator[Signal]:
     sent = [(by_id[e.item_id], e) for e in found if e.direction == "sent"]
     if not sent:
         return
-    originals = [
-        f for f in facts if f.is_image and f.camera and "/dcim/" in f"/{f.path}".casefold()
-    ]
+    originals = (
+        f
+        for f in facts.scan("path", "sha256", "mime", "pdq", "make", "model")
+        if f.is_image and f.camera and "/dcim/" in f"/{f.path}".casefold()
+    )
     for original in originals:
         for copy, e in sent:
             how = _same_picture(original, copy, near_bits)

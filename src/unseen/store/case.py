@@ -94,6 +94,15 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def begin_writing(conn: Connection) -> None:
+    """Take the write lock now, as the first statement of ``conn``'s transaction (on
+    SQLite; other engines lock rows as they write): a transaction that reads before
+    its first write would otherwise be refused at that write, without waiting, when
+    another writer committed in between."""
+    if conn.dialect.name == "sqlite":
+        _begin_immediate(conn)
+
+
 def write_engine(url: str) -> Engine:
     """An engine for serialised writes (review server, account and audit commands):
     immediate transactions on SQLite, so a read-then-append is never interleaved."""

@@ -7,13 +7,14 @@ model alone only to a camera model, which many people own (confidence 0.5).
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 
 
 class CameraGrouping(Grouping):
@@ -22,11 +23,11 @@ class CameraGrouping(Grouping):
     KIND = "camera"
     DESCRIPTION = "pictures whose EXIF names the same camera (make, model, serial)"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        by_camera: dict[tuple[str, str], list[ItemFacts]] = defaultdict(list)
-        for f in facts:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        by_camera: dict[tuple[str, str], array[int]] = defaultdict(lambda: array("q"))
+        for f in facts.scan("mime", "make", "model", "serial"):
             if f.is_image and f.camera:
-                by_camera[(f.camera, (f.serial or "").strip())].append(f)
+                by_camera[(f.camera, (f.serial or "").strip())].append(f.id)
         for (camera, serial), members in sorted(by_camera.items()):
             label = f"{camera} serial {serial}" if serial else f"{camera} (no serial)"
             yield Cluster(
@@ -34,7 +35,7 @@ class CameraGrouping(Grouping):
                 f"{camera}|{serial}",
                 label,
                 1.0 if serial else 0.5,
-                SameReason((m.id for m in members), f"EXIF names {label}"),
+                SameReason(members, f"EXIF names {label}"),
                 {"camera": camera, "serial": serial or None},
             )
 
@@ -49,11 +50,11 @@ class CameraTablesGrouping(Grouping):
     KIND = "camera_tables"
     DESCRIPTION = "pictures without a serial whose EXIF camera and JPEG tables are the same"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        by_tables: dict[tuple[str, str], list[ItemFacts]] = defaultdict(list)
-        for f in facts:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        by_tables: dict[tuple[str, str], array[int]] = defaultdict(lambda: array("q"))
+        for f in facts.scan("mime", "make", "model", "serial", "jpeg_qtables"):
             if f.is_image and f.camera and f.jpeg_qtables and not (f.serial or "").strip():
-                by_tables[(f.camera, f.jpeg_qtables)].append(f)
+                by_tables[(f.camera, f.jpeg_qtables)].append(f.id)
         for (camera, tables), members in sorted(by_tables.items()):
             if len(members) < 2:
                 continue
@@ -64,7 +65,7 @@ class CameraTablesGrouping(Grouping):
                 f"{camera}|{digest}",
                 label,
                 1.0,
-                SameReason((m.id for m in members), f"EXIF names {camera}; JPEG tables {digest}"),
+                SameReason(members, f"EXIF names {camera}; JPEG tables {digest}"),
                 {"camera": camera, "qtables": digest},
             )
 

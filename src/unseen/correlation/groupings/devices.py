@@ -30,7 +30,7 @@ from sqlalchemy import Connection, select, text
 
 from unseen.core.models import SourceSpec
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts, ItemFacts
 from unseen.sources.base import open_source
 from unseen.store import repo
 from unseen.store import schema as s
@@ -115,7 +115,7 @@ class DeviceGrouping(Grouping):
     KIND = "device"
     DESCRIPTION = "camera models that are devices found in the case (build.prop, Info.plist)"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
         devices = [*_file_devices(facts, conn), *_artefact_devices(conn)]
         if not devices:
             return
@@ -125,7 +125,7 @@ class DeviceGrouping(Grouping):
             if all(other.where != d.where for other in named):  # one file, several keys
                 named.append(d)
         shots: dict[str, list[ItemFacts]] = defaultdict(list)
-        for f in facts:
+        for f in facts.scan("mime", "make", "model"):
             if f.is_image and f.model:
                 for name in {normalise(f.model), normalise(f.camera or "")}:
                     if name in by_model:
@@ -165,10 +165,11 @@ def _unique(members: list[Member]) -> list[Member]:
     return out
 
 
-def _file_devices(facts: list[ItemFacts], conn: Connection) -> Iterator[Device]:
-    wanted = {f.id: (f, kind) for f in facts if (kind := is_device_file(f.path))}
-    if not wanted:
+def _file_devices(facts: Facts, conn: Connection) -> Iterator[Device]:
+    kinds = {f.id: kind for f in facts.scan("path") if (kind := is_device_file(f.path))}
+    if not kinds:
         return
+    wanted = {i: (f, kinds[i]) for i, f in facts.get(kinds).items()}
     specs = {spec.id: spec for spec in repo.source_specs(conn)}
     rows = conn.execute(
         select(s.items.c.id, s.items.c.locator, s.items.c.size).where(

@@ -8,13 +8,14 @@ matters when the folder also holds known material.
 from __future__ import annotations
 
 import posixpath
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator
 
 from sqlalchemy import Connection
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 
 
 class FolderGrouping(Grouping):
@@ -23,11 +24,11 @@ class FolderGrouping(Grouping):
     KIND = "folder"
     DESCRIPTION = "pictures stored in the same folder or archive"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        by_folder: dict[tuple[int, str], list[ItemFacts]] = defaultdict(list)
-        for f in facts:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        by_folder: dict[tuple[int, str], array[int]] = defaultdict(lambda: array("q"))
+        for f in facts.scan("source_id", "path", "mime"):
             if f.is_image:
-                by_folder[(f.source_id, posixpath.dirname(f.path))].append(f)
+                by_folder[(f.source_id, posixpath.dirname(f.path))].append(f.id)
         for (source_id, folder), members in sorted(by_folder.items()):
             if len(members) < 2:
                 continue
@@ -37,7 +38,7 @@ class FolderGrouping(Grouping):
                 f"{source_id}|{folder}",
                 label,
                 1.0,
-                SameReason((m.id for m in members), f"stored in {label}"),
+                SameReason(members, f"stored in {label}"),
                 {"source_id": source_id, "folder": folder},
             )
 

@@ -35,7 +35,7 @@ from sqlalchemy import Connection
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 from unseen.correlation.search import FaceRow, load_faces, pairwise_distances
 
 DEFAULT = Settings()
@@ -50,8 +50,8 @@ class IdentityGrouping(Grouping):
         f"faces clustered into people (dlib embeddings closer than {DEFAULT.identity_threshold:g})"
     )
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        present = {f.id for f in facts}
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        present = facts  # the items with content
         faces = [f for f in load_faces(conn) if f.item_id in present]
         if len(faces) < 2:
             return

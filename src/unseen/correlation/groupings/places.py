@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, SameReason
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 from unseen.correlation.geocode import reverse
 from unseen.correlation.unionfind import UnionFind
 
@@ -34,10 +34,10 @@ class PlaceGrouping(Grouping):
     KIND = "place"
     DESCRIPTION = f"GPS positions within {RADIUS_M:g} m, named by the nearest town"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
         located = {
             f.id: (f.gps_lat, f.gps_lon)
-            for f in facts
+            for f in facts.scan("gps_lat", "gps_lon")
             if f.gps_lat is not None and f.gps_lon is not None and _on_earth(f.gps_lat, f.gps_lon)
         }
         uf = _linked(located)

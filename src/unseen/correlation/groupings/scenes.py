@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 from unseen.core.settings import Settings
 from unseen.correlation import scene
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts, ItemFacts
 from unseen.correlation.unionfind import UnionFind
 from unseen.store import schema as s
 
@@ -57,10 +57,11 @@ class SceneGrouping(Grouping):
         "verified by local features (ORB + RANSAC) and aligned pixels"
     )
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
         if importlib.util.find_spec("cv2") is None:  # the scene extra: nothing to verify with
             return
-        by_id = {f.id: f for f in facts if f.is_image}
+        featured = conn.execute(select(s.scene_features.c.item_id)).scalars()
+        by_id = {i: f for i, f in facts.get(featured).items() if f.is_image}
         ids, vectors, turned, owners = _embeddings(conn, by_id)
         st = self.settings
         pairs = candidate_pairs(

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts, dihedral
+from unseen.correlation.facts import Facts, ItemFacts, dihedral
 from unseen.correlation.near import pack
 from unseen.correlation.qtables import standard_quality
 from unseen.correlation.scoring import EDITORS
@@ -85,8 +85,8 @@ class SensorGrouping(Grouping):
     KIND = "sensor"
     DESCRIPTION = f"sensor noise (PRNU) matches a camera's fingerprint, PCE > {PCE_THRESHOLD:g}"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        by_id = {f.id: f for f in facts}
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        by_id = facts  # the items with content
         # A copy is a picture within the PDQ radius, as the near-duplicate grouping says.
         scored = all_scores(facts, conn, self.settings.pdq_radius)
         threshold = self.settings.sensor_pce_threshold
@@ -139,7 +139,7 @@ class SensorGrouping(Grouping):
 
 
 def all_scores(
-    facts: list[ItemFacts], conn: Connection, near_bits: int | None = None
+    facts: Facts, conn: Connection, near_bits: int | None = None
 ) -> list[tuple[Body, dict[int, tuple[float, int, int]]]]:
     """Each fingerprinted body with (PCE, quarter turns, originals left out) per candidate;
     ``near_bits`` (default: the settings' PDQ radius) is the PDQ distance of a copy.
@@ -153,10 +153,11 @@ def all_scores(
         r.item_id: _Noise(r.item_id, r.side, r.width, r.height)
         for r in conn.execute(select(t.c.item_id, t.c.side, t.c.width, t.c.height))
     }
-    by_id = {f.id: f for f in facts}
-    bodies = _bodies([f for f in facts if f.id in noise], noise)
+    by_id = facts.get(noise)  # only pictures with sensor noise take part
+    held = list(by_id.values())
+    bodies = _bodies(held, noise)
     bits = Settings().pdq_radius if near_bits is None else near_bits
-    return [(body, _scores(conn, body, facts, noise, by_id, bits)) for body in bodies]
+    return [(body, _scores(conn, body, held, noise, by_id, bits)) for body in bodies]
 
 
 def _bodies(facts: list[ItemFacts], noise: dict[int, _Noise]) -> list[Body]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, select
 
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Member
-from unseen.correlation.facts import ItemFacts
+from unseen.correlation.facts import Facts
 from unseen.correlation.unionfind import UnionFind
 from unseen.store import schema as s
 
@@ -45,8 +45,8 @@ class TextGrouping(Grouping):
     KIND = "text"
     DESCRIPTION = "pictures with readable text, grouped when they share a line"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        present = {f.id for f in facts}
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        present = facts  # the items with content
         o = s.ocr_text
         read = {
             r.item_id: (r.text, r.confidence)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from unseen.core.settings import Settings
 from unseen.correlation.base import GROUPINGS, Cluster, Grouping, Taken
-from unseen.correlation.facts import ItemFacts
-from unseen.correlation.groupings.sessions import capture_time
+from unseen.correlation.facts import Facts
+from unseen.correlation.groupings.sessions import TIMED, Shots, capture_time
 
 DEFAULT_GAP = Settings().window_gap_minutes
 
@@ -27,22 +28,17 @@ class WindowGrouping(Grouping):
     KIND = "window"
     DESCRIPTION = f"pictures by different cameras taken at most {DEFAULT_GAP} minutes apart"
 
-    def group(self, facts: list[ItemFacts], conn: Connection) -> Iterator[Cluster]:
-        shots = sorted(
-            ((when, f) for f in facts if f.is_image and (when := capture_time(f))),
-            key=lambda s: (s[0], s[1].id),
-        )
-        gap = self.settings.window_gap_minutes * 60
-        run: list[tuple[datetime, ItemFacts]] = []
-        for shot in shots:
-            if run and (shot[0] - run[-1][0]).total_seconds() > gap:
-                yield from self._window(run)
-                run = []
-            run.append(shot)
-        yield from self._window(run)
+    def group(self, facts: Facts, conn: Connection) -> Iterator[Cluster]:
+        shots = Shots()
+        for f in facts.scan(*TIMED):
+            if f.is_image and (when := capture_time(f)):
+                shots.add(when, f.id, (f.camera, f.serial))
+        for run in shots.runs(self.settings.window_gap_minutes * 60):
+            yield from self._window(run)
 
-    def _window(self, run: list[tuple[datetime, ItemFacts]]) -> Iterator[Cluster]:
-        cameras = {f"{f.camera or '?'}|{f.serial or ''}" for _, f in run}
+    def _window(self, run: list[tuple[datetime, int, Any]]) -> Iterator[Cluster]:
+        named = [tag for _, _, tag in run]
+        cameras = {f"{camera or '?'}|{serial or ''}" for camera, serial in named}
         if len(cameras) < 2:
             return
         start, end = run[0][0], run[-1][0]
@@ -53,7 +49,8 @@ class WindowGrouping(Grouping):
             label,
             0.5,
             Taken(
-                (f.id, when.time(), f" by {f.camera or 'an unnamed camera'}") for when, f in run
+                (i, when.time(), f" by {camera or 'an unnamed camera'}")
+                for (when, i, _), (camera, _) in zip(run, named, strict=True)
             ),
             {"start": start.isoformat(), "end": end.isoformat(), "cameras": len(cameras)},
         )
