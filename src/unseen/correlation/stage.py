@@ -22,7 +22,7 @@ from unseen.core.jobs import Workers
 from unseen.core.schemes import load_scheme
 from unseen.core.settings import Settings
 from unseen.correlation import candidates, feedback, ledger
-from unseen.correlation.association import anchors
+from unseen.correlation.association import Anchor, anchors
 from unseen.correlation.base import GROUPINGS, ITEM_SIGNALS
 from unseen.correlation.facts import DECISIONS, Facts, StoredFacts
 from unseen.correlation.reasons import Reason, total
@@ -86,21 +86,13 @@ class CorrelationStage(CaseStage):
             seen = feedback.last_review(conn)
             facts = StoredFacts(conn)
             known = anchors(facts.scan(*DECISIONS), scheme)
-            matched = {f.id for f in facts.scan("matched") if f.matched}
             signals = item_signals(facts, conn, weights, settings)
-            staged = Staging(conn, matched, known)
             try:
-                for cls in GROUPINGS:
-                    for cluster in cls(settings).group(facts, conn):
-                        staged.add(cluster)
-                staged.close()
-                conn.commit()  # the staged rows stay with the connection
+                staged = _stage(conn, facts, known, settings)
                 with conn.begin():
                     begin_writing(conn)
-                    rows = staged.by_item(iter(facts))
-                    ranked = store(
-                        conn, staged, rank_items(rows, weights, known, signals), weights
-                    )
+                    scored = rank_items(staged.by_item(iter(facts)), weights, known, signals)
+                    ranked = store(conn, staged, scored, weights)
                     feedback.catch_up(conn, seen)  # reviewers went on deciding meanwhile
             except BaseException:
                 conn.invalidate()  # closed, not pooled: its temporary tables go with it
@@ -108,6 +100,21 @@ class CorrelationStage(CaseStage):
             staged.drop()
             conn.commit()
         return f"{len(staged.groups)} clusters, {ranked} unknown images ranked"
+
+
+def _stage(
+    conn: Connection, facts: Facts, known: Mapping[int, Anchor], settings: Settings
+) -> Staging:
+    """Every grouping's clusters, staged on ``conn`` and committed there (the staged
+    rows stay with the connection; the read transaction they began ends)."""
+    matched = {f.id for f in facts.scan("matched") if f.matched}
+    staged = Staging(conn, matched, known)
+    for cls in GROUPINGS:
+        for cluster in cls(settings).group(facts, conn):
+            staged.add(cluster)
+    staged.close()
+    conn.commit()
+    return staged
 
 
 def item_signals(

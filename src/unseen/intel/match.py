@@ -28,10 +28,12 @@ the grouping and the item signals ask for the same answer.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from unseen.core.home import library_home
 from unseen.core.settings import Settings
-from unseen.correlation.facts import Facts, ItemFacts, dihedral_lists
+from unseen.correlation.facts import Facts, dihedral_lists
 from unseen.correlation.near import pack, pack_lists, within
 from unseen.intel.schema import (
     intel_contacts,
@@ -89,7 +91,7 @@ class Hit:
 
 
 def seen_before(
-    facts: Facts | list[ItemFacts],
+    facts: Facts,
     conn: Connection,
     home: Path | None = None,
     near_bits: int | None = None,
@@ -98,13 +100,15 @@ def seen_before(
     picture is a copy within ``near_bits`` (default: the settings' PDQ radius), as the
     near-duplicate grouping and matching say.
 
-    With a library, the case's facts are held while it is searched."""
+    ``facts`` are walked, never held."""
     bits = Settings().pdq_radius if near_bits is None else near_bits
     path = library_home(home).expanduser() / DB_FILE
     if not path.is_file():
         return []
-    facts = list(facts)
-    if not facts:
+    content = hashlib.sha256()  # which items, with which content: the hits depend on it
+    for f in facts.scan("sha256"):
+        content.update(f"{f.id}:{f.sha256}\n".encode())
+    if content.digest() == hashlib.sha256().digest():
         return []
     stat = path.stat()
     key = (
@@ -113,7 +117,7 @@ def seen_before(
         stat.st_size,
         today(),
         bits,
-        hash(tuple((f.id, f.sha256) for f in facts)),
+        content.hexdigest(),
         *(_count(conn, table) for table in _INPUTS),
     )
     if key not in _cache:
@@ -133,7 +137,7 @@ def _count(conn: Connection, table: str) -> int:
     return int(conn.scalar(select(func.count()).select_from(s.metadata.tables[table])) or 0)
 
 
-def _match(facts: list[ItemFacts], case: Connection, engine: Engine, bits: int) -> list[Hit]:
+def _match(facts: Facts, case: Connection, engine: Engine, bits: int) -> list[Hit]:
     with engine.connect() as lib:
         if not inspect(lib).has_table("intel_entries"):
             return []
@@ -177,7 +181,7 @@ def _category(row: Any) -> str:
 
 
 def _hash_hits(
-    facts: list[ItemFacts],
+    facts: Facts,
     case: Connection,
     lib: Connection,
     entries: dict[int, IntelEntry],
@@ -193,10 +197,9 @@ def _hash_hits(
             if digest:
                 by_digest[digest.lower()].append(r)
     exact: set[tuple[int, int]] = set()
-    wanted = {f.id for f in facts}
     i = s.items
     for item in case.execute(select(i.c.id, i.c.md5, i.c.sha1, i.c.sha256).order_by(i.c.id)):
-        if item.id not in wanted:
+        if item.id not in facts:
             continue
         found = {
             r.id: r
@@ -219,7 +222,7 @@ def _hash_hits(
 
 
 def _near_hits(
-    facts: list[ItemFacts],
+    facts: Facts,
     case: Connection,
     rows: list[Any],
     entries: dict[int, IntelEntry],
@@ -232,22 +235,28 @@ def _near_hits(
     codes = pack([r.pdq for r in refs])
     # Pictures' dihedral hashes packed as read (eight per picture: a tuple each held
     # about 1.5 GB at a million pictures), then video frames, each row with its owner.
-    hashed = [f for f in facts if f.pdq]
-    pictures, owners = pack_lists(dihedral_lists(case, ((f.id, f.pdq) for f in hashed)))
+    hashed = array("q")  # the pictures' ids, as their lists are read
+
+    def pictures_read() -> Iterator[tuple[int, str | None]]:
+        for f in facts.scan("pdq"):
+            if f.pdq:
+                hashed.append(f.id)
+                yield f.id, f.pdq
+
+    pictures, owners = pack_lists(dihedral_lists(case, pictures_read()))
     frames: list[tuple[int, str]] = []  # (item, "frame N ")
     frame_hashes: list[str] = []
     v = s.video_frames
-    wanted = {f.id for f in facts}
     for item_id, index, pdq in case.execute(
         select(v.c.item_id, v.c.frame_index, v.c.pdq).order_by(v.c.item_id, v.c.frame_index)
     ):
-        if item_id in wanted and pdq and Pdq.is_valid(pdq):
+        if item_id in facts and pdq and Pdq.is_valid(pdq):
             frames.append((int(item_id), f"frame {index} "))
             frame_hashes.append(pdq)
     queries = np.concatenate([pictures, pack(frame_hashes)])
     best: dict[tuple[int, int], tuple[int, str, Any]] = {}
     for q, j, d in within(codes, queries, near_bits):
-        item_id, what = (hashed[owners[q]].id, "") if q < len(owners) else frames[q - len(owners)]
+        item_id, what = (hashed[owners[q]], "") if q < len(owners) else frames[q - len(owners)]
         ref = refs[j]
         key = (item_id, ref.entry_id)
         if key not in exact and d < best.get(key, (257, "", None))[0]:
@@ -265,7 +274,7 @@ def _near_hits(
 
 
 def _series_hits(
-    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+    facts: Facts, case: Connection, lib: Connection, entries: dict[int, IntelEntry]
 ) -> Iterable[Hit]:
     if importlib.util.find_spec("cv2") is None:
         return
@@ -275,7 +284,8 @@ def _series_hits(
         return
 
     library = _unit([np.frombuffer(r.embedding, dtype=np.float16) for r in refs])
-    images = {f.id for f in facts if f.is_image}
+    featured = case.execute(select(s.scene_features.c.item_id)).scalars()
+    images = {i for i, f in facts.get(featured).items() if f.is_image}
     # (cosine, item, library row): each picture's best CANDIDATES rows per entry.
     pairs: list[tuple[float, int, int]] = []
     sf = s.scene_features
@@ -383,24 +393,28 @@ def _features(points: bytes, descriptors: bytes) -> Any:
 
 
 def _device_hits(
-    facts: list[ItemFacts], case: Connection, lib: Connection, entries: dict[int, IntelEntry]
+    facts: Facts, case: Connection, lib: Connection, entries: dict[int, IntelEntry]
 ) -> Iterable[Hit]:
     t = intel_devices
     devices = lib.execute(select(t).where(_active(t, entries)).order_by(t.c.id)).all()
+    bodies = [d for d in devices if d.camera and d.serial]
+    taken: dict[tuple[str, str], list[int]] = {(d.camera, d.serial): [] for d in bodies}
+    if taken:  # one walk for every body: the items each took, in id order
+        for f in facts.scan("make", "model", "serial"):
+            found = taken.get((f.camera or "", (f.serial or "").strip()))
+            if found is not None:
+                found.append(f.id)
     serial_hits: set[int] = set()
-    for d in devices:
-        if not (d.camera and d.serial):
-            continue
-        for f in facts:
-            if f.camera == d.camera and (f.serial or "").strip() == d.serial:
-                serial_hits.add(f.id)
-                entry = entries[d.entry_id]
-                yield Hit(
-                    f.id,
-                    "seen_camera",
-                    entry,
-                    f"camera {d.camera} serial {d.serial} seen before: {seen_label(entry)}",
-                )
+    for d in bodies:
+        entry = entries[d.entry_id]
+        for item_id in taken[(d.camera, d.serial)]:
+            serial_hits.add(item_id)
+            yield Hit(
+                item_id,
+                "seen_camera",
+                entry,
+                f"camera {d.camera} serial {d.serial} seen before: {seen_label(entry)}",
+            )
     printed = [d for d in devices if d.fingerprint and d.side]
     if printed and _has_pywt():
         yield from _sensor_hits(facts, case, printed, entries, serial_hits)
@@ -411,7 +425,7 @@ def _has_pywt() -> bool:
 
 
 def _sensor_hits(
-    facts: list[ItemFacts],
+    facts: Facts,
     case: Connection,
     devices: list[Any],
     entries: dict[int, IntelEntry],
@@ -419,9 +433,9 @@ def _sensor_hits(
 ) -> Iterable[Hit]:
     from unseen.correlation import prnu
 
-    by_id = {f.id: f for f in facts}
     n = s.sensor_noise
     noise = case.execute(select(n).order_by(n.c.item_id)).all()
+    by_id = facts.get(int(row.item_id) for row in noise)
     for d in devices:
         matcher = prnu.Matcher(
             np.frombuffer(d.fingerprint, dtype=np.float16)
