@@ -122,7 +122,7 @@ class HeldFacts(Facts):
 class StoredFacts(Facts):
     """Facts read from the case each time they are walked: a million items' facts held
     together were two thirds of a gigabyte, and each grouping reads a few fields of
-    them (a walk of a million items' camera fields takes about a second)."""
+    them (at a million items, a walk reading what matching decided took 1.8 s)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
