@@ -16,10 +16,18 @@ import pytest
 from sqlalchemy import Connection, insert, update
 
 from unseen.correlation.base import Cluster
-from unseen.correlation.facts import StoredFacts, dihedral, dihedral_lists, load_facts
+from unseen.correlation.facts import (
+    HeldFacts,
+    ItemFacts,
+    StoredFacts,
+    dihedral,
+    dihedral_lists,
+    load_facts,
+)
 from unseen.correlation.groupings.camera import CameraTablesGrouping
 from unseen.correlation.groupings.downloads import DownloadGrouping
 from unseen.correlation.groupings.folders import FolderGrouping
+from unseen.correlation.groupings.sessions import SessionGrouping
 from unseen.correlation.groupings.windows import WindowGrouping
 from unseen.store import schema as s
 from unseen.store.case import Case
@@ -183,3 +191,33 @@ def test_facts_keep_repeated_values_once_and_read_dihedral_hashes_from_the_store
     assert dihedral(conn, facts[:4]) == {1: [own, turned], 2: [own], 3: [turned], 4: []}
     with pytest.raises(ValueError, match="ascending"):
         list(dihedral_lists(conn, [(f.id, f.pdq) for f in facts[::-1]]))
+
+
+def test_a_capture_time_with_an_offset_is_read_as_the_cameras_clock() -> None:
+    # Stored by an older reader or another tool: "10:00+01" parses as an aware time,
+    # which cannot be compared with (or counted from) the naive ones beside it.
+    def shot(item_id: int, taken: str, model: str) -> ItemFacts:
+        return ItemFacts(
+            item_id, 1, f"{item_id}.jpg", f"{item_id:064x}", "image/jpeg",
+            make="Canon", model=model, datetime_original=taken,
+        )  # fmt: skip
+
+    facts = HeldFacts(
+        [
+            shot(1, "2024-06-02T20:00+01", "EOS 80D"),
+            shot(2, "2024-06-02T20:05:00", "EOS 80D"),
+            shot(3, "2024-06-02T20:07:00Z", "EOS 5D"),
+        ]
+    )
+    sessions = list(SessionGrouping().group(facts, None))  # type: ignore[arg-type]
+    assert [(c.label, [m.reason for m in c.members]) for c in sessions] == [
+        (
+            "Canon EOS 80D, 2024-06-02 20:00-20:05, 2 pictures",
+            [
+                "taken 20:00:00 in session Canon EOS 80D, 2024-06-02 20:00-20:05, 2 pictures",
+                "taken 20:05:00 in session Canon EOS 80D, 2024-06-02 20:00-20:05, 2 pictures",
+            ],
+        )
+    ]
+    windows = list(WindowGrouping().group(facts, None))  # type: ignore[arg-type]
+    assert [[m.item_id for m in c.members] for c in windows] == [[1, 2, 3]]

@@ -52,7 +52,9 @@ def iso_datetime(value: Any, offset: Any = None) -> str | None:
         return None
     date, _, clock = raw.partition(" ")
     parts = date.split(":")
-    if len(parts) != 3 or len(clock) < 8 or not all(p.isdigit() for p in parts):
+    hms = clock[:8].split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in (*parts, *hms)) or len(hms) != 3:
+        # Digits only: "10:00+01" would be read as a time with an offset.
         raise ValueError(f"malformed date {raw!r}")
     iso = f"{parts[0]}-{parts[1]}-{parts[2]}T{clock[:8]}"
     try:

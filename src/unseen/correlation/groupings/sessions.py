@@ -22,11 +22,13 @@ TIMED = ("mime", "make", "model", "serial", "datetime_original")  # what a shot 
 
 
 def capture_time(f: ItemFacts) -> datetime | None:
-    """EXIF DateTimeOriginal as the camera's local time, or None."""
+    """EXIF DateTimeOriginal as the camera's local time (any offset left out: times are
+    compared on one camera's clock, and an aware time cannot meet a naive one), or
+    None."""
     if not f.datetime_original:
         return None
     try:
-        return datetime.fromisoformat(f.datetime_original[:19])  # camera local time
+        return datetime.fromisoformat(f.datetime_original[:19]).replace(tzinfo=None)
     except ValueError:
         return None
 
