@@ -8,12 +8,13 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import Connection, select
 
 from unseen.core.settings import Settings
-from unseen.correlation import stage
+from unseen.correlation import feedback, stage
 from unseen.correlation.association import ANCHOR_LIST, Anchor, Held
 from unseen.correlation.base import Cluster, Grouping
 from unseen.correlation.facts import HeldFacts, StoredFacts
@@ -80,23 +81,34 @@ def test_a_reviewer_writes_while_the_groupings_run(
         assert temporary == []  # dropped with the run
 
 
+@pytest.mark.parametrize("where", ["grouping", "store"])
 def test_a_run_that_fails_leaves_the_case_as_it_was_and_the_next_one_runs(
     case: Case,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    where: str,
 ) -> None:
     with case.engine.connect() as conn:
         before = correlation_rows(conn)
 
-    def fail() -> None:
-        raise RuntimeError("a grouping failed")
+    def fail(*args: object) -> None:
+        raise RuntimeError(f"failed in the {where}")
 
-    monkeypatch.setattr(Probe, "action", staticmethod(fail))
-    monkeypatch.setattr(stage, "GROUPINGS", [*stage.GROUPINGS, Probe])
-    with pytest.raises(RuntimeError, match="a grouping failed"):
+    if where == "grouping":
+        monkeypatch.setattr(Probe, "action", staticmethod(fail))
+        monkeypatch.setattr(stage, "GROUPINGS", [*stage.GROUPINGS, Probe])
+    else:  # the last step of the store's transaction, everything else written
+        monkeypatch.setattr(feedback, "catch_up", fail)
+    with pytest.raises(RuntimeError, match=f"failed in the {where}"):
         correlate(case)
+    monkeypatch.undo()
     with case.engine.connect() as conn:
         assert correlation_rows(conn) == before
-    monkeypatch.setattr(Probe, "action", staticmethod(lambda: None))
+    # The run's connection was closed, not pooled with its staged rows: every pooled
+    # connection is taken at once (the pool hands out its oldest first).
+    with ExitStack() as held:
+        pooled = [held.enter_context(case.engine.connect()) for _ in range(3)]
+        temporary = "SELECT name FROM sqlite_temp_master"
+        assert [c.exec_driver_sql(temporary).all() for c in pooled] == [[], [], []]
     correlate(case)
     with case.engine.connect() as conn:
         assert correlation_rows(conn) == before

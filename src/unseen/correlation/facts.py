@@ -10,9 +10,10 @@ the walk that needs them (``dihedral_lists``) or for a few pictures (``dihedral`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -197,6 +198,7 @@ def _read(conn: Connection, names: set[str], ids: list[int] | None = None) -> It
             yield ItemFacts(*values)
 
 
+T = TypeVar("T")
 STREAM = 10_000  # rows fetched at a time: PostgreSQL would otherwise send all at once
 FIELDS = tuple(f.name for f in fields(ItemFacts))
 _i, _im, _ex = s.items, s.images, s.exif
@@ -225,13 +227,11 @@ _COLUMNS = [
 ]
 assert tuple(c.name for c in _COLUMNS) == FIELDS[: len(_COLUMNS)]
 DECISIONS = tuple(FIELDS[len(_COLUMNS) :])  # what matching and reviewers decided
+# What a walk leaves in the fields it does not read: the field's default, and for the
+# fields without one, a value of their type.
+_REQUIRED = {"id": 0, "source_id": 0, "path": "", "sha256": None, "mime": None}
 _DEFAULTS: tuple[Any, ...] = tuple(
-    0
-    if k == 0 or name == "source_id"
-    else ""
-    if name == "path"
-    else (f.default if (f := fields(ItemFacts)[k]).default is not MISSING else None)
-    for k, name in enumerate(FIELDS)
+    _REQUIRED[f.name] if f.default is MISSING else f.default for f in fields(ItemFacts)
 )
 _THUMB = FIELDS.index("exif_thumbnail")
 _CATEGORY = FIELDS.index("category")
@@ -291,17 +291,31 @@ def dihedral_lists(conn: Connection, pictures: Iterable[tuple[int, str | None]])
     )
     # Closed when done, not left open on the connection the groupings share.
     with conn.execute(query) as result:
-        rows = iter(result)
-        row = next(rows, None)
-        last = None
-        for item_id, pdq in pictures:
-            if last is not None and item_id <= last:
-                raise ValueError("pictures must be in ascending id order")
-            last = item_id
-            while row is not None and row[0] < item_id:
-                row = next(rows, None)
-            stored = row[1] if row is not None and row[0] == item_id else None
-            yield stored or pdq or ""
+        for (_, pdq), rows in in_step(pictures, itemgetter(0), result):
+            yield (rows[0][1] if rows else None) or pdq or ""
+
+
+def in_step(
+    wanted: Iterable[T], key: Callable[[T], int], rows: Iterable[Sequence[Any]]
+) -> Iterator[tuple[T, list[Sequence[Any]]]]:
+    """Each of ``wanted`` (in ascending ``key`` order) with the ``rows`` whose first
+    value is its key, ``rows`` (ordered by that value) read in step with it: no more
+    than one key's rows held, a stream of the case read beside another."""
+    stream = iter(rows)
+    row = next(stream, None)
+    last = None
+    for w in wanted:
+        at = key(w)
+        if last is not None and at <= last:
+            raise ValueError("must be in ascending id order")
+        last = at
+        while row is not None and row[0] < at:
+            row = next(stream, None)
+        found = []
+        while row is not None and row[0] == at:
+            found.append(row)
+            row = next(stream, None)
+        yield w, found
 
 
 def dihedral(conn: Connection, facts: Iterable[ItemFacts]) -> dict[int, list[str]]:

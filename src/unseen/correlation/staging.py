@@ -20,7 +20,7 @@ import json
 from array import array
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -39,7 +39,7 @@ from sqlalchemy import (
 
 from unseen.correlation.association import Anchor
 from unseen.correlation.base import Cluster, Member
-from unseen.correlation.facts import STREAM, ItemFacts
+from unseen.correlation.facts import STREAM, ItemFacts, in_step
 from unseen.correlation.scoring import Group
 from unseen.store import schema as s
 
@@ -146,16 +146,8 @@ class Staging:
         query = select(m.c.item_id, m.c.cluster_id).order_by(m.c.item_id, m.c.cluster_id)
         groups = self.groups
         with self.conn.execute(query.execution_options(yield_per=STREAM)) as result:
-            members = iter(result)
-            member = next(members, None)
-            for f in facts:
-                while member is not None and member[0] < f.id:
-                    member = next(members, None)
-                found = []
-                while member is not None and member[0] == f.id:
-                    found.append(groups[member[1] - 1])
-                    member = next(members, None)
-                yield f, found
+            for f, rows in in_step(facts, attrgetter("id"), result):
+                yield f, [groups[cluster_id - 1] for _, cluster_id in rows]
 
     def by_cluster(self) -> Iterator[tuple[int, Sequence[int]]]:
         """Every cluster with members, in id order, with its members' item ids."""
